@@ -1,0 +1,163 @@
+"""Interdict configuration: files plus environment overrides, validated once at start-up.
+
+Every package reads its settings through :func:`load_config`. Defaults live in
+``config/interdict.toml`` and ``config/markets.toml`` beside this module; an operator file
+named by ``$INTERDICT_CONFIG`` is merged over them, then ``INTERDICT_<SECTION>__<KEY>``
+environment variables win.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CONFIG_DIR = Path(__file__).resolve().parent
+DEFAULT_FILES = (CONFIG_DIR / "interdict.toml", CONFIG_DIR / "markets.toml")
+ENV_PREFIX = "INTERDICT_"
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased for the operator who has to fix it."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreSettings(_Strict):
+    backend: Literal["embedded", "elasticsearch"] = "embedded"
+    path: str = "var/interdict.db"
+
+
+class CrawlSettings(_Strict):
+    max_page_bytes: int = Field(5_000_000, gt=0)
+    download_timeout: float = Field(30, gt=0)
+    batch_size: int = Field(200, gt=0)
+    user_agent: str = "Mozilla/5.0"
+
+
+class EnrichmentSettings(_Strict):
+    config: str = ""
+    batch_size: int = Field(64, gt=0)
+
+
+class DemoSettings(_Strict):
+    seed: int = 20261128
+    epoch: int = Field(0, ge=0)
+    host: str = "127.0.0.1"
+
+
+class Market(_Strict):
+    name: str
+    title: str = ""
+    profile: str
+    base_urls: tuple[str, ...] = Field(min_length=1)
+    transport: Literal["tor", "clearnet"]
+    concurrency: int = Field(8, gt=0, le=64)
+    delay: float = Field(0.0, ge=0)
+    demo: bool = False
+
+    @field_validator("base_urls")
+    @classmethod
+    def _urls_are_http(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"base URL {url!r} must start with http:// or https://")
+        return tuple(u.rstrip("/") for u in urls)
+
+    @property
+    def base_url(self) -> str:
+        return self.base_urls[0]
+
+
+class Settings(_Strict):
+    store: StoreSettings = StoreSettings()
+    crawl: CrawlSettings = CrawlSettings()
+    enrichment: EnrichmentSettings = EnrichmentSettings()
+    demo: DemoSettings = DemoSettings()
+    markets: dict[str, Market] = {}
+
+    def market(self, name: str) -> Market:
+        try:
+            return self.markets[name]
+        except KeyError:
+            known = ", ".join(sorted(self.markets)) or "none"
+            raise ConfigError(f"unknown market {name!r} (configured: {known})") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _parse_env_value(raw: str) -> Any:
+    """Environment values are TOML literals when they parse as one, else plain strings."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for key, raw in env.items():
+        if not key.startswith(ENV_PREFIX) or "__" not in key or key == "INTERDICT_CONFIG":
+            continue
+        path = [part.lower() for part in key[len(ENV_PREFIX):].split("__")]
+        node = overrides
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = _parse_env_value(raw)
+    return overrides
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"])
+        lines.append(f"{where}: {item['msg']}")
+    return "invalid configuration: " + "; ".join(lines)
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Load defaults, then the operator file, then environment overrides; validate."""
+    env = os.environ if env is None else env
+    data: dict[str, Any] = {}
+    for default in DEFAULT_FILES:
+        data = _merge(data, _read_toml(default))
+    operator_file = path or env.get("INTERDICT_CONFIG")
+    if operator_file:
+        data = _merge(data, _read_toml(Path(operator_file)))
+    data = _merge(data, _env_overrides(env))
+    markets = data.get("markets", {})
+    if isinstance(markets, dict):
+        data["markets"] = {
+            name: {"name": name, **spec} if isinstance(spec, dict) else spec
+            for name, spec in markets.items()
+        }
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None

@@ -1,0 +1,134 @@
+"""Page objects: extraction kept apart from crawling (the web-poet idea, without the
+framework). A page object gets a URL and HTML, knows nothing of Scrapy, and is tested
+against saved pages in tests/fixtures/html."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Literal
+from urllib.parse import urljoin
+
+from parsel import Selector
+from pydantic import ValidationError
+
+from enrichment.components.quantities import currency_code, parse_number
+from enrichment.contracts import Listing, Money, VendorProfile
+
+PageKind = Literal["home", "index", "listing", "vendor", "other"]
+_MONEY_RE = re.compile(
+    r"(?P<c1>[A-Z]{3}|[$€£])\s*(?P<a1>\d[\d\s.,]*\d|\d)|(?P<a2>\d[\d\s.,]*\d|\d)\s*(?P<c2>[A-Z]{3}|[$€£])"
+)
+
+
+class PageError(Exception):
+    """A page that cannot yield a valid record; ``reason`` is a short counter name."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+def parse_money(text: str | None) -> Money | None:
+    """'USD 1,234.50', '238,97 EUR', '€ 12' -> Money; None when no amount with currency."""
+    if not text:
+        return None
+    match = _MONEY_RE.search(text.replace("\xa0", " "))
+    if not match:
+        return None
+    amount = parse_number((match["a1"] or match["a2"]).replace(" ", ""))
+    currency = currency_code(match["c1"] or match["c2"]) or (match["c1"] or match["c2"])
+    if amount is None or not currency:
+        return None
+    return Money(amount=amount, currency=currency)
+
+
+def text_of(selector: Selector, css: str) -> str:
+    """All text under the first match of ``css``, whitespace-collapsed."""
+    node = selector.css(css)
+    if not node:
+        return ""
+    return " ".join(" ".join(node[0].css("::text").getall()).split())
+
+
+def _validation_reason(error: ValidationError) -> str:
+    first = error.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "record"
+    return f"invalid_{field}" if first["type"] != "missing" else f"missing_{field}"
+
+
+class MarketPage:
+    """A fetched page of one market."""
+
+    def __init__(self, url: str, html: str, market: str, crawled_at: datetime,
+                 transport: Literal["tor", "clearnet"] = "clearnet"):
+        self.url, self.market, self.crawled_at, self.transport = url, market, crawled_at, transport
+        self.sel = Selector(text=html)
+
+    def absolute(self, href: str) -> str:
+        return urljoin(self.url, href)
+
+    def links(self, css: str) -> list[str]:
+        return [self.absolute(h) for h in self.sel.css(css).getall()]
+
+
+class ListingPage(MarketPage):
+    def fields(self) -> dict:
+        """The listing's fields as found on the page (market-specific)."""
+        raise NotImplementedError
+
+    def vendor_url(self) -> str | None:
+        raise NotImplementedError
+
+    def to_listing(self) -> Listing:
+        fields = self.fields()
+        for required in ("title", "price", "vendor"):
+            if not fields.get(required):
+                raise PageError(f"missing_{required}", self.url)
+        try:
+            return Listing(market=self.market, url=self.url, crawled_at=self.crawled_at,
+                           transport=self.transport, **fields)
+        except ValidationError as exc:
+            raise PageError(_validation_reason(exc), self.url) from None
+
+
+class VendorPage(MarketPage):
+    def fields(self) -> dict:
+        raise NotImplementedError
+
+    def to_vendor(self) -> VendorProfile:
+        fields = self.fields()
+        if not fields.get("name"):
+            raise PageError("missing_vendor_name", self.url)
+        try:
+            return VendorProfile(market=self.market, url=self.url, crawled_at=self.crawled_at,
+                                 transport=self.transport, **fields)
+        except ValidationError as exc:
+            raise PageError(_validation_reason(exc), self.url) from None
+
+
+class IndexPage(MarketPage):
+    """Home and category pages: where the listings, vendors and further pages are."""
+
+    def listing_urls(self) -> list[str]:
+        raise NotImplementedError
+
+    def follow_urls(self) -> list[str]:
+        """Category and pagination links to crawl next."""
+        raise NotImplementedError
+
+
+class MarketProfile:
+    """How to read one market family: which page object serves which URL."""
+
+    name: str
+    listing_page: type[ListingPage]
+    vendor_page: type[VendorPage]
+    index_page: type[IndexPage]
+
+    def kind(self, url: str) -> PageKind:
+        raise NotImplementedError
+
+    def recognises(self, html: str) -> bool:
+        """Whether a saved page looks like this market (for `interdict parse`)."""
+        raise NotImplementedError

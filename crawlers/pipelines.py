@@ -1,0 +1,108 @@
+"""Item pipelines: validate → enrich → index."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from functools import lru_cache
+from typing import IO
+
+from pydantic import ValidationError
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from config import load_config
+from enrichment.contracts import Listing, VendorProfile
+from index import Store, open_store
+
+log = logging.getLogger(__name__)
+
+
+class ValidatePipeline:
+    """Items reach the index only as contract types; anything else is dropped and counted."""
+
+    def __init__(self, crawler: Crawler):
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "ValidatePipeline":
+        return cls(crawler)
+
+    def process_item(self, item, spider=None):
+        if isinstance(item, (Listing, VendorProfile)):
+            return item
+        if isinstance(item, dict):
+            try:
+                return (VendorProfile if "profile" in item else Listing).model_validate(item)
+            except ValidationError as exc:
+                self.stats.inc_value("interdict/dropped/invalid_item")
+                raise DropItem(f"invalid item: {exc.errors()[0]['msg']}") from None
+        self.stats.inc_value("interdict/dropped/invalid_item")
+        raise DropItem(f"unexpected item type {type(item).__name__}")
+
+
+@lru_cache(maxsize=1)
+def shared_enricher():
+    """One spaCy pipeline per process, however many spiders run in it."""
+    from enrichment.pipeline import Enricher
+
+    config = load_config()
+    return Enricher(config.enrichment.config or None, batch_size=config.enrichment.batch_size)
+
+
+class EnrichIndexPipeline:
+    """Enrich in batches and upsert into the configured store; optionally echo JSON Lines."""
+
+    def __init__(self, crawler: Crawler):
+        settings = crawler.settings
+        self.stats = crawler.stats
+        self.batch_size = settings.getint("INTERDICT_BATCH_SIZE", 200)
+        self.store_path = settings.get("INTERDICT_STORE_PATH")
+        self.output_target = settings.get("INTERDICT_OUTPUT") or ""
+        self.listings: list[Listing] = []
+        self.vendors: list[VendorProfile] = []
+        self.store: Store | None = None
+        self.output: IO[str] | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "EnrichIndexPipeline":
+        return cls(crawler)
+
+    def open_spider(self, spider=None) -> None:
+        self.store = open_store(load_config(), self.store_path)
+        if self.output_target == "-":
+            self.output = sys.stdout
+        elif self.output_target:
+            self.output = open(self.output_target, "a", encoding="utf-8")
+
+    def process_item(self, item, spider=None):
+        (self.listings if isinstance(item, Listing) else self.vendors).append(item)
+        if len(self.listings) >= self.batch_size or len(self.vendors) >= self.batch_size:
+            self.flush()
+        return item
+
+    def flush(self) -> None:
+        enricher = shared_enricher()
+        if self.listings:
+            enriched = list(enricher.enrich_listings(self.listings))
+            report = self.store.upsert_listings(enriched)
+            for outcome in ("new", "updated", "unchanged"):
+                self.stats.inc_value(f"interdict/index/listings_{outcome}", getattr(report, outcome))
+            if self.output:
+                self.output.writelines(e.model_dump_json() + "\n" for e in enriched)
+                self.output.flush()
+            self.listings = []
+        if self.vendors:
+            report = self.store.upsert_vendors(enricher.enrich_vendors(self.vendors))
+            for outcome in ("new", "updated", "unchanged"):
+                self.stats.inc_value(f"interdict/index/vendors_{outcome}", getattr(report, outcome))
+            self.vendors = []
+
+    def close_spider(self, spider=None) -> None:
+        try:
+            self.flush()
+        finally:
+            if self.store:
+                self.store.close()
+            if self.output and self.output is not sys.stdout:
+                self.output.close()

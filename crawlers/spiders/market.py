@@ -1,0 +1,123 @@
+"""The crawling half of a market spider: what to follow and what to yield. Reading a page is
+the page objects' job (crawlers/pages); a market's spider only names its profile."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.exceptions import DownloadCancelledError, DownloadConnectionRefusedError, DownloadTimeoutError
+from twisted.python.failure import Failure
+
+from config import ConfigError, Market, load_config
+from crawlers.pages import PROFILES, PageError
+from crawlers.pages.base import MarketProfile, MarketPage
+from enrichment.contracts import Evidence
+
+log = logging.getLogger(__name__)
+
+
+class MarketSpider(scrapy.Spider):
+    """Crawls one configured market: home → categories (all pages) → listings → vendors."""
+
+    profile_name: str = ""
+
+    @classmethod
+    def update_settings(cls, settings) -> None:
+        super().update_settings(settings)
+        try:
+            market = load_config().market(cls.name)
+        except ConfigError:
+            return
+        slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
+        slots[market.name] = {"concurrency": market.concurrency, "delay": market.delay}
+        settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+
+    def __init__(self, market: str | None = None, base_url: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.market: Market = load_config().market(market or self.name)
+        self.market_name = self.market.name
+        self.profile: MarketProfile = PROFILES[self.market.profile or self.profile_name]
+        self.base_url = (base_url or self.market.base_url).rstrip("/")
+        self.allowed_domains = [urlsplit(self.base_url).hostname or ""]
+
+    async def start(self):
+        yield scrapy.Request(self.base_url + "/", callback=self.parse, errback=self.fetch_failed)
+
+    def _count(self, key: str, n: int = 1) -> None:
+        self.crawler.stats.inc_value(f"interdict/{key}", n)
+
+    def _page(self, cls: type[MarketPage], response: Response) -> MarketPage:
+        return cls(response.url, response.text, self.market_name, datetime.now(UTC), self.market.transport)
+
+    def parse(self, response: Response):
+        kind = self.profile.kind(response.url)
+        self._count(f"pages/{kind}")
+        if "\ufffd" in response.text:
+            # Bytes that are not valid in the page's encoding: kept with replacement
+            # characters, counted so an analyst knows the text is not byte-exact.
+            self._count("pages/bad_encoding")
+            log.warning("page %s holds bytes invalid in %s; decoded with replacements", response.url, response.encoding)
+        if kind in ("home", "index"):
+            yield from self._follow_index(response)
+        elif kind == "listing":
+            yield from self._listing(response)
+        elif kind == "vendor":
+            yield from self._vendor(response)
+
+    def _follow(self, url: str) -> scrapy.Request:
+        return scrapy.Request(url, callback=self.parse, errback=self.fetch_failed)
+
+    def _follow_index(self, response: Response):
+        page = self._page(self.profile.index_page, response)
+        for url in page.listing_urls() + page.follow_urls():
+            yield self._follow(url)
+
+    def _evidence(self, response: Response) -> Evidence:
+        return Evidence(sha256=hashlib.sha256(response.body).hexdigest())
+
+    def _listing(self, response: Response):
+        page = self._page(self.profile.listing_page, response)
+        try:
+            listing = page.to_listing()
+        except PageError as exc:
+            self._drop(exc.reason, response.url)
+            return
+        vendor_url = page.vendor_url()
+        if vendor_url:
+            yield self._follow(vendor_url)
+        self._count("listings/scraped")
+        yield listing.model_copy(update={"evidence": self._evidence(response)})
+
+    def _vendor(self, response: Response):
+        try:
+            vendor = self._page(self.profile.vendor_page, response).to_vendor()
+        except PageError as exc:
+            self._drop(exc.reason, response.url)
+            return
+        self._count("vendors/scraped")
+        yield vendor.model_copy(update={"evidence": self._evidence(response)})
+
+    def _drop(self, reason: str, url: str) -> None:
+        self._count(f"dropped/{reason}")
+        log.warning("dropped %s: %s", url, reason)
+
+    def fetch_failed(self, failure: Failure) -> None:
+        """Count why a page could not be fetched; the crawl goes on."""
+        url = failure.request.url if hasattr(failure, "request") else "?"
+        if failure.check(HttpError):
+            reason = f"http_{failure.value.response.status}"
+        elif failure.check(DownloadCancelledError) and "max size" in str(failure.value):
+            reason = "too_large"
+        elif failure.check(DownloadTimeoutError):
+            reason = "timeout"
+        elif failure.check(DownloadConnectionRefusedError):
+            reason = "connection_refused"
+        else:
+            reason = "fetch_error"
+        self._drop(reason, url)

@@ -1,0 +1,98 @@
+"""Loading of the data files the enrichment components match against."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pycountry
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def data_path(name: str) -> Path:
+    path = Path(name)
+    return path if path.is_absolute() else DATA_DIR / path
+
+
+def fold(text: str) -> str:
+    """Case- and accent-folded form used for gazetteer keys and the search text."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@dataclass(frozen=True)
+class ProductEntry:
+    canonical: str
+    category: str
+    hs_code: str | None
+    aliases: tuple[str, ...]
+    weak_aliases: tuple[str, ...]
+
+
+@lru_cache(maxsize=8)
+def load_products(name: str = "products.jsonl") -> tuple[ProductEntry, ...]:
+    entries = []
+    path = data_path(name)
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            entries.append(
+                ProductEntry(
+                    canonical=rec["canonical"],
+                    category=rec["category"],
+                    hs_code=rec.get("hs_code"),
+                    aliases=tuple(rec["aliases"]),
+                    weak_aliases=tuple(rec.get("weak_aliases", ())),
+                )
+            )
+        except (ValueError, KeyError) as exc:
+            raise ValueError(f"{path}:{lineno}: bad gazetteer entry: {exc}") from None
+    return tuple(entries)
+
+
+@lru_cache(maxsize=8)
+def load_taxonomy(name: str = "taxonomy.json") -> dict[str, str]:
+    data = json.loads(data_path(name).read_text(encoding="utf-8"))
+    return {c["id"]: c["label"] for c in data["categories"]}
+
+
+def category_with_ancestors(category: str) -> list[str]:
+    parts = category.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+@dataclass(frozen=True)
+class PlaceGazetteer:
+    names: dict[str, str]  # folded name -> ISO alpha-2 or region id
+    ambiguous: frozenset[str]
+
+    def resolve(self, text: str) -> str | None:
+        return self.names.get(fold(text).strip(" .,;:()[]"))
+
+
+@lru_cache(maxsize=4)
+def load_places(name: str = "places.json") -> PlaceGazetteer:
+    data = json.loads(data_path(name).read_text(encoding="utf-8"))
+    names: dict[str, str] = {}
+    for country in pycountry.countries:
+        for attr in ("name", "common_name", "official_name"):
+            value = getattr(country, attr, None)
+            if value:
+                names[fold(value)] = country.alpha_2
+        names.setdefault(fold(country.alpha_3), country.alpha_2)
+        names.setdefault(fold(country.alpha_2), country.alpha_2)
+    for alias, code in data["aliases"].items():
+        names[fold(alias)] = code
+    for region, aliases in data["regions"].items():
+        for alias in aliases:
+            names[fold(alias)] = region
+    ambiguous = {fold(a) for a in data["ambiguous"]}
+    # Bare two- and three-letter codes are words in most languages ("in", "to", "no").
+    ambiguous |= {k for k in names if len(k) <= 3}
+    return PlaceGazetteer(names=names, ambiguous=frozenset(ambiguous))

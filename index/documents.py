@@ -1,0 +1,126 @@
+"""What the Store keeps: documents with stable ids and history."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+
+from pydantic import BaseModel, ConfigDict
+
+from enrichment.contracts import EnrichedListing, EnrichedVendor, UtcDatetime
+from enrichment.gazetteers import fold
+
+
+def listing_id(market: str, listing_key: str) -> str:
+    """Stable document id: the same listing on the same market always maps here."""
+    return hashlib.sha256(f"listing\x1f{market}\x1f{listing_key}".encode()).hexdigest()[:32]
+
+
+def vendor_id(market: str, name: str) -> str:
+    return hashlib.sha256(f"vendor\x1f{market}\x1f{fold(name)}".encode()).hexdigest()[:32]
+
+
+class PricePoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    at: UtcDatetime
+    amount: float
+    currency: str
+    price_usd: float | None = None
+
+
+class ListingDocument(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    market: str
+    listing_key: str
+    first_seen: UtcDatetime
+    last_seen: UtcDatetime
+    seen_count: int = 1
+    content_hash: str
+    price_history: list[PricePoint]
+    data: EnrichedListing
+
+
+class VendorDocument(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    market: str
+    name: str
+    first_seen: UtcDatetime
+    last_seen: UtcDatetime
+    content_hash: str
+    data: EnrichedVendor
+
+
+class UpsertReport(BaseModel):
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: "UpsertReport") -> "UpsertReport":
+        return UpsertReport(new=self.new + other.new, updated=self.updated + other.updated,
+                            unchanged=self.unchanged + other.unchanged)
+
+
+def listing_content_hash(item: EnrichedListing) -> str:
+    """Digest of what the market shows, ignoring when and how we fetched it."""
+    shown = item.listing.model_dump(mode="json", exclude={"crawled_at", "evidence"})
+    return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
+
+
+def vendor_content_hash(item: EnrichedVendor) -> str:
+    shown = item.vendor.model_dump(mode="json", exclude={"crawled_at", "evidence"})
+    return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
+
+
+def merge_listing(existing: ListingDocument | None, item: EnrichedListing) -> tuple[ListingDocument, str]:
+    """The document after seeing ``item``, and whether that was new/updated/unchanged.
+
+    Both stores call this so history semantics cannot drift apart: first_seen is kept,
+    last_seen moves forward, and a changed price appends to the history.
+    """
+    listing = item.listing
+    seen = listing.crawled_at
+    point = PricePoint(at=seen, amount=listing.price.amount, currency=listing.price.currency,
+                       price_usd=item.enrichment.price_usd)
+    digest = listing_content_hash(item)
+    if existing is None:
+        doc = ListingDocument(id=listing_id(listing.market, listing.listing_key), market=listing.market,
+                              listing_key=listing.listing_key, first_seen=seen, last_seen=seen,
+                              content_hash=digest, price_history=[point], data=item)
+        return doc, "new"
+    history = list(existing.price_history)
+    last = history[-1]
+    if (last.amount, last.currency) != (point.amount, point.currency) and seen > last.at:
+        history.append(point)
+    newer = seen >= existing.last_seen
+    doc = existing.model_copy(update={
+        "first_seen": min(existing.first_seen, seen),
+        "last_seen": max(existing.last_seen, seen),
+        "seen_count": existing.seen_count + (1 if seen != existing.last_seen else 0),
+        "content_hash": digest if newer else existing.content_hash,
+        "price_history": history,
+        "data": item if newer else existing.data,
+    })
+    changed = digest != existing.content_hash and newer
+    return doc, "updated" if changed or len(history) != len(existing.price_history) else "unchanged"
+
+
+def merge_vendor(existing: VendorDocument | None, item: EnrichedVendor) -> tuple[VendorDocument, str]:
+    vendor = item.vendor
+    digest = vendor_content_hash(item)
+    if existing is None:
+        return VendorDocument(id=vendor_id(vendor.market, vendor.name), market=vendor.market, name=vendor.name,
+                              first_seen=vendor.crawled_at, last_seen=vendor.crawled_at,
+                              content_hash=digest, data=item), "new"
+    newer = vendor.crawled_at >= existing.last_seen
+    doc = existing.model_copy(update={
+        "first_seen": min(existing.first_seen, vendor.crawled_at),
+        "last_seen": max(existing.last_seen, vendor.crawled_at),
+        "content_hash": digest if newer else existing.content_hash,
+        "data": item if newer else existing.data,
+    })
+    return doc, "updated" if newer and digest != existing.content_hash else "unchanged"
+
+

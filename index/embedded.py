@@ -1,0 +1,262 @@
+"""The embedded store: one SQLite file with FTS5, zero set-up, the default."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from enrichment.contracts import EnrichedListing, EnrichedVendor
+from index.documents import (
+    ListingDocument,
+    UpsertReport,
+    VendorDocument,
+    listing_id,
+    merge_listing,
+    merge_vendor,
+    vendor_id,
+)
+from index.query import (
+    HIGHLIGHT_END,
+    HIGHLIGHT_START,
+    FacetCount,
+    Hit,
+    Query,
+    SearchResult,
+    filter_terms,
+    parse_text,
+)
+from index.store import Store, StoreError
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS listings (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT UNIQUE NOT NULL,
+    market TEXT NOT NULL,
+    listing_key TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    price_usd REAL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS listings_last_seen ON listings(last_seen);
+CREATE INDEX IF NOT EXISTS listings_first_seen ON listings(first_seen);
+CREATE INDEX IF NOT EXISTS listings_price ON listings(price_usd);
+CREATE TABLE IF NOT EXISTS terms (
+    doc INTEGER NOT NULL REFERENCES listings(rowid) ON DELETE CASCADE,
+    field TEXT NOT NULL,
+    key TEXT NOT NULL,
+    label TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS terms_lookup ON terms(field, key, doc);
+CREATE INDEX IF NOT EXISTS terms_doc ON terms(doc);
+CREATE VIRTUAL TABLE IF NOT EXISTS listings_fts USING fts5(
+    title, description, extra, tokenize = "unicode61 remove_diacritics 2"
+);
+CREATE TABLE IF NOT EXISTS vendors (
+    id TEXT PRIMARY KEY,
+    market TEXT NOT NULL,
+    name TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+"""
+_SORT_SQL = {
+    "price": "l.price_usd IS NULL, l.price_usd ASC, l.id",
+    "-price": "l.price_usd IS NULL, l.price_usd DESC, l.id",
+    "last_seen": "l.last_seen ASC, l.id",
+    "-last_seen": "l.last_seen DESC, l.id",
+    "first_seen": "l.first_seen ASC, l.id",
+    "-first_seen": "l.first_seen DESC, l.id",
+}
+# bm25 column weights: a hit in the title counts most.
+_BM25 = "bm25(listings_fts, 4.0, 1.0, 2.0)"
+
+
+def _iso(value) -> str:
+    return value.isoformat(timespec="microseconds")
+
+
+def _fts_phrase(tokens: list[str]) -> str:
+    # Tokens are [^\W_]+ runs, so they hold no quotes; quoting makes FTS5 syntax inert.
+    return '"' + " ".join(tokens) + '"'
+
+
+class EmbeddedStore(Store):
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open embedded store {self.path}: {exc}") from None
+        if row is None:
+            self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) != SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has schema {row[0]}, this version reads {SCHEMA_VERSION}")
+
+    # -- writing ---------------------------------------------------------------------------
+    def upsert_listings(self, items: Iterable[EnrichedListing]) -> UpsertReport:
+        report = UpsertReport()
+        with self._transaction():
+            for item in items:
+                doc_id = listing_id(item.listing.market, item.listing.listing_key)
+                existing = self.get_listing(doc_id)
+                doc, outcome = merge_listing(existing, item)
+                setattr(report, outcome, getattr(report, outcome) + 1)
+                if doc != existing:
+                    self._write_listing(doc)
+        return report
+
+    def _write_listing(self, doc: ListingDocument) -> None:
+        item = doc.data
+        cur = self.db.execute(
+            "INSERT INTO listings (id, market, listing_key, first_seen, last_seen, price_usd, doc)"
+            " VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET first_seen=excluded.first_seen,"
+            " last_seen=excluded.last_seen, price_usd=excluded.price_usd, doc=excluded.doc"
+            " RETURNING rowid",
+            (doc.id, doc.market, doc.listing_key, _iso(doc.first_seen), _iso(doc.last_seen),
+             item.enrichment.price_usd, doc.model_dump_json()),
+        )
+        rowid = cur.fetchone()[0]
+        self.db.execute("DELETE FROM terms WHERE doc=?", (rowid,))
+        self.db.executemany(
+            "INSERT INTO terms (doc, field, key, label) VALUES (?,?,?,?)",
+            [(rowid, field, key, label) for field, pairs in filter_terms(doc).items() for key, label in pairs],
+        )
+        extra = " ".join([item.listing.vendor.name, *item.listing.category_path,
+                          *(p.canonical for p in item.enrichment.products), item.enrichment.search_text])
+        self.db.execute("DELETE FROM listings_fts WHERE rowid=?", (rowid,))
+        self.db.execute("INSERT INTO listings_fts (rowid, title, description, extra) VALUES (?,?,?,?)",
+                        (rowid, item.listing.title, item.listing.description, extra))
+
+    def upsert_vendors(self, items: Iterable[EnrichedVendor]) -> UpsertReport:
+        report = UpsertReport()
+        with self._transaction():
+            for item in items:
+                existing = self.get_vendor(vendor_id(item.vendor.market, item.vendor.name))
+                doc, outcome = merge_vendor(existing, item)
+                setattr(report, outcome, getattr(report, outcome) + 1)
+                self.db.execute(
+                    "INSERT INTO vendors (id, market, name, first_seen, last_seen, doc) VALUES (?,?,?,?,?,?)"
+                    " ON CONFLICT(id) DO UPDATE SET first_seen=excluded.first_seen,"
+                    " last_seen=excluded.last_seen, doc=excluded.doc",
+                    (doc.id, doc.market, doc.name, _iso(doc.first_seen), _iso(doc.last_seen), doc.model_dump_json()),
+                )
+        return report
+
+    def delete_listing(self, doc_id: str) -> bool:
+        with self._transaction():
+            row = self.db.execute("SELECT rowid FROM listings WHERE id=?", (doc_id,)).fetchone()
+            if row is None:
+                return False
+            self.db.execute("DELETE FROM listings_fts WHERE rowid=?", (row[0],))
+            self.db.execute("DELETE FROM terms WHERE doc=?", (row[0],))
+            self.db.execute("DELETE FROM listings WHERE rowid=?", (row[0],))
+        return True
+
+    # -- reading ---------------------------------------------------------------------------
+    def get_listing(self, doc_id: str) -> ListingDocument | None:
+        row = self.db.execute("SELECT doc FROM listings WHERE id=?", (doc_id,)).fetchone()
+        return ListingDocument.model_validate_json(row[0]) if row else None
+
+    def get_vendor(self, doc_id: str) -> VendorDocument | None:
+        row = self.db.execute("SELECT doc FROM vendors WHERE id=?", (doc_id,)).fetchone()
+        return VendorDocument.model_validate_json(row[0]) if row else None
+
+    def count_listings(self) -> int:
+        return self.db.execute("SELECT count(*) FROM listings").fetchone()[0]
+
+    def count_vendors(self) -> int:
+        return self.db.execute("SELECT count(*) FROM vendors").fetchone()[0]
+
+    def _where(self, query: Query) -> tuple[str, list, str | None]:
+        clauses, params = [], []
+        text = parse_text(query.text)
+        fts = None
+        if text.must:
+            fts = " AND ".join(_fts_phrase(c) for c in text.must)
+            fts += "".join(f" NOT {_fts_phrase(c)}" for c in text.must_not)
+        elif text.must_not:
+            clauses.append("l.rowid NOT IN (SELECT rowid FROM listings_fts WHERE listings_fts MATCH ?)")
+            params.append(" OR ".join(_fts_phrase(c) for c in text.must_not))
+        for field, values in query.filters.items():
+            marks = ",".join("?" * len(values))
+            clauses.append(f"l.rowid IN (SELECT doc FROM terms WHERE field=? AND key IN ({marks}))")
+            params += [field, *values]
+        if query.price_min_usd is not None:
+            clauses.append("l.price_usd >= ?")
+            params.append(query.price_min_usd)
+        if query.price_max_usd is not None:
+            clauses.append("l.price_usd <= ?")
+            params.append(query.price_max_usd)
+        if query.date_from is not None:
+            clauses.append(f"l.{query.date_field} >= ?")
+            params.append(_iso(query.date_from))
+        if query.date_to is not None:
+            clauses.append(f"l.{query.date_field} <= ?")
+            params.append(_iso(query.date_to))
+        return " AND ".join(clauses) or "1", params, fts
+
+    def search(self, query: Query) -> SearchResult:
+        where, params, fts = self._where(query)
+        if fts:
+            source = "listings l JOIN listings_fts ON listings_fts.rowid = l.rowid AND listings_fts MATCH ?"
+            params = [fts, *params]
+        else:
+            source = "listings l"
+        try:
+            total = self.db.execute(f"SELECT count(*) FROM {source} WHERE {where}", params).fetchone()[0]
+            if query.sort == "relevance":
+                order = f"{_BM25}, l.id" if fts else "l.last_seen DESC, l.id"
+            else:
+                order = _SORT_SQL[query.sort]
+            cols = "l.doc, NULL, NULL, NULL"
+            if fts:
+                cols = (f"l.doc, {_BM25}, snippet(listings_fts, 0, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', 24),"
+                        f" snippet(listings_fts, 1, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', 24)")
+            rows = self.db.execute(
+                f"SELECT {cols} FROM {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                [*params, query.limit, query.offset],
+            ).fetchall()
+            facets = {f: self._facet(f, source, where, params, query.facet_size) for f in query.facets}
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"search failed: {exc}") from None
+        hits = []
+        for doc_json, score, title_hl, desc_hl in rows:
+            highlights = {k: v for k, v in (("title", title_hl), ("description", desc_hl))
+                          if v and HIGHLIGHT_START in v}
+            hits.append(Hit(document=ListingDocument.model_validate_json(doc_json),
+                            score=-score if score is not None else None, highlights=highlights))
+        return SearchResult(total=total, hits=hits, facets=facets)
+
+    def _facet(self, field: str, source: str, where: str, params: list, size: int) -> list[FacetCount]:
+        rows = self.db.execute(
+            f"SELECT t.key, min(t.label), count(*) AS n FROM terms t WHERE t.field=? AND t.doc IN"
+            f" (SELECT l.rowid FROM {source} WHERE {where}) GROUP BY t.key ORDER BY n DESC, t.key LIMIT ?",
+            [field, *params, size],
+        ).fetchall()
+        return [FacetCount(value=k, label=label, count=n) for k, label, n in rows]
+
+    # -- plumbing --------------------------------------------------------------------------
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,139 @@
+"""The query model both stores execute with the same matching semantics."""
+
+from __future__ import annotations
+
+import re
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from enrichment.contracts import UtcDatetime
+from enrichment.gazetteers import fold
+from index.documents import ListingDocument
+
+# field -> how its values are normalised for exact matching
+FILTER_FIELDS: dict[str, str] = {
+    "market": "fold", "vendor": "fold", "category": "fold", "product": "fold",
+    "ships_from": "upper", "ships_to": "upper", "currency": "upper",
+    "market_category": "fold", "hs_code": "fold", "identifier": "fold",
+}
+SORTS = ("relevance", "price", "-price", "last_seen", "-last_seen", "first_seen", "-first_seen")
+_TOKEN_RE = re.compile(r"[^\W_]+")
+_CLAUSE_RE = re.compile(r'(-?)"([^"]*)"|(-?)(\S+)')
+
+
+class QueryError(ValueError):
+    pass
+
+
+def normalise_term(field: str, value: str) -> str:
+    if field not in FILTER_FIELDS:
+        raise QueryError(f"unknown filter field {field!r} (known: {', '.join(FILTER_FIELDS)})")
+    value = value.strip()
+    return value.upper() if FILTER_FIELDS[field] == "upper" else fold(value)
+
+
+class Query(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = ""
+    filters: dict[str, list[str]] = {}  # OR within a field, AND across fields
+    price_min_usd: float | None = None
+    price_max_usd: float | None = None
+    date_field: Literal["last_seen", "first_seen"] = "last_seen"
+    date_from: UtcDatetime | None = None
+    date_to: UtcDatetime | None = None
+    facets: list[str] = []
+    facet_size: int = Field(10, ge=1, le=1000)
+    sort: Literal[SORTS] = "relevance"  # type: ignore[valid-type]
+    limit: int = Field(20, ge=0, le=1000)
+    offset: int = Field(0, ge=0)
+
+    @field_validator("filters")
+    @classmethod
+    def _known_filters(cls, filters: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {f: [normalise_term(f, v) for v in values] for f, values in filters.items() if values}
+
+    @field_validator("facets")
+    @classmethod
+    def _known_facets(cls, facets: list[str]) -> list[str]:
+        for f in facets:
+            normalise_term(f, "")
+        return facets
+
+
+class TextQuery(BaseModel):
+    """Parsed text: every clause must match; a clause is a token or a quoted phrase."""
+
+    must: list[list[str]] = []
+    must_not: list[list[str]] = []
+
+    @property
+    def empty(self) -> bool:
+        return not self.must and not self.must_not
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN_RE.findall(fold(text))
+
+
+def parse_text(text: str) -> TextQuery:
+    parsed = TextQuery()
+    for match in _CLAUSE_RE.finditer(text):
+        negate = bool(match.group(1) or match.group(3))
+        raw = match.group(2) if match.group(2) is not None else match.group(4)
+        toks = tokens(raw)
+        if not toks:
+            continue
+        clauses = [toks] if match.group(2) is not None else [[t] for t in toks]
+        (parsed.must_not if negate else parsed.must).extend(clauses)
+    return parsed
+
+
+def filter_terms(doc: ListingDocument) -> dict[str, list[tuple[str, str]]]:
+    """(normalised key, display value) per filter field of a document. Both stores index these."""
+    item, enr = doc.data.listing, doc.data.enrichment
+    raw: dict[str, list[str]] = {
+        "market": [item.market],
+        "vendor": [item.vendor.name],
+        "category": enr.categories,
+        "product": [p.canonical for p in enr.products],
+        "ships_from": enr.ships_from_codes,
+        "ships_to": enr.ships_to_codes,
+        "currency": [item.price.currency],
+        "market_category": item.category_path[-1:],
+        "hs_code": [p.hs_code for p in enr.products if p.hs_code],
+        "identifier": [v for values in enr.identifiers.values() for v in values],
+    }
+    out = {}
+    for field, values in raw.items():
+        seen: dict[str, str] = {}
+        for value in values:
+            seen.setdefault(normalise_term(field, value), value)
+        out[field] = list(seen.items())
+    return out
+
+
+class FacetCount(BaseModel):
+    value: str  # normalised key (what a filter takes)
+    label: str  # as displayed
+    count: int
+
+
+class Hit(BaseModel):
+    document: ListingDocument
+    score: float | None = None
+    highlights: dict[str, str] = {}  # field -> fragment with HIGHLIGHT_START/END markers
+
+
+class SearchResult(BaseModel):
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[FacetCount]] = {}
+
+
+# Crawled text never contains these (contracts strip control characters), so renderers can
+# turn them into <mark> or terminal bold after escaping everything else.
+HIGHLIGHT_START, HIGHLIGHT_END = "\x02", "\x03"
+
+

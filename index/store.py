@@ -1,0 +1,50 @@
+"""The Store interface. The embedded store implements it now; Elasticsearch will too, and
+both must pass the same contract tests (tests/test_store_contract.py)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+
+from enrichment.contracts import EnrichedListing, EnrichedVendor
+from index.documents import ListingDocument, UpsertReport, VendorDocument
+from index.query import Query, SearchResult
+
+
+class StoreError(Exception):
+    """The store cannot serve a request; the message is meant for the operator."""
+
+
+class Store(ABC):
+    @abstractmethod
+    def upsert_listings(self, items: Iterable[EnrichedListing]) -> UpsertReport: ...
+
+    @abstractmethod
+    def upsert_vendors(self, items: Iterable[EnrichedVendor]) -> UpsertReport: ...
+
+    @abstractmethod
+    def get_listing(self, doc_id: str) -> ListingDocument | None: ...
+
+    @abstractmethod
+    def get_vendor(self, doc_id: str) -> VendorDocument | None: ...
+
+    @abstractmethod
+    def search(self, query: Query) -> SearchResult: ...
+
+    @abstractmethod
+    def count_listings(self) -> int: ...
+
+    @abstractmethod
+    def count_vendors(self) -> int: ...
+
+    @abstractmethod
+    def delete_listing(self, doc_id: str) -> bool: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

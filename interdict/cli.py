@@ -1,0 +1,193 @@
+"""The `interdict` command. Subcommands read and write JSON Lines so they pipe into each
+other and into jq; a user mistake gives one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from config import ConfigError, load_config
+from index import FILTER_FIELDS, Query, QueryError, StoreError, open_store
+from interdict.errors import UserError
+
+EXIT_PARTIAL = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="interdict", description=(
+        "Dark-web and marketplace intelligence for customs: crawl markets, enrich listings, "
+        "index and search them."))
+    parser.add_argument("--config", help="operator config file merged over the defaults (or $INTERDICT_CONFIG)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def store_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--store", metavar="PATH", help="embedded store file (default: config store.path)")
+
+    p = sub.add_parser("demo", help="run the whole chain on the bundled demo markets and print a summary",
+                       description="Start the demo marketplaces on loopback, crawl them, enrich, index "
+                                   "into the embedded store, and print a summary and a sample search.")
+    store_arg(p)
+    p.add_argument("--seed", type=int, help="content seed (default: config demo.seed)")
+    p.add_argument("--epoch", type=int, help="market state; a later epoch moves some prices")
+    p.add_argument("--serve-only", action="store_true",
+                   help="only serve the demo markets on their configured URLs until interrupted")
+    p.add_argument("--verbose", action="store_true", help="Scrapy's INFO log on stderr")
+
+    p = sub.add_parser("crawl", help="crawl one or more configured markets into the store",
+                       description="Crawl markets named in config/markets.toml; listings are validated, "
+                                   "enriched and indexed as they arrive.")
+    p.add_argument("markets", nargs="+", metavar="MARKET")
+    store_arg(p)
+    p.add_argument("--base-url", action="append", default=[], metavar="[MARKET=]URL",
+                   help="crawl this URL instead of the market's configured one; MARKET= when naming several")
+    p.add_argument("--output", "-o", metavar="FILE", help="also write enriched listings as JSON Lines ('-' = stdout)")
+    p.add_argument("--verbose", action="store_true", help="Scrapy's INFO log on stderr")
+
+    p = sub.add_parser("parse", help="saved HTML listing pages -> one JSON listing per page",
+                       description="Parse saved listing pages with the page object of their market.")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--market", help="market name (default: recognised from the page)")
+    p.add_argument("--url", help="the URL the page was fetched from (default: a file:// URL)")
+
+    p = sub.add_parser("enrich", help="listings (JSON Lines) -> enriched listings (JSON Lines)")
+    p.add_argument("input", nargs="?", default="-", metavar="FILE|-")
+
+    p = sub.add_parser("index", help="enriched listings or plain listings (JSON Lines) -> the store")
+    p.add_argument("input", nargs="?", default="-", metavar="FILE|-")
+    store_arg(p)
+
+    p = sub.add_parser("search", help="full-text search with filters and facets",
+                       description="Words must all match (accents and case ignored); \"quoted phrases\" "
+                                   "match in order; -word excludes. Filters: " + ", ".join(FILTER_FIELDS) + ".")
+    p.add_argument("query", nargs="?", default="", metavar="QUERY")
+    store_arg(p)
+    p.add_argument("--filter", "-f", action="append", default=[], metavar="FIELD=VALUE",
+                   help="exact filter; repeat for more (same field: any of, different fields: all of)")
+    p.add_argument("--price-min", type=float, metavar="USD")
+    p.add_argument("--price-max", type=float, metavar="USD")
+    p.add_argument("--since", metavar="DATE", help="last seen on or after (ISO date or datetime)")
+    p.add_argument("--until", metavar="DATE", help="last seen on or before")
+    p.add_argument("--first-seen", action="store_true", help="--since/--until apply to first seen instead")
+    p.add_argument("--sort", default="relevance", choices=["relevance", "price", "-price", "last_seen", "-last_seen",
+                                                            "first_seen", "-first_seen"])
+    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--facet", action="append", default=[], metavar="FIELD", help="count values of FIELD over the hits")
+    p.add_argument("--json", action="store_true", help="one JSON document per hit (and a last facets line)")
+    return parser
+
+
+def _date(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{option}: {value!r} is not an ISO date such as 2026-11-28") from None
+
+
+def _filters(pairs: list[str]) -> dict[str, list[str]]:
+    filters: dict[str, list[str]] = {}
+    for pair in pairs:
+        field, sep, value = pair.partition("=")
+        if not sep or not value:
+            raise UserError(f"--filter {pair!r}: expected FIELD=VALUE, e.g. ships_from=NL")
+        filters.setdefault(field.strip(), []).append(value)
+    return filters
+
+
+def cmd_search(args, config) -> int:
+    from interdict.render import facet_line, hit_lines
+
+    query = Query(text=args.query, filters=_filters(args.filter), price_min_usd=args.price_min,
+                  price_max_usd=args.price_max, date_field="first_seen" if args.first_seen else "last_seen",
+                  date_from=_date(args.since, "--since"), date_to=_date(args.until, "--until"),
+                  facets=args.facet, sort=args.sort, limit=args.limit, offset=args.offset)
+    with open_store(config, args.store) as store:
+        result = store.search(query)
+    if args.json:
+        for hit in result.hits:
+            print(json.dumps({"score": hit.score, "highlights": hit.highlights,
+                              **hit.document.model_dump(mode="json")}, ensure_ascii=False))
+        if args.facet:
+            print(json.dumps({"total": result.total, "facets": {f: [c.model_dump() for c in counts]
+                                                                  for f, counts in result.facets.items()}}))
+        return 0
+    print(f"{result.total} listing(s) match" + (f"; showing {args.offset + 1}–{args.offset + len(result.hits)}"
+                                                 if result.hits else ""))
+    for hit in result.hits:
+        print("\n".join(hit_lines(hit)))
+    for field, counts in result.facets.items():
+        print(facet_line(field, counts))
+    return 0
+
+
+def cmd_crawl(args, config) -> int:
+    from interdict.crawl import run_crawls
+
+    for name in args.markets:
+        config.market(name)
+    targets: dict[str, str | None] = dict.fromkeys(args.markets)
+    for value in args.base_url:
+        market, sep, url = value.partition("=")
+        if not sep or "://" in market:
+            if len(args.markets) > 1:
+                raise UserError(f"--base-url {value!r}: name the market (MARKET=URL) when crawling several")
+            market, url = args.markets[0], value
+        if market not in targets:
+            raise UserError(f"--base-url {value!r}: {market!r} is not among the markets to crawl")
+        if not url.startswith(("http://", "https://")):
+            raise UserError(f"--base-url {value!r}: the URL must start with http:// or https://")
+        targets[market] = url
+    store_path = args.store or config.store.path
+    reports = run_crawls(config, targets, store_path, args.output, args.verbose)
+    for report in reports:
+        print("\n".join(report.lines()), file=sys.stderr)
+    failed = [r.market for r in reports if r.pages == 0]
+    if failed:
+        print(f"interdict: error: no page could be fetched from {', '.join(failed)}", file=sys.stderr)
+        return EXIT_PARTIAL
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+        if args.command == "search":
+            return cmd_search(args, config)
+        if args.command == "crawl":
+            return cmd_crawl(args, config)
+        from interdict import commands
+
+        return getattr(commands, f"cmd_{args.command}")(args, config)
+    except (UserError, ConfigError, StoreError, QueryError) as exc:
+        print(f"interdict: error: {exc}", file=sys.stderr)
+        return getattr(exc, "exit_code", 2)
+    except ValidationError as exc:
+        from interdict.jsonl import describe_validation
+
+        print(f"interdict: error: {describe_validation(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interdict: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader (head, jq) went away: not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
+        if args.debug:
+            raise
+        print(f"interdict: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return 70
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Running market spiders in this process and reporting what they did."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+from scrapy.spiderloader import SpiderLoader
+
+from config import Settings as InterdictSettings
+from interdict.errors import UserError
+
+
+@dataclass
+class CrawlReport:
+    market: str
+    stats: dict = field(default_factory=dict)
+
+    def get(self, key: str, default: int = 0) -> int:
+        return self.stats.get(key, default)
+
+    @property
+    def dropped(self) -> dict[str, int]:
+        return {k.removeprefix("interdict/dropped/"): v for k, v in sorted(self.stats.items())
+                if k.startswith("interdict/dropped/")}
+
+    @property
+    def pages(self) -> int:
+        return self.get("response_received_count")
+
+    def lines(self) -> list[str]:
+        lines = [
+            f"{self.market}: {self.pages} pages, {self.get('interdict/listings/scraped')} listings "
+            f"({self.get('interdict/index/listings_new')} new, {self.get('interdict/index/listings_updated')} updated, "
+            f"{self.get('interdict/index/listings_unchanged')} unchanged), {self.get('interdict/vendors/scraped')} vendors",
+        ]
+        if self.dropped:
+            lines.append(f"{self.market}: dropped " + ", ".join(f"{k} {v}" for k, v in self.dropped.items()))
+        if self.get("interdict/pages/bad_encoding"):
+            lines.append(f"{self.market}: {self.get('interdict/pages/bad_encoding')} page(s) with invalid bytes kept")
+        if self.stats.get("finish_reason") not in (None, "finished"):
+            lines.append(f"{self.market}: crawl ended early: {self.stats.get('finish_reason')}")
+        return lines
+
+
+def scrapy_settings(store_path: str, output: str | None = None, verbose: bool = False) -> Settings:
+    settings = Settings()
+    settings.setmodule("crawlers.settings", priority="project")
+    settings.set("INTERDICT_STORE_PATH", store_path, priority="cmdline")
+    settings.set("INTERDICT_OUTPUT", output or "", priority="cmdline")
+    settings.set("INTERDICT_PROGRESS", sys.stderr.isatty(), priority="cmdline")
+    settings.set("LOG_LEVEL", "INFO" if verbose else "WARNING", priority="cmdline")
+    return settings
+
+
+def run_crawls(config: InterdictSettings, markets: dict[str, str | None], store_path: str,
+               output: str | None = None, verbose: bool = False) -> list[CrawlReport]:
+    """Crawl each market (name -> base URL override or None) at once; blocks until done."""
+    settings = scrapy_settings(store_path, output, verbose)
+    loader = SpiderLoader.from_settings(settings)
+    process = CrawlerProcess(settings)
+    crawlers = []
+    for name, base_url in markets.items():
+        market = config.market(name)
+        spider_name = market.profile
+        if spider_name not in loader.list():
+            raise UserError(f"market {name!r}: no spider for profile {spider_name!r} (have: {', '.join(loader.list())})")
+        crawler = process.create_crawler(loader.load(spider_name))
+        kwargs = {"market": name}
+        if base_url:
+            kwargs["base_url"] = base_url
+        process.crawl(crawler, **kwargs)
+        crawlers.append((name, crawler))
+    process.start()
+    return [CrawlReport(name, dict(crawler.stats.get_stats())) for name, crawler in crawlers]

@@ -1,0 +1,106 @@
+"""`interdict demo`: the main job end to end on the embedded default."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+from config import Settings
+from index import Query, open_store
+from interdict.errors import UserError
+
+DEMO_MARKETS = ("sable", "vesper")
+READY_TIMEOUT = 60
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+@contextmanager
+def demo_markets(host: str, ports: dict[str, int], seed: int, epoch: int):
+    """Run the demo web app in a child process; yield market -> base URL."""
+    cmd = [sys.executable, "-m", "interdict.demo.server", "--host", host, "--seed", str(seed),
+           "--epoch", str(epoch), "--sable-port", str(ports["sable"]), "--vesper-port", str(ports["vesper"])]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT
+        line = proc.stdout.readline()
+        if not line.startswith("ready") or time.monotonic() > deadline:
+            err = proc.stderr.read().strip().splitlines()
+            raise UserError(err[-1] if err else "demo markets did not start")
+        yield dict(part.split("=", 1) for part in line.split()[1:])
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def serve_only(config: Settings, seed: int, epoch: int) -> int:
+    ports = {}
+    for name in DEMO_MARKETS:
+        parts = urlsplit(config.market(name).base_url)
+        ports[name] = parts.port or 80
+    host = urlsplit(config.market("sable").base_url).hostname or config.demo.host
+    with demo_markets(host, ports, seed, epoch) as urls:
+        print("demo markets: " + ", ".join(f"{n} {u}" for n, u in urls.items()) + " (Ctrl-C stops)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+
+
+def run_demo(config: Settings, seed: int, epoch: int, store_path: str, verbose: bool = False) -> int:
+    from interdict.crawl import run_crawls
+
+    host = config.demo.host
+    # The configured ports keep listing URLs stable between demo runs; fall back to free ones.
+    ports = {}
+    for name in DEMO_MARKETS:
+        port = urlsplit(config.market(name).base_url).port
+        ports[name] = port if port and port_is_free(host, port) else free_port(host)
+    started = time.monotonic()
+    with demo_markets(host, ports, seed, epoch) as urls:
+        print(f"Demo markets up: Sable Harbor {urls['sable']}, Vesper Bazaar {urls['vesper']} (seed {seed}, epoch {epoch})")
+        print(f"Crawling, enriching and indexing into {store_path} ...", flush=True)
+        reports = run_crawls(config, dict(urls), store_path, verbose=verbose)
+    elapsed = time.monotonic() - started
+    print()
+    for report in reports:
+        print("\n".join(report.lines()))
+    print_summary(config, store_path, sum(r.pages for r in reports), elapsed)
+    return 0 if all(r.pages for r in reports) else 1
+
+
+def print_summary(config: Settings, store_path: str, pages: int, elapsed: float) -> None:
+    from interdict.render import facet_line, hit_lines
+
+    with open_store(config, store_path) as store:
+        overview = store.search(Query(limit=0, facets=["product", "ships_from", "category", "market"], facet_size=8))
+        print(f"\nSummary: {pages} pages in {elapsed:.0f} s; {store.count_listings()} listings and "
+              f"{store.count_vendors()} vendors in the store")
+        for field in ("market", "product", "ships_from", "category"):
+            print("  top " + facet_line(field, overview.facets[field]))
+        sample = Query(text="mdma", filters={"ships_from": ["NL"]}, limit=3, sort="relevance")
+        result = store.search(sample)
+        print(f"\nSample search: interdict search mdma --filter ships_from=NL  → {result.total} listing(s)")
+        for hit in result.hits:
+            print("\n".join("  " + line for line in hit_lines(hit)))

@@ -1,0 +1,206 @@
+"""The Store contract. Every store implementation must pass this file unchanged; the
+Elasticsearch store joins the `params` list when it exists."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from conftest import make_listing
+from index import Query, QueryError, listing_id
+
+T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
+
+
+@pytest.fixture(params=["embedded"])
+def store(request, tmp_path):
+    if request.param == "embedded":
+        from index.embedded import EmbeddedStore
+
+        with EmbeddedStore(tmp_path / "store.db") as s:
+            yield s
+
+
+@pytest.fixture
+def enrich(enricher):
+    def run(*listings):
+        return list(enricher.enrich_listings(listings))
+    return run
+
+
+CORPUS = [
+    dict(listing_key="a1", title="Dutch MDMA crystals 84% pure", description="Molly from Holland, stealth vacuum sealed.",
+         vendor={"name": "DutchMasters"}, ships_from="Netherlands", ships_to=["Worldwide"],
+         price={"amount": 100, "currency": "USD"}, market="alpha", category_path=["Drugs", "Ecstasy"]),
+    dict(listing_key="a2", title="Peruvian cocaine 1g", description="Kokain höchster Qualität. Versand aus Deutschland.",
+         vendor={"name": "KokainKönig"}, ships_from="Germany", ships_to=["EU"],
+         price={"amount": 80, "currency": "EUR"}, market="alpha", category_path=["Drugs", "Stimulants"]),
+    dict(listing_key="b1", title="Rolex Submariner replica", description="Swiss movement 1:1 clone, ships from China.",
+         vendor={"name": "WatchKing"}, ships_from="China", ships_to=["United States", "Germany"],
+         price={"amount": 350, "currency": "USD"}, market="beta", category_path=["Counterfeits"]),
+    dict(listing_key="b2", title="MDMA pills Blue Punisher x10", description="Pressed pills, 240mg.",
+         vendor={"name": "dutchmasters"}, ships_from="Netherlands", ships_to=["EU"],
+         price={"amount": 40, "currency": "USD"}, market="beta", category_path=["Drugs", "Pills"]),
+    dict(listing_key="b3", title='Hostile "quotes" AND NEAR( * OR title:x <script>alert(1)</script>',
+         description="Ünïcödé ünd ßpecial — 日本語 テキスト", vendor={"name": "Odd Vendor"}, ships_from="Japan",
+         ships_to=["Japan"], price={"amount": 5, "currency": "USD"}, market="beta"),
+]
+
+
+@pytest.fixture
+def loaded(store, enrich):
+    report = store.upsert_listings(enrich(*[make_listing(crawled_at=T0, **fields) for fields in CORPUS]))
+    assert (report.new, report.updated, report.unchanged) == (5, 0, 0)
+    return store
+
+
+def keys(result):
+    return sorted(hit.document.listing_key for hit in result.hits)
+
+
+def test_upsert_and_get_with_stable_ids(loaded):
+    doc = loaded.get_listing(listing_id("alpha", "a1"))
+    assert doc.id == listing_id("alpha", "a1") and doc.market == "alpha"
+    assert doc.data.listing.title == "Dutch MDMA crystals 84% pure"
+    assert doc.first_seen == doc.last_seen == T0 and doc.seen_count == 1
+    assert [(p.amount, p.currency) for p in doc.price_history] == [(100, "USD")]
+    assert listing_id("alpha", "a1") != listing_id("beta", "a1")
+    assert loaded.get_listing("0" * 32) is None
+    assert loaded.count_listings() == 5
+
+
+def test_history_keeps_first_seen_moves_last_seen_and_records_price_changes(loaded, enrich):
+    t1, t2 = T0 + timedelta(days=1), T0 + timedelta(days=2)
+    same = make_listing(crawled_at=t1, **CORPUS[0])
+    assert loaded.upsert_listings(enrich(same)).unchanged == 1
+    doc = loaded.get_listing(listing_id("alpha", "a1"))
+    assert doc.first_seen == T0 and doc.last_seen == t1 and doc.seen_count == 2 and len(doc.price_history) == 1
+    cheaper = make_listing(crawled_at=t2, **{**CORPUS[0], "price": {"amount": 90, "currency": "USD"}})
+    assert loaded.upsert_listings(enrich(cheaper)).updated == 1
+    doc = loaded.get_listing(listing_id("alpha", "a1"))
+    assert [(p.amount, p.at) for p in doc.price_history] == [(100, T0), (90, t2)]
+    assert doc.data.listing.price.amount == 90 and doc.first_seen == T0 and doc.last_seen == t2
+    # re-indexing the same crawl is idempotent; an older crawl never rewinds the document
+    assert loaded.upsert_listings(enrich(cheaper)).unchanged == 1
+    older = make_listing(crawled_at=T0 - timedelta(days=5), **{**CORPUS[0], "price": {"amount": 70, "currency": "USD"}})
+    loaded.upsert_listings(enrich(older))
+    doc = loaded.get_listing(listing_id("alpha", "a1"))
+    assert doc.first_seen == T0 - timedelta(days=5) and doc.last_seen == t2 and doc.data.listing.price.amount == 90
+    assert loaded.count_listings() == 5
+
+
+@pytest.mark.parametrize("filters, expected", [
+    ({"market": ["alpha"]}, ["a1", "a2"]),
+    ({"vendor": ["DUTCHMASTERS"]}, ["a1", "b2"]),
+    ({"product": ["mdma"]}, ["a1", "b2"]),
+    ({"category": ["drugs"]}, ["a1", "a2", "b2"]),
+    ({"category": ["counterfeits.watches"]}, ["b1"]),
+    ({"ships_from": ["nl"]}, ["a1", "b2"]),
+    ({"ships_to": ["DE"]}, ["b1"]),
+    ({"ships_to": ["EU", "WORLDWIDE"]}, ["a1", "a2", "b2"]),
+    ({"currency": ["EUR"]}, ["a2"]),
+    ({"market": ["beta"], "product": ["MDMA"]}, ["b2"]),
+    ({"hs_code": ["2939.71"]}, ["a2"]),
+    ({"market_category": ["pills"]}, ["b2"]),
+    ({"vendor": ["kokainkönig"]}, ["a2"]),
+])
+def test_filters(loaded, filters, expected):
+    assert keys(loaded.search(Query(filters=filters, limit=50))) == expected
+
+
+def test_price_and_date_ranges(loaded, enrich):
+    assert keys(loaded.search(Query(price_min_usd=50, price_max_usd=120, limit=50))) == ["a1", "a2"]  # 80 EUR = 92.8 USD
+    later = T0 + timedelta(days=3)
+    loaded.upsert_listings(enrich(make_listing(crawled_at=later, **CORPUS[2])))
+    assert keys(loaded.search(Query(date_from=later, limit=50))) == ["b1"]
+    assert keys(loaded.search(Query(date_to=T0, limit=50))) == ["a1", "a2", "b2", "b3"]
+    assert keys(loaded.search(Query(date_field="first_seen", date_from=later, limit=50))) == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("mdma", ["a1", "b2"]),
+    ("MDMA pills", ["b2"]),
+    ('"blue punisher"', ["b2"]),
+    ('"punisher blue"', []),
+    ("mdma -pills", ["a1"]),
+    ("kokain qualitat", ["a2"]),  # accents and case folded
+    ("QUALITÄT", ["a2"]),
+    ("dutchmasters", ["a1", "b2"]),  # vendor names are searchable
+    ("oxycodone", []),
+    ("empathogens", ["a1", "b2"]),  # taxonomy labels of the products found are searchable
+    ("ecstasy", ["a1"]),  # the market's own category path too
+    ('"quotes" AND NEAR( * OR title:x', ["b3"]),  # query syntax is inert
+    ("<script>alert(1)</script>", ["b3"]),
+    ("日本語", ["b3"]),
+    ("-mdma", ["a2", "b1", "b3"]),
+])
+def test_text_search(loaded, text, expected):
+    assert keys(loaded.search(Query(text=text, limit=50))) == expected
+
+
+def test_hostile_text_round_trips_unchanged(loaded):
+    doc = loaded.get_listing(listing_id("beta", "b3"))
+    assert doc.data.listing.title == CORPUS[4]["title"]
+    assert doc.data.listing.description == CORPUS[4]["description"]
+
+
+def test_facets_count_over_the_matches(loaded):
+    result = loaded.search(Query(text="mdma", facets=["ships_from", "vendor", "market"], limit=0))
+    assert result.total == 2 and result.hits == []
+    assert [(f.value, f.count) for f in result.facets["ships_from"]] == [("NL", 2)]
+    assert [(f.value, f.label, f.count) for f in result.facets["vendor"]] == [("dutchmasters", "DutchMasters", 2)]
+    assert {(f.value, f.count) for f in result.facets["market"]} == {("alpha", 1), ("beta", 1)}
+    everything = loaded.search(Query(facets=["category"], facet_size=2, limit=0))
+    assert [(f.value, f.count) for f in everything.facets["category"]] == [("drugs", 3), ("drugs.empathogens", 2)]
+
+
+def test_sorting_and_pagination(loaded):
+    by_price = loaded.search(Query(sort="price", limit=50))
+    assert [h.document.listing_key for h in by_price.hits] == ["b3", "b2", "a2", "a1", "b1"]
+    desc = loaded.search(Query(sort="-price", limit=2, offset=1))
+    assert [h.document.listing_key for h in desc.hits] == ["a1", "a2"] and desc.total == 5
+    pages = [loaded.search(Query(sort="price", limit=2, offset=o)).hits for o in (0, 2, 4)]
+    assert [h.document.listing_key for page in pages for h in page] == ["b3", "b2", "a2", "a1", "b1"]
+    relevant = loaded.search(Query(text="mdma", limit=50))
+    assert relevant.hits[0].score >= relevant.hits[-1].score
+
+
+def test_highlights_mark_matched_words(loaded):
+    from index.query import HIGHLIGHT_END, HIGHLIGHT_START
+
+    hit = loaded.search(Query(text="punisher")).hits[0]
+    assert f"{HIGHLIGHT_START}Punisher{HIGHLIGHT_END}" in hit.highlights["title"]
+
+
+def test_unknown_filter_field_is_rejected():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="unknown filter field 'colour'"):
+        Query(filters={"colour": ["red"]})
+    with pytest.raises(QueryError):
+        from index.query import normalise_term
+
+        normalise_term("colour", "red")
+
+
+def test_delete(loaded):
+    assert loaded.delete_listing(listing_id("alpha", "a1"))
+    assert not loaded.delete_listing(listing_id("alpha", "a1"))
+    assert loaded.get_listing(listing_id("alpha", "a1")) is None
+    assert keys(loaded.search(Query(text="mdma"))) == ["b2"]
+    assert loaded.search(Query(filters={"vendor": ["dutchmasters"]}, facets=["vendor"])).facets["vendor"][0].count == 1
+
+
+def test_vendors_upsert(store, enricher, catalog):
+    from enrichment.contracts import VendorProfile
+    from index import vendor_id
+
+    spec = catalog.vendors[0]
+    profile = VendorProfile(market="sable", name=spec.name, url="http://127.0.0.1/v", profile=spec.profile,
+                            pgp_key=spec.pgp_key, crawled_at=T0)
+    assert store.upsert_vendors(enricher.enrich_vendors([profile])).new == 1
+    assert store.upsert_vendors(enricher.enrich_vendors([profile.model_copy(update={"crawled_at": T0 + timedelta(1)})])).unchanged == 1
+    doc = store.get_vendor(vendor_id("sable", spec.name.upper()))
+    assert doc.data.enrichment.identifiers["pgp"] == [spec.fingerprint]
+    assert spec.btc_address in doc.data.enrichment.identifiers["btc"]
+    assert doc.first_seen == T0 and doc.last_seen == T0 + timedelta(1)
+    assert store.count_vendors() == 1
