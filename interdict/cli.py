@@ -18,13 +18,20 @@ from interdict.errors import UserError
 EXIT_PARTIAL = 1
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake on the command line is one line, like every other error."""
+
+    def error(self, message: str):
+        self.exit(2, f"interdict: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="interdict", description=(
+    parser = _Parser(prog="interdict", description=(
         "Dark-web and marketplace intelligence for customs: crawl markets, enrich listings, "
         "index and search them."))
     parser.add_argument("--config", help="operator config file merged over the defaults (or $INTERDICT_CONFIG)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     def store_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("--store", metavar="PATH", help="embedded store file (default: config store.path)")

@@ -33,10 +33,23 @@ def test_help(command):
     (["index", "{tmp}/missing.jsonl", "--store", "{tmp}/s.db"], ["cannot read", "missing.jsonl"]),
     (["search", "x", "--store", "/proc/forbidden/s.db"], ["cannot open embedded store"]),
     (["crawl", "sable", "vesper", "--base-url", "http://127.0.0.1:1", "--store", "{tmp}/s.db"], ["MARKET=URL"]),
+    (["search", "--limit", "abc"], ["invalid int value", "interdict search --help"]),
+    (["frob"], ["invalid choice: 'frob'"]),
 ])
 def test_user_mistakes_give_one_clear_line(tmp_path, args, fragments):
     proc = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args])
     assert_clean_error(proc, *fragments)
+
+
+def test_unreachable_market_fails_clearly(tmp_path):
+    from interdict.demo.run import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    proc = run_cli("crawl", "sable", "--base-url", url, "--store", str(tmp_path / "s.db"))
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "sable: dropped connection_refused 1" in proc.stderr
+    assert proc.stderr.rstrip().endswith("interdict: error: no page could be fetched from sable")
 
 
 def test_bad_config_is_reported_at_start(tmp_path):

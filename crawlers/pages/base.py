@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Literal
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin, urlsplit
 
 from parsel import Selector
 from pydantic import ValidationError
@@ -93,8 +93,28 @@ class ListingPage(MarketPage):
 
 
 class VendorPage(MarketPage):
+    """Vendor profile pages. Markets name where the common parts are; ``stats`` and
+    ``feedback`` read what each market shows differently."""
+
+    name_css: str
+    profile_css: str  # text nodes of the profile
+    pgp_css: str  # text of the element holding the armored key
+
+    def stats(self) -> dict:
+        return {}
+
+    def feedback(self) -> list:
+        return []
+
     def fields(self) -> dict:
-        raise NotImplementedError
+        sel = self.sel
+        return {
+            "name": text_of(sel, self.name_css) or unquote(urlsplit(self.url).path.rsplit("/", 1)[-1]),
+            "profile": "\n".join(t.strip() for t in sel.css(self.profile_css).getall() if t.strip()),
+            "pgp_key": sel.css(self.pgp_css).get(),
+            "feedback": self.feedback(),
+            **self.stats(),
+        }
 
     def to_vendor(self) -> VendorProfile:
         fields = self.fields()
@@ -110,12 +130,14 @@ class VendorPage(MarketPage):
 class IndexPage(MarketPage):
     """Home and category pages: where the listings, vendors and further pages are."""
 
+    listing_links_css: str  # hrefs of listings
+    follow_links_css: str  # hrefs of categories and further pages
+
     def listing_urls(self) -> list[str]:
-        raise NotImplementedError
+        return self.links(self.listing_links_css)
 
     def follow_urls(self) -> list[str]:
-        """Category and pagination links to crawl next."""
-        raise NotImplementedError
+        return self.links(self.follow_links_css)
 
 
 class MarketProfile:
@@ -125,10 +147,15 @@ class MarketProfile:
     listing_page: type[ListingPage]
     vendor_page: type[VendorPage]
     index_page: type[IndexPage]
+    url_kinds: tuple[tuple[str, PageKind], ...]  # (path regex, kind), first match wins
+    title_marker: str  # a string in <title> that only this market's pages carry
 
     def kind(self, url: str) -> PageKind:
-        raise NotImplementedError
+        path = urlsplit(url).path or "/"
+        if path == "/":
+            return "home"
+        return next((kind for pattern, kind in self.url_kinds if re.match(pattern, path)), "other")
 
     def recognises(self, html: str) -> bool:
         """Whether a saved page looks like this market (for `interdict parse`)."""
-        raise NotImplementedError
+        return self.title_marker in html

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from crawlers.pages.base import (
     IndexPage,
     ListingPage,
     MarketProfile,
-    PageKind,
     VendorPage,
     parse_money,
     text_of,
@@ -60,49 +59,33 @@ class SableListingPage(ListingPage):
 
 
 class SableVendorPage(VendorPage):
-    def fields(self) -> dict:
-        sel = self.sel
-        stats = text_of(sel, "p.stats")
+    name_css, profile_css, pgp_css = "h1.vendor-name", "div.about::text", "pre.pgp::text"
+
+    def stats(self) -> dict:
+        stats = text_of(self.sel, "p.stats")  # "Rating 4.81 · 497 sales · member since 2026-01-25"
         rating = re.search(r"Rating ([\d.]+)", stats)
         sales = re.search(r"(\d+) sales", stats)
         joined = re.search(r"member since (\S+)", stats)
-        feedback = []
-        for row in sel.css("table.feedback tr"):
+        return {"rating": float(rating.group(1)) if rating else None,
+                "sales": int(sales.group(1)) if sales else None,
+                "joined": joined.group(1) if joined else None}
+
+    def feedback(self) -> list[Feedback]:
+        out = []
+        for row in self.sel.css("table.feedback tr"):
             cells = [c.xpath("string()").get().strip() for c in row.css("td")]
             if len(cells) == 3:
-                feedback.append(Feedback(rating=float(cells[0].split("/")[0]), text=cells[1], date=cells[2]))
-        return {
-            "name": text_of(sel, "h1.vendor-name") or unquote(urlsplit(self.url).path.rsplit("/", 1)[-1]),
-            "profile": "\n".join(t.strip() for t in sel.css("div.about::text").getall() if t.strip()),
-            "pgp_key": sel.css("pre.pgp::text").get(),
-            "rating": float(rating.group(1)) if rating else None,
-            "sales": int(sales.group(1)) if sales else None,
-            "joined": joined.group(1) if joined else None,
-            "feedback": feedback,
-        }
+                out.append(Feedback(rating=float(cells[0].split("/")[0]), text=cells[1], date=cells[2]))
+        return out
 
 
 class SableIndexPage(IndexPage):
-    def listing_urls(self) -> list[str]:
-        return self.links("table.results a[href*='/listing/']::attr(href)")
-
-    def follow_urls(self) -> list[str]:
-        return self.links("ul.cats a::attr(href), div.pager a.next::attr(href), div.nav a::attr(href)")
+    listing_links_css = "table.results a[href*='/listing/']::attr(href)"
+    follow_links_css = "ul.cats a::attr(href), div.pager a.next::attr(href), div.nav a::attr(href)"
 
 
 class SableProfile(MarketProfile):
     name = "sable"
     listing_page, vendor_page, index_page = SableListingPage, SableVendorPage, SableIndexPage
-
-    def kind(self, url: str) -> PageKind:
-        path = urlsplit(url).path
-        if path in ("", "/") or path.startswith("/c/"):
-            return "home" if path in ("", "/") else "index"
-        if path.startswith("/listing/"):
-            return "listing"
-        if path.startswith("/vendor/"):
-            return "vendor"
-        return "other"
-
-    def recognises(self, html: str) -> bool:
-        return "| Sable Harbor</title>" in html
+    url_kinds = ((r"/c/", "index"), (r"/listing/", "listing"), (r"/vendor/", "vendor"))
+    title_marker = "| Sable Harbor</title>"

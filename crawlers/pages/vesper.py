@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from crawlers.pages.base import (
     IndexPage,
     ListingPage,
     MarketProfile,
-    PageKind,
     VendorPage,
     parse_money,
     text_of,
@@ -61,46 +60,34 @@ class VesperListingPage(ListingPage):
 
 
 class VesperVendorPage(VendorPage):
-    def fields(self) -> dict:
-        sel = self.sel
-        since = text_of(sel, "p.since")
+    name_css, profile_css, pgp_css = "h2.vname", "div.bio::text", "textarea.pgp::text"
+
+    def stats(self) -> dict:
+        since = text_of(self.sel, "p.since")  # "Joined 2026-01-11 · 5255 deals · 85.8% positive"
         joined = re.search(r"Joined (\S+)", since)
         deals = re.search(r"(\d+) deals", since)
         trust = re.search(r"([\d.]+)% positive", since)
-        feedback = []
-        for item in sel.css("ol.reviews li"):
+        return {"rating": round(float(trust.group(1)) / 20, 2) if trust else None,
+                "sales": int(deals.group(1)) if deals else None,
+                "joined": joined.group(1) if joined else None}
+
+    def feedback(self) -> list[Feedback]:
+        out = []
+        for item in self.sel.css("ol.reviews li"):
             stars = item.css("span.stars::text").get("")
             text = " ".join(t.strip() for t in item.xpath("text()").getall() if t.strip())
-            feedback.append(Feedback(rating=float(stars.split("/")[0]) if stars else None, text=text,
-                                     date=item.css("time::text").get()))
-        return {
-            "name": text_of(sel, "h2.vname") or unquote(urlsplit(self.url).path.rsplit("/", 1)[-1]),
-            "profile": "\n".join(t.strip() for t in sel.css("div.bio::text").getall() if t.strip()),
-            "pgp_key": sel.css("textarea.pgp::text").get(),
-            "rating": round(float(trust.group(1)) / 20, 2) if trust else None,
-            "sales": int(deals.group(1)) if deals else None,
-            "joined": joined.group(1) if joined else None,
-            "feedback": feedback,
-        }
+            out.append(Feedback(rating=float(stars.split("/")[0]) if stars else None, text=text,
+                                date=item.css("time::text").get()))
+        return out
 
 
 class VesperIndexPage(IndexPage):
-    def listing_urls(self) -> list[str]:
-        return self.links("div.card a.card-link::attr(href)")
-
-    def follow_urls(self) -> list[str]:
-        return self.links("ul.cats a::attr(href), nav.pager a::attr(href)")
+    listing_links_css = "div.card a.card-link::attr(href)"
+    follow_links_css = "ul.cats a::attr(href), nav.pager a::attr(href)"
 
 
 class VesperProfile(MarketProfile):
     name = "vesper"
     listing_page, vendor_page, index_page = VesperListingPage, VesperVendorPage, VesperIndexPage
-
-    def kind(self, url: str) -> PageKind:
-        parts = [p for p in urlsplit(url).path.split("/") if p]
-        if not parts:
-            return "home"
-        return {"browse": "index", "item": "listing", "u": "vendor"}.get(parts[0], "other")
-
-    def recognises(self, html: str) -> bool:
-        return "<title>Vesper Bazaar ::" in html
+    url_kinds = ((r"/browse/", "index"), (r"/item/", "listing"), (r"/u/", "vendor"))
+    title_marker = "<title>Vesper Bazaar ::"
