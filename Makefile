@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install clean
+.PHONY: demo test install system-deps clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Interdict needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -15,10 +15,20 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# Debian packages the tests start for real: tor (a private Tor network on loopback).
+system-deps:
+	@if ! command -v tor >/dev/null || ! command -v tor-gencert >/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq tor >/dev/null; \
+	fi
+	@# the package may start a system tor; Interdict's tests run their own and want 9050 free
+	@if pgrep -x tor >/dev/null && [ -z "$$INTERDICT_KEEP_SYSTEM_TOR" ]; then \
+		(service tor stop || systemctl stop tor) >/dev/null 2>&1 || true; fi
+
 demo: install
 	$(BIN)/interdict demo
 
-test: install
+test: install system-deps
 	$(BIN)/python -m pytest
 
 clean:

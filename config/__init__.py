@@ -14,7 +14,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from config.onion import onion_problem
 
 CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULT_FILES = (CONFIG_DIR / "interdict.toml", CONFIG_DIR / "markets.toml")
@@ -52,6 +56,23 @@ class DemoSettings(_Strict):
     host: str = "127.0.0.1"
 
 
+class TorSettings(_Strict):
+    socks_url: str = "socks5h://127.0.0.1:9050"
+    control_port: int = Field(9051, gt=0, lt=65536)
+    control_host: str = "127.0.0.1"
+    control_password: str = Field("", repr=False)  # cookie authentication is tried first
+    outage_probe_interval: float = Field(10, gt=0)
+    outage_give_up: float = Field(600, gt=0)
+    newnym_min_interval: float = Field(10, ge=10)  # tor delays NEWNYM more often than this
+
+    @field_validator("socks_url")
+    @classmethod
+    def _socks5h(cls, url: str) -> str:
+        if not url.startswith("socks5h://"):
+            raise ValueError("must be a socks5h:// URL (the hostname is resolved by Tor, never locally)")
+        return url
+
+
 class Market(_Strict):
     name: str
     title: str = ""
@@ -61,6 +82,13 @@ class Market(_Strict):
     concurrency: int = Field(8, gt=0, le=64)
     delay: float = Field(0.0, ge=0)
     demo: bool = False
+    # Follow links to loopback/private addresses? Only the market's own base URLs, and only
+    # where a market really lives there (the demo markets, test fixtures).
+    allow_private_targets: bool = False
+    # Tor stream-isolation group; markets sharing a value share circuits (default: own).
+    isolation: str = ""
+    ban_statuses: tuple[int, ...] = (429, 503)
+    ban_patterns: tuple[str, ...] = ("too many requests", "rate limit exceeded", "you have been banned")
 
     @field_validator("base_urls")
     @classmethod
@@ -68,11 +96,24 @@ class Market(_Strict):
         for url in urls:
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"base URL {url!r} must start with http:// or https://")
+            host = (urlsplit(url).hostname or "").lower()
+            if host.endswith(".onion") and (problem := onion_problem(host)):
+                raise ValueError(problem)
         return tuple(u.rstrip("/") for u in urls)
+
+    @model_validator(mode="after")
+    def _onion_needs_tor(self) -> "Market":
+        if self.transport != "tor" and any((urlsplit(u).hostname or "").endswith(".onion") for u in self.base_urls):
+            raise ValueError("onion base URLs need transport = \"tor\"")
+        return self
 
     @property
     def base_url(self) -> str:
         return self.base_urls[0]
+
+    @property
+    def isolation_token(self) -> str:
+        return self.isolation or self.name
 
 
 class Settings(_Strict):
@@ -80,6 +121,7 @@ class Settings(_Strict):
     crawl: CrawlSettings = CrawlSettings()
     enrichment: EnrichmentSettings = EnrichmentSettings()
     demo: DemoSettings = DemoSettings()
+    tor: TorSettings = TorSettings()
     markets: dict[str, Market] = {}
 
     def market(self, name: str) -> Market:

@@ -28,9 +28,21 @@ RETRY_TIMES = 2
 COOKIES_ENABLED = True
 REDIRECT_ENABLED = True
 
+DOWNLOAD_HANDLERS = {
+    "http": "crawlers.transport.handler.RoutingDownloadHandler",
+    "https": "crawlers.transport.handler.RoutingDownloadHandler",
+}
 DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.MarketSlotMiddleware": 50,
+    # after redirects (600) so a redirect target passes the guard too; lower numbers see
+    # requests first, so the guard also sits behind every request-rewriting middleware
+    "crawlers.transport.egress.EgressGuardMiddleware": 950,
+    "crawlers.transport.isolation.IsolationMiddleware": 960,
+    # process_exception runs from high to low: Tor outages are handled before retries
+    "crawlers.transport.failclosed.FailClosedMiddleware": 595,
 }
+# Per-market download slots (see crawlers/middlewares.py): concurrency and delay as configured.
+DOWNLOAD_SLOTS = {m.name: {"concurrency": m.concurrency, "delay": m.delay} for m in _config.markets.values()}
 ITEM_PIPELINES = {
     "crawlers.pipelines.ValidatePipeline": 100,
     "crawlers.pipelines.EnrichIndexPipeline": 300,
@@ -38,6 +50,10 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "crawlers.extensions.ProgressLine": 500,
 }
+
+TOR_SOCKS_URL = _config.tor.socks_url
+TOR_OUTAGE_PROBE_INTERVAL = _config.tor.outage_probe_interval
+TOR_OUTAGE_GIVE_UP = _config.tor.outage_give_up
 
 INTERDICT_STORE_PATH = _config.store.path
 INTERDICT_BATCH_SIZE = _config.crawl.batch_size

@@ -165,6 +165,9 @@ def cmd_crawl(args, config) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.config:
+        # crawlers.settings loads the configuration again inside Scrapy: same file there
+        os.environ["INTERDICT_CONFIG"] = os.path.abspath(args.config)
     try:
         config = load_config(args.config)
         if args.command == "search":

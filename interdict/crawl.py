@@ -36,6 +36,12 @@ class CrawlReport:
             f"({self.get('interdict/index/listings_new')} new, {self.get('interdict/index/listings_updated')} updated, "
             f"{self.get('interdict/index/listings_unchanged')} unchanged), {self.get('interdict/vendors/scraped')} vendors",
         ]
+        routes = {k.removeprefix("interdict/route/"): v for k, v in sorted(self.stats.items())
+                  if k.startswith("interdict/route/")}
+        if routes:
+            lines.append(f"{self.market}: requests by route: " + ", ".join(f"{k} {v}" for k, v in routes.items()))
+        if self.get("interdict/tor/pauses"):
+            lines.append(f"{self.market}: paused {self.get('interdict/tor/pauses')} time(s) while Tor was unreachable")
         if self.dropped:
             lines.append(f"{self.market}: dropped " + ", ".join(f"{k} {v}" for k, v in self.dropped.items()))
         if self.get("interdict/pages/bad_encoding"):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -49,3 +50,52 @@ def make_listing(**overrides):
                   crawled_at=datetime(2026, 11, 1, tzinfo=UTC))
     fields.update(overrides)
     return Listing(**fields)
+
+
+class TorFixture:
+    """The private Tor network with the demo markets as onion services."""
+
+    def __init__(self, net, direct_urls: dict[str, str], workdir: Path):
+        self.net, self.direct_urls, self.workdir = net, direct_urls, workdir
+
+    def config(self, name: str, markets: dict[str, dict], **tor) -> Path:
+        """An operator config file with these markets and this network's Tor ports."""
+        lines = ["[tor]", f'socks_url = "{self.net.socks_url}"', f"control_port = {self.net.control_port}"]
+        lines += [f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"' for k, v in tor.items()]
+        for market, spec in markets.items():
+            lines.append(f"[markets.{market}]")
+            for key, value in spec.items():
+                lines.append(f"{key} = {json.dumps(value)}")
+        path = self.workdir / f"{name}.toml"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def onion_markets(self) -> dict[str, dict]:
+        return {f"{m}_onion": {"profile": m, "transport": "tor", "concurrency": 16,
+                               "base_urls": [f"http://{self.net.onion_hosts[m]}"]} for m in ("sable", "vesper")}
+
+
+@pytest.fixture(scope="session")
+def tor(tmp_path_factory, catalog):
+    """Started once per test session; every tor process is stopped even when tests fail."""
+    import shutil
+
+    from interdict.demo.run import demo_markets, free_port
+    from interdict.tornet import TorNetwork, TorNetworkError, ports_free
+
+    assert shutil.which("tor"), "tor is not installed: run `make test`, which installs it"
+    workdir = tmp_path_factory.mktemp("tor")
+    ports = {"sable": free_port(), "vesper": free_port()}
+    with demo_markets("127.0.0.1", ports, catalog.seed, 0) as urls:
+        base = next((b for b in range(17100, 18100, 200) if ports_free(list(range(b, b + 100)))), None)
+        assert base is not None, "no free port range for the private Tor network"
+        net = TorNetwork(services=ports, port_base=base, run_dir=workdir / "net")
+        try:
+            net.start()
+            for name in ports:
+                net.wait_for_onion(name)
+            yield TorFixture(net, urls, workdir)
+        except TorNetworkError as exc:
+            pytest.fail(f"private Tor network did not come up: {exc}")
+        finally:
+            net.stop()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from enrichment.onion import is_valid_v3_onion, onion_address
+from config.onion import is_valid_v3_onion, onion_address
 from enrichment.pgp import PGPError, parse_public_key
 from enrichment.wallets import b58check_encode, bitcoin_address_kind, segwit_encode
 

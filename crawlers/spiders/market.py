@@ -14,9 +14,11 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.exceptions import DownloadCancelledError, DownloadConnectionRefusedError, DownloadTimeoutError
 from twisted.python.failure import Failure
 
-from config import ConfigError, Market, load_config
+from config import Market, load_config
 from crawlers.pages import PROFILES, PageError
 from crawlers.pages.base import MarketProfile, MarketPage
+from crawlers.transport.egress import EgressBlocked
+from crawlers.transport.errors import TorCircuitError
 from enrichment.contracts import Evidence
 
 log = logging.getLogger(__name__)
@@ -26,17 +28,6 @@ class MarketSpider(scrapy.Spider):
     """Crawls one configured market: home → categories (all pages) → listings → vendors."""
 
     profile_name: str = ""
-
-    @classmethod
-    def update_settings(cls, settings) -> None:
-        super().update_settings(settings)
-        try:
-            market = load_config().market(cls.name)
-        except ConfigError:
-            return
-        slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
-        slots[market.name] = {"concurrency": market.concurrency, "delay": market.delay}
-        settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
 
     def __init__(self, market: str | None = None, base_url: str | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -110,7 +101,11 @@ class MarketSpider(scrapy.Spider):
     def fetch_failed(self, failure: Failure) -> None:
         """Count why a page could not be fetched; the crawl goes on."""
         url = failure.request.url if hasattr(failure, "request") else "?"
-        if failure.check(HttpError):
+        if failure.check(EgressBlocked):
+            reason = "egress_blocked"
+        elif failure.check(TorCircuitError):
+            reason = "tor_circuit"
+        elif failure.check(HttpError):
             reason = f"http_{failure.value.response.status}"
         elif failure.check(DownloadCancelledError) and "max size" in str(failure.value):
             reason = "too_large"

@@ -9,7 +9,7 @@ from spacy.tokens import Doc
 
 from enrichment.components import found
 from enrichment.contracts import Entity
-from enrichment.onion import ONION_RE, is_valid_v3_onion
+from config.onion import ONION_RE, is_valid_v3_onion
 from enrichment.pgp import ARMOR_RE, PGPError, parse_public_key
 from enrichment.wallets import bitcoin_address_kind
 

@@ -1,4 +1,6 @@
-"""Onion service addresses: v3 validation (rend-spec-v3: pubkey, checksum, version)."""
+"""Onion service addresses: v3 validation (rend-spec-v3: pubkey, checksum, version).
+
+Here in `config` because market URLs are validated at start-up; enrichment uses it too."""
 
 from __future__ import annotations
 
@@ -7,6 +9,18 @@ import hashlib
 import re
 
 ONION_RE = re.compile(r"\b[a-z2-7]{56}\.onion\b", re.I)
+
+
+def onion_problem(host: str) -> str | None:
+    """Why ``host`` is not a usable onion address, or None when it is a valid v3 one."""
+    label = host.lower().removesuffix(".onion").rsplit(".", 1)[-1]
+    if len(label) == 16:
+        return f"{host} is a v2 onion address; v2 services were retired in 2021"
+    if len(label) != 56 or not re.fullmatch(r"[a-z2-7]{56}", label):
+        return f"{host} is not a v3 onion address (56 base32 characters before .onion)"
+    if not is_valid_v3_onion(host):
+        return f"{host} fails the v3 onion checksum or version byte (mistyped?)"
+    return None
 
 
 def is_valid_v3_onion(host: str) -> bool:

@@ -1,0 +1,33 @@
+"""A spider for transport tests: fetches the paths it is given from a configured market
+and records what came back. Run with `scrapy runspider` so the project's settings apply."""
+
+import scrapy
+
+from config import load_config
+
+
+class ProbeSpider(scrapy.Spider):
+    name = "probe"
+
+    def __init__(self, market: str = "probe", paths: str = "/", follow: str = "", **kwargs):
+        super().__init__(**kwargs)
+        self.market = load_config().market(market)
+        self.market_name = self.market.name
+        self.paths = [p for p in paths.split(",") if p]
+        self.follow = bool(follow)
+
+    async def start(self):
+        for path in self.paths:
+            # dont_filter: the same path may be asked for twice (cookies set, then echoed)
+            yield scrapy.Request(self.market.base_url + path, callback=self.parse, errback=self.failed,
+                                 dont_filter=True, priority=-self.paths.index(path))
+
+    def parse(self, response):
+        yield {"url": response.url, "status": response.status, "body": response.text[:2000],
+               "length": len(response.body), "flags": response.flags}
+        if self.follow:
+            for href in response.css("a::attr(href)").getall():
+                yield response.follow(href, callback=self.parse, errback=self.failed)
+
+    def failed(self, failure):
+        yield {"url": failure.request.url, "error": type(failure.value).__name__, "message": str(failure.value)}

@@ -1,0 +1,160 @@
+"""Small real servers for transport tests: an HTTP(S) target that records every request,
+a DNS server that logs every query, and a SOCKS port that accepts and never answers."""
+
+from __future__ import annotations
+
+import datetime
+import gzip
+import json
+import socket
+import socketserver
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+class RecordingServer:
+    """An HTTP server on 127.0.0.1 that records (path, headers) of every request."""
+
+    def __init__(self, tls_dir: Path | None = None, links: list[str] = ()):
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):  # noqa: N802
+                server.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+                status, headers, body = server.respond(self.path, self.headers)
+                self.send_response(status)
+                for key, value in headers:
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.links = list(links)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.scheme = "http"
+        if tls_dir is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self_signed_cert(tls_dir))
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme = "https"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def respond(self, path: str, headers) -> tuple[int, list[tuple[str, str]], bytes]:
+        html = "text/html; charset=utf-8"
+        if path == "/":
+            links = "".join(f'<a href="{link}">x</a>' for link in self.links)
+            return 200, [("Content-Type", html)], f"<html><body>home {links}</body></html>".encode()
+        if path == "/redirect":
+            return 302, [("Location", "/landing")], b""
+        if path == "/landing":
+            return 200, [("Content-Type", html)], b"<html>landed</html>"
+        if path == "/set-cookie":
+            return 200, [("Set-Cookie", "session=abc123; Path=/")], b"cookie set"
+        if path == "/echo-cookie":
+            return 200, [("Content-Type", "text/plain")], (headers.get("Cookie") or "").encode()
+        if path == "/gzip":
+            return 200, [("Content-Encoding", "gzip"), ("Content-Type", "text/plain")], gzip.compress(b"unzipped " * 100)
+        if path == "/big":
+            return 200, [("Content-Type", "text/plain")], b"x" * 3_000_000
+        if path == "/headers":
+            return 200, [("Content-Type", "application/json")], json.dumps(dict(headers.items())).encode()
+        if path == "/ban":
+            banned = sum(1 for p, _ in self.requests if p == "/ban") == 1
+            return (429, [], b"Too Many Requests") if banned else (200, [], b"welcome back")
+        return 404, [], b"not found"
+
+    def paths(self) -> list[str]:
+        return [p for p, _ in self.requests]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def self_signed_cert(directory: Path) -> tuple[str, str]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=7)).sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+class LoggingDNSServer:
+    """A UDP DNS server that logs every query name and answers NXDOMAIN."""
+
+    def __init__(self, host: str, port: int = 53):
+        self.queries: list[str] = []
+        server = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                data, sock = self.request
+                server.queries.append(_qname(data))
+                if len(data) >= 12:  # NXDOMAIN reply with the question echoed
+                    reply = data[:2] + b"\x81\x83" + data[4:6] + b"\x00\x00\x00\x00\x00\x00" + data[12:]
+                    sock.sendto(reply, self.client_address)
+
+        self.server = socketserver.ThreadingUDPServer((host, port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _qname(packet: bytes) -> str:
+    labels, pos = [], 12
+    while pos < len(packet) and packet[pos]:
+        length = packet[pos]
+        labels.append(packet[pos + 1 : pos + 1 + length].decode(errors="replace"))
+        pos += 1 + length
+    return ".".join(labels)
+
+
+class SilentSocksServer:
+    """Accepts TCP connections on a SOCKS port and never says a word: a stalled handshake."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+
+    def close(self):
+        self.sock.close()
+        for conn in self.conns:
+            conn.close()

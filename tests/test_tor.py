@@ -1,0 +1,155 @@
+"""Tor-routed crawling against a real private Tor network on loopback (tests/conftest.py)."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from stem.control import Controller
+
+from conftest import REPO, run_cli
+from index import Query
+from index.embedded import EmbeddedStore
+from servers import LoggingDNSServer, RecordingServer
+
+pytestmark = pytest.mark.tor
+
+LISTING_FIELDS = ("title", "description", "price", "price_tiers", "category_path", "ships_from", "ships_to",
+                  "shipping_options", "payment_terms")
+
+
+def all_listings(path):
+    with EmbeddedStore(path) as store:
+        total = store.count_listings()
+        docs = [h.document for o in range(0, total, 1000) for h in store.search(Query(limit=1000, offset=o)).hits]
+    return {(d.market.removesuffix("_onion"), d.listing_key): d.data.listing for d in docs}
+
+
+def probe(config, paths, tmp_path, *settings, market="probe"):
+    out = tmp_path / f"probe-{len(list(tmp_path.iterdir()))}.jsonl"
+    cmd = [sys.executable, "-m", "scrapy", "runspider", str(REPO / "tests" / "probe_spider.py"), "-a",
+           f"paths={','.join(paths)}", "-a", f"market={market}", "-o", str(out), "-s", "CONCURRENT_REQUESTS=1", "-s", "LOG_LEVEL=INFO",
+           "-s", "ITEM_PIPELINES={}", *[a for s in settings for a in ("-s", s)]]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "INTERDICT_CONFIG": str(config)})
+    items = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+    return proc, items
+
+
+@pytest.fixture(scope="module")
+def onion_crawl(tor, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("onion")
+    config = tor.config("onion", tor.onion_markets())
+    onion = run_cli("--config", str(config), "crawl", "sable_onion", "vesper_onion", "--store", str(tmp / "onion.db"))
+    direct = run_cli("crawl", "sable", "vesper", "--store", str(tmp / "direct.db"),
+                     *[f"--base-url={m}={u}" for m, u in tor.direct_urls.items()])
+    return {"onion": onion, "direct": direct, "tmp": tmp, "config": config}
+
+
+def test_onion_crawl_equals_direct_crawl(onion_crawl):
+    onion, direct = onion_crawl["onion"], onion_crawl["direct"]
+    assert onion.returncode == 0, onion.stderr[-3000:]
+    assert direct.returncode == 0, direct.stderr[-3000:]
+    for market in ("sable_onion", "vesper_onion"):
+        routes = re.search(rf"^{market}: requests by route: (.*)$", onion.stderr, re.M).group(1)
+        assert routes.startswith("tor ") and "direct" not in routes, routes
+    via_tor, straight = all_listings(onion_crawl["tmp"] / "onion.db"), all_listings(onion_crawl["tmp"] / "direct.db")
+    assert len(straight) == 2100 and set(via_tor) == set(straight)
+    for key, listing in straight.items():
+        other = via_tor[key]
+        assert other.transport == "tor" and ".onion/" in other.url
+        for field in LISTING_FIELDS:
+            assert getattr(other, field) == getattr(listing, field), (key, field)
+        assert other.vendor.name == listing.vendor.name and other.vendor.sales == listing.vendor.sales
+
+
+def test_markets_use_separate_isolated_circuits(tor, onion_crawl):
+    with Controller.from_port(port=tor.net.control_port) as controller:
+        controller.authenticate()
+        status = controller.get_info("circuit-status")
+    users = {}
+    for line in status.splitlines():
+        match = re.search(r'SOCKS_USERNAME="([^"]+)"', line)
+        if match:
+            users.setdefault(match.group(1), set()).add(line.split()[0])
+    assert {"sable_onion", "vesper_onion"} <= set(users), status
+    assert not users["sable_onion"] & users["vesper_onion"]
+
+
+def test_fail_closed_when_tor_is_down(tor, tmp_path):
+    target = RecordingServer()
+    market = {"counted": {"profile": "sable", "transport": "tor", "allow_private_targets": True,
+                          "base_urls": [target.url]}}
+    config = tor.config("failclosed", market, outage_probe_interval=1, outage_give_up=4)
+    tor.net.stop_client()
+    try:
+        proc = run_cli("--config", str(config), "crawl", "counted", "--store", str(tmp_path / "s.db"))
+    finally:
+        tor.net.start_client()
+    assert target.requests == [], "a Tor market was fetched outside Tor"
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "crawl paused" in proc.stderr and "unreachable" in proc.stderr
+    assert "crawl ended early: tor_unavailable" in proc.stderr
+    assert "counted: paused 1 time(s) while Tor was unreachable" in proc.stderr
+    # the same crawl with Tor up reaches the target, through the exit
+    again = run_cli("--config", str(config), "crawl", "counted", "--store", str(tmp_path / "s.db"))
+    assert target.paths()[:1] == ["/"], again.stderr[-2000:]
+    target.close()
+
+
+def test_transport_features_through_tor(tor, tmp_path):
+    target = RecordingServer()
+    tls = RecordingServer(tls_dir=tmp_path)
+    markets = {"probe": {"profile": "sable", "transport": "tor", "allow_private_targets": True,
+                         "base_urls": [target.url]},
+               "probetls": {"profile": "sable", "transport": "tor", "allow_private_targets": True,
+                            "base_urls": [tls.url]}}
+    config = tor.config("probe", markets)
+    jobdir = tmp_path / "job"
+    proc, items = probe(config, ["/redirect", "/set-cookie", "/echo-cookie", "/gzip", "/big", "/headers"],
+                        tmp_path, "DOWNLOAD_MAXSIZE=1000000", f"JOBDIR={jobdir}",
+                        "DEFAULT_REQUEST_HEADERS={\"Proxy-Authorization\": \"Basic c2VjcmV0\"}")
+    by_path = {item["url"].split(target.url)[-1]: item for item in items}
+    assert by_path["/landing"]["body"] == "<html>landed</html>", proc.stderr[-2000:]
+    assert by_path["/echo-cookie"]["body"] == "session=abc123"
+    assert by_path["/gzip"]["body"] == "unzipped " * 100
+    assert by_path["/big"]["error"] == "DownloadCancelledError", by_path["/big"]
+    sent = json.loads(by_path["/headers"]["body"])
+    assert not any(k.lower() == "proxy-authorization" for k in sent)
+    assert all("proxy-authorization" not in headers for _, headers in target.requests)
+    # the SOCKS address never reaches the job directory; the isolation token may
+    persisted = b"".join(p.read_bytes() for p in jobdir.rglob("*") if p.is_file())
+    assert str(tor.net.socks_port).encode() not in persisted and b"socks5" not in persisted
+    tls_proc, tls_items = probe(config, ["/landing"], tmp_path, market="probetls")
+    assert [(i.get("status"), i.get("body")) for i in tls_items] == [(200, "<html>landed</html>")], tls_proc.stderr[-2000:]
+    assert tls.paths() == ["/landing"]
+    target.close()
+    tls.close()
+
+
+def test_no_dns_lookups_during_a_tor_crawl(tor, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a private mount namespace with its own resolv.conf")
+    dns = LoggingDNSServer("127.0.0.153")
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 127.0.0.153\noptions timeout:1 attempts:1\n")
+    config = tor.config("dns", {"sable_onion": tor.onion_markets()["sable_onion"]})
+
+    def in_namespace(*command):
+        script = f"mount --bind {resolv} /etc/resolv.conf && exec \"$@\""
+        return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *command],
+                              cwd=REPO, capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "INTERDICT_CONFIG": str(config)})
+
+    try:
+        control = in_namespace(sys.executable, "-c", "import socket\ntry: socket.getaddrinfo('leak-check.example', 80)\nexcept OSError: pass")
+        assert "leak-check.example" in dns.queries, (control.stderr, dns.queries)  # the logger does see lookups
+        dns.queries.clear()
+        proc = in_namespace(sys.executable, "-m", "interdict.cli", "crawl", "sable_onion", "--store", str(tmp_path / "s.db"))
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert re.search(r"sable_onion: \d+ pages, 1150 listings", proc.stderr)
+        assert dns.queries == []
+    finally:
+        dns.close()
