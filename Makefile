@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install system-deps clean
+.PHONY: demo test install system-deps bench-deps clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Interdict needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -24,6 +24,12 @@ system-deps:
 	@# the package may start a system tor; Interdict's tests run their own and want 9050 free
 	@if pgrep -x tor >/dev/null && [ -z "$$INTERDICT_KEEP_SYSTEM_TOR" ]; then \
 		(service tor stop || systemctl stop tor) >/dev/null 2>&1 || true; fi
+
+# Only the benchmarks compare against Privoxy.
+bench-deps: install system-deps
+	@command -v privoxy >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq privoxy >/dev/null; }
+	@(service privoxy stop || true) >/dev/null 2>&1
 
 demo: install
 	$(BIN)/interdict demo

@@ -40,7 +40,10 @@ DOWNLOADER_MIDDLEWARES = {
     "crawlers.transport.isolation.IsolationMiddleware": 960,
     # process_exception runs from high to low: Tor outages are handled before retries
     "crawlers.transport.failclosed.FailClosedMiddleware": 595,
+    "crawlers.transport.circuits.CircuitRenewalMiddleware": 587,
+    "crawlers.transport.mirrors.MirrorFailoverMiddleware": 585,
 }
+REQUEST_FINGERPRINTER_CLASS = "crawlers.transport.mirrors.MirrorAwareFingerprinter"
 # Per-market download slots (see crawlers/middlewares.py): concurrency and delay as configured.
 DOWNLOAD_SLOTS = {m.name: {"concurrency": m.concurrency, "delay": m.delay} for m in _config.markets.values()}
 ITEM_PIPELINES = {
@@ -54,6 +57,9 @@ EXTENSIONS = {
 TOR_SOCKS_URL = _config.tor.socks_url
 TOR_OUTAGE_PROBE_INTERVAL = _config.tor.outage_probe_interval
 TOR_OUTAGE_GIVE_UP = _config.tor.outage_give_up
+TOR_CONTROL_HOST = _config.tor.control_host
+TOR_CONTROL_PORT = _config.tor.control_port
+TOR_NEWNYM_MIN_INTERVAL = _config.tor.newnym_min_interval
 
 INTERDICT_STORE_PATH = _config.store.path
 INTERDICT_BATCH_SIZE = _config.crawl.batch_size

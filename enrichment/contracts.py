@@ -55,6 +55,7 @@ class Evidence(Contract):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     warc_record_id: str | None = None
     warc_file: str | None = None
+    served_by: str | None = None  # the mirror (scheme://host:port) that served the page
 
 
 def _utc(value: datetime) -> datetime:

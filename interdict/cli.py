@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     store_arg(p)
     p.add_argument("--seed", type=int, help="content seed (default: config demo.seed)")
     p.add_argument("--epoch", type=int, help="market state; a later epoch moves some prices")
+    p.add_argument("--tor", action="store_true",
+                   help="serve the markets as onion services on a private Tor network and crawl them through it")
     p.add_argument("--serve-only", action="store_true",
                    help="only serve the demo markets on their configured URLs until interrupted")
     p.add_argument("--verbose", action="store_true", help="Scrapy's INFO log on stderr")

@@ -144,7 +144,7 @@ def cmd_demo(args, config) -> int:
     epoch = config.demo.epoch if args.epoch is None else args.epoch
     if args.serve_only:
         return serve_only(config, seed, epoch)
-    return run_demo(config, seed, epoch, args.store or config.store.path, args.verbose)
+    return run_demo(config, seed, epoch, args.store or config.store.path, args.verbose, tor=args.tor)
 
 
 __all__ = ["cmd_demo", "cmd_enrich", "cmd_index", "cmd_parse", "UserError"]

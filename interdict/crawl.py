@@ -40,6 +40,13 @@ class CrawlReport:
                   if k.startswith("interdict/route/")}
         if routes:
             lines.append(f"{self.market}: requests by route: " + ", ".join(f"{k} {v}" for k, v in routes.items()))
+        served = {k.removeprefix("interdict/mirror/served/"): v for k, v in sorted(self.stats.items())
+                  if k.startswith("interdict/mirror/served/")}
+        if len(served) > 1 or self.get("interdict/mirror/failovers"):
+            lines.append(f"{self.market}: mirrors: " + ", ".join(f"{v} pages from {k}" for k, v in served.items())
+                         + f"; {self.get('interdict/mirror/failovers')} failover(s)")
+        if self.get("interdict/tor/circuit_renewals"):
+            lines.append(f"{self.market}: {self.get('interdict/tor/circuit_renewals')} circuit renewal(s) after bans")
         if self.get("interdict/tor/pauses"):
             lines.append(f"{self.market}: paused {self.get('interdict/tor/pauses')} time(s) while Tor was unreachable")
         if self.dropped:

@@ -153,3 +153,29 @@ def test_no_dns_lookups_during_a_tor_crawl(tor, tmp_path):
         assert dns.queries == []
     finally:
         dns.close()
+
+
+def test_ban_page_moves_the_market_to_a_new_circuit(tor, tmp_path):
+    target = RecordingServer()
+    config = tor.config("ban", {"probe": {"profile": "sable", "transport": "tor", "allow_private_targets": True,
+                                          "base_urls": [target.url]}})
+    proc, items = probe(config, ["/ban"], tmp_path)
+    target.close()
+    assert [(i.get("status"), i.get("body")) for i in items] == [(200, "welcome back")], proc.stderr[-2000:]
+    assert target.paths() == ["/ban", "/ban"]
+    assert "'interdict/tor/bans': 1" in proc.stderr
+    assert "'interdict/tor/circuit_renewals': 1" in proc.stderr
+    assert "'interdict/tor/newnym': 1" in proc.stderr
+    with Controller.from_port(port=tor.net.control_port) as controller:
+        controller.authenticate()
+        status = controller.get_info("circuit-status")
+    assert 'SOCKS_USERNAME="probe#1"' in status
+
+
+def test_demo_command_over_tor(tmp_path):
+    proc = run_cli("demo", "--tor", "--store", str(tmp_path / "demo.db"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert re.search(r"Onion services: sable http://[a-z2-7]{56}\.onion, vesper http://[a-z2-7]{56}\.onion", proc.stdout)
+    assert "2100 listings and 205 vendors in the store" in proc.stdout
+    assert re.search(r"sable_onion: requests by route: tor \d+$", proc.stdout, re.M)
+    assert "direct" not in "".join(l for l in proc.stdout.splitlines() if "requests by route" in l)

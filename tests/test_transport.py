@@ -147,3 +147,27 @@ def test_socks_handshake_timeout_is_honoured(tmp_path):
     assert [i["error"] for i in items] == ["DownloadTimeoutError"], proc.stderr[-2000:]
     assert "through Tor took longer than 2" in items[0]["message"]
     assert elapsed < 30
+
+
+def test_dead_mirror_is_skipped_and_the_crawl_completes(tmp_path, catalog):
+    from conftest import run_cli
+    from index import Query
+    from index.embedded import EmbeddedStore
+    from interdict.demo.run import demo_markets, free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    with demo_markets("127.0.0.1", {"sable": free_port(), "vesper": free_port()}, catalog.seed, 0) as urls:
+        config = _market_config(tmp_path, "mirrored", profile="sable", transport="clearnet",
+                                allow_private_targets=True, base_urls=[dead, urls["sable"]])
+        proc = run_cli("--config", str(config), "crawl", "mirrored", "--store", str(tmp_path / "s.db"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "mirrored: 1346 pages, 1150 listings" in proc.stderr
+    assert f"mirror {dead} failed" in proc.stderr and "continuing on" in proc.stderr
+    line = next(l for l in proc.stderr.splitlines() if l.startswith("mirrored: mirrors:"))
+    assert f"pages from {urls['sable']}" in line and dead not in line.split(";")[0]
+    with EmbeddedStore(tmp_path / "s.db") as store:
+        hits = store.search(Query(limit=5)).hits
+        assert store.count_listings() == 1150
+    for hit in hits:  # known by the primary URL, served by the live mirror
+        assert hit.document.data.listing.url.startswith(dead + "/listing/")
+        assert hit.document.data.listing.evidence.served_by == urls["sable"]

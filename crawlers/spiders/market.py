@@ -19,6 +19,7 @@ from crawlers.pages import PROFILES, PageError
 from crawlers.pages.base import MarketProfile, MarketPage
 from crawlers.transport.egress import EgressBlocked
 from crawlers.transport.errors import TorCircuitError
+from crawlers.transport.mirrors import origin, with_origin
 from enrichment.contracts import Evidence
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,8 @@ class MarketSpider(scrapy.Spider):
         self.market_name = self.market.name
         self.profile: MarketProfile = PROFILES[self.market.profile or self.profile_name]
         self.base_url = (base_url or self.market.base_url).rstrip("/")
-        self.allowed_domains = [urlsplit(self.base_url).hostname or ""]
+        self.mirrors = {origin(u) for u in (self.base_url, *self.market.base_urls)}
+        self.allowed_domains = sorted({urlsplit(u).hostname or "" for u in self.mirrors})
 
     async def start(self):
         yield scrapy.Request(self.base_url + "/", callback=self.parse, errback=self.fetch_failed)
@@ -44,7 +46,9 @@ class MarketSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"interdict/{key}", n)
 
     def _page(self, cls: type[MarketPage], response: Response) -> MarketPage:
-        return cls(response.url, response.text, self.market_name, datetime.now(UTC), self.market.transport)
+        # Whichever mirror served it, a page is known by its URL on the primary base URL.
+        url = with_origin(response.url, origin(self.base_url)) if origin(response.url) in self.mirrors else response.url
+        return cls(url, response.text, self.market_name, datetime.now(UTC), self.market.transport)
 
     def parse(self, response: Response):
         kind = self.profile.kind(response.url)
@@ -70,7 +74,7 @@ class MarketSpider(scrapy.Spider):
             yield self._follow(url)
 
     def _evidence(self, response: Response) -> Evidence:
-        return Evidence(sha256=hashlib.sha256(response.body).hexdigest())
+        return Evidence(sha256=hashlib.sha256(response.body).hexdigest(), served_by=origin(response.url))
 
     def _listing(self, response: Response):
         page = self._page(self.profile.listing_page, response)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from config import Settings
@@ -68,7 +70,8 @@ def serve_only(config: Settings, seed: int, epoch: int) -> int:
             return 0
 
 
-def run_demo(config: Settings, seed: int, epoch: int, store_path: str, verbose: bool = False) -> int:
+def run_demo(config: Settings, seed: int, epoch: int, store_path: str, verbose: bool = False,
+             tor: bool = False) -> int:
     from interdict.crawl import run_crawls
 
     host = config.demo.host
@@ -80,14 +83,55 @@ def run_demo(config: Settings, seed: int, epoch: int, store_path: str, verbose: 
     started = time.monotonic()
     with demo_markets(host, ports, seed, epoch) as urls:
         print(f"Demo markets up: Sable Harbor {urls['sable']}, Vesper Bazaar {urls['vesper']} (seed {seed}, epoch {epoch})")
-        print(f"Crawling, enriching and indexing into {store_path} ...", flush=True)
-        reports = run_crawls(config, dict(urls), store_path, verbose=verbose)
+        with private_tor(ports, tor) as onion_config:
+            if onion_config is not None:
+                config = onion_config
+                targets: dict[str, str | None] = {f"{m}_onion": None for m in DEMO_MARKETS}
+            else:
+                targets = dict(urls)
+            print(f"Crawling, enriching and indexing into {store_path} ...", flush=True)
+            reports = run_crawls(config, targets, store_path, verbose=verbose)
     elapsed = time.monotonic() - started
     print()
     for report in reports:
         print("\n".join(report.lines()))
     print_summary(config, store_path, sum(r.pages for r in reports), elapsed)
     return 0 if all(r.pages for r in reports) else 1
+
+
+@contextmanager
+def private_tor(ports: dict[str, int], enabled: bool):
+    """With --tor: a private Tor network serving the demo markets as onion services, and a
+    configuration (written to var/demo-tor.toml) that crawls them through it."""
+    if not enabled:
+        yield None
+        return
+    from config import load_config
+    from interdict.tornet import TorNetwork, TorNetworkError, ports_free
+
+    base = next((b for b in range(17100, 18100, 200) if ports_free(list(range(b, b + 100)))), None)
+    if base is None:
+        raise UserError("no free port range for the private Tor network (17100-18099)")
+    net = TorNetwork(services=ports, port_base=base, run_dir=Path("var") / "tornet")
+    print("Starting a private Tor network on loopback (3 authorities, 4 relays, onion services, a client) ...",
+          flush=True)
+    try:
+        net.start()
+        for name in ports:
+            net.wait_for_onion(name)
+        lines = ["[tor]", f'socks_url = "{net.socks_url}"', f"control_port = {net.control_port}"]
+        for name in ports:
+            lines += [f"[markets.{name}_onion]", f'profile = "{name}"', 'transport = "tor"', "concurrency = 16",
+                      f'base_urls = ["http://{net.onion_hosts[name]}"]']
+        path = Path("var") / "demo-tor.toml"
+        path.write_text("\n".join(lines) + "\n")
+        os.environ["INTERDICT_CONFIG"] = str(path.resolve())
+        print("Onion services: " + ", ".join(f"{n} http://{h}" for n, h in net.onion_hosts.items()))
+        yield load_config()
+    except TorNetworkError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        net.stop()
 
 
 def print_summary(config: Settings, store_path: str, pages: int, elapsed: float) -> None:
