@@ -9,9 +9,9 @@ from scrapy.crawler import Crawler
 class MarketSlotMiddleware:
     """Put every request of a market into that market's download slot.
 
-    Measured here: CONCURRENT_REQUESTS_PER_DOMAIN does not bound the requests in flight to
-    one site once a proxy is involved. A slot named after the market, configured through
-    DOWNLOAD_SLOTS (concurrency, delay), does, whatever host or mirror serves it.
+    One slot per market, configured through DOWNLOAD_SLOTS (concurrency, delay), bounds the
+    load on a market whatever host or mirror serves it, and whether requests go through Tor
+    (one SOCKS endpoint) or not. The bound holds thanks to crawlers.downloader.
     """
 
     def __init__(self, crawler: Crawler):

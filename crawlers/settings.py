@@ -28,6 +28,7 @@ RETRY_TIMES = 2
 COOKIES_ENABLED = True
 REDIRECT_ENABLED = True
 
+DOWNLOADER = "crawlers.downloader.SlotBoundDownloader"
 DOWNLOAD_HANDLERS = {
     "http": "crawlers.transport.handler.RoutingDownloadHandler",
     "https": "crawlers.transport.handler.RoutingDownloadHandler",

@@ -126,6 +126,7 @@ class TorNetwork:
             raise TorNetworkError("tor is not installed (Debian package 'tor'; `make test` installs it)")
         if self.run_dir is None:
             raise TorNetworkError("run_dir is required")
+        self.run_dir = Path(self.run_dir).resolve()  # tor-gencert runs in the keys folder
         if not ports_free(self._all_ports()):
             raise TorNetworkError(f"ports {self.port_base}-{self.port_base + 99} are not free")
         atexit.register(self.stop)

@@ -10,6 +10,7 @@ import socket
 import socketserver
 import ssl
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -19,6 +20,8 @@ class RecordingServer:
 
     def __init__(self, tls_dir: Path | None = None, links: list[str] = ()):
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.in_flight = self.max_in_flight = 0
+        self.lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -71,6 +74,14 @@ class RecordingServer:
             return 200, [("Content-Type", "text/plain")], b"x" * 3_000_000
         if path == "/headers":
             return 200, [("Content-Type", "application/json")], json.dumps(dict(headers.items())).encode()
+        if path.startswith("/slow"):
+            with self.lock:
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            time.sleep(0.3)
+            with self.lock:
+                self.in_flight -= 1
+            return 200, [("Content-Type", "text/plain")], b"slow"
         if path == "/ban":
             banned = sum(1 for p, _ in self.requests if p == "/ban") == 1
             return (429, [], b"Too Many Requests") if banned else (200, [], b"welcome back")

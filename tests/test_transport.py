@@ -30,6 +30,11 @@ def test_scrapy_internals_the_tor_handler_relies_on():
     for name in ("_make_request", "_extract_headers", "_build_base_response_args", "_iter_body_chunks"):
         assert hasattr(_aiohttp.AiohttpDownloadHandler, name), name
     assert hasattr(_aiohttp, "_ClientResponse")
+    from scrapy.core.downloader import Downloader, Slot
+
+    for name in ("_process_queue", "_wait_for_download", "_latercall"):
+        assert hasattr(Downloader, name), name
+    assert hasattr(Slot, "transferring") or "transferring" in Slot.__dataclass_fields__
 
 
 class _Market:
@@ -171,3 +176,23 @@ def test_dead_mirror_is_skipped_and_the_crawl_completes(tmp_path, catalog):
     for hit in hits:  # known by the primary URL, served by the live mirror
         assert hit.document.data.listing.url.startswith(dead + "/listing/")
         assert hit.document.data.listing.evidence.served_by == urls["sable"]
+
+
+def test_per_market_concurrency_bounds_requests_in_flight(tmp_path):
+    target = RecordingServer()
+    config = _market_config(tmp_path, "probe", profile="sable", transport="clearnet", allow_private_targets=True,
+                            concurrency=3, base_urls=[target.url])
+    proc, items, _ = _probe(tmp_path, config, [f"/slow?{i}" for i in range(24)], "CONCURRENT_REQUESTS=64",
+                            "CONCURRENT_REQUESTS_PER_DOMAIN=64")
+    target.close()
+    assert len(items) == 24 and all(i.get("status") == 200 for i in items), proc.stderr[-2000:]
+    assert target.max_in_flight == 3  # the market's slot, not Scrapy's global or per-domain limits
+
+
+def test_public_suffix_list_comes_from_the_bundled_snapshot():
+    """tldextract would otherwise download the list outside any proxy on first use."""
+    import crawlers.settings  # noqa: F401  (installs the offline extractor)
+    from scrapy.downloadermiddlewares import cookies
+
+    assert cookies._split_domain.suffix_list_urls == ()
+    assert cookies._split_domain("market.example.co.uk").domain == "example"
