@@ -179,3 +179,24 @@ def test_demo_command_over_tor(tmp_path):
     assert "2100 listings and 205 vendors in the store" in proc.stdout
     assert re.search(r"sable_onion: requests by route: tor \d+$", proc.stdout, re.M)
     assert "direct" not in "".join(l for l in proc.stdout.splitlines() if "requests by route" in l)
+
+
+def test_unreachable_onion_mirror_fails_over_to_a_live_one(tor, tmp_path):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from config.onion import onion_address
+
+    key = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    unpublished = f"http://{onion_address(key)}"  # valid v3 address, no service behind it
+    live = f"http://{tor.net.onion_hosts['sable']}"
+    config = tor.config("mirrors", {"mirrored": {"profile": "sable", "transport": "tor", "concurrency": 16,
+                                                 "base_urls": [unpublished, live]}})
+    proc = run_cli("--config", str(config), "crawl", "mirrored", "--store", str(tmp_path / "s.db"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "mirrored: 1346 pages, 1150 listings" in proc.stderr
+    assert f"mirror {unpublished} failed" in proc.stderr
+    mirrors = next(l for l in proc.stderr.splitlines() if l.startswith("mirrored: mirrors:"))
+    served = dict((url, int(n)) for n, url in re.findall(r"(\d+) pages from (\S+?)[,;]", mirrors))
+    assert list(served) == [live] and served[live] >= 1346  # retried 500s count as served too
+    assert mirrors.endswith("; 1 failover(s)")
