@@ -38,6 +38,17 @@ class StoreSettings(_Strict):
     path: str = "var/interdict.db"
 
 
+class ElasticsearchSettings(_Strict):
+    urls: tuple[str, ...] = ("http://127.0.0.1:9200",)
+    api_key: str = Field("", repr=False)
+    username: str = ""
+    password: str = Field("", repr=False)
+    ca_certs: str = ""
+    verify_certs: bool = True
+    request_timeout: float = Field(30, gt=0)
+    index_prefix: str = Field("interdict", pattern=r"^[a-z0-9][a-z0-9_-]*$")
+
+
 class CrawlSettings(_Strict):
     max_page_bytes: int = Field(5_000_000, gt=0)
     download_timeout: float = Field(30, gt=0)
@@ -122,6 +133,7 @@ class Settings(_Strict):
     enrichment: EnrichmentSettings = EnrichmentSettings()
     demo: DemoSettings = DemoSettings()
     tor: TorSettings = TorSettings()
+    elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
     markets: dict[str, Market] = {}
 
     def market(self, name: str) -> Market:

@@ -10,10 +10,15 @@ __all__ = ["FILTER_FIELDS", "FacetCount", "Hit", "ListingDocument", "Query", "Qu
            "Store", "StoreError", "UpsertReport", "VendorDocument", "listing_id", "open_store", "vendor_id"]
 
 
-def open_store(settings, path: str | None = None) -> Store:
-    """The configured store; ``path`` overrides the embedded store's file."""
-    if settings.store.backend == "embedded":
-        from index.embedded import EmbeddedStore
+def open_store(settings, target: str | None = None) -> Store:
+    """The configured store. ``target`` overrides it: a file path (embedded store),
+    "elasticsearch" (the configured cluster), or an http(s) URL of a cluster."""
+    if target == "elasticsearch" or (target or "").startswith(("http://", "https://")) or (
+            target is None and settings.store.backend == "elasticsearch"):
+        from index.elastic import ElasticsearchStore
 
-        return EmbeddedStore(path or settings.store.path)
-    raise StoreError(f"store backend {settings.store.backend!r} is not available in this release")
+        url = target if target and target.startswith(("http://", "https://")) else None
+        return ElasticsearchStore(settings.elasticsearch, url=url)
+    from index.embedded import EmbeddedStore
+
+    return EmbeddedStore(target or settings.store.path)

@@ -17,19 +17,19 @@ from index.documents import (
     merge_vendor,
     vendor_id,
 )
+from index.highlight import highlights
 from index.query import (
-    HIGHLIGHT_END,
-    HIGHLIGHT_START,
     FacetCount,
     Hit,
     Query,
     SearchResult,
     filter_terms,
     parse_text,
+    text_fields,
 )
 from index.store import Store, StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS listings (
@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS terms (
 CREATE INDEX IF NOT EXISTS terms_lookup ON terms(field, key, doc);
 CREATE INDEX IF NOT EXISTS terms_doc ON terms(doc);
 CREATE VIRTUAL TABLE IF NOT EXISTS listings_fts USING fts5(
-    title, description, extra, tokenize = "unicode61 remove_diacritics 2"
+    title, description, extra, tokenize = "unicode61 remove_diacritics 0"
 );
 CREATE TABLE IF NOT EXISTS vendors (
     id TEXT PRIMARY KEY,
@@ -133,11 +133,10 @@ class EmbeddedStore(Store):
             "INSERT INTO terms (doc, field, key, label) VALUES (?,?,?,?)",
             [(rowid, field, key, label) for field, pairs in filter_terms(doc).items() for key, label in pairs],
         )
-        extra = " ".join([item.listing.vendor.name, *item.listing.category_path,
-                          *(p.canonical for p in item.enrichment.products), item.enrichment.search_text])
+        title, description, extra = text_fields(doc)
         self.db.execute("DELETE FROM listings_fts WHERE rowid=?", (rowid,))
         self.db.execute("INSERT INTO listings_fts (rowid, title, description, extra) VALUES (?,?,?,?)",
-                        (rowid, item.listing.title, item.listing.description, extra))
+                        (rowid, title, description, extra))
 
     def upsert_vendors(self, items: Iterable[EnrichedVendor]) -> UpsertReport:
         report = UpsertReport()
@@ -220,10 +219,7 @@ class EmbeddedStore(Store):
                 order = f"{_BM25}, l.id" if fts else "l.last_seen DESC, l.id"
             else:
                 order = _SORT_SQL[query.sort]
-            cols = "l.doc, NULL, NULL, NULL"
-            if fts:
-                cols = (f"l.doc, {_BM25}, snippet(listings_fts, 0, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', 24),"
-                        f" snippet(listings_fts, 1, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', 24)")
+            cols = f"l.doc, {_BM25}" if fts else "l.doc, NULL"
             rows = self.db.execute(
                 f"SELECT {cols} FROM {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
                 [*params, query.limit, query.offset],
@@ -232,11 +228,11 @@ class EmbeddedStore(Store):
         except sqlite3.OperationalError as exc:
             raise StoreError(f"search failed: {exc}") from None
         hits = []
-        for doc_json, score, title_hl, desc_hl in rows:
-            highlights = {k: v for k, v in (("title", title_hl), ("description", desc_hl))
-                          if v and HIGHLIGHT_START in v}
-            hits.append(Hit(document=ListingDocument.model_validate_json(doc_json),
-                            score=-score if score is not None else None, highlights=highlights))
+        text = parse_text(query.text)
+        for doc_json, score in rows:
+            doc = ListingDocument.model_validate_json(doc_json)
+            hits.append(Hit(document=doc, score=-score if score is not None else None,
+                            highlights=highlights(doc.data.listing.title, doc.data.listing.description, text)))
         return SearchResult(total=total, hits=hits, facets=facets)
 
     def _facet(self, field: str, source: str, where: str, params: list, size: int) -> list[FacetCount]:

@@ -114,6 +114,15 @@ def filter_terms(doc: ListingDocument) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
+def text_fields(doc: ListingDocument) -> tuple[str, str, str]:
+    """(title, description, everything else searchable) as folded tokens, for both stores."""
+    from index.highlight import search_tokens
+
+    item, enr = doc.data.listing, doc.data.enrichment
+    extra = [item.vendor.name, *item.category_path, *(p.canonical for p in enr.products), enr.search_text]
+    return search_tokens(item.title), search_tokens(item.description), search_tokens(*extra)
+
+
 class FacetCount(BaseModel):
     value: str  # normalised key (what a filter takes)
     label: str  # as displayed

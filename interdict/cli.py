@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     def store_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--store", metavar="PATH", help="embedded store file (default: config store.path)")
+        p.add_argument("--store", metavar="PATH|URL", help="embedded store file, 'elasticsearch' (the configured "
+                       "cluster) or a cluster URL (default: config store.backend / store.path)")
 
     p = sub.add_parser("demo", help="run the whole chain on the bundled demo markets and print a summary",
                        description="Start the demo marketplaces on loopback, crawl them, enrich, index "

@@ -99,3 +99,29 @@ def tor(tmp_path_factory, catalog):
             pytest.fail(f"private Tor network did not come up: {exc}")
         finally:
             net.stop()
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_url(tmp_path_factory):
+    """A real Elasticsearch 8.19 node on loopback for the whole session."""
+    from interdict.demo.run import free_port
+    from interdict.esnode import ElasticsearchNode, ElasticsearchNodeError
+
+    node = ElasticsearchNode(tmp_path_factory.mktemp("elasticsearch"), free_port(), free_port())
+    try:
+        node.start()
+    except ElasticsearchNodeError as exc:
+        pytest.fail(f"Elasticsearch did not start: {exc}")
+    try:
+        yield node.url
+    finally:
+        node.stop()
+
+
+def es_store(url: str):
+    import uuid
+
+    from config import load_config
+    from index.elastic import ElasticsearchStore
+
+    return ElasticsearchStore(load_config(env={}).elasticsearch, url=url, index_prefix=f"t{uuid.uuid4().hex[:10]}")

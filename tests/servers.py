@@ -38,7 +38,10 @@ class RecordingServer:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            do_HEAD = do_POST = do_PUT = do_DELETE = do_GET  # noqa: N815
 
         self.links = list(links)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -1,5 +1,5 @@
-"""The Store contract. Every store implementation must pass this file unchanged; the
-Elasticsearch store joins the `params` list when it exists."""
+"""The Store contract. Every store implementation passes this file unchanged: the embedded
+store and a real Elasticsearch node (tests/conftest.py)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -11,13 +11,22 @@ from index import Query, QueryError, listing_id
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
 
-@pytest.fixture(params=["embedded"])
+@pytest.fixture(params=["embedded", "elasticsearch"])
 def store(request, tmp_path):
     if request.param == "embedded":
         from index.embedded import EmbeddedStore
 
         with EmbeddedStore(tmp_path / "store.db") as s:
             yield s
+    else:
+        from conftest import es_store
+
+        s = es_store(request.getfixturevalue("elasticsearch_url"))
+        try:
+            yield s
+        finally:
+            s.es.indices.delete(index=",".join(s.es.indices.get(index=f"{s.prefix}-*")))
+            s.close()
 
 
 @pytest.fixture
@@ -204,3 +213,10 @@ def test_vendors_upsert(store, enricher, catalog):
     assert spec.btc_address in doc.data.enrichment.identifiers["btc"]
     assert doc.first_seen == T0 and doc.last_seen == T0 + timedelta(1)
     assert store.count_vendors() == 1
+
+
+def test_folding_is_the_same_in_every_store(store, enrich):
+    store.upsert_listings(enrich(make_listing(listing_key="s1", title="Straße nach Köln 84.5g", crawled_at=T0)))
+    for text in ("strasse", "STRASSE", "köln", "koln", '"nach koln"', "84", '"84 5g"'):
+        assert keys(store.search(Query(text=text))) == ["s1"], text
+    assert keys(store.search(Query(text="strase"))) == []

@@ -1,0 +1,288 @@
+"""The Elasticsearch store: versioned indices behind aliases, explicit mappings, bulk
+upserts with history merged in Python (no painless), and the shared query model.
+
+Text matching uses the same folded tokens as the embedded store (index.query.text_fields)
+with ES's core `whitespace` analyzer, so both stores match the same words; the test
+distribution lacks analysis-common, and normalisation lives in `enrichment` anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import urlsplit, urlunsplit
+
+from elasticsearch import ApiError, AuthenticationException, ConnectionError as ESConnectionError, Elasticsearch
+from elasticsearch import NotFoundError, TransportError, helpers
+
+from enrichment.contracts import EnrichedListing, EnrichedVendor
+from index.documents import (
+    ListingDocument,
+    UpsertReport,
+    VendorDocument,
+    listing_id,
+    merge_listing,
+    merge_vendor,
+    vendor_id,
+)
+from index.highlight import highlights
+from index.query import FILTER_FIELDS, FacetCount, Hit, Query, SearchResult, filter_terms, parse_text, text_fields
+from index.store import Store, StoreError
+
+SCHEMA_VERSION = 1
+TEXT_FIELDS = {"title_t": 4.0, "description_t": 1.0, "extra_t": 2.0}  # weights as in the embedded store
+LABEL_SEPARATOR = "\x1f"
+CONFLICT_RETRIES = 5
+LISTINGS_MAPPING = {
+    "dynamic": "strict",
+    "properties": {
+        "id": {"type": "keyword"},
+        "market": {"type": "keyword"},
+        "listing_key": {"type": "keyword"},
+        "first_seen": {"type": "date"},
+        "last_seen": {"type": "date"},
+        "price_usd": {"type": "double"},
+        **{name: {"type": "text", "analyzer": "whitespace"} for name in TEXT_FIELDS},
+        "terms": {"properties": {f: {"type": "keyword"} for f in FILTER_FIELDS}},
+        "labels": {"properties": {f: {"type": "keyword"} for f in FILTER_FIELDS}},
+        "doc": {"type": "object", "enabled": False},  # the whole document, kept, not indexed
+    },
+}
+VENDORS_MAPPING = {
+    "dynamic": "strict",
+    "properties": {
+        "id": {"type": "keyword"},
+        "market": {"type": "keyword"},
+        "name": {"type": "keyword"},
+        "first_seen": {"type": "date"},
+        "last_seen": {"type": "date"},
+        "identifiers": {"type": "keyword"},
+        "doc": {"type": "object", "enabled": False},
+    },
+}
+_SORTS = {
+    "price": [{"price_usd": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
+    "-price": [{"price_usd": {"order": "desc", "missing": "_last"}}, {"id": "asc"}],
+    "last_seen": [{"last_seen": "asc"}, {"id": "asc"}],
+    "-last_seen": [{"last_seen": "desc"}, {"id": "asc"}],
+    "first_seen": [{"first_seen": "asc"}, {"id": "asc"}],
+    "-first_seen": [{"first_seen": "desc"}, {"id": "asc"}],
+}
+
+
+def _redact(url: str) -> str:
+    """A URL fit for a message: no user, no password."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+class ElasticsearchStore(Store):
+    def __init__(self, settings, url: str | None = None, index_prefix: str | None = None):
+        self.urls = [url] if url else list(settings.urls)
+        self.prefix = index_prefix or settings.index_prefix
+        kwargs = {"request_timeout": settings.request_timeout, "verify_certs": settings.verify_certs}
+        if settings.ca_certs:
+            kwargs["ca_certs"] = settings.ca_certs
+        if settings.api_key:
+            kwargs["api_key"] = settings.api_key
+        elif settings.username:
+            kwargs["basic_auth"] = (settings.username, settings.password)
+        self.es = Elasticsearch(self.urls, **kwargs)
+        self.listings = f"{self.prefix}-listings"
+        self.vendors = f"{self.prefix}-vendors"
+        self._call(self._ensure_indices)
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _call(self, fn, *args, **kwargs):
+        where = ", ".join(_redact(u) for u in self.urls)
+        try:
+            return fn(*args, **kwargs)
+        except AuthenticationException:
+            raise StoreError(f"Elasticsearch at {where} rejected the credentials (401)") from None
+        except ESConnectionError as exc:
+            raise StoreError(f"cannot reach Elasticsearch at {where}: {type(exc).__name__}") from None
+        except ApiError as exc:
+            raise StoreError(f"Elasticsearch at {where} answered {exc.meta.status}: {exc.message}") from None
+        except TransportError as exc:
+            raise StoreError(f"Elasticsearch at {where}: {exc.message}") from None
+
+    def _ensure_indices(self) -> None:
+        for alias, mapping in ((self.listings, LISTINGS_MAPPING), (self.vendors, VENDORS_MAPPING)):
+            if not self.es.indices.exists_alias(name=alias):
+                index = f"{alias}-v{SCHEMA_VERSION}"
+                if not self.es.indices.exists(index=index):
+                    self.es.indices.create(index=index, mappings=mapping,
+                                           settings={"number_of_shards": 1, "number_of_replicas": 0})
+                self.es.indices.put_alias(index=index, name=alias, is_write_index=True)
+
+    def close(self) -> None:
+        self.es.close()
+
+    # -- writing ---------------------------------------------------------------------------
+    def _source(self, doc: ListingDocument) -> dict:
+        title, description, extra = text_fields(doc)
+        terms = filter_terms(doc)
+        return {
+            "id": doc.id, "market": doc.market, "listing_key": doc.listing_key,
+            "first_seen": doc.first_seen.isoformat(), "last_seen": doc.last_seen.isoformat(),
+            "price_usd": doc.data.enrichment.price_usd,
+            "title_t": title, "description_t": description, "extra_t": extra,
+            "terms": {f: [k for k, _ in pairs] for f, pairs in terms.items()},
+            "labels": {f: [f"{k}{LABEL_SEPARATOR}{label}" for k, label in pairs] for f, pairs in terms.items()},
+            "doc": doc.model_dump(mode="json"),
+        }
+
+    def _upsert(self, alias: str, items: list, doc_id, merge, source) -> UpsertReport:
+        """Merge with what is stored and write with optimistic concurrency; a conflict
+        (another writer got there first) re-reads and merges again."""
+        report = UpsertReport()
+        pending = list(items)
+        for _ in range(CONFLICT_RETRIES):
+            if not pending:
+                break
+            ids = list(dict.fromkeys(doc_id(i) for i in pending))
+            found = self.es.mget(index=alias, ids=ids)["docs"]
+            current = {d["_id"]: d for d in found if d.get("found")}
+            merged: dict[str, tuple] = {}
+            outcomes: list[tuple[str, str]] = []
+            for item in pending:
+                key = doc_id(item)
+                if key in merged:
+                    existing = merged[key][0]
+                else:
+                    stored = current.get(key)
+                    existing = type(merge(None, item)[0]).model_validate(stored["_source"]["doc"]) if stored else None
+                doc, outcome = merge(existing, item)
+                merged[key] = (doc, existing if key not in merged else merged[key][1])
+                outcomes.append((key, outcome))
+            actions = []
+            for key, (doc, first_existing) in merged.items():
+                if first_existing is not None and doc == first_existing:
+                    continue
+                action = {"_op_type": "index", "_index": alias, "_id": key, "_source": source(doc)}
+                stored = current.get(key)
+                if stored:
+                    action.update(if_seq_no=stored["_seq_no"], if_primary_term=stored["_primary_term"])
+                else:
+                    action["_op_type"] = "create"
+                actions.append(action)
+            conflicted: set[str] = set()
+            errors = []
+            for ok, info in helpers.streaming_bulk(self.es, actions, raise_on_error=False, raise_on_exception=True,
+                                                   refresh="wait_for", max_retries=3):
+                if not ok:
+                    result = next(iter(info.values()))
+                    if result.get("status") == 409:
+                        conflicted.add(result["_id"])
+                    else:
+                        errors.append(f"{result['_id']}: {result.get('error', {}).get('reason', result)}")
+            if errors:
+                raise StoreError(f"Elasticsearch refused {len(errors)} document(s): {errors[0]}")
+            for key, outcome in outcomes:
+                if key not in conflicted:
+                    setattr(report, outcome, getattr(report, outcome) + 1)
+            pending = [i for i in pending if doc_id(i) in conflicted]
+        if pending:
+            raise StoreError(f"{len(pending)} document(s) kept conflicting with concurrent writers")
+        return report
+
+    def upsert_listings(self, items: Iterable[EnrichedListing]) -> UpsertReport:
+        items = list(items)
+        if not items:
+            return UpsertReport()
+        return self._call(self._upsert, self.listings, items,
+                          lambda i: listing_id(i.listing.market, i.listing.listing_key), merge_listing, self._source)
+
+    def upsert_vendors(self, items: Iterable[EnrichedVendor]) -> UpsertReport:
+        items = list(items)
+        if not items:
+            return UpsertReport()
+
+        def source(doc: VendorDocument) -> dict:
+            identifiers = [v for values in doc.data.enrichment.identifiers.values() for v in values]
+            return {"id": doc.id, "market": doc.market, "name": doc.name, "first_seen": doc.first_seen.isoformat(),
+                    "last_seen": doc.last_seen.isoformat(), "identifiers": identifiers,
+                    "doc": doc.model_dump(mode="json")}
+
+        return self._call(self._upsert, self.vendors, items, lambda i: vendor_id(i.vendor.market, i.vendor.name),
+                          merge_vendor, source)
+
+    def delete_listing(self, doc_id: str) -> bool:
+        try:
+            self._call(self.es.delete, index=self.listings, id=doc_id, refresh="wait_for")
+        except StoreError as exc:
+            if "404" in str(exc):
+                return False
+            raise
+        return True
+
+    # -- reading ---------------------------------------------------------------------------
+    def _get(self, alias: str, doc_id: str):
+        try:
+            return self.es.get(index=alias, id=doc_id)["_source"]["doc"]
+        except NotFoundError:
+            return None
+
+    def get_listing(self, doc_id: str) -> ListingDocument | None:
+        doc = self._call(self._get, self.listings, doc_id)
+        return ListingDocument.model_validate(doc) if doc else None
+
+    def get_vendor(self, doc_id: str) -> VendorDocument | None:
+        doc = self._call(self._get, self.vendors, doc_id)
+        return VendorDocument.model_validate(doc) if doc else None
+
+    def count_listings(self) -> int:
+        return self._call(self.es.count, index=self.listings)["count"]
+
+    def count_vendors(self) -> int:
+        return self._call(self.es.count, index=self.vendors)["count"]
+
+    def _bool_query(self, query: Query) -> dict:
+        text = parse_text(query.text)
+        fields = [f"{name}^{weight:g}" for name, weight in TEXT_FIELDS.items()]
+
+        def phrase(tokens: list[str]) -> dict:
+            return {"multi_match": {"query": " ".join(tokens), "type": "phrase", "fields": fields}}
+
+        filters: list[dict] = [{"terms": {f"terms.{f}": values}} for f, values in query.filters.items()]
+        price = {k: v for k, v in (("gte", query.price_min_usd), ("lte", query.price_max_usd)) if v is not None}
+        if price:
+            filters.append({"range": {"price_usd": price}})
+        dates = {k: v.isoformat() for k, v in (("gte", query.date_from), ("lte", query.date_to)) if v is not None}
+        if dates:
+            filters.append({"range": {query.date_field: dates}})
+        return {"bool": {"must": [phrase(c) for c in text.must] or [{"match_all": {}}],
+                         "must_not": [phrase(c) for c in text.must_not], "filter": filters}}
+
+    def search(self, query: Query) -> SearchResult:
+        text = parse_text(query.text)
+        if query.sort == "relevance":
+            sort = ["_score", {"id": "asc"}] if text.must else _SORTS["-last_seen"]
+        else:
+            sort = _SORTS[query.sort]
+        aggs = {f: {"terms": {"field": f"labels.{f}", "size": query.facet_size * 5 + 50}} for f in query.facets}
+        body = {"query": self._bool_query(query), "sort": sort, "from": query.offset, "size": query.limit,
+                "track_total_hits": True, "track_scores": True}
+        if aggs:
+            body["aggs"] = aggs
+        response = self._call(self.es.search, index=self.listings, body=body)
+        hits = []
+        for raw in response["hits"]["hits"]:
+            doc = ListingDocument.model_validate(raw["_source"]["doc"])
+            hits.append(Hit(document=doc, score=raw.get("_score") if text.must else None,
+                            highlights=highlights(doc.data.listing.title, doc.data.listing.description, text)))
+        facets = {f: self._facet(response["aggregations"][f]["buckets"], query.facet_size) for f in query.facets}
+        return SearchResult(total=response["hits"]["total"]["value"], hits=hits, facets=facets)
+
+    @staticmethod
+    def _facet(buckets: list[dict], size: int) -> list[FacetCount]:
+        counts: dict[str, list] = {}
+        for bucket in buckets:
+            key, _, label = bucket["key"].partition(LABEL_SEPARATOR)
+            entry = counts.setdefault(key, [0, label])
+            entry[0] += bucket["doc_count"]
+            entry[1] = min(entry[1], label)
+        ordered = sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0]))[:size]
+        return [FacetCount(value=k, label=label, count=n) for k, (n, label) in ordered]

@@ -1,0 +1,106 @@
+"""The demo markets crawled into a real Elasticsearch and into the embedded store: every
+filter an analyst can set gives the same listings in both."""
+
+import itertools
+
+import pytest
+
+from conftest import run_cli
+from index import Query, open_store
+from interdict.demo.run import demo_markets, free_port
+from servers import RecordingServer
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def both_stores(tmp_path_factory, elasticsearch_url, catalog):
+    import uuid
+
+    tmp = tmp_path_factory.mktemp("parity")
+    prefix = f"p{uuid.uuid4().hex[:8]}"
+    env = {"INTERDICT_ELASTICSEARCH__INDEX_PREFIX": prefix}
+    with demo_markets("127.0.0.1", {"sable": free_port(), "vesper": free_port()}, catalog.seed, 0) as urls:
+        base = [f"--base-url={m}={u}" for m, u in urls.items()]
+        to_es = run_cli("crawl", "sable", "vesper", "--store", elasticsearch_url, *base, env=env)
+        to_sqlite = run_cli("crawl", "sable", "vesper", "--store", str(tmp / "s.db"), *base)
+    assert to_es.returncode == 0, to_es.stderr[-3000:]
+    assert to_sqlite.returncode == 0, to_sqlite.stderr[-3000:]
+    from config import load_config
+
+    config = load_config(env=env)
+    from index.elastic import ElasticsearchStore
+
+    es = ElasticsearchStore(config.elasticsearch, url=elasticsearch_url)
+    sqlite = open_store(config, str(tmp / "s.db"))
+    yield es, sqlite, env
+    es.close()
+    sqlite.close()
+
+
+def ids(store, query):
+    result = store.search(query.model_copy(update={"limit": 1000, "offset": 0, "sort": "price"}))
+    found = [h.document.id for h in result.hits]
+    offset = 1000
+    while offset < result.total:
+        found += [h.document.id for h in store.search(query.model_copy(update={"limit": 1000, "offset": offset,
+                                                                              "sort": "price"})).hits]
+        offset += 1000
+    return result.total, found
+
+
+def test_crawl_into_elasticsearch_indexes_everything(both_stores):
+    es, sqlite, _ = both_stores
+    assert es.count_listings() == sqlite.count_listings() == 2100
+    assert es.count_vendors() == sqlite.count_vendors() == 205
+
+
+def test_every_filter_gives_the_same_listings_in_both_stores(both_stores):
+    es, sqlite, _ = both_stores
+    facets = ["market", "vendor", "category", "product", "ships_from", "ships_to", "currency", "hs_code"]
+    overview = sqlite.search(Query(limit=0, facets=facets, facet_size=6))
+    assert overview.facets == es.search(Query(limit=0, facets=facets, facet_size=6)).facets
+    queries = [Query(filters={f: [c.value]}) for f in facets for c in overview.facets[f]]
+    queries += [Query(filters={"ships_from": ["NL", "DE"], "category": ["drugs"]}),
+                Query(text="stealth vacuum", filters={"ships_to": ["WORLDWIDE"]}),
+                Query(text='"declared as gift"'), Query(text="mdma -pills"), Query(text="kokain"),
+                Query(price_min_usd=100, price_max_usd=250), Query(text="cocaine", price_max_usd=100)]
+    for a, b in itertools.combinations(facets[:4], 2):
+        queries.append(Query(filters={a: [overview.facets[a][0].value], b: [overview.facets[b][1].value]}))
+    checked = 0
+    for query in queries:
+        total, in_sqlite = ids(sqlite, query)
+        assert ids(es, query) == (total, in_sqlite), query
+        checked += total > 0
+    assert checked >= len(queries) - 3  # the queries do select listings
+
+
+def test_search_command_on_elasticsearch(both_stores, elasticsearch_url):
+    _, _, env = both_stores
+    proc = run_cli("search", "mdma", "--store", elasticsearch_url, "--filter", "ships_from=NL", env=env)
+    assert proc.returncode == 0 and proc.stdout.startswith("6 listing(s) match"), proc.stderr
+
+
+def test_unreachable_cluster_is_one_clear_line():
+    url = f"http://elastic:s3cret@127.0.0.1:{free_port()}"
+    proc = run_cli("search", "x", "--store", url)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith("interdict: error: cannot reach Elasticsearch at http://127.0.0.1:")
+    assert "s3cret" not in proc.stderr and "elastic:" not in proc.stderr
+
+
+def test_rejected_credentials_are_one_clear_line():
+    # A real HTTP server answering as a secured cluster does; the test cluster runs without security.
+    class Secured(RecordingServer):
+        def respond(self, path, headers):
+            return 401, [("WWW-Authenticate", 'Basic realm="security"'), ("X-elastic-product", "Elasticsearch"),
+                         ("Content-Type", "application/json")], b'{"error":"unauthorized","status":401}'
+
+    server = Secured()
+    proc = run_cli("search", "x", "--store", "elasticsearch", env={
+        "INTERDICT_ELASTICSEARCH__URLS": f'["{server.url}"]', "INTERDICT_ELASTICSEARCH__PASSWORD": "hunter2",
+        "INTERDICT_ELASTICSEARCH__USERNAME": "analyst"})
+    server.close()
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == f"interdict: error: Elasticsearch at {server.url} rejected the credentials (401)"
+    assert "hunter2" not in proc.stderr
