@@ -36,6 +36,7 @@ class _Strict(BaseModel):
 class StoreSettings(_Strict):
     backend: Literal["embedded", "elasticsearch"] = "embedded"
     path: str = "var/interdict.db"
+    spool_dir: str = "var/spool"
 
 
 class ElasticsearchSettings(_Strict):
@@ -53,6 +54,7 @@ class CrawlSettings(_Strict):
     max_page_bytes: int = Field(5_000_000, gt=0)
     download_timeout: float = Field(30, gt=0)
     batch_size: int = Field(200, gt=0)
+    spool_wait: float = Field(300, ge=0)
     user_agent: str = "Mozilla/5.0"
 
 

@@ -14,6 +14,7 @@ from scrapy.exceptions import DropItem
 from config import load_config
 from enrichment.contracts import Listing, VendorProfile
 from index import Store, open_store
+from index.spool import SpooledWriter, spool_for
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,11 @@ class EnrichIndexPipeline:
         return cls(crawler)
 
     def open_spider(self, spider=None) -> None:
-        self.store = open_store(load_config(), self.store_path)
+        config = load_config()
+        target = self.store_path or config.store.path
+        self.store = open_store(config, target)
+        self.writer = SpooledWriter(self.store, spool_for(config.store.spool_dir, target))
+        self.spool_wait = config.crawl.spool_wait
         if self.output_target == "-":
             self.output = sys.stdout
         elif self.output_target:
@@ -85,22 +90,33 @@ class EnrichIndexPipeline:
         enricher = shared_enricher()
         if self.listings:
             enriched = list(enricher.enrich_listings(self.listings))
-            report = self.store.upsert_listings(enriched)
-            for outcome in ("new", "updated", "unchanged"):
-                self.stats.inc_value(f"interdict/index/listings_{outcome}", getattr(report, outcome))
+            self._count("listings", self.writer.write("listings", enriched))
             if self.output:
                 self.output.writelines(e.model_dump_json() + "\n" for e in enriched)
                 self.output.flush()
             self.listings = []
         if self.vendors:
-            report = self.store.upsert_vendors(enricher.enrich_vendors(self.vendors))
-            for outcome in ("new", "updated", "unchanged"):
-                self.stats.inc_value(f"interdict/index/vendors_{outcome}", getattr(report, outcome))
+            self._count("vendors", self.writer.write("vendors", enricher.enrich_vendors(self.vendors)))
             self.vendors = []
+
+    def _count(self, kind: str, report) -> None:
+        if report is None:
+            self.stats.inc_value(f"interdict/index/{kind}_spooled_batches")
+            return
+        for outcome in ("new", "updated", "unchanged", "rejected"):
+            self.stats.inc_value(f"interdict/index/{kind}_{outcome}", getattr(report, outcome))
 
     def close_spider(self, spider=None) -> None:
         try:
             self.flush()
+            if self.writer.spool.batches():
+                log.warning("waiting up to %.0f s for the store to take %d spooled batch(es)",
+                            self.spool_wait, len(self.writer.spool.batches()))
+                if not self.writer.drain_until(self.spool_wait):
+                    self.stats.set_value("interdict/index/left_in_spool", self.writer.spool.pending_records())
+                    log.error("store still unavailable: %d record(s) stay in %s; the next crawl (or `interdict "
+                              "index --replay`) sends them", self.writer.spool.pending_records(), self.writer.spool.dir)
+            self.stats.set_value("interdict/index/replayed_batches", self.writer.replayed_batches)
         finally:
             if self.store:
                 self.store.close()

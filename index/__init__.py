@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from index.documents import ListingDocument, UpsertReport, VendorDocument, listing_id, vendor_id
 from index.query import FILTER_FIELDS, FacetCount, Hit, Query, QueryError, SearchResult
-from index.store import Store, StoreError
+from index.store import Store, StoreError, StoreUnavailable
 
 __all__ = ["FILTER_FIELDS", "FacetCount", "Hit", "ListingDocument", "Query", "QueryError", "SearchResult",
-           "Store", "StoreError", "UpsertReport", "VendorDocument", "listing_id", "open_store", "vendor_id"]
+           "Store", "StoreError", "StoreUnavailable", "UpsertReport", "VendorDocument", "listing_id", "open_store", "vendor_id"]
 
 
 def open_store(settings, target: str | None = None) -> Store:

@@ -57,10 +57,11 @@ class UpsertReport(BaseModel):
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    rejected: int = 0  # refused by the store for good (e.g. a mapping error), reported and logged
 
     def __add__(self, other: "UpsertReport") -> "UpsertReport":
         return UpsertReport(new=self.new + other.new, updated=self.updated + other.updated,
-                            unchanged=self.unchanged + other.unchanged)
+                            unchanged=self.unchanged + other.unchanged, rejected=self.rejected + other.rejected)
 
 
 def listing_content_hash(item: EnrichedListing) -> str:

@@ -8,6 +8,7 @@ distribution lacks analysis-common, and normalisation lives in `enrichment` anyw
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,12 +27,14 @@ from index.documents import (
 )
 from index.highlight import highlights
 from index.query import FILTER_FIELDS, FacetCount, Hit, Query, SearchResult, filter_terms, parse_text, text_fields
-from index.store import Store, StoreError
+from index.store import Store, StoreError, StoreUnavailable
 
+log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 TEXT_FIELDS = {"title_t": 4.0, "description_t": 1.0, "extra_t": 2.0}  # weights as in the embedded store
 LABEL_SEPARATOR = "\x1f"
 CONFLICT_RETRIES = 5
+MAX_RESULT_WINDOW = 10_000  # Elasticsearch's default index.max_result_window
 LISTINGS_MAPPING = {
     "dynamic": "strict",
     "properties": {
@@ -92,21 +95,30 @@ class ElasticsearchStore(Store):
         self.es = Elasticsearch(self.urls, **kwargs)
         self.listings = f"{self.prefix}-listings"
         self.vendors = f"{self.prefix}-vendors"
-        self._call(self._ensure_indices)
+        self._ready = False  # indices are checked on first use: a down cluster must not stop a crawl
 
     # -- plumbing --------------------------------------------------------------------------
     def _call(self, fn, *args, **kwargs):
         where = ", ".join(_redact(u) for u in self.urls)
         try:
+            if not self._ready:
+                self._ensure_indices()
+                self._ready = True
             return fn(*args, **kwargs)
         except AuthenticationException:
             raise StoreError(f"Elasticsearch at {where} rejected the credentials (401)") from None
         except ESConnectionError as exc:
-            raise StoreError(f"cannot reach Elasticsearch at {where}: {type(exc).__name__}") from None
+            raise StoreUnavailable(f"cannot reach Elasticsearch at {where}: {type(exc).__name__}") from None
         except ApiError as exc:
-            raise StoreError(f"Elasticsearch at {where} answered {exc.meta.status}: {exc.message}") from None
+            error = StoreUnavailable if exc.meta.status == 429 or exc.meta.status >= 500 else StoreError
+            try:
+                detail = exc.body["error"]["root_cause"][0]["reason"]
+            except (KeyError, IndexError, TypeError):
+                detail = ""
+            raise error(f"Elasticsearch at {where} answered {exc.meta.status}: {exc.message}"
+                        + (f" ({detail})" if detail else "")) from None
         except TransportError as exc:
-            raise StoreError(f"Elasticsearch at {where}: {exc.message}") from None
+            raise StoreUnavailable(f"Elasticsearch at {where}: {exc.message}") from None
 
     def _ensure_indices(self) -> None:
         for alias, mapping in ((self.listings, LISTINGS_MAPPING), (self.vendors, VENDORS_MAPPING)):
@@ -120,8 +132,33 @@ class ElasticsearchStore(Store):
     def close(self) -> None:
         self.es.close()
 
+    def migrate(self) -> str:
+        """Create the next version of each index with this release's mapping, copy every
+        document into it (re-deriving the indexed fields), then move the alias in one step.
+        The old index is kept for rollback. Run it while no crawl is writing."""
+        return self._call(self._migrate)
+
+    def _migrate(self) -> str:
+        moved = []
+        for alias, mapping, source in ((self.listings, LISTINGS_MAPPING, self._listing_source),
+                                       (self.vendors, VENDORS_MAPPING, self._vendor_source)):
+            old = next(iter(self.es.indices.get_alias(name=alias)))
+            version = int(old.rsplit("-v", 1)[1]) + 1
+            new = f"{alias}-v{version}"
+            self.es.indices.create(index=new, mappings=mapping, settings={"number_of_shards": 1, "number_of_replicas": 0})
+            model = ListingDocument if alias == self.listings else VendorDocument
+            actions = ({"_op_type": "index", "_index": new, "_id": hit["_id"],
+                        "_source": source(model.model_validate(hit["_source"]["doc"]))}
+                       for hit in helpers.scan(self.es, index=old, query={"query": {"match_all": {}}}))
+            copied, _ = helpers.bulk(self.es, actions, refresh="wait_for")
+            self.es.indices.update_aliases(actions=[
+                {"remove": {"index": old, "alias": alias}},
+                {"add": {"index": new, "alias": alias, "is_write_index": True}}])
+            moved.append(f"{alias}: {old} -> {new} ({copied} documents; {old} kept)")
+        return "; ".join(moved)
+
     # -- writing ---------------------------------------------------------------------------
-    def _source(self, doc: ListingDocument) -> dict:
+    def _listing_source(self, doc: ListingDocument) -> dict:
         title, description, extra = text_fields(doc)
         terms = filter_terms(doc)
         return {
@@ -169,19 +206,29 @@ class ElasticsearchStore(Store):
                     action["_op_type"] = "create"
                 actions.append(action)
             conflicted: set[str] = set()
-            errors = []
+            rejected: set[str] = set()
+            overloaded = 0
+            # 429s are retried per document by the helper, with backoff
             for ok, info in helpers.streaming_bulk(self.es, actions, raise_on_error=False, raise_on_exception=True,
-                                                   refresh="wait_for", max_retries=3):
-                if not ok:
-                    result = next(iter(info.values()))
-                    if result.get("status") == 409:
-                        conflicted.add(result["_id"])
-                    else:
-                        errors.append(f"{result['_id']}: {result.get('error', {}).get('reason', result)}")
-            if errors:
-                raise StoreError(f"Elasticsearch refused {len(errors)} document(s): {errors[0]}")
+                                                   refresh="wait_for", max_retries=3, initial_backoff=1):
+                if ok:
+                    continue
+                result = next(iter(info.values()))
+                status = result.get("status", 0)
+                if status == 409:
+                    conflicted.add(result["_id"])
+                elif status == 429 or status >= 500:
+                    overloaded += 1
+                else:  # a document the mapping refuses: report it, never retry it forever
+                    rejected.add(result["_id"])
+                    log.error("Elasticsearch rejected document %s: %s", result["_id"],
+                              result.get("error", {}).get("reason", result))
+            if overloaded:
+                raise StoreUnavailable(f"Elasticsearch refused {overloaded} document(s) after retries (overloaded)")
             for key, outcome in outcomes:
-                if key not in conflicted:
+                if key in rejected:
+                    report.rejected += 1
+                elif key not in conflicted:
                     setattr(report, outcome, getattr(report, outcome) + 1)
             pending = [i for i in pending if doc_id(i) in conflicted]
         if pending:
@@ -193,21 +240,23 @@ class ElasticsearchStore(Store):
         if not items:
             return UpsertReport()
         return self._call(self._upsert, self.listings, items,
-                          lambda i: listing_id(i.listing.market, i.listing.listing_key), merge_listing, self._source)
+                          lambda i: listing_id(i.listing.market, i.listing.listing_key), merge_listing,
+                          self._listing_source)
 
     def upsert_vendors(self, items: Iterable[EnrichedVendor]) -> UpsertReport:
         items = list(items)
         if not items:
             return UpsertReport()
 
-        def source(doc: VendorDocument) -> dict:
-            identifiers = [v for values in doc.data.enrichment.identifiers.values() for v in values]
-            return {"id": doc.id, "market": doc.market, "name": doc.name, "first_seen": doc.first_seen.isoformat(),
-                    "last_seen": doc.last_seen.isoformat(), "identifiers": identifiers,
-                    "doc": doc.model_dump(mode="json")}
-
         return self._call(self._upsert, self.vendors, items, lambda i: vendor_id(i.vendor.market, i.vendor.name),
-                          merge_vendor, source)
+                          merge_vendor, self._vendor_source)
+
+    @staticmethod
+    def _vendor_source(doc: VendorDocument) -> dict:
+        identifiers = [v for values in doc.data.enrichment.identifiers.values() for v in values]
+        return {"id": doc.id, "market": doc.market, "name": doc.name, "first_seen": doc.first_seen.isoformat(),
+                "last_seen": doc.last_seen.isoformat(), "identifiers": identifiers,
+                "doc": doc.model_dump(mode="json")}
 
     def delete_listing(self, doc_id: str) -> bool:
         try:
@@ -267,6 +316,10 @@ class ElasticsearchStore(Store):
                 "track_total_hits": True, "track_scores": True}
         if aggs:
             body["aggs"] = aggs
+        if query.offset and query.offset + query.limit > MAX_RESULT_WINDOW:
+            # from+size stops at 10,000 hits: walk there with search_after instead
+            body["search_after"] = self._call(self._sort_values_at, body, query.offset)
+            body["from"] = 0
         response = self._call(self.es.search, index=self.listings, body=body)
         hits = []
         for raw in response["hits"]["hits"]:
@@ -275,6 +328,19 @@ class ElasticsearchStore(Store):
                             highlights=highlights(doc.data.listing.title, doc.data.listing.description, text)))
         facets = {f: self._facet(response["aggregations"][f]["buckets"], query.facet_size) for f in query.facets}
         return SearchResult(total=response["hits"]["total"]["value"], hits=hits, facets=facets)
+
+    def _sort_values_at(self, body: dict, offset: int) -> list | None:
+        """Sort values of the hit just before ``offset``, reached in search_after steps."""
+        after, seen = None, 0
+        while seen < offset:
+            step = min(MAX_RESULT_WINDOW, offset - seen)
+            page = {"query": body["query"], "sort": body["sort"], "size": step, "_source": False,
+                    "track_total_hits": False, **({"search_after": after} if after else {})}
+            hits = self.es.search(index=self.listings, body=page)["hits"]["hits"]
+            if not hits:
+                break
+            after, seen = hits[-1]["sort"], seen + len(hits)
+        return after
 
     @staticmethod
     def _facet(buckets: list[dict], size: int) -> list[FacetCount]:

@@ -53,9 +53,6 @@ CREATE TABLE IF NOT EXISTS terms (
 );
 CREATE INDEX IF NOT EXISTS terms_lookup ON terms(field, key, doc);
 CREATE INDEX IF NOT EXISTS terms_doc ON terms(doc);
-CREATE VIRTUAL TABLE IF NOT EXISTS listings_fts USING fts5(
-    title, description, extra, tokenize = "unicode61 remove_diacritics 0"
-);
 CREATE TABLE IF NOT EXISTS vendors (
     id TEXT PRIMARY KEY,
     market TEXT NOT NULL,
@@ -65,6 +62,9 @@ CREATE TABLE IF NOT EXISTS vendors (
     doc TEXT NOT NULL
 );
 """
+# Holds index.query.text_fields: already folded and tokenised, identical for every store.
+FTS_SCHEMA = """CREATE VIRTUAL TABLE IF NOT EXISTS listings_fts USING fts5(
+    title, description, extra, tokenize = "unicode61 remove_diacritics 0")"""
 _SORT_SQL = {
     "price": "l.price_usd IS NULL, l.price_usd ASC, l.id",
     "-price": "l.price_usd IS NULL, l.price_usd DESC, l.id",
@@ -96,13 +96,29 @@ class EmbeddedStore(Store):
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
+            self.db.execute(FTS_SCHEMA)
             row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open embedded store {self.path}: {exc}") from None
         if row is None:
             self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise StoreError(f"{self.path} has schema {row[0]}, this version reads {SCHEMA_VERSION}")
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} was written by a newer Interdict (schema {row[0]}, this one reads "
+                             f"{SCHEMA_VERSION})")
+        elif int(row[0]) < SCHEMA_VERSION:
+            self.migrate()
+
+    def migrate(self) -> str:
+        """Rebuild what is derived from the stored documents (filter terms, full-text index)
+        with this version's rules; the documents themselves are kept as they are."""
+        with self._transaction():
+            self.db.execute("DROP TABLE IF EXISTS listings_fts")
+            self.db.execute(FTS_SCHEMA)
+            self.db.execute("DELETE FROM terms")
+            for (doc_json,) in self.db.execute("SELECT doc FROM listings").fetchall():
+                self._write_listing(ListingDocument.model_validate_json(doc_json))
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        return f"{self.path}: {self.count_listings()} listings reindexed (schema {SCHEMA_VERSION})"
 
     # -- writing ---------------------------------------------------------------------------
     def upsert_listings(self, items: Iterable[EnrichedListing]) -> UpsertReport:

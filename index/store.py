@@ -15,6 +15,10 @@ class StoreError(Exception):
     """The store cannot serve a request; the message is meant for the operator."""
 
 
+class StoreUnavailable(StoreError):
+    """The store is down or shedding load (unreachable, 429, 5xx): try again later."""
+
+
 class Store(ABC):
     @abstractmethod
     def upsert_listings(self, items: Iterable[EnrichedListing]) -> UpsertReport: ...
@@ -42,6 +46,10 @@ class Store(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    @abstractmethod
+    def migrate(self) -> str:
+        """Bring the store's indexed structures to this release's schema; says what it did."""
 
     def __enter__(self) -> "Store":
         return self

@@ -71,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="enriched listings or plain listings (JSON Lines) -> the store")
     p.add_argument("input", nargs="?", default="-", metavar="FILE|-")
     store_arg(p)
+    p.add_argument("--replay", action="store_true",
+                   help="only send what waits in the store's spool (batches kept while it was unavailable)")
+
+    p = sub.add_parser("store", help="store maintenance: `store migrate`")
+    p.add_argument("action", choices=["migrate"], help="migrate: Elasticsearch: next index version behind the "
+                   "alias; embedded: rebuild the search structures from the stored documents")
+    store_arg(p)
 
     p = sub.add_parser("search", help="full-text search with filters and facets",
                        description="Words must all match (accents and case ignored); \"quoted phrases\" "

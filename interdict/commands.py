@@ -96,16 +96,26 @@ def _as_indexable(record: dict):
 
 def cmd_index(args, config) -> int:
     from index import UpsertReport, open_store
+    from index.spool import SpooledWriter, spool_for
 
+    target = args.store or config.store.path
     errors = LineErrors(args.input)
     progress = Progress("indexed")
     report, vendor_report = UpsertReport(), UpsertReport()
     enricher = None
-    with open_store(config, args.store) as store:
+    spooled = 0
+    with open_store(config, target) as store:
+        writer = SpooledWriter(store, spool_for(config.store.spool_dir, target))
+        if args.replay:
+            waiting = len(writer.spool.batches())
+            if not writer.drain():
+                raise UserError(f"store still unavailable; {writer.spool.pending_records()} record(s) stay spooled")
+            print(f"replayed {waiting} spooled batch(es)", file=sys.stderr)
+            return 0
         batch: list = []
 
         def flush() -> None:
-            nonlocal report, vendor_report, enricher
+            nonlocal report, vendor_report, enricher, spooled
             plain = [r for r in batch if isinstance(r, (Listing, VendorProfile))]
             if plain and enricher is None:
                 from enrichment.pipeline import Enricher
@@ -115,8 +125,14 @@ def cmd_index(args, config) -> int:
             listings += list(enricher.enrich_listings(r for r in plain if isinstance(r, Listing))) if plain else []
             vendors = [r for r in batch if isinstance(r, EnrichedVendor)]
             vendors += list(enricher.enrich_vendors(r for r in plain if isinstance(r, VendorProfile))) if plain else []
-            report += store.upsert_listings(listings)
-            vendor_report += store.upsert_vendors(vendors)
+            for kind, records in (("listings", listings), ("vendors", vendors)):
+                result = writer.write(kind, records)
+                if result is None:
+                    spooled += len(records)
+                elif kind == "listings":
+                    report += result
+                else:
+                    vendor_report += result
             progress.tick(len(batch))
             batch.clear()
 
@@ -133,8 +149,18 @@ def cmd_index(args, config) -> int:
     progress.done()
     print(f"indexed listings: {report.new} new, {report.updated} updated, {report.unchanged} unchanged; "
           f"vendors: {vendor_report.new} new, {vendor_report.updated} updated; "
-          f"{len(errors.errors)} line(s) skipped", file=sys.stderr)
-    return EXIT_PARTIAL if errors.errors else 0
+          f"{len(errors.errors)} line(s) skipped"
+          + (f"; store unavailable: {spooled} record(s) spooled (`interdict index --replay` sends them)"
+             if spooled else ""), file=sys.stderr)
+    return EXIT_PARTIAL if errors.errors or spooled else 0
+
+
+def cmd_store(args, config) -> int:
+    from index import open_store
+
+    with open_store(config, args.store) as store:
+        print(store.migrate())
+    return 0
 
 
 def cmd_demo(args, config) -> int:

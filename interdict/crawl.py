@@ -49,6 +49,13 @@ class CrawlReport:
             lines.append(f"{self.market}: {self.get('interdict/tor/circuit_renewals')} circuit renewal(s) after bans")
         if self.get("interdict/tor/pauses"):
             lines.append(f"{self.market}: paused {self.get('interdict/tor/pauses')} time(s) while Tor was unreachable")
+        spooled = self.get("interdict/index/listings_spooled_batches") + self.get("interdict/index/vendors_spooled_batches")
+        if spooled:
+            lines.append(f"{self.market}: store unavailable for {spooled} batch(es): spooled, "
+                         f"{self.get('interdict/index/replayed_batches')} replayed, "
+                         f"{self.get('interdict/index/left_in_spool')} record(s) left in the spool")
+        if self.get("interdict/index/listings_rejected"):
+            lines.append(f"{self.market}: {self.get('interdict/index/listings_rejected')} listing(s) rejected by the store")
         if self.dropped:
             lines.append(f"{self.market}: dropped " + ", ".join(f"{k} {v}" for k, v in self.dropped.items()))
         if self.get("interdict/pages/bad_encoding"):

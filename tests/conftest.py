@@ -14,10 +14,14 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+SPOOL_DIR = Path(os.environ.get("TMPDIR", "/tmp")) / f"interdict-test-spool-{os.getpid()}"
+
+
 def run_cli(*args: str, input: str | None = None, timeout: float = 600, env: dict | None = None):
-    """Run the real `interdict` command in a child process."""
+    """Run the real `interdict` command in a child process (spooling outside the repository)."""
     return subprocess.run([sys.executable, "-m", "interdict.cli", *args], input=input, capture_output=True,
-                          text=True, timeout=timeout, cwd=REPO, env={**os.environ, **(env or {})})
+                          text=True, timeout=timeout, cwd=REPO,
+                          env={**os.environ, "INTERDICT_STORE__SPOOL_DIR": str(SPOOL_DIR), **(env or {})})
 
 
 @pytest.fixture(scope="session")

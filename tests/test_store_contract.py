@@ -220,3 +220,54 @@ def test_folding_is_the_same_in_every_store(store, enrich):
     for text in ("strasse", "STRASSE", "köln", "koln", '"nach koln"', "84", '"84 5g"'):
         assert keys(store.search(Query(text=text))) == ["s1"], text
     assert keys(store.search(Query(text="strase"))) == []
+
+
+def test_migrate_keeps_every_document_searchable(loaded):
+    before = keys(loaded.search(Query(text="mdma", limit=50)))
+    message = loaded.migrate()
+    assert "5" in message or "documents" in message
+    assert keys(loaded.search(Query(text="mdma", limit=50))) == before == ["a1", "b2"]
+    assert loaded.count_listings() == 5
+    assert keys(loaded.search(Query(filters={"ships_from": ["NL"]}, limit=50))) == ["a1", "b2"]
+
+
+def test_documents_the_index_refuses_are_reported_not_retried(elasticsearch_url, enrich, caplog):
+    """A real mapping conflict: the index behind the alias types `market` as a number."""
+    import uuid
+
+    from config import load_config
+    from index.elastic import ElasticsearchStore
+
+    prefix = f"m{uuid.uuid4().hex[:8]}"
+    store = ElasticsearchStore(load_config(env={}).elasticsearch, url=elasticsearch_url, index_prefix=prefix)
+    store.es.indices.create(index=f"{prefix}-listings-v1", mappings={"properties": {"market": {"type": "integer"}}})
+    store.es.indices.put_alias(index=f"{prefix}-listings-v1", name=f"{prefix}-listings", is_write_index=True)
+    try:
+        with caplog.at_level("ERROR"):
+            report = store.upsert_listings(enrich(make_listing(listing_key="r1", crawled_at=T0)))
+        assert (report.new, report.rejected) == (0, 1)
+        assert f"rejected document {listing_id('testmarket', 'r1')}" in caplog.text
+        assert "market" in caplog.text
+    finally:
+        store.es.indices.delete(index=",".join(store.es.indices.get(index=f"{prefix}-*")))
+        store.close()
+
+
+def test_deep_pages_beyond_the_result_window(elasticsearch_url, enricher):
+    """Elasticsearch's from+size stops at 10,000 hits; the store pages past it."""
+    from conftest import es_store
+
+    store = es_store(elasticsearch_url)
+    try:
+        import index.elastic as elastic
+
+        window, elastic.MAX_RESULT_WINDOW = elastic.MAX_RESULT_WINDOW, 7  # a small window, same code path
+        items = list(enricher.enrich_listings(make_listing(listing_key=f"k{i:02d}", crawled_at=T0) for i in range(20)))
+        store.upsert_listings(items)
+        everything = [h.document.listing_key for h in store.search(Query(sort="price", limit=20)).hits]
+        deep = [h.document.listing_key for h in store.search(Query(sort="price", limit=5, offset=12)).hits]
+        assert deep == everything[12:17]
+    finally:
+        elastic.MAX_RESULT_WINDOW = window
+        store.es.indices.delete(index=",".join(store.es.indices.get(index=f"{store.prefix}-*")))
+        store.close()
