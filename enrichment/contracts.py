@@ -148,7 +148,7 @@ class Enrichment(Contract):
     identifiers: dict[str, list[str]] = {}  # kind -> normalised values
     price_usd: float | None = None
     price_eur: float | None = None
-    search_text: str = ""  # case- and accent-folded text both stores index
+    search_text: str = ""  # the listing's text, case- and accent-folded, in one field
     enriched_at: UtcDatetime = Field(default_factory=lambda: datetime.now(UTC))
     pipeline_version: str = ""
 

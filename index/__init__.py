@@ -13,11 +13,10 @@ __all__ = ["FILTER_FIELDS", "FacetCount", "Hit", "ListingDocument", "Query", "Qu
 def open_store(settings, target: str | None = None) -> Store:
     """The configured store. ``target`` overrides it: a file path (embedded store),
     "elasticsearch" (the configured cluster), or an http(s) URL of a cluster."""
-    if target == "elasticsearch" or (target or "").startswith(("http://", "https://")) or (
-            target is None and settings.store.backend == "elasticsearch"):
+    url = target if target and target.startswith(("http://", "https://")) else None
+    if url or target == "elasticsearch" or (target is None and settings.store.backend == "elasticsearch"):
         from index.elastic import ElasticsearchStore
 
-        url = target if target and target.startswith(("http://", "https://")) else None
         return ElasticsearchStore(settings.elasticsearch, url=url)
     from index.embedded import EmbeddedStore
 

@@ -140,13 +140,13 @@ class ElasticsearchStore(Store):
 
     def _migrate(self) -> str:
         moved = []
-        for alias, mapping, source in ((self.listings, LISTINGS_MAPPING, self._listing_source),
-                                       (self.vendors, VENDORS_MAPPING, self._vendor_source)):
+        for alias, mapping, model, source in (
+                (self.listings, LISTINGS_MAPPING, ListingDocument, self._listing_source),
+                (self.vendors, VENDORS_MAPPING, VendorDocument, self._vendor_source)):
             old = next(iter(self.es.indices.get_alias(name=alias)))
             version = int(old.rsplit("-v", 1)[1]) + 1
             new = f"{alias}-v{version}"
             self.es.indices.create(index=new, mappings=mapping, settings={"number_of_shards": 1, "number_of_replicas": 0})
-            model = ListingDocument if alias == self.listings else VendorDocument
             actions = ({"_op_type": "index", "_index": new, "_id": hit["_id"],
                         "_source": source(model.model_validate(hit["_source"]["doc"]))}
                        for hit in helpers.scan(self.es, index=old, query={"query": {"match_all": {}}}))
@@ -171,7 +171,7 @@ class ElasticsearchStore(Store):
             "doc": doc.model_dump(mode="json"),
         }
 
-    def _upsert(self, alias: str, items: list, doc_id, merge, source) -> UpsertReport:
+    def _upsert(self, alias: str, model, items: list, doc_id, merge, source) -> UpsertReport:
         """Merge with what is stored and write with optimistic concurrency; a conflict
         (another writer got there first) re-reads and merges again."""
         report = UpsertReport()
@@ -180,28 +180,21 @@ class ElasticsearchStore(Store):
             if not pending:
                 break
             ids = list(dict.fromkeys(doc_id(i) for i in pending))
-            found = self.es.mget(index=alias, ids=ids)["docs"]
-            current = {d["_id"]: d for d in found if d.get("found")}
-            merged: dict[str, tuple] = {}
+            current = {d["_id"]: d for d in self.es.mget(index=alias, ids=ids)["docs"] if d.get("found")}
+            stored = {key: model.model_validate(d["_source"]["doc"]) for key, d in current.items()}
+            merged: dict = {}
             outcomes: list[tuple[str, str]] = []
             for item in pending:
                 key = doc_id(item)
-                if key in merged:
-                    existing = merged[key][0]
-                else:
-                    stored = current.get(key)
-                    existing = type(merge(None, item)[0]).model_validate(stored["_source"]["doc"]) if stored else None
-                doc, outcome = merge(existing, item)
-                merged[key] = (doc, existing if key not in merged else merged[key][1])
+                merged[key], outcome = merge(merged.get(key, stored.get(key)), item)
                 outcomes.append((key, outcome))
             actions = []
-            for key, (doc, first_existing) in merged.items():
-                if first_existing is not None and doc == first_existing:
+            for key, doc in merged.items():
+                if doc == stored.get(key):
                     continue
                 action = {"_op_type": "index", "_index": alias, "_id": key, "_source": source(doc)}
-                stored = current.get(key)
-                if stored:
-                    action.update(if_seq_no=stored["_seq_no"], if_primary_term=stored["_primary_term"])
+                if key in current:
+                    action.update(if_seq_no=current[key]["_seq_no"], if_primary_term=current[key]["_primary_term"])
                 else:
                     action["_op_type"] = "create"
                 actions.append(action)
@@ -239,7 +232,7 @@ class ElasticsearchStore(Store):
         items = list(items)
         if not items:
             return UpsertReport()
-        return self._call(self._upsert, self.listings, items,
+        return self._call(self._upsert, self.listings, ListingDocument, items,
                           lambda i: listing_id(i.listing.market, i.listing.listing_key), merge_listing,
                           self._listing_source)
 
@@ -248,7 +241,7 @@ class ElasticsearchStore(Store):
         if not items:
             return UpsertReport()
 
-        return self._call(self._upsert, self.vendors, items, lambda i: vendor_id(i.vendor.market, i.vendor.name),
+        return self._call(self._upsert, self.vendors, VendorDocument, items, lambda i: vendor_id(i.vendor.market, i.vendor.name),
                           merge_vendor, self._vendor_source)
 
     @staticmethod
@@ -259,13 +252,14 @@ class ElasticsearchStore(Store):
                 "doc": doc.model_dump(mode="json")}
 
     def delete_listing(self, doc_id: str) -> bool:
-        try:
-            self._call(self.es.delete, index=self.listings, id=doc_id, refresh="wait_for")
-        except StoreError as exc:
-            if "404" in str(exc):
+        def delete() -> bool:
+            try:
+                self.es.delete(index=self.listings, id=doc_id, refresh="wait_for")
+            except NotFoundError:
                 return False
-            raise
-        return True
+            return True
+
+        return self._call(delete)
 
     # -- reading ---------------------------------------------------------------------------
     def _get(self, alias: str, doc_id: str):

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from enrichment.contracts import UtcDatetime
-from enrichment.gazetteers import fold
+from enrichment.gazetteers import fold, load_taxonomy
 from index.documents import ListingDocument
 
 # field -> how its values are normalised for exact matching
@@ -119,7 +119,9 @@ def text_fields(doc: ListingDocument) -> tuple[str, str, str]:
     from index.highlight import search_tokens
 
     item, enr = doc.data.listing, doc.data.enrichment
-    extra = [item.vendor.name, *item.category_path, *(p.canonical for p in enr.products), enr.search_text]
+    taxonomy = load_taxonomy()
+    extra = [item.vendor.name, *item.category_path, *(p.canonical for p in enr.products),
+             *(taxonomy.get(p.category, "") for p in enr.products)]
     return search_tokens(item.title), search_tokens(item.description), search_tokens(*extra)
 
 

@@ -5,12 +5,15 @@ partial write lands exactly once."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from enrichment.contracts import EnrichedListing, EnrichedVendor
 from index.documents import UpsertReport
@@ -22,12 +25,7 @@ KINDS = {"listings": EnrichedListing, "vendors": EnrichedVendor}
 
 def spool_for(spool_root: str | Path, target: str) -> "Spool":
     """Each store target (file or cluster) has its own spool folder."""
-    import hashlib
-    import re
-
-    from urllib.parse import urlsplit
-
-    name = urlsplit(target).hostname or Path(target).stem if "://" in target else Path(target).stem
+    name = (urlsplit(target).hostname if "://" in target else None) or Path(target).stem
     digest = hashlib.sha256(target.encode()).hexdigest()[:10]
     return Spool(Path(spool_root) / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name or 'store')}-{digest}")
 

@@ -4,18 +4,15 @@ other and into jq; a user mistake gives one line on stderr and a non-zero exit."
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from datetime import datetime
 
 from pydantic import ValidationError
 
 from config import ConfigError, load_config
-from index import FILTER_FIELDS, Query, QueryError, StoreError, open_store
+from index import FILTER_FIELDS, QueryError, StoreError
 from interdict.errors import UserError
 
-EXIT_PARTIAL = 1
 
 
 class _Parser(argparse.ArgumentParser):
@@ -100,79 +97,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _date(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"{option}: {value!r} is not an ISO date such as 2026-11-28") from None
-
-
-def _filters(pairs: list[str]) -> dict[str, list[str]]:
-    filters: dict[str, list[str]] = {}
-    for pair in pairs:
-        field, sep, value = pair.partition("=")
-        if not sep or not value:
-            raise UserError(f"--filter {pair!r}: expected FIELD=VALUE, e.g. ships_from=NL")
-        filters.setdefault(field.strip(), []).append(value)
-    return filters
-
-
-def cmd_search(args, config) -> int:
-    from interdict.render import facet_line, hit_lines
-
-    query = Query(text=args.query, filters=_filters(args.filter), price_min_usd=args.price_min,
-                  price_max_usd=args.price_max, date_field="first_seen" if args.first_seen else "last_seen",
-                  date_from=_date(args.since, "--since"), date_to=_date(args.until, "--until"),
-                  facets=args.facet, sort=args.sort, limit=args.limit, offset=args.offset)
-    with open_store(config, args.store) as store:
-        result = store.search(query)
-    if args.json:
-        for hit in result.hits:
-            print(json.dumps({"score": hit.score, "highlights": hit.highlights,
-                              **hit.document.model_dump(mode="json")}, ensure_ascii=False))
-        if args.facet:
-            print(json.dumps({"total": result.total, "facets": {f: [c.model_dump() for c in counts]
-                                                                  for f, counts in result.facets.items()}}))
-        return 0
-    print(f"{result.total} listing(s) match" + (f"; showing {args.offset + 1}–{args.offset + len(result.hits)}"
-                                                 if result.hits else ""))
-    for hit in result.hits:
-        print("\n".join(hit_lines(hit)))
-    for field, counts in result.facets.items():
-        print(facet_line(field, counts))
-    return 0
-
-
-def cmd_crawl(args, config) -> int:
-    from interdict.crawl import run_crawls
-
-    for name in args.markets:
-        config.market(name)
-    targets: dict[str, str | None] = dict.fromkeys(args.markets)
-    for value in args.base_url:
-        market, sep, url = value.partition("=")
-        if not sep or "://" in market:
-            if len(args.markets) > 1:
-                raise UserError(f"--base-url {value!r}: name the market (MARKET=URL) when crawling several")
-            market, url = args.markets[0], value
-        if market not in targets:
-            raise UserError(f"--base-url {value!r}: {market!r} is not among the markets to crawl")
-        if not url.startswith(("http://", "https://")):
-            raise UserError(f"--base-url {value!r}: the URL must start with http:// or https://")
-        targets[market] = url
-    store_path = args.store or config.store.path
-    reports = run_crawls(config, targets, store_path, args.output, args.verbose)
-    for report in reports:
-        print("\n".join(report.lines()), file=sys.stderr)
-    failed = [r.market for r in reports if r.pages == 0]
-    if failed:
-        print(f"interdict: error: no page could be fetched from {', '.join(failed)}", file=sys.stderr)
-        return EXIT_PARTIAL
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.config:
@@ -180,10 +104,6 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["INTERDICT_CONFIG"] = os.path.abspath(args.config)
     try:
         config = load_config(args.config)
-        if args.command == "search":
-            return cmd_search(args, config)
-        if args.command == "crawl":
-            return cmd_crawl(args, config)
         from interdict import commands
 
         return getattr(commands, f"cmd_{args.command}")(args, config)

@@ -1,7 +1,8 @@
-"""`interdict parse | enrich | index | demo`: the commands that move JSON Lines along."""
+"""The `interdict` subcommands, one `cmd_<name>` each; interdict/cli.py parses and dispatches."""
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from enrichment.contracts import EnrichedListing, EnrichedVendor, Listing, VendorProfile
+from index import Query, open_store
 from interdict.errors import UserError
 from interdict.jsonl import LineErrors, describe_validation, read_records
 from interdict.progress import Progress
@@ -21,6 +23,79 @@ def _decode(data: bytes) -> str:
     from w3lib.encoding import html_to_unicode
 
     return html_to_unicode(None, data)[1]
+
+
+def _date(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{option}: {value!r} is not an ISO date such as 2026-11-28") from None
+
+
+def _filters(pairs: list[str]) -> dict[str, list[str]]:
+    filters: dict[str, list[str]] = {}
+    for pair in pairs:
+        field, sep, value = pair.partition("=")
+        if not sep or not value:
+            raise UserError(f"--filter {pair!r}: expected FIELD=VALUE, e.g. ships_from=NL")
+        filters.setdefault(field.strip(), []).append(value)
+    return filters
+
+
+def cmd_search(args, config) -> int:
+    from interdict.render import facet_line, hit_lines
+
+    query = Query(text=args.query, filters=_filters(args.filter), price_min_usd=args.price_min,
+                  price_max_usd=args.price_max, date_field="first_seen" if args.first_seen else "last_seen",
+                  date_from=_date(args.since, "--since"), date_to=_date(args.until, "--until"),
+                  facets=args.facet, sort=args.sort, limit=args.limit, offset=args.offset)
+    with open_store(config, args.store) as store:
+        result = store.search(query)
+    if args.json:
+        for hit in result.hits:
+            print(json.dumps({"score": hit.score, "highlights": hit.highlights,
+                              **hit.document.model_dump(mode="json")}, ensure_ascii=False))
+        if args.facet:
+            print(json.dumps({"total": result.total, "facets": {f: [c.model_dump() for c in counts]
+                                                                  for f, counts in result.facets.items()}}))
+        return 0
+    print(f"{result.total} listing(s) match" + (f"; showing {args.offset + 1}–{args.offset + len(result.hits)}"
+                                                 if result.hits else ""))
+    for hit in result.hits:
+        print("\n".join(hit_lines(hit)))
+    for field, counts in result.facets.items():
+        print(facet_line(field, counts))
+    return 0
+
+
+def cmd_crawl(args, config) -> int:
+    from interdict.crawl import run_crawls
+
+    for name in args.markets:
+        config.market(name)
+    targets: dict[str, str | None] = dict.fromkeys(args.markets)
+    for value in args.base_url:
+        market, sep, url = value.partition("=")
+        if not sep or "://" in market:
+            if len(args.markets) > 1:
+                raise UserError(f"--base-url {value!r}: name the market (MARKET=URL) when crawling several")
+            market, url = args.markets[0], value
+        if market not in targets:
+            raise UserError(f"--base-url {value!r}: {market!r} is not among the markets to crawl")
+        if not url.startswith(("http://", "https://")):
+            raise UserError(f"--base-url {value!r}: the URL must start with http:// or https://")
+        targets[market] = url
+    store_path = args.store or config.store.path
+    reports = run_crawls(config, targets, store_path, args.output, args.verbose)
+    for report in reports:
+        print("\n".join(report.lines()), file=sys.stderr)
+    failed = [r.market for r in reports if r.pages == 0]
+    if failed:
+        print(f"interdict: error: no page could be fetched from {', '.join(failed)}", file=sys.stderr)
+        return EXIT_PARTIAL
+    return 0
 
 
 def cmd_parse(args, config) -> int:
@@ -95,7 +170,7 @@ def _as_indexable(record: dict):
 
 
 def cmd_index(args, config) -> int:
-    from index import UpsertReport, open_store
+    from index import UpsertReport
     from index.spool import SpooledWriter, spool_for
 
     target = args.store or config.store.path
@@ -156,8 +231,6 @@ def cmd_index(args, config) -> int:
 
 
 def cmd_store(args, config) -> int:
-    from index import open_store
-
     with open_store(config, args.store) as store:
         print(store.migrate())
     return 0
@@ -173,4 +246,4 @@ def cmd_demo(args, config) -> int:
     return run_demo(config, seed, epoch, args.store or config.store.path, args.verbose, tor=args.tor)
 
 
-__all__ = ["cmd_demo", "cmd_enrich", "cmd_index", "cmd_parse", "UserError"]
+__all__ = ["cmd_crawl", "cmd_demo", "cmd_enrich", "cmd_index", "cmd_parse", "cmd_search", "cmd_store"]

@@ -10,7 +10,6 @@ keep the same onion addresses. Every tor process is ours (started here, stopped 
 from __future__ import annotations
 
 import atexit
-import hashlib
 import os
 import re
 import shutil
@@ -353,7 +352,3 @@ class TorNetwork:
                 time.sleep(1)
         raise TorNetworkError(f"onion service {name} unreachable after {deadline_s:.0f} s: {last}")
 
-
-def run_dir_for(base: Path, services: dict[str, int]) -> Path:
-    digest = hashlib.sha256(repr(sorted(services.items())).encode()).hexdigest()[:8]
-    return base / f"tornet-{digest}"

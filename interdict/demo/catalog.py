@@ -11,7 +11,7 @@ import hashlib
 import json
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -219,7 +219,7 @@ class Catalog:
             market.listings.append(self._listing(market.name, key, vendor, index))
         # One listing per market is served with bytes that are not UTF-8.
         bad = market.listings[len(market.listings) // 3]
-        market.listings[len(market.listings) // 3] = _replace(bad, bad_bytes=True)
+        market.listings[len(market.listings) // 3] = replace(bad, bad_bytes=True)
         for i, kind in enumerate(FAULT_KINDS):
             market.faults[self._fault_key(market.name, i)] = kind
 
@@ -294,8 +294,3 @@ class Catalog:
             product=product["id"], lang=lang,
         )
 
-
-def _replace(spec: ListingSpec, **changes) -> ListingSpec:
-    from dataclasses import replace
-
-    return replace(spec, **changes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -41,9 +42,9 @@ def demo_markets(host: str, ports: dict[str, int], seed: int, epoch: int):
            "--epoch", str(epoch), "--sable-port", str(ports["sable"]), "--vesper-port", str(ports["vesper"])]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        line = proc.stdout.readline()
-        if not line.startswith("ready") or time.monotonic() > deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], READY_TIMEOUT)
+        line = proc.stdout.readline() if ready else ""
+        if not line.startswith("ready"):
             err = proc.stderr.read().strip().splitlines()
             raise UserError(err[-1] if err else "demo markets did not start")
         yield dict(part.split("=", 1) for part in line.split()[1:])

@@ -4,6 +4,7 @@ the way two real markets differ; parsers must not be able to share selectors."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 import re
 from html import escape
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -26,8 +27,6 @@ def _html(text: str) -> Page:
 
 
 def _fault_listing(market: MarketCatalog, key: str) -> ListingSpec:
-    from dataclasses import replace
-
     base = market.listings[0]
     return replace(base, key=key, title=f"{base.title} (restock)")
 
@@ -62,7 +61,7 @@ class Site:
         if fault:
             spec = _fault_listing(self.market, key)
             if fault == "huge":
-                spec = spec.__class__(**{**spec.__dict__, "description": "Lorem ipsum dolor sit amet. " * (HUGE_PAGE_BYTES // 28 + 1)})
+                spec = replace(spec, description="Lorem ipsum dolor sit amet. " * (HUGE_PAGE_BYTES // 28 + 1))
             html = self.render_listing(spec, with_price=fault != "noprice")
             if fault == "truncated":
                 html = html[: html.index(self.price_marker)]
