@@ -60,7 +60,10 @@ class CrawlSettings(_Strict):
 
 class EnrichmentSettings(_Strict):
     config: str = ""
-    batch_size: int = Field(64, gt=0)
+    batch_size: int = Field(256, gt=0)
+    # Text beyond this many characters per field is not analysed (bounded time per listing);
+    # the enrichment lists the fields it cut in `truncated`.
+    max_field_chars: int = Field(100_000, ge=1000)
 
 
 class DemoSettings(_Strict):

@@ -48,7 +48,7 @@ def shared_enricher():
     from enrichment.pipeline import Enricher
 
     config = load_config()
-    return Enricher(config.enrichment.config or None, batch_size=config.enrichment.batch_size)
+    return Enricher.from_settings(config.enrichment)
 
 
 class EnrichIndexPipeline:

@@ -13,11 +13,12 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # C0/C1 control characters (except tab and newline) never carry meaning in a listing and
-# would let crawled text smuggle terminal escapes or highlight markers into our output.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# would let crawled text smuggle terminal escapes or highlight markers into our output;
+# lone surrogates are not text at all (and no encoder accepts them).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def clean_text(value: str) -> str:
@@ -26,6 +27,15 @@ def clean_text(value: str) -> str:
 
 
 CleanStr = Annotated[str, AfterValidator(clean_text)]
+
+
+def _not_blank(value: str) -> str:
+    if not value:
+        raise ValueError("title is empty")
+    return value
+
+
+TitleStr = Annotated[str, AfterValidator(clean_text), AfterValidator(_not_blank)]
 
 
 class Contract(BaseModel):
@@ -69,7 +79,7 @@ class Listing(Contract):
     market: str = Field(min_length=1)
     url: str = Field(min_length=1)
     listing_key: str = Field(min_length=1)
-    title: CleanStr = Field(min_length=1)
+    title: TitleStr
     description: CleanStr = ""
     price: Money
     price_tiers: list[PriceTier] = []
@@ -84,11 +94,34 @@ class Listing(Contract):
     evidence: Evidence | None = None
     transport: Literal["tor", "clearnet"] = "clearnet"
 
-    @field_validator("title")
+
+class RawListing(BaseModel):
+    """A listing as an analyst or another tool has it: text the way a market shows it.
+
+    Only ``title`` is required; ``price`` may be "USD 500.00 (0.3065 BTC)", "0.05 BTC",
+    "$1,200" or a number with ``currency``; ``ships_to`` a cell such as "Worldwide except
+    Australia" or a list; ``category`` "Drugs / Cannabis / Weed" or a list. Any other fields
+    are kept and written back unchanged (docs/enrichment.md).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    title: TitleStr
+    description: CleanStr = ""
+    vendor: CleanStr | None = None
+    price: str | float | None = None
+    currency: str | None = None
+    ships_from: CleanStr | None = None
+    ships_to: CleanStr | list[CleanStr] | None = None
+    category: CleanStr | list[CleanStr] | None = None
+    market: str | None = None
+    date: datetime | None = None  # when the listing was seen: the date prices convert at
+
+    @field_validator("price", mode="before")
     @classmethod
-    def _title_not_blank(cls, value: str) -> str:
-        if not value:
-            raise ValueError("title is empty")
+    def _price_as_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):  # {"amount": 10, "currency": "EUR"}
+            return f"{value.get('amount')} {value.get('currency') or ''}".strip()
         return value
 
 
@@ -127,30 +160,83 @@ class Entity(Contract):
 
 
 class Product(Contract):
+    text: str = ""  # the words in the listing that named it ("molly", "OC 80")
     canonical: str
     category: str  # taxonomy id, e.g. "drugs.stimulants"
-    hs_code: str | None = None
+    hs_code: str | None = None  # HS heading or HS6 for physical goods; None for services/data
 
 
 class Quantity(Contract):
-    amount: float
-    unit: str  # g, kg, mg, ml, unit
+    amount: float  # normalised: grams, millilitres or units
+    unit: str  # g, ml, unit
     text: str
+    dose: float | None = None  # "5x 80mg": 5 units of 80 mg each
+    dose_unit: str | None = None
+
+
+class PriceMention(Contract):
+    amount: float
+    currency: str
+    usd: float | None = None
+    eur: float | None = None
+    text: str = ""
+    source: Literal["field", "tier", "text"] = "text"
+    quantity: Quantity | None = None  # the quantity this price buys, when the text pairs them
+
+
+class Identifier(Contract):
+    kind: str  # pgp, btc, xmr, eth, email, phone, telegram, wickr, session, jabber, onion
+    value: str  # normalised: fingerprint, address, E.164 number, lower-cased handle
+    valid: bool  # checksum / structure verified (False: looked like one, failed the check)
+    text: str = ""
 
 
 class Enrichment(Contract):
+    """What the NLP stage found in one listing or vendor profile (schema: docs/enrichment.md)."""
+
     entities: list[Entity] = []
     products: list[Product] = []
-    categories: list[str] = []  # taxonomy ids with their ancestors
+    category: str | None = None  # the listing's main category (its first product in the title)
+    categories: list[str] = []  # taxonomy ids of every product, with their ancestors
     quantities: list[Quantity] = []
-    ships_from_codes: list[str] = []
-    ships_to_codes: list[str] = []
-    identifiers: dict[str, list[str]] = {}  # kind -> normalised values
-    price_usd: float | None = None
+    purity: float | None = None  # percent
+    prices: list[PriceMention] = []
+    identifiers: list[Identifier] = []
+    ships_from: list[str] = []  # ISO 3166-1 alpha-2 codes and region ids (EU, EUROPE, WORLDWIDE...)
+    ships_to: list[str] = []
+    ships_to_excluded: list[str] = []  # "worldwide except Australia" -> ["AU"]
+    carriers: list[str] = []  # carriers and services: DHL, EMS, tracked, registered...
+    stealth: list[str] = []  # concealment: vacuum sealed, MBB, decoy...
+    declared_as: list[str] = []  # declaration phrases: gift, no customs, samples...
+    reship: bool = False
+    drop_hints: list[str] = []
+    delivery_days: tuple[float, float] | None = None
+    language: str | None = None  # ISO 639-1, None when too short to tell
+    vendor: str | None = None  # the vendor's name, cleaned of ratings and "Sold by" labels
+    truncated: list[str] = []  # text fields longer than enrichment.max_field_chars, analysed in part
+    price_usd: float | None = None  # the listing's own price, normalised at its crawl date
     price_eur: float | None = None
-    search_text: str = ""  # the listing's text, case- and accent-folded, in one field
+    search_text: str = ""  # unused since pipeline 0.2 (the stores fold text themselves); kept to read old documents
     enriched_at: UtcDatetime = Field(default_factory=lambda: datetime.now(UTC))
     pipeline_version: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade_stored(cls, data: Any) -> Any:
+        """Documents indexed by pipeline 0.1 stored codes and identifiers in older shapes."""
+        if isinstance(data, dict) and ("ships_from_codes" in data or isinstance(data.get("identifiers"), dict)):
+            data = dict(data)
+            data.setdefault("ships_from", data.pop("ships_from_codes", []))
+            data.setdefault("ships_to", data.pop("ships_to_codes", []))
+            data.pop("ships_from_codes", None)
+            data.pop("ships_to_codes", None)
+            if isinstance(data.get("identifiers"), dict):
+                data["identifiers"] = [{"kind": kind, "value": v, "valid": True}
+                                       for kind, values in data["identifiers"].items() for v in values]
+        return data
+
+    def identifier_values(self, kind: str | None = None) -> list[str]:
+        return [i.value for i in self.identifiers if i.valid and (kind is None or i.kind == kind)]
 
 
 class EnrichedListing(Contract):

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pycountry
 
+from enrichment.text import LazyTable
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
@@ -18,10 +20,14 @@ def data_path(name: str) -> Path:
     return path if path.is_absolute() else DATA_DIR / path
 
 
+_DROP_COMBINING = LazyTable(lambda c: None if unicodedata.combining(c) else c)
+
+
 def fold(text: str) -> str:
     """Case- and accent-folded form used for gazetteer keys and the search text."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    if text.isascii():
+        return text.lower()
+    return unicodedata.normalize("NFKD", text.casefold()).translate(_DROP_COMBINING)
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,8 @@ class ProductEntry:
     hs_code: str | None
     aliases: tuple[str, ...]
     weak_aliases: tuple[str, ...]
+    priority: int = 0  # which product names a listing's category when several are named
+    also: tuple[str, ...] = ()  # secondary categories ("drugs.nps")
 
 
 @lru_cache(maxsize=8)
@@ -49,6 +57,8 @@ def load_products(name: str = "products.jsonl") -> tuple[ProductEntry, ...]:
                     hs_code=rec.get("hs_code"),
                     aliases=tuple(rec["aliases"]),
                     weak_aliases=tuple(rec.get("weak_aliases", ())),
+                    priority=int(rec.get("priority", 0)),
+                    also=tuple(rec.get("also", ())),
                 )
             )
         except (ValueError, KeyError) as exc:
@@ -62,6 +72,28 @@ def load_taxonomy(name: str = "taxonomy.json") -> dict[str, str]:
     return {c["id"]: c["label"] for c in data["categories"]}
 
 
+@lru_cache(maxsize=8)
+def load_category_words(name: str = "taxonomy.json") -> dict[str, str]:
+    """Words that name a category rather than a product ("benzos", "ebook") -> category id."""
+    data = json.loads(data_path(name).read_text(encoding="utf-8"))
+    return {word: c["id"] for c in data["categories"] for word in c.get("keywords", ())}
+
+
+@lru_cache(maxsize=8)
+def load_common_words(name: str = "common_words.txt") -> frozenset[str]:
+    """Ordinary words that must never be read as a misspelt product name ("morphing")."""
+    lines = data_path(name).read_text(encoding="utf-8").splitlines()
+    return frozenset(fold(w.strip()) for w in lines if w.strip() and not w.startswith("#"))
+
+
+@lru_cache(maxsize=8)
+def load_unit_hints(name: str = "taxonomy.json") -> tuple[dict[str, str], tuple[dict, ...]]:
+    """(unit -> category, dose ranges -> category): last-resort category hints from quantities."""
+    data = json.loads(data_path(name).read_text(encoding="utf-8"))
+    return dict(data.get("unit_hints", {})), tuple(data.get("dose_hints", ()))
+
+
+@lru_cache(maxsize=1024)
 def category_with_ancestors(category: str) -> list[str]:
     parts = category.split(".")
     return [".".join(parts[: i + 1]) for i in range(len(parts))]

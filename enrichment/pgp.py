@@ -16,7 +16,25 @@ ARMOR_RE = re.compile(
     r"-----BEGIN PGP PUBLIC KEY BLOCK-----(?P<body>.*?)-----END PGP PUBLIC KEY BLOCK-----",
     re.S,
 )
+ARMOR_BEGIN, ARMOR_END = "-----BEGIN PGP PUBLIC KEY BLOCK-----", "-----END PGP PUBLIC KEY BLOCK-----"
 _TAG_PUBLIC_KEY, _TAG_PUBLIC_SUBKEY, _TAG_USER_ID = 6, 14, 13
+
+
+def armored_blocks(text: str) -> list[tuple[int, int]]:
+    """Spans of the armored public-key blocks in ``text``, in linear time.
+
+    Each END pairs with the last BEGIN before it; a regex with a lazy ``.*?`` rescans the
+    text from every unmatched BEGIN, which a page of repeated headers turns quadratic.
+    """
+    spans, pos = [], 0
+    while True:
+        end = text.find(ARMOR_END, pos)
+        if end < 0:
+            return spans
+        begin = text.rfind(ARMOR_BEGIN, pos, end)
+        if begin >= 0:
+            spans.append((begin, end + len(ARMOR_END)))
+        pos = end + len(ARMOR_END)
 
 
 class PGPError(ValueError):

@@ -1,34 +1,47 @@
-"""The enrichment entry point: load the spaCy pipeline once, enrich listings in batches."""
+"""The enrichment entry point: load the spaCy pipeline once, enrich listings in batches.
+
+Components report :class:`Mention` records; this module turns the mentions of one listing
+into its :class:`Enrichment` (products, main category, quantities, prices normalised at the
+listing's date, identifiers, routes, shipping hints, language), built as plain data and
+validated once — the same code for crawled listings, raw JSON Lines and vendor profiles.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import spacy
 from spacy.language import Language
+from spacy.tokens import Doc
 
-import enrichment.components  # noqa: F401  (registers the factories)
-from enrichment.contracts import (
-    EnrichedListing,
-    EnrichedVendor,
-    Enrichment,
-    Entity,
-    Listing,
-    Product,
-    Quantity,
-    VendorProfile,
-)
-from enrichment.gazetteers import category_with_ancestors, fold, load_places, load_taxonomy
+from enrichment.components import Mention
+from enrichment.contracts import EnrichedListing, EnrichedVendor, Enrichment, Listing, RawListing, VendorProfile
+from enrichment.fields import price_of, vendor_name
+from enrichment.gazetteers import category_with_ancestors, load_unit_hints
 from enrichment.rates import load_rates
+from enrichment.text import USER_DATA_KEY, TextView
+from enrichment.tokenizer import TextViewTokenizer
 
 log = logging.getLogger(__name__)
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "pipeline.cfg"
-PIPELINE_VERSION = "0.1"
-IDENTIFIER_LABELS = {"PGP_FINGERPRINT": "pgp", "BTC_ADDRESS": "btc", "EMAIL": "email", "ONION": "onion"}
+PIPELINE_VERSION = "0.2"
+IDENTIFIER_KINDS = {
+    "PGP_FINGERPRINT": "pgp", "PGP_KEY_INVALID": "pgp", "BTC_ADDRESS": "btc", "XMR_ADDRESS": "xmr",
+    "ETH_ADDRESS": "eth", "EMAIL": "email", "PHONE": "phone", "TELEGRAM": "telegram", "WICKR": "wickr",
+    "SESSION_ID": "session", "JABBER": "jabber", "ONION": "onion",
+}
+HINT_FIELDS = {"CARRIER": "carriers", "STEALTH": "stealth", "DECLARED_AS": "declared_as", "DROP": "drop_hints"}
 _FIELD_SEPARATOR = "\n\n"
+# Where a listing's main category comes from, most trusted first.
+CATEGORY_SOURCES = ("title", "category", "description", "shipping_options")
+_SOURCE_RANK = {name: i for i, name in enumerate(CATEGORY_SOURCES)}
+# How a product was recognised, most trusted first (products component: "match" attribute).
+MATCH_TRUST = {"alias": 0, "pattern": 0, "stem": 0, "fuzzy": 1, "weak_alias": 2}
 
 
 def load_pipeline(config_path: str | Path | None = None) -> Language:
@@ -36,137 +49,259 @@ def load_pipeline(config_path: str | Path | None = None) -> Language:
     return spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
 
 
-def _compose(fields: list[tuple[str, str]]) -> tuple[str, list[tuple[str, int, int]]]:
-    """Join text fields into one document, remembering where each field sits."""
-    parts, layout, offset = [], [], 0
+def compose(fields: list[tuple[str, str]], max_field_chars: int | None = None) -> TextView:
+    """Join text fields into one document, remembering where each field sits (and which
+    fields were cut to ``max_field_chars``: ``view.truncated``)."""
+    parts, layout, offset, truncated = [], [], 0, []
     for name, value in fields:
         if not value:
             continue
+        if max_field_chars and len(value) > max_field_chars:
+            value = value[:max_field_chars]
+            truncated.append(name)
         if parts:
             parts.append(_FIELD_SEPARATOR)
             offset += len(_FIELD_SEPARATOR)
         parts.append(value)
         layout.append((name, offset, offset + len(value)))
         offset += len(value)
-    return "".join(parts), layout
+    return TextView("".join(parts), layout=layout, truncated=truncated)
 
 
-def _localise(entity: Entity, layout: list[tuple[str, int, int]]) -> Entity:
-    for name, start, end in layout:
-        if start <= entity.start < end:
-            return entity.model_copy(update={"field": name, "start": entity.start - start,
-                                             "end": min(entity.end, end) - start})
-    return entity
+def _joined(value: str | list[str] | None) -> str:
+    return " / ".join(value) if isinstance(value, list) else value or ""
 
 
-def _unique(values: Iterable[str]) -> list[str]:
+def _unique(values: Iterable[str | None]) -> list[str]:
     return list(dict.fromkeys(v for v in values if v))
 
 
 class Enricher:
     """Loads the pipeline once; ``enrich_listings`` streams results batch by batch."""
 
-    def __init__(self, config_path: str | Path | None = None, batch_size: int = 64):
+    def __init__(self, config_path: str | Path | None = None, batch_size: int = 256,
+                 max_field_chars: int = 100_000):
         self.nlp = load_pipeline(config_path)
         self.batch_size = batch_size
-        self.places = load_places()
-        self.taxonomy = load_taxonomy()
+        self.max_field_chars = max_field_chars
+        self.places = self.nlp.get_pipe("interdict_places")
+        self.unit_hints, self.dose_hints = load_unit_hints()
         self.rates = load_rates()
+        self._own_tokenizer = isinstance(self.nlp.tokenizer, TextViewTokenizer)
+        self._carriers: list[Doc] = []
+        self._carriers_busy = False
 
-    def _entities(self, texts: list[tuple[str, list]]) -> Iterator[list[Entity]]:
-        docs = self.nlp.pipe((t for t, _ in texts), batch_size=self.batch_size)
-        for doc, (_, layout) in zip(docs, texts):
-            yield [_localise(e, layout) for e in (doc._.interdict_entities or [])]
+    @classmethod
+    def from_settings(cls, settings) -> "Enricher":
+        """From the [enrichment] section of the configuration (config.EnrichmentSettings)."""
+        return cls(settings.config or None, settings.batch_size, max_field_chars=settings.max_field_chars)
 
-    def place_codes(self, value: str | None, field: str) -> tuple[list[str], list[Entity]]:
-        """ISO codes of a structured ships-from/ships-to field such as 'Germany, Netherlands'."""
-        codes, entities = [], []
-        if not value:
-            return codes, entities
-        pos = 0
-        for part in _split_places(value):
-            start = value.find(part, pos)
-            pos = start + len(part)
-            code = self.places.resolve(part)
-            if code:
-                codes.append(code)
-                entities.append(Entity(label="PLACE", text=part, field=field, start=start,
-                                       end=start + len(part), component="interdict_places",
-                                       value=code, attrs={"role": "origin" if field == "ships_from" else "destination"}))
-        return codes, entities
+    # -- running the spaCy pipeline -----------------------------------------------------
 
-    def _summarise(self, entities: list[Entity]) -> dict:
-        products: dict[str, Product] = {}
-        quantities = []
-        identifiers: dict[str, list[str]] = {}
-        for e in entities:
-            if e.label == "PRODUCT" and e.value and e.value not in products:
-                products[e.value] = Product(canonical=e.value, category=e.attrs["category"],
-                                            hs_code=e.attrs.get("hs_code"))
-            elif e.label == "QUANTITY":
-                quantities.append(Quantity(amount=e.attrs["amount"], unit=e.attrs["unit"], text=e.text))
-            elif e.label in IDENTIFIER_LABELS and e.value:
-                identifiers.setdefault(IDENTIFIER_LABELS[e.label], [])
-                if e.value not in identifiers[IDENTIFIER_LABELS[e.label]]:
-                    identifiers[IDENTIFIER_LABELS[e.label]].append(e.value)
-        categories = _unique(c for p in products.values() for c in category_with_ancestors(p.category))
-        return {"products": list(products.values()), "quantities": quantities,
-                "identifiers": identifiers, "categories": categories}
+    def analyse(self, views: list[TextView]) -> Iterator[tuple[TextView, str | None]]:
+        """Each view with its mentions moved into their own fields' offsets, and its language."""
+        docs = []
+        reuse = self._own_tokenizer and not self._carriers_busy
+        self._carriers_busy = self._carriers_busy or reuse
+        for i, view in enumerate(views):
+            if not self._own_tokenizer:
+                doc = self.nlp.make_doc(view.text)
+            elif not reuse:  # another batch of this Enricher is still being read
+                doc = Doc(self.nlp.vocab)
+            else:
+                # Token-less carriers (enrichment/tokenizer.py) are reused: making a Doc costs
+                # more than some components, and nothing keeps a reference to these.
+                while len(self._carriers) <= i:
+                    self._carriers.append(Doc(self.nlp.vocab))
+                doc = self._carriers[i]
+                doc.user_data.clear()
+            doc.user_data[USER_DATA_KEY] = view
+            docs.append(doc)
+        try:
+            for doc, view in zip(self.nlp.pipe(docs, batch_size=self.batch_size), views):
+                for mention in view.mentions:
+                    mention.field, mention.start, mention.end = view.locate(mention.start, mention.end)
+                language = doc._.interdict_language
+                yield view, language[0] if language else None
+        finally:
+            if reuse:
+                self._carriers_busy = False
 
-    def enrich_listings(self, listings: Iterable[Listing]) -> Iterator[EnrichedListing]:
-        batch: list[Listing] = []
-        for listing in listings:
-            batch.append(listing)
-            if len(batch) >= self.batch_size:
-                yield from self._enrich_listing_batch(batch)
+    @staticmethod
+    def _batched(items: Iterable, size: int) -> Iterator[list]:
+        batch: list = []
+        for item in items:
+            batch.append(item)
+            if len(batch) >= size:
+                yield batch
                 batch = []
         if batch:
-            yield from self._enrich_listing_batch(batch)
+            yield batch
 
-    def _enrich_listing_batch(self, batch: list[Listing]) -> Iterator[EnrichedListing]:
-        texts = [_compose([("title", l.title), ("description", l.description),
-                           ("shipping_options", "; ".join(l.shipping_options))]) for l in batch]
-        for listing, entities in zip(batch, self._entities(texts)):
-            from_codes, from_entities = self.place_codes(listing.ships_from, "ships_from")
-            to_codes, to_entities = [], []
-            for i, dest in enumerate(listing.ships_to):
-                codes, ents = self.place_codes(dest, "ships_to")
-                to_codes += codes
-                to_entities += [e.model_copy(update={"attrs": {**e.attrs, "index": i}}) for e in ents]
-            # Text mentions with a clear role fill in what the structured fields left out.
-            if not from_codes:
-                from_codes = [e.value for e in entities if e.label == "PLACE" and e.attrs.get("role") == "origin"]
-            if not to_codes:
-                to_codes = [e.value for e in entities if e.label == "PLACE" and e.attrs.get("role") == "destination"]
-            entities = entities + from_entities + to_entities
-            summary = self._summarise(entities)
-            on = listing.crawled_at.date()
-            price = listing.price
-            yield EnrichedListing(listing=listing, enrichment=Enrichment(
-                entities=entities, ships_from_codes=_unique(from_codes), ships_to_codes=_unique(to_codes),
-                price_usd=self.rates.convert(price.amount, price.currency, "USD", on),
-                price_eur=self.rates.convert(price.amount, price.currency, "EUR", on),
-                search_text=self._search_text(listing, summary["products"]),
-                pipeline_version=PIPELINE_VERSION, **summary,
-            ))
+    # -- crawled listings, raw records, vendor profiles ---------------------------------
 
-    def _search_text(self, listing: Listing, products: list[Product]) -> str:
-        parts = [listing.title, listing.description, listing.vendor.name, " ".join(listing.category_path)]
-        parts += [p.canonical for p in products]
-        parts += [self.taxonomy.get(p.category, "") for p in products]
-        return fold(" ".join(parts))
+    def enrich_listings(self, listings: Iterable[Listing]) -> Iterator[EnrichedListing]:
+        for batch in self._batched(listings, self.batch_size):
+            views = [compose([("title", l.title), ("description", l.description),
+                              ("shipping_options", "; ".join(l.shipping_options)),
+                              ("category", " / ".join(l.category_path))], self.max_field_chars) for l in batch]
+            for listing, (view, language) in zip(batch, self.analyse(views)):
+                on = listing.crawled_at.date()
+                out = self._summarise(view.mentions + self._cell_places(listing.ships_from, listing.ships_to),
+                                      language, on, view.truncated)
+                listed = self._price(listing.price.amount, listing.price.currency, on, source="field")
+                out["prices"] = [listed] + [self._price(t.price.amount, t.price.currency, on, source="tier",
+                                                        text=t.quantity) for t in listing.price_tiers] + out["prices"]
+                out["price_usd"], out["price_eur"] = listed["usd"], listed["eur"]
+                out["vendor"] = listing.vendor.name
+                yield EnrichedListing(listing=listing, enrichment=Enrichment.model_validate(out))
+
+    def enrich_raw(self, records: Iterable[RawListing]) -> Iterator[tuple[RawListing, Enrichment]]:
+        """Listings as text the way markets show them (``interdict enrich``, evaluation)."""
+        for batch in self._batched(records, self.batch_size):
+            views = [compose([("title", r.title), ("description", r.description), ("category", _joined(r.category))],
+                             self.max_field_chars) for r in batch]
+            for record, (view, language) in zip(batch, self.analyse(views)):
+                on = record.date.date() if record.date else date.today()
+                out = self._summarise(view.mentions + self._cell_places(record.ships_from, record.ships_to),
+                                      language, on, view.truncated)
+                price = price_of(record.price, record.currency)
+                if price:
+                    listed = self._price(*price, on, source="field", text=str(record.price)[:100])
+                    out["prices"].insert(0, listed)
+                    out["price_usd"], out["price_eur"] = listed["usd"], listed["eur"]
+                out["vendor"] = vendor_name(record.vendor)
+                yield record, Enrichment.model_validate(out)
 
     def enrich_vendors(self, vendors: Iterable[VendorProfile]) -> Iterator[EnrichedVendor]:
-        vendors = list(vendors)
-        texts = [_compose([("profile", v.profile), ("pgp_key", v.pgp_key or "")]) for v in vendors]
-        for vendor, entities in zip(vendors, self._entities(texts)):
-            summary = self._summarise(entities)
-            yield EnrichedVendor(vendor=vendor, enrichment=Enrichment(
-                entities=entities, search_text=fold(f"{vendor.name} {vendor.profile}"),
-                pipeline_version=PIPELINE_VERSION, **summary,
-            ))
+        for batch in self._batched(vendors, self.batch_size):
+            views = [compose([("profile", v.profile), ("pgp_key", v.pgp_key or "")], self.max_field_chars)
+                     for v in batch]
+            for vendor, (view, language) in zip(batch, self.analyse(views)):
+                out = self._summarise(view.mentions, language, vendor.crawled_at.date(), view.truncated)
+                out["vendor"] = vendor.name
+                yield EnrichedVendor(vendor=vendor, enrichment=Enrichment.model_validate(out))
 
+    def routes_from_cells(self, ships_from: str | None, ships_to: str | list[str] | None) -> dict[str, list[str]]:
+        """ships_from / ships_to / ships_to_excluded codes of a market's structured cells alone."""
+        return self._routes(self._cell_places(ships_from, ships_to))
 
-def _split_places(value: str) -> list[str]:
-    parts = [p.strip() for p in re.split(r"[,;/|]|\band\b|\bund\b|\by\b|\bet\b|\ben\b", value)]
-    return [p for p in parts if p]
+    def _cell_places(self, ships_from: str | None, ships_to: str | list[str] | None) -> list[Mention]:
+        mentions = self.places.field_places(ships_from, "ships_from") if ships_from else []
+        destinations = [ships_to] if isinstance(ships_to, str) else ships_to or []
+        for i, destination in enumerate(destinations):
+            for mention in self.places.field_places(destination, "ships_to"):
+                mention.attrs["index"] = i
+                mentions.append(mention)
+        return mentions
+
+    # -- from mentions to the enrichment ------------------------------------------------
+
+    def _price(self, amount: float, currency: str, on: date, **extra) -> dict[str, Any]:
+        return {"amount": amount, "currency": currency, "usd": self.rates.convert(amount, currency, "USD", on),
+                "eur": self.rates.convert(amount, currency, "EUR", on), **extra}
+
+    def _summarise(self, mentions: list[Mention], language: str | None, on: date,
+                   truncated: list[str] = ()) -> dict[str, Any]:
+        by_label: dict[str, list[Mention]] = {}
+        for m in mentions:
+            by_label.setdefault(m.label, []).append(m)
+        products = by_label.get("PRODUCT", [])
+        category = self._main_category(by_label)
+        named = dict.fromkeys(cat for m in products for cat in (m.attrs["category"], *m.attrs.get("also", ())))
+        categories = _unique(c for cat in named for c in category_with_ancestors(cat))
+        if category:
+            categories = _unique([*categories, *category_with_ancestors(category)])
+        purity = by_label.get("PURITY")
+        times = by_label.get("DELIVERY_TIME", [])
+        out: dict[str, Any] = {
+            "entities": [m.as_dict() for m in mentions],
+            "products": self._products(products),
+            "category": category,
+            "categories": categories,
+            "quantities": [{"amount": m.attrs["amount"], "unit": m.attrs["unit"], "text": m.text,
+                            "dose": m.attrs.get("dose"), "dose_unit": m.attrs.get("dose_unit")}
+                           for m in by_label.get("QUANTITY", [])],
+            "purity": purity[0].attrs["percent"] if purity else None,
+            "prices": [self._price(m.attrs["amount"], m.attrs["currency"], on, source="text", text=m.text,
+                                   quantity=m.attrs.get("quantity")) for m in by_label.get("PRICE", [])],
+            "identifiers": self._identifiers(mentions),
+            "reship": "RESHIP" in by_label,
+            "delivery_days": (min(m.attrs["min_days"] for m in times), max(m.attrs["max_days"] for m in times))
+            if times else None,
+            "language": language,
+            "truncated": list(truncated),
+            "pipeline_version": PIPELINE_VERSION,
+        }
+        out.update(self._routes(by_label.get("PLACE", [])))
+        for label, name in HINT_FIELDS.items():
+            out[name] = _unique(m.value for m in by_label[label]) if label in by_label else []
+        return out
+
+    @staticmethod
+    def _products(found: list[Mention]) -> list[dict[str, Any]]:
+        products: dict[str, dict[str, Any]] = {}
+        for m in sorted(found, key=lambda m: (_SOURCE_RANK.get(m.field, len(_SOURCE_RANK)), m.start)):
+            if m.value and m.value not in products:
+                products[m.value] = {"text": m.text, "canonical": m.value, "category": m.attrs["category"],
+                                     "hs_code": m.attrs.get("hs_code")}
+        return list(products.values())
+
+    def _main_category(self, by_label: dict[str, list[Mention]]) -> str | None:
+        """The listing's category: from the most trusted field that names a product, the
+        product named by a strong alias, then with the highest priority (a guide *about*
+        cocaine is a guide), then the leftmost; a category word when no product is named;
+        a unit or a dose as the last resort (taxonomy.json unit_hints, dose_hints)."""
+        for label in ("PRODUCT", "CATEGORY"):
+            by_field: dict[str, list[Mention]] = {}
+            for m in by_label.get(label, ()):
+                by_field.setdefault(m.field, []).append(m)
+            for source in CATEGORY_SOURCES:
+                found = by_field.get(source)
+                if not found:
+                    continue
+                if source == "description":  # long texts mention side products: take the commonest
+                    counts = Counter(m.attrs.get("category") or m.value for m in found)
+                    return counts.most_common(1)[0][0]
+                # An exact name beats a guessed one ("Brown Rock Heroin" is heroin, not crack).
+                best = min(found, key=lambda m: (MATCH_TRUST.get(m.attrs.get("match"), 0),
+                                                 -m.attrs.get("priority", 0), m.start))
+                return best.attrs.get("category") or best.value
+        quantities = by_label.get("QUANTITY", [])
+        for quantity in quantities:
+            hint = self.unit_hints.get(quantity.attrs.get("written_unit") or quantity.attrs.get("dose_unit") or "")
+            if hint:
+                return hint
+        for quantity in quantities:
+            unit = quantity.attrs.get("dose_unit") or quantity.attrs.get("written_unit")
+            dose = quantity.attrs.get("dose") or quantity.attrs["amount"] * 1000  # grams back to mg
+            for rule in self.dose_hints:
+                if unit == rule["unit"] and rule["min"] <= dose <= rule["max"]:
+                    return rule["category"]
+        return None
+
+    @staticmethod
+    def _identifiers(mentions: list[Mention]) -> list[dict[str, Any]]:
+        seen: dict[tuple[str, str], dict[str, Any]] = {}
+        for m in mentions:
+            kind = IDENTIFIER_KINDS.get(m.label)
+            if kind and m.value and (kind, m.value) not in seen:
+                valid = m.attrs.get("valid", True) and m.label != "PGP_KEY_INVALID"
+                seen[(kind, m.value)] = {"kind": kind, "value": m.value, "valid": valid, "text": m.text[:200]}
+        return list(seen.values())
+
+    @staticmethod
+    def _routes(places: list[Mention]) -> dict[str, list[str]]:
+        """Structured fields win; text mentions with a clear role fill in what they left out."""
+        buckets: dict[tuple[str, bool, bool], dict[str, None]] = {}
+        for m in places:
+            role = m.attrs.get("role")
+            if role and m.value:
+                key = (role, m.field in ("ships_from", "ships_to"), bool(m.attrs.get("excluded")))
+                buckets.setdefault(key, {})[m.value] = None
+
+        def codes(role: str, excluded: bool = False) -> list[str]:
+            return list(buckets.get((role, True, excluded)) or buckets.get((role, False, excluded)) or ())
+
+        return {"ships_from": codes("origin"), "ships_to": codes("destination"),
+                "ships_to_excluded": codes("destination", excluded=True)}

@@ -12,7 +12,7 @@ from pathlib import Path
 from config import CONFIG_DIR
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: rates are cached per table
 class RatesTable:
     dates: tuple[date, ...]
     usd_per_unit: tuple[dict[str, float], ...]
@@ -29,10 +29,19 @@ class RatesTable:
         return None
 
     def convert(self, amount: float, currency: str, to: str, on: date) -> float | None:
-        source, target = self.usd_rate(currency, on), self.usd_rate(to, on)
+        source, target = self.cached_rate(currency, on), self.cached_rate(to, on)
         if source is None or target is None:
             return None
         return round(amount * source / target, 2)
+
+
+    def cached_rate(self, currency: str, on: date) -> float | None:
+        return _cached_rate(self, currency, on)
+
+
+@lru_cache(maxsize=65536)
+def _cached_rate(table: RatesTable, currency: str, on: date) -> float | None:
+    return table.usd_rate(currency, on)
 
 
 @lru_cache(maxsize=4)

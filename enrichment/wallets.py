@@ -135,3 +135,75 @@ def bitcoin_address_kind(address: str) -> str | None:
     if decoded_b58 is None or len(decoded_b58[1]) != 20:
         return None
     return BTC_BASE58_VERSIONS.get(decoded_b58[0])
+
+
+def keccak256(data: bytes) -> bytes:
+    """Keccak-256 as Ethereum and Monero use it (not NIST SHA3-256: the padding differs)."""
+    from Crypto.Hash import keccak
+
+    return keccak.new(digest_bits=256, data=data).digest()
+
+
+# Monero's base58 works on 8-byte blocks, each encoded as 11 characters (the last block shorter).
+_XMR_BLOCK_CHARS = {0: 0, 1: 2, 2: 3, 3: 5, 4: 6, 5: 7, 6: 9, 7: 10, 8: 11}
+_XMR_CHARS_BLOCK = {v: k for k, v in _XMR_BLOCK_CHARS.items()}
+XMR_PREFIXES = {18: "standard", 19: "integrated", 42: "subaddress"}
+
+
+def monero_b58decode(text: str) -> bytes | None:
+    out = b""
+    for i in range(0, len(text), 11):
+        chunk = text[i:i + 11]
+        size = _XMR_CHARS_BLOCK.get(len(chunk))
+        if size is None:
+            return None
+        number = 0
+        for char in chunk:
+            if char not in _B58_INDEX:
+                return None
+            number = number * 58 + _B58_INDEX[char]
+        if number >> (8 * size):
+            return None
+        out += number.to_bytes(size, "big")
+    return out
+
+
+def monero_b58encode(data: bytes) -> str:
+    out = ""
+    for i in range(0, len(data), 8):
+        block = data[i:i + 8]
+        number, chars = int.from_bytes(block, "big"), ""
+        for _ in range(_XMR_BLOCK_CHARS[len(block)]):
+            number, rem = divmod(number, 58)
+            chars = B58_ALPHABET[rem] + chars
+        out += chars
+    return out
+
+
+def monero_address_kind(address: str) -> str | None:
+    """'standard', 'integrated' or 'subaddress' for a mainnet address whose checksum holds."""
+    if len(address) not in (95, 106):
+        return None
+    raw = monero_b58decode(address)
+    if raw is None or len(raw) < 5:
+        return None
+    body, checksum = raw[:-4], raw[-4:]
+    if keccak256(body)[:4] != checksum:
+        return None
+    return XMR_PREFIXES.get(body[0])
+
+
+def ethereum_address_status(address: str) -> str | None:
+    """'checksummed' (EIP-55 mixed case verified), 'unchecksummed' (one case), None if invalid."""
+    if len(address) != 42 or not address.startswith("0x"):
+        return None
+    hexpart = address[2:]
+    if any(c not in "0123456789abcdefABCDEF" for c in hexpart):
+        return None
+    if hexpart.islower() or hexpart.isupper() or hexpart.isdigit():
+        return "unchecksummed"
+    digest = keccak256(hexpart.lower().encode()).hex()
+    for char, nibble in zip(hexpart, digest):
+        if char.isalpha() and char.isupper() != (int(nibble, 16) >= 8):
+            return None
+    return "checksummed"

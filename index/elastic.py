@@ -246,7 +246,7 @@ class ElasticsearchStore(Store):
 
     @staticmethod
     def _vendor_source(doc: VendorDocument) -> dict:
-        identifiers = [v for values in doc.data.enrichment.identifiers.values() for v in values]
+        identifiers = doc.data.enrichment.identifier_values()
         return {"id": doc.id, "market": doc.market, "name": doc.name, "first_seen": doc.first_seen.isoformat(),
                 "last_seen": doc.last_seen.isoformat(), "identifiers": identifiers,
                 "doc": doc.model_dump(mode="json")}

@@ -98,12 +98,12 @@ def filter_terms(doc: ListingDocument) -> dict[str, list[tuple[str, str]]]:
         "vendor": [item.vendor.name],
         "category": enr.categories,
         "product": [p.canonical for p in enr.products],
-        "ships_from": enr.ships_from_codes,
-        "ships_to": enr.ships_to_codes,
+        "ships_from": enr.ships_from,
+        "ships_to": enr.ships_to,
         "currency": [item.price.currency],
         "market_category": item.category_path[-1:],
         "hs_code": [p.hs_code for p in enr.products if p.hs_code],
-        "identifier": [v for values in enr.identifiers.values() for v in values],
+        "identifier": enr.identifier_values(),
     }
     out = {}
     for field, values in raw.items():

@@ -62,8 +62,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--market", help="market name (default: recognised from the page)")
     p.add_argument("--url", help="the URL the page was fetched from (default: a file:// URL)")
 
-    p = sub.add_parser("enrich", help="listings (JSON Lines) -> enriched listings (JSON Lines)")
+    p = sub.add_parser("enrich", help="listings (JSON Lines) -> enriched listings (JSON Lines)",
+                       description="Each line: a crawled listing (as `parse` prints it) or a raw record with at "
+                                   "least a title and optionally description, vendor, price, currency, ships_from, "
+                                   "ships_to, category, market, date, as text the way a market shows them. Raw "
+                                   "records come back unchanged plus an `enrichment` object (docs/enrichment.md).")
     p.add_argument("input", nargs="?", default="-", metavar="FILE|-")
+
+    p = sub.add_parser("eval", help="measure a stage on labelled real data: `eval enrichment --data DIR`",
+                       description="Per-field precision, recall and F1 of the enrichment stage against the "
+                                   "markets' own structured fields, on a development and a held-out part "
+                                   "(split by vendor). See docs/enrichment.md.")
+    p.add_argument("stage", choices=["enrichment"])
+    p.add_argument("--data", required=True, metavar="DIR", help="the shared datasets folder (../shared/data)")
+    p.add_argument("--datasets", metavar="NAMES", help="comma-separated subset: agora,torrez,alphabay")
+    p.add_argument("--limit", type=int, metavar="N", help="an even sample of N listings per dataset")
+    p.add_argument("--json", metavar="FILE", help="also write the scores as JSON")
+    p.add_argument("--errors", metavar="FILE", help="write up to 200 missed categories per dataset (dev part only)")
 
     p = sub.add_parser("index", help="enriched listings or plain listings (JSON Lines) -> the store")
     p.add_argument("input", nargs="?", default="-", metavar="FILE|-")

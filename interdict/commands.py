@@ -133,25 +133,70 @@ def cmd_parse(args, config) -> int:
     return EXIT_PARTIAL if failures else 0
 
 
+CRAWLED_LISTING_KEYS = {"market", "url", "listing_key", "crawled_at"}
+
+
 def cmd_enrich(args, config) -> int:
+    """Crawled listings (what `parse` and `crawl -o` print) come back as {listing, enrichment};
+    raw records (at least a title, fields as markets show them) come back as themselves plus
+    an `enrichment` object (docs/enrichment.md). Input order is kept."""
+    from enrichment.contracts import RawListing
     from enrichment.pipeline import Enricher
 
     errors = LineErrors(args.input)
-    enricher = Enricher(config.enrichment.config or None, config.enrichment.batch_size)
+    enricher = Enricher.from_settings(config.enrichment)
     progress = Progress("enriched")
 
-    def listings():
-        for lineno, record in read_records(args.input, errors):
-            try:
-                yield Listing.model_validate(record)
-            except ValidationError as exc:
-                errors.add(lineno, f"not a listing: {describe_validation(exc)}")
+    def flush(kind: str, batch: list[tuple[dict, object]]) -> None:
+        if kind == "listing":
+            for enriched in enricher.enrich_listings(item for _, item in batch):
+                sys.stdout.write(enriched.model_dump_json() + "\n")
+                progress.tick()
+            return
+        results = enricher.enrich_raw(item for _, item in batch)
+        for (original, _), (_, enrichment) in zip(batch, results):
+            # The record goes back exactly as it came, with the enrichment added.
+            original["enrichment"] = enrichment.model_dump(mode="json", exclude={"search_text"})
+            sys.stdout.write(json.dumps(original, ensure_ascii=False) + "\n")
+            progress.tick()
 
-    for enriched in enricher.enrich_listings(listings()):
-        sys.stdout.write(enriched.model_dump_json() + "\n")
-        progress.tick()
+    kind, batch = "", []
+    for lineno, record in read_records(args.input, errors):
+        this = "listing" if CRAWLED_LISTING_KEYS <= record.keys() else "raw"
+        try:
+            item = Listing.model_validate(record) if this == "listing" else RawListing.model_validate(record)
+        except ValidationError as exc:
+            errors.add(lineno, f"not a listing: {describe_validation(exc)}")
+            continue
+        if batch and (this != kind or len(batch) >= enricher.batch_size):
+            flush(kind, batch)
+            batch = []
+        kind = this
+        batch.append((record, item))
+    if batch:
+        flush(kind, batch)
     progress.done()
     return EXIT_PARTIAL if errors.errors else 0
+
+
+def cmd_eval(args, config) -> int:
+    from enrichment.evaluation.run import evaluate, write_json
+    from enrichment.pipeline import Enricher
+
+    data = Path(args.data)
+    if not data.is_dir():
+        raise UserError(f"no datasets at {data} (expected the shared data folder; see its README)")
+    enricher = Enricher.from_settings(config.enrichment)
+    datasets = args.datasets.split(",") if args.datasets else None
+    report = evaluate(data, enricher, datasets=datasets, limit=args.limit, keep_errors=200 if args.errors else 0)
+    if not report.listings:
+        raise UserError(f"none of the known datasets found under {data}")
+    print(report.table())
+    if args.json:
+        write_json(report, Path(args.json))
+    if args.errors:
+        Path(args.errors).write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in report.errors))
+    return 0
 
 
 def _as_indexable(record: dict):
@@ -195,7 +240,7 @@ def cmd_index(args, config) -> int:
             if plain and enricher is None:
                 from enrichment.pipeline import Enricher
 
-                enricher = Enricher(config.enrichment.config or None, config.enrichment.batch_size)
+                enricher = Enricher.from_settings(config.enrichment)
             listings = [r for r in batch if isinstance(r, EnrichedListing)]
             listings += list(enricher.enrich_listings(r for r in plain if isinstance(r, Listing))) if plain else []
             vendors = [r for r in batch if isinstance(r, EnrichedVendor)]
@@ -246,4 +291,4 @@ def cmd_demo(args, config) -> int:
     return run_demo(config, seed, epoch, args.store or config.store.path, args.verbose, tor=args.tor)
 
 
-__all__ = ["cmd_crawl", "cmd_demo", "cmd_enrich", "cmd_index", "cmd_parse", "cmd_search", "cmd_store"]
+__all__ = ["cmd_crawl", "cmd_demo", "cmd_enrich", "cmd_eval", "cmd_index", "cmd_parse", "cmd_search", "cmd_store"]

@@ -20,7 +20,7 @@ def hit_lines(hit: Hit, tty: bool | None = None) -> list[str]:
     price = f"{listing.price.amount:,.2f} {listing.price.currency}"
     if enr.price_usd is not None and listing.price.currency != "USD":
         price += f" (≈ {enr.price_usd:,.2f} USD)"
-    route = f"{','.join(enr.ships_from_codes) or '?'} → {','.join(enr.ships_to_codes) or '?'}"
+    route = f"{','.join(enr.ships_from) or '?'} → {','.join(enr.ships_to) or '?'}"
     products = ", ".join(p.canonical for p in enr.products) or "-"
     lines = [
         f"{title}",

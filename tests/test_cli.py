@@ -68,7 +68,7 @@ def test_parse_enrich_index_search_pipeline(tmp_path):
     enriched = run_cli("enrich", "-", input=parsed.stdout)
     assert enriched.returncode == 0, enriched.stderr
     records = [json.loads(line) for line in enriched.stdout.splitlines()]
-    assert records[0]["enrichment"]["ships_from_codes"] == ["DE"]
+    assert records[0]["enrichment"]["ships_from"] == ["DE"]
     assert records[0]["enrichment"]["products"][0]["canonical"] == "amphetamine"
 
     store = str(tmp_path / "s.db")
@@ -120,3 +120,28 @@ def test_scrapy_project_lists_the_demo_spiders():
     proc = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["sable", "vesper"]
+
+
+def test_enrich_raw_records_keeps_them_and_adds_the_documented_fields():
+    lines = [
+        {"id": "a1", "title": "Molly 84% pure 10g", "description": "Vacuum sealed, declared as a gift, DHL tracked.",
+         "vendor": "Sold by MollyKing - 12 sold (wickr: mollyking)", "price": "USD 120.00 (0.0642 BTC)", "ships_from": "Netherlands",
+         "ships_to": "Worldwide except Australia", "date": "2017-05-02", "market": "AlphaBay", "custom": {"x": 1}},
+        {"title": "   "},
+        {"title": "Xanax 2mg bars", "price": 0.05, "currency": "BTC", "category": "Drugs / Benzos"},
+    ]
+    result = run_cli("enrich", "-", input="\n".join(json.dumps(l) for l in lines) + "\nnot json\n")
+    assert result.returncode == 1  # partial: two lines skipped, each named
+    assert "<stdin>:2: skipped" in result.stderr and "<stdin>:4: skipped" in result.stderr
+    first, second = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {k: v for k, v in first.items() if k != "enrichment"} == lines[0]  # the record comes back as it was
+    e = first["enrichment"]
+    assert e["products"][0] == {"text": "Molly", "canonical": "MDMA", "category": "drugs.empathogens", "hs_code": "2932.99"}
+    assert e["prices"][0]["amount"] == 120.0 and e["prices"][0]["currency"] == "USD" and e["prices"][0]["eur"]
+    assert (e["ships_from"], e["ships_to"], e["ships_to_excluded"]) == (["NL"], ["WORLDWIDE"], ["AU"])
+    assert e["carriers"] == ["DHL", "tracked"] and e["stealth"] == ["vacuum sealed"] and e["declared_as"] == ["gift"]
+    assert e["language"] == "en" and e["vendor"] == "MollyKing" and e["purity"] == 84.0
+    assert e["identifiers"] == []  # the vendor cell is a name, not text to mine
+    assert all({"label", "text", "field", "start", "end", "component"} <= set(x) for x in e["entities"])
+    assert second["enrichment"]["category"] == "drugs.sedatives"
+    assert second["enrichment"]["prices"][0]["usd"] is not None  # BTC at today's row of the rates table

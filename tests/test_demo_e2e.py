@@ -99,8 +99,8 @@ def test_vendor_identifiers_come_from_vendor_pages(crawled, catalog):
         for spec in catalog.vendors[::25]:
             for market in spec.markets:
                 doc = store.get_vendor(vendor_id(market, spec.name))
-                assert doc.data.enrichment.identifiers["pgp"] == [spec.fingerprint]
-                assert doc.data.enrichment.identifiers["btc"] == [spec.btc_address]
+                assert doc.data.enrichment.identifier_values("pgp") == [spec.fingerprint]
+                assert doc.data.enrichment.identifier_values("btc") == [spec.btc_address]
 
 
 def test_second_crawl_adds_no_duplicates_and_moves_last_seen(crawled, catalog):

@@ -86,3 +86,75 @@ def test_onion_v3_validation():
     assert not is_valid_v3_onion(broken)
     assert not is_valid_v3_onion("expyuzz4wqqyqhjn.onion")  # v2, retired
     assert is_valid_v3_onion("duckduckgogg42xjoc72x3sjasowoarfbgcmvfimaftt6twagswzczad.onion")
+
+
+def test_keccak_is_not_sha3():
+    from enrichment.wallets import keccak256
+
+    # Keccak-256 of the empty string, as Ethereum uses it (NIST SHA3-256 gives a7ffc6f8...).
+    assert keccak256(b"").hex() == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+
+
+@pytest.mark.parametrize("address", [  # EIP-55 test vectors
+    "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+    "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB", "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb",
+])
+def test_ethereum_eip55_checksums(address):
+    from enrichment.wallets import ethereum_address_status
+
+    assert ethereum_address_status(address) == "checksummed"
+    assert ethereum_address_status(address.lower()) == "unchecksummed"  # one case carries no checksum
+    flipped = address[:-1] + (address[-1].swapcase() if address[-1].isalpha() else "a")
+    assert ethereum_address_status(flipped) is None
+
+
+def test_monero_addresses_checksummed_with_keccak():
+    import os
+
+    from enrichment.wallets import keccak256, monero_address_kind, monero_b58encode
+
+    # The Monero general fund's published donation address.
+    published = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
+    assert monero_address_kind(published) == "standard"
+    assert monero_address_kind(published[:-1] + "B") is None
+    for prefix, kind in ((18, "standard"), (42, "subaddress")):
+        body = bytes([prefix]) + os.urandom(64)
+        address = monero_b58encode(body + keccak256(body)[:4])
+        assert len(address) == 95 and monero_address_kind(address) == kind
+    integrated = bytes([19]) + os.urandom(72)
+    assert monero_address_kind(monero_b58encode(integrated + keccak256(integrated)[:4])) == "integrated"
+
+
+def test_identifiers_in_listing_text(enricher):
+    from conftest import make_listing
+
+    key_text = (PGP / "ed.asc").read_text()
+    description = (
+        "Contact: telegram @fast_shipper_eu, Wickr: bobby99, jabber: bob@xmpp.jp, "
+        "session 05" + "a1" * 32 + ". Call +44 7911 123456 or +1 (999) 555 0000. "
+        "XMR 44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A "
+        "ETH 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed, mirror "
+        f"{onion_address(bytes(range(32)))}. Mail me@proton.me\n{key_text}"
+    )
+    result = next(enricher.enrich_listings([make_listing(description=description)]))
+    found = {(i.kind, i.value): i.valid for i in result.enrichment.identifiers}
+    assert found[("telegram", "fast_shipper_eu")] and found[("wickr", "bobby99")]
+    assert found[("jabber", "bob@xmpp.jp")] and ("email", "bob@xmpp.jp") not in found
+    assert found[("session", "05" + "a1" * 32)]
+    assert found[("phone", "+447911123456")] is True
+    assert found[("phone", "+19995550000")] is False  # 999 is no US area code: kept, marked invalid
+    assert found[("xmr", "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A")]
+    assert found[("eth", "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed")]
+    assert found[("onion", onion_address(bytes(range(32))))]
+    assert found[("email", "me@proton.me")]
+    assert [v for (k, v) in found if k == "pgp"] == [parse_public_key(key_text).fingerprint]
+    for entity in result.enrichment.entities:
+        if entity.label in ("TELEGRAM", "PHONE", "XMR_ADDRESS"):
+            assert description[entity.start:entity.end] == entity.text and entity.field == "description"
+
+
+def test_words_after_messenger_names_are_not_handles(enricher):
+    from conftest import make_listing
+
+    result = next(enricher.enrich_listings([make_listing(description="Telegram only. Wickr: please message first.")]))
+    assert not [i for i in result.enrichment.identifiers if i.kind in ("telegram", "wickr")]

@@ -108,7 +108,7 @@ def test_history_keeps_first_seen_moves_last_seen_and_records_price_changes(load
     ({"ships_to": ["EU", "WORLDWIDE"]}, ["a1", "a2", "b2"]),
     ({"currency": ["EUR"]}, ["a2"]),
     ({"market": ["beta"], "product": ["MDMA"]}, ["b2"]),
-    ({"hs_code": ["2939.71"]}, ["a2"]),
+    ({"hs_code": ["2939.72"]}, ["a2"]),  # cocaine, HS 2022
     ({"market_category": ["pills"]}, ["b2"]),
     ({"vendor": ["kokainkönig"]}, ["a2"]),
 ])
@@ -209,8 +209,8 @@ def test_vendors_upsert(store, enricher, catalog):
     assert store.upsert_vendors(enricher.enrich_vendors([profile])).new == 1
     assert store.upsert_vendors(enricher.enrich_vendors([profile.model_copy(update={"crawled_at": T0 + timedelta(1)})])).unchanged == 1
     doc = store.get_vendor(vendor_id("sable", spec.name.upper()))
-    assert doc.data.enrichment.identifiers["pgp"] == [spec.fingerprint]
-    assert spec.btc_address in doc.data.enrichment.identifiers["btc"]
+    assert doc.data.enrichment.identifier_values("pgp") == [spec.fingerprint]
+    assert spec.btc_address in doc.data.enrichment.identifier_values("btc")
     assert doc.first_seen == T0 and doc.last_seen == T0 + timedelta(1)
     assert store.count_vendors() == 1
 

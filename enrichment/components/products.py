@@ -1,61 +1,188 @@
-"""Products: slang, misspellings and brand variants to a canonical name, category, HS code."""
+"""Products: slang, misspellings and brand variants to a canonical name, category, HS code.
+
+Data-driven passes over the folded text: the pipeline's shared automaton finds strong aliases
+(anywhere), weak aliases ("ice", "snow": only next to a quantity or a price) and category
+words from the taxonomy ("benzos", "steroids": a category when no product is named). In the
+title, where listings name their product, misspelt single-word names ("oxycodon",
+"alprazolan") are found through a deletion index (edit distance one, same first two
+letters, words of seven letters or more, common words excluded), and research-chemical codes and INN stems through
+product_patterns.json.
+"""
 
 from __future__ import annotations
 
-from spacy.language import Language
-from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc
-from spacy.util import filter_spans
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
 
-from enrichment.components import found
-from enrichment.contracts import Entity
-from enrichment.gazetteers import ProductEntry, load_products
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from enrichment.automaton import longest_non_overlapping, shared_gazetteers
+from enrichment.components import BatchComponent, Mention, found
+from enrichment.gazetteers import ProductEntry, data_path, load_category_words, load_common_words, load_products
+from enrichment.text import text_view
 
 COMPONENT = "interdict_products"
-# A weak alias ("ice", "bars", "snow") counts only this close to a quantity or price.
-WEAK_WINDOW_CHARS = 24
+WORD_RE_PATTERN = r"[^\W\d_]{%d,}"
 
 
-class ProductMatcher:
-    def __init__(self, nlp: Language, name: str, gazetteer: str):
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def within_one_edit(a: str, b: str) -> bool:
+    """Damerau–Levenshtein distance ≤ 1 (one insertion, deletion, substitution or swap)."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+class FuzzyLexicon:
+    """Symmetric-delete index of single-word aliases: finds words one typo away."""
+
+    def __init__(self, words: dict[str, int], min_length: int, common: frozenset[str]):
+        self.min_length = min_length
+        self.common = common
+        self.index: dict[str, set[str]] = {}
+        self.words = words
+        for word in words:
+            for key in {word, *_deletes(word)}:
+                self.index.setdefault(key, set()).add(word)
+        self.lookup = lru_cache(maxsize=200_000)(self._lookup)
+
+    def _lookup(self, token: str) -> int | None:
+        if len(token) < self.min_length or token in self.common or token in self.words:
+            return None
+        candidates = set()
+        for key in {token, *_deletes(token)}:
+            candidates |= self.index.get(key, set())
+        # Typos rarely hit a word's first two letters; requiring them keeps "tracked" from "cracked".
+        matches = {self.words[w] for w in candidates if w[:2] == token[:2] and within_one_edit(token, w)}
+        return matches.pop() if len(matches) == 1 else None
+
+
+@dataclass(frozen=True)
+class PatternRule:
+    entry: ProductEntry
+    suffixes: tuple[str, ...] = ()
+    min_length: int = 0
+
+
+def load_patterns(name: str) -> tuple[re.Pattern[str] | None, list[PatternRule], list[PatternRule]]:
+    """(one regex with a named group per regex rule, regex rules, suffix rules) of a pattern file."""
+    rules = json.loads(data_path(name).read_text(encoding="utf-8"))["rules"]
+    regex_rules, suffix_rules, parts = [], [], []
+    for rule in rules:
+        entry = ProductEntry(canonical=rule["canonical"], category=rule["category"], hs_code=rule.get("hs_code"),
+                             aliases=(), weak_aliases=(), priority=int(rule.get("priority", 0)),
+                             also=tuple(rule.get("also", ())))
+        if "regex" in rule:
+            parts.append(f"(?P<r{len(regex_rules)}>{rule['regex']})")
+            regex_rules.append(PatternRule(entry))
+        if "suffixes" in rule:
+            suffix_rules.append(PatternRule(entry, tuple(rule["suffixes"]), int(rule.get("min_length", 0))))
+    combined = re.compile("|".join(parts)) if parts else None  # used with fullmatch on one token
+    return combined, regex_rules, suffix_rules
+
+
+class ProductMatcher(BatchComponent):
+    def __init__(self, nlp: Language, name: str, gazetteer: str, taxonomy: str, patterns: str,
+                 common_words: str, weak_window: int, fuzzy_min_length: int):
         self.name = name
-        self.entries: dict[str, ProductEntry] = {}
-        self.strong = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.weak = PhraseMatcher(nlp.vocab, attr="LOWER")
-        for index, entry in enumerate(load_products(gazetteer)):
-            key = f"P{index}"
-            self.entries[key] = entry
-            self.strong.add(key, list(nlp.tokenizer.pipe(entry.aliases)))
-            if entry.weak_aliases:
-                self.weak.add(key, list(nlp.tokenizer.pipe(entry.weak_aliases)))
+        self.weak_window = weak_window
+        self.entries: tuple[ProductEntry, ...] = load_products(gazetteer)
+        # Strong aliases, weak aliases and category words, in the pipeline's shared automaton.
+        phrases: list[tuple[str, tuple[str, int | str]]] = []
+        for i, e in enumerate(self.entries):
+            phrases += [(alias, ("alias", i)) for alias in (e.canonical, *e.aliases)]
+            phrases += [(alias, ("weak_alias", i)) for alias in e.weak_aliases]
+        phrases += [(word, ("category", category)) for word, category in load_category_words(taxonomy).items()]
+        self.gazetteers = shared_gazetteers(nlp)
+        self.gazetteers.register(name, phrases)
+        singles = {a.casefold(): i for i, e in enumerate(self.entries)
+                   for a in (e.canonical, *e.aliases) if a.isalpha() and len(a) >= fuzzy_min_length}
+        self.fuzzy = FuzzyLexicon(singles, fuzzy_min_length, load_common_words(common_words))
+        self._word_re = re.compile(WORD_RE_PATTERN % fuzzy_min_length)
+        self.pattern_re, self.regex_rules, suffix_rules = load_patterns(patterns)
+        self._suffixes = {suffix: rule for rule in suffix_rules for suffix in rule.suffixes}
+        self._suffix_sizes = sorted({len(suffix) for suffix in self._suffixes}, reverse=True)
+        self._title_token_re = re.compile(r"[\w\-α]+(?:[.,+][\w\-]+)*")
+
+    def _pattern_hits(self, view, start: int, end: int) -> list[tuple[int, int, ProductEntry, str]]:
+        """Research-chemical codes and INN stems in the title (see product_patterns.json)."""
+        hits = []
+        folded = view.folded
+        for match in self._title_token_re.finditer(folded, start, end):
+            token = match.group(0)
+            if self.pattern_re is not None and (not token.isalpha()):
+                # Codes hold a digit or a hyphen ("4-mmc", "25i-nbome", "ab-pinaca").
+                code = self.pattern_re.fullmatch(token)
+                if code:
+                    hits.append((match.start(), match.end(), self.regex_rules[int(code.lastgroup[1:])].entry, "pattern"))
+                    continue
+            if token.isalpha() and token not in self.fuzzy.common:
+                for size in self._suffix_sizes:
+                    rule = self._suffixes.get(token[-size:]) if len(token) > size else None
+                    if rule is not None and len(token) >= rule.min_length:
+                        hits.append((match.start(), match.end(), rule.entry, "stem"))
+                        break
+        return hits
+
+    def _near_anchor(self, start: int, end: int, anchors: list[tuple[int, int]]) -> bool:
+        """A weak alias counts next to a quantity or price, never inside one ("10g" is not GHB)."""
+        inside = any(a < end and start < b for a, b in anchors)
+        near = any(a - self.weak_window <= start and end <= b + self.weak_window for a, b in anchors)
+        return near and not inside
 
     def __call__(self, doc: Doc) -> Doc:
+        view = text_view(doc)
         anchors = [(e.start, e.end) for e in found(doc) if e.label in ("QUANTITY", "PRICE")]
-        labelled = [(doc[s:e], m_id) for m_id, s, e in self.strong(doc)]
-        for m_id, s, e in self.weak(doc):
-            span = doc[s:e]
-            inside = any(a_start < span.end_char and span.start_char < a_end for a_start, a_end in anchors)
-            near = any(a_start - WEAK_WINDOW_CHARS <= span.start_char and span.end_char <= a_end + WEAK_WINDOW_CHARS
-                       for a_start, a_end in anchors)
-            if near and not inside:
-                labelled.append((span, m_id))
-        keys = {}
-        for span, m_id in labelled:
-            keys[(span.start, span.end)] = doc.vocab.strings[m_id]
-            span.label_ = "PRODUCT"
-        best = filter_spans([span for span, _ in labelled])
-        doc.spans["products"] = best
+        hits, category_hits = [], []
+        for start, end, (how, value) in self.gazetteers.hits(view, self.name):
+            if how == "alias":
+                hits.append((start, end, value, how))
+            elif how == "category":
+                category_hits.append((start, end, value))
+            elif self._near_anchor(start, end, anchors):
+                hits.append((start, end, value, how))
+        title = view.field_span("title") or (0, len(view.text))
+        for match in self._word_re.finditer(view.folded, *title):
+            index = self.fuzzy.lookup(match.group(0))
+            if index is not None:
+                hits.append((match.start(), match.end(), index, "fuzzy"))
+        resolved = [(s, e, (self.entries[i], how)) for s, e, i, how in hits]
+        resolved += [(s, e, (entry, how)) for s, e, entry, how in self._pattern_hits(view, *title)]
+        # A weak alias ("crystal", "ice") is evidence only where nothing names the product.
+        named = {view.locate(s, e)[0] for s, e, (_, how) in resolved if how != "weak_alias"}
+        resolved = [h for h in resolved if h[2][1] != "weak_alias" or view.locate(h[0], h[1])[0] not in named]
         out = found(doc)
-        for span in best:
-            entry = self.entries[keys[(span.start, span.end)]]
-            out.append(Entity(
-                label="PRODUCT", text=span.text, field="text", start=span.start_char,
-                end=span.end_char, component=self.name, value=entry.canonical,
-                attrs={"category": entry.category, "hs_code": entry.hs_code},
+        chosen = longest_non_overlapping(resolved)
+        for start, end, (entry, how) in chosen:
+            out.append(Mention(
+                label="PRODUCT", text=view.text[start:end], field="text", start=start, end=end,
+                component=self.name, value=entry.canonical,
+                attrs={"category": entry.category, "hs_code": entry.hs_code, "match": how,
+                       "priority": entry.priority, "also": list(entry.also)},
             ))
+        for start, end, category in longest_non_overlapping(category_hits):
+            if all(end <= s or start >= e for s, e, _ in chosen):
+                out.append(Mention(label="CATEGORY", text=view.text[start:end], field="text", start=start,
+                                  end=end, component=self.name, value=category, attrs={}))
         return doc
 
 
-@Language.factory(COMPONENT, default_config={"gazetteer": "products.jsonl"})
-def make_product_matcher(nlp: Language, name: str, gazetteer: str) -> ProductMatcher:
-    return ProductMatcher(nlp, name, gazetteer)
+@Language.factory(COMPONENT, default_config={
+    "gazetteer": "products.jsonl", "taxonomy": "taxonomy.json", "patterns": "product_patterns.json",
+    "common_words": "common_words.txt", "weak_window": 24, "fuzzy_min_length": 7})
+def make_product_matcher(nlp: Language, name: str, gazetteer: str, taxonomy: str, patterns: str, common_words: str,
+                         weak_window: int, fuzzy_min_length: int) -> ProductMatcher:
+    return ProductMatcher(nlp, name, gazetteer, taxonomy, patterns, common_words, weak_window, fuzzy_min_length)

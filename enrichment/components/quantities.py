@@ -7,8 +7,8 @@ import re
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from enrichment.components import found
-from enrichment.contracts import Entity
+from enrichment.components import BatchComponent, Mention, found
+from enrichment.text import text_view
 
 COMPONENT = "interdict_quantities"
 
@@ -17,7 +17,7 @@ _MASS = {
     "kg": 1000.0, "kilo": 1000.0, "kilos": 1000.0, "kilogram": 1000.0, "kilograms": 1000.0,
     "g": 1.0, "gr": 1.0, "gram": 1.0, "grams": 1.0, "gramm": 1.0, "gramos": 1.0,
     "gramme": 1.0, "grammes": 1.0, "gramm.": 1.0,
-    "mg": 0.001, "mcg": 0.000001, "ug": 0.000001, "µg": 0.000001,
+    "mg": 0.001, "mcg": 0.000001, "ug": 0.000001, "µg": 0.000001, "μg": 0.000001,
     "oz": 28.3495, "ounce": 28.3495, "ounces": 28.3495,
     "lb": 453.592, "lbs": 453.592, "pound": 453.592, "pounds": 453.592,
 }
@@ -26,15 +26,16 @@ _COUNT_UNITS = (
     r"pills?|tabs?|tablets?|caps?|capsules?|blotters?|pcs|pieces?|units?|strips?|vials?|amps?"
     r"|ampoules?|cartons?|packs?|packets?|stück|stk|pastillas|pillen|comprimés|notes|bills|rounds"
 )
+COUNT_UNIT_WORDS = frozenset(
+    "pill pills tab tabs tablet tablets cap caps capsule capsules blotter blotters pcs piece pieces unit units "
+    "strip strips vial vials amp amps ampoule ampoules carton cartons pack packs packet packets stück stk "
+    "pastillas pillen comprimés notes bills rounds".split())
+# The word right after a number decides which pattern (if any) can apply there.
+WORD_AFTER_RE = re.compile(r" ?([^\W\d_]+)")
 _UNIT_WORDS = "|".join(sorted((re.escape(u) for u in [*_MASS, *_VOLUME]), key=len, reverse=True))
 MULTI_RE = re.compile(rf"(?<![\w.,])(?P<count>\d+)\s?[x×]\s?(?P<amt>{_NUM})\s?(?P<unit>mg|mcg|µg|ug|g|ml)\b", re.I)
-MEASURE_RE = re.compile(rf"(?<![\w.,])(?P<amt>{_NUM})\s?(?P<unit>{_UNIT_WORDS})(?!\w)", re.I)
+MEASURE_RE = re.compile(rf"(?<![\w.,/])(?P<amt>{_NUM}|\d+/\d+)\s?(?P<unit>{_UNIT_WORDS})(?!\w)", re.I)
 COUNT_RE = re.compile(rf"(?<![\w.,])(?P<amt>\d+(?:[.,]\d{{3}})*)\s?(?:x\s)?(?P<unit>{_COUNT_UNITS})\b", re.I)
-PURITY_RE = re.compile(
-    r"(?P<amt>\d{2,3}(?:[.,]\d+)?)\s?%\s?(?:pure|purity|rein|puro|pureza|pur)\b"
-    r"|(?:purity|reinheit|pureza|pureté)\s?:?\s?(?P<amt2>\d{2,3}(?:[.,]\d+)?)\s?%",
-    re.I,
-)
 _CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "₿": "BTC", "ɱ": "XMR"}
 _CURRENCY_WORDS = {
     "usd": "USD", "dollar": "USD", "dollars": "USD", "eur": "EUR", "euro": "EUR", "euros": "EUR",
@@ -47,11 +48,20 @@ PRICE_RE = re.compile(
     rf"|\b(?P<cur2>USD|EUR|GBP|BTC|XMR|AUD|CAD|CHF)\s?(?P<amt3>{_NUM})",
     re.I,
 )
+# Anchored at a number: the currency written after it, or (searching the few characters
+# before it) the symbol or code written before it.
+CURRENCY_AFTER_RE = re.compile(rf"\s?(?P<cur>[$€£]|(?:{_CUR})\b)", re.I)
+CURRENCY_BEFORE_RE = re.compile(r"(?:(?P<sym>[$€£₿])|\b(?P<cur>USD|EUR|GBP|BTC|XMR|AUD|CAD|CHF))\s?$", re.I)
+PURITY_AFTER_RE = re.compile(r"\s?%\s?(?:pure|purity|rein|puro|pureza|pur)\b", re.I)
+PURITY_BEFORE_RE = re.compile(r"(?:purity|reinheit|pureza|pureté|purete)\s?:?\s?$", re.I)
 
 
 def parse_number(text: str) -> float | None:
-    """Parse '1,200.50', '1.200,50', '0.015', '12,5' the way a listing writer meant them."""
+    """Parse '1,200.50', '1.200,50', '0.015', '12,5', '1/4' the way a listing writer meant them."""
     text = text.strip()
+    if "/" in text:
+        top, _, bottom = text.partition("/")
+        return int(top) / int(bottom) if top.isdigit() and bottom.isdigit() and int(bottom) else None
     if "," in text and "." in text:
         if text.rfind(",") > text.rfind("."):
             text = text.replace(".", "").replace(",", ".")
@@ -68,65 +78,132 @@ def parse_number(text: str) -> float | None:
         return None
 
 
+def parse_price(text: str) -> tuple[float, str] | None:
+    """The first amount with a currency in a price as a market shows it ("USD 500.00 (0.3 BTC)")."""
+    match = PRICE_RE.search(text)
+    if match is None:
+        return None
+    amount = parse_number(match["amt"] or match["amt2"] or match["amt3"])
+    currency = currency_code(match["sym"] or match["cur"] or match["cur2"] or "")
+    return (amount, currency) if amount is not None and currency else None
+
+
 def currency_code(token: str) -> str | None:
     return _CURRENCY_SYMBOLS.get(token) or _CURRENCY_WORDS.get(token.lower())
 
 
-class QuantityFinder:
+# What may stand between a quantity and the price it costs: "10g - $50", "1 oz: 0.2 BTC", "5g for €40".
+TIER_GAP_RE = re.compile(r"\s*(?:[-–—:=@|]|=>|->|for|für|pour|por|voor|at|\))?\s*(?:only\s*)?", re.I)
+
+
+def _buys(text: str, quantities: list[Mention], price_start: int) -> Mention | None:
+    """The quantity written right before a price, making the pair a price tier."""
+    for quantity in reversed(quantities):
+        if quantity.end <= price_start:
+            gap = text[quantity.end:price_start]
+            return quantity if len(gap) <= 12 and TIER_GAP_RE.fullmatch(gap) else None
+    return None
+
+
+class QuantityFinder(BatchComponent):
     def __init__(self, name: str):
         self.name = name
 
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        view = text_view(doc)
+        text = view.text
         out = found(doc)
-        taken: list[tuple[int, int]] = []
-
-        def free(start: int, end: int) -> bool:
-            return all(end <= s or start >= e for s, e in taken)
-
-        for match in MULTI_RE.finditer(text):
-            count, dose = parse_number(match["count"]), parse_number(match["amt"])
-            unit = match["unit"].lower()
-            if count is None or dose is None:
+        quantities: list[Mention] = []
+        prices: list[tuple[int, int, float, str]] = []
+        covered = 0  # "5x 80mg" is one quantity: its second number is not another
+        for start, end in view.numbers:
+            if start < covered:
                 continue
-            taken.append(match.span())
-            out.append(self._entity("QUANTITY", match, f"{count:g} unit",
-                                    {"amount": count, "unit": "unit", "dose": dose, "dose_unit": unit}))
-        for regex, kind in ((MEASURE_RE, "measure"), (COUNT_RE, "count")):
-            for match in regex.finditer(text):
-                if not free(*match.span()):
+            following = text[end + 1:end + 2] if text[end:end + 1] == " " else text[end:end + 1]
+            word = WORD_AFTER_RE.match(text, end) if following.isalpha() else None
+            match = self._quantity_at(text, start, word.group(1).lower()) if word else None
+            if match:
+                entity = self._quantity(match)
+                if entity is not None:
+                    quantities.append(entity)
+                    covered = match.end()
                     continue
-                amount = parse_number(match["amt"])
-                unit = match["unit"].lower()
-                if amount is None:
+            amount = parse_number(text[start:end])
+            if amount is None:
+                continue
+            if "%" in text[end:end + 2]:
+                after_word = PURITY_AFTER_RE.match(text, end)
+                if after_word or PURITY_BEFORE_RE.search(text, max(0, start - 16), start):
+                    span_end = after_word.end() if after_word else text.index("%", end) + 1
+                    if amount <= 100:
+                        out.append(self._entity("PURITY", text, start, span_end, f"{amount:g}%", {"percent": amount}))
                     continue
-                if kind == "count":
-                    norm_amount, norm_unit = amount, "unit"
-                elif unit in _VOLUME:
-                    norm_amount, norm_unit = amount * _VOLUME[unit], "ml"
-                else:
-                    norm_amount, norm_unit = amount * _MASS[unit], "g"
-                taken.append(match.span())
-                out.append(self._entity("QUANTITY", match, f"{norm_amount:g} {norm_unit}",
-                                        {"amount": round(norm_amount, 6), "unit": norm_unit}))
-        for match in PURITY_RE.finditer(text):
-            value = parse_number(match["amt"] or match["amt2"])
-            if value is not None and value <= 100:
-                out.append(self._entity("PURITY", match, f"{value:g}%", {"percent": value}))
-        for match in PRICE_RE.finditer(text):
-            if not free(*match.span()):
+            after = CURRENCY_AFTER_RE.match(text, end) if (following.isalpha() or following in "$€£") else None
+            before = None
+            if not after and start:
+                # A currency written before the number ("$5", "USD 5", "€ 5"): look only when
+                # the character before it (or before its space) could end one.
+                previous = text[start - 1] if text[start - 1] != " " or start < 2 else text[start - 2]
+                if previous in "$€£₿" or previous.isalpha():
+                    before = CURRENCY_BEFORE_RE.search(text, max(0, start - 5), start)
+            if after:
+                currency, span = currency_code(after["cur"]), (start, after.end())
+            elif before:
+                currency, span = currency_code(before["sym"] or before["cur"]), (before.start(), end)
+            else:
                 continue
-            amount = parse_number(match["amt"] or match["amt2"] or match["amt3"])
-            currency = currency_code(match["sym"] or match["cur"] or match["cur2"] or "")
-            if amount is None or currency is None:
-                continue
-            out.append(self._entity("PRICE", match, f"{amount:g} {currency}",
-                                    {"amount": amount, "currency": currency}))
+            if currency:
+                prices.append((*span, amount, currency))
+        out.extend(quantities)
+        quantities.sort(key=lambda e: e.end)
+        for start, end, amount, currency in prices:
+            attrs = {"amount": amount, "currency": currency}
+            tier = _buys(text, quantities, start)
+            if tier is not None:
+                attrs["quantity"] = {"amount": tier.attrs["amount"], "unit": tier.attrs["unit"], "text": tier.text}
+            out.append(self._entity("PRICE", text, start, end, f"{amount:g} {currency}", attrs))
         return doc
 
-    def _entity(self, label: str, match: re.Match[str], value: str, attrs: dict) -> Entity:
-        return Entity(label=label, text=match.group(0), field="text", start=match.start(),
-                      end=match.end(), component=self.name, value=value, attrs=attrs)
+    @staticmethod
+    def _quantity_at(text: str, start: int, word: str) -> re.Match[str] | None:
+        """The quantity pattern that can start at this number, tried only when the word after
+        it is a unit or "x" (cheaper than trying three long alternations on every number)."""
+        if word in ("x", "×"):
+            return MULTI_RE.match(text, start) or COUNT_RE.match(text, start)
+        if word in _MASS or word in _VOLUME:
+            return MEASURE_RE.match(text, start)
+        if word in COUNT_UNIT_WORDS:
+            return COUNT_RE.match(text, start)
+        if word[0] == "x" and word[1:] in COUNT_UNIT_WORDS:
+            return COUNT_RE.match(text, start)
+        return None
+
+    def _quantity(self, match: re.Match[str]) -> Mention | None:
+        text = match.string
+        if match.re is MULTI_RE:
+            count, dose = parse_number(match["count"]), parse_number(match["amt"])
+            if count is None or dose is None:
+                return None
+            return self._entity("QUANTITY", text, *match.span(), f"{count:g} unit",
+                                {"amount": count, "unit": "unit", "dose": dose, "dose_unit": match["unit"].lower()})
+        amount = parse_number(match["amt"])
+        if amount is None:
+            return None
+        unit = match["unit"].lower()
+        if match.re is COUNT_RE:
+            norm_amount, norm_unit = amount, "unit"
+        elif unit in _VOLUME:
+            norm_amount, norm_unit = amount * _VOLUME[unit], "ml"
+        elif unit in _MASS:
+            norm_amount, norm_unit = amount * _MASS[unit], "g"
+        else:  # a case-folding we did not foresee: no guess
+            return None
+        return self._entity("QUANTITY", text, *match.span(), f"{norm_amount:g} {norm_unit}",
+                            {"amount": round(norm_amount, 6), "unit": norm_unit, "written_unit": unit})
+
+    def _entity(self, label: str, text: str, start: int, end: int, value: str, attrs: dict) -> Mention:
+        return Mention(label=label, text=text[start:end], field="text", start=start,
+                      end=end, component=self.name, value=value, attrs=attrs)
 
 
 @Language.factory(COMPONENT)

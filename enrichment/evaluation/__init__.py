@@ -1,0 +1,1 @@
+"""Measuring the enrichment stage on real market data (``interdict eval enrichment``)."""
