@@ -37,6 +37,9 @@ def armored_blocks(text: str) -> list[tuple[int, int]]:
         pos = end + len(ARMOR_END)
 
 
+_ARMOR_HEADER_RE = re.compile(r"^[A-Za-z][A-Za-z-]*: ")
+
+
 class PGPError(ValueError):
     pass
 
@@ -57,9 +60,12 @@ def dearmor(block: str) -> bytes:
     if not match:
         raise PGPError("no PGP public key block")
     lines = [ln.strip() for ln in match.group("body").strip().splitlines()]
-    # Armor headers ("Version: ...", "Comment: ...") end at the first blank line.
+    # Armor headers ("Version: ...", "Comment: ...") end at the first blank line — which
+    # copy-pasted keys on market pages often lost, so header-shaped lines go either way.
     if "" in lines and any(":" in ln for ln in lines[: lines.index("")]):
         lines = lines[lines.index("") + 1 :]
+    while lines and _ARMOR_HEADER_RE.match(lines[0]):
+        lines = lines[1:]
     data_lines = [ln for ln in lines if ln and not ln.startswith("=")]
     try:
         return base64.b64decode("".join(data_lines), validate=True)

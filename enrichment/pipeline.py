@@ -304,4 +304,4 @@ class Enricher:
             return list(buckets.get((role, True, excluded)) or buckets.get((role, False, excluded)) or ())
 
         return {"ships_from": codes("origin"), "ships_to": codes("destination"),
-                "ships_to_excluded": codes("destination", excluded=True)}
+                "ships_to_excluded": codes("destination", excluded=True), "provenance": codes("provenance")}

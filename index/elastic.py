@@ -128,6 +128,8 @@ class ElasticsearchStore(Store):
                     self.es.indices.create(index=index, mappings=mapping,
                                            settings={"number_of_shards": 1, "number_of_replicas": 0})
                 self.es.indices.put_alias(index=index, name=alias, is_write_index=True)
+        # A busy node may still be starting the new shards: searching them now answers 503.
+        self.es.cluster.health(index=[self.listings, self.vendors], wait_for_status="yellow", timeout="60s")
 
     def close(self) -> None:
         self.es.close()

@@ -87,7 +87,7 @@ def test_planted_listing_is_found_with_its_facts(crawled, catalog):
     assert match, f"{spec.title!r} by {spec.vendor} not found"
     listing, enrichment = match[0]["data"]["listing"], match[0]["data"]["enrichment"]
     assert listing["vendor"]["name"] == spec.vendor
-    assert enrichment["ships_from_codes"] == [vendor.origin]
+    assert enrichment["ships_from"] == [vendor.origin]
     assert (listing["price"]["amount"], listing["price"]["currency"]) == (spec.price, "EUR")
     assert listing["title"] == spec.title and listing["description"] == spec.description
 

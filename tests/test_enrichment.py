@@ -158,3 +158,13 @@ def test_demo_listings_get_the_facts_the_generator_put_in(enricher, catalog):
         assert result.enrichment.ships_to == list(spec.destinations), spec.ships_to
     with_products = sum(1 for r in results if r.enrichment.products)
     assert with_products / len(results) > 0.95
+
+
+def test_documents_stored_by_pipeline_0_1_still_load():
+    from enrichment.contracts import Enrichment
+
+    old = {"ships_from_codes": ["NL"], "ships_to_codes": ["EU"], "identifiers": {"btc": ["1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"]},
+           "search_text": "mdma", "pipeline_version": "0.1"}
+    upgraded = Enrichment.model_validate(old)
+    assert (upgraded.ships_from, upgraded.ships_to) == (["NL"], ["EU"])
+    assert upgraded.identifier_values("btc") == ["1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"]

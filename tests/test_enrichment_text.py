@@ -56,6 +56,14 @@ def test_routes_written_in_titles(enricher, title, origin, destinations):
     assert (e.ships_from, e.ships_to) == (origin, destinations)
 
 
+def test_where_a_product_comes_from_is_not_where_it_ships_from(enricher):
+    hash_ = raw(enricher, title="1 GRAM OF FINEST CREAMY HASH DIRECT FROM NEPAL")
+    assert (hash_.ships_from, hash_.provenance) == ([], ["NP"])
+    mdma = raw(enricher, title="MDMA", description="Imported from Holland, shipped from Germany to the EU.")
+    assert (mdma.ships_from, mdma.ships_to, mdma.provenance) == (["DE"], ["EU"], ["NL"])
+    assert raw(enricher, title="weed", description="Best weed from Spain").ships_from == []
+
+
 @pytest.mark.parametrize("text", [
     "I am in it to win it, no doubt",  # in, it, no: words, not India, Italy, Norway
     "Be sure to check the FAQ; we are the best",

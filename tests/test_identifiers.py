@@ -158,3 +158,11 @@ def test_words_after_messenger_names_are_not_handles(enricher):
 
     result = next(enricher.enrich_listings([make_listing(description="Telegram only. Wickr: please message first.")]))
     assert not [i for i in result.enrichment.identifiers if i.kind in ("telegram", "wickr")]
+
+
+def test_pgp_block_whose_blank_line_after_the_headers_was_lost():
+    good = (PGP / "ed.asc").read_text()
+    lines = good.splitlines()
+    body_start = lines.index("") + 1 if "" in lines else 1
+    damaged = "\n".join([lines[0], "Version: GnuPG v2", "Comment: pasted from a market page", *lines[body_start:]])
+    assert parse_public_key(damaged).fingerprint == parse_public_key(good).fingerprint

@@ -19,12 +19,23 @@ from enrichment.text import TextView, text_view
 
 COMPONENT = "interdict_places"
 # Cue words just before a place say which way the goods travel (folded, multi-word allowed).
-ORIGIN_CUES = ("from", "ships from", "shipping from", "shipped from", "sent from", "aus", "desde", "depuis",
-               "uit", "van", "origin", "origin country", "herkunft", "origen", "origine", "based in",
-               "located in", "stock in", "warehouse in", "dispatched from", "envoi depuis", "versand aus")
-DESTINATION_CUES = ("to", "ships to", "shipping to", "nach", "naar", "vers", "hacia", "into", "destination",
-                    "deliver to", "delivery to", "envio a", "only to", "ship to", "shipping only to",
-                    "worldwide except", "except", "excluding", "no shipping to", "not to")
+ORIGIN_CUES = ("ships from", "shipping from", "shipped from", "ship from", "sent from", "send from", "posted from",
+               "dispatched from", "dispatch from", "origin", "origin country", "country of origin", "based in",
+               "located in", "stock in", "warehouse in", "envoi depuis", "versand aus", "envio desde",
+               "verzonden vanuit", "verzending vanuit")
+DESTINATION_CUES = ("ships to", "shipping to", "ship to", "shipped to", "deliver to", "delivery to", "send to",
+                    "sent to", "post to", "envio a", "only to", "shipping only to", "worldwide except", "except",
+                    "excluding", "no shipping to", "not to", "destination", "versand nach", "envoi vers",
+                    "verzending naar")
+# Bare prepositions ("from Nepal", "to Europe") say where goods travel only in a sentence
+# about shipping; otherwise "hash direct from Nepal" tells where the product comes from.
+WEAK_ORIGIN_CUES = ("from", "aus", "desde", "depuis", "uit", "van", "herkunft", "origen", "origine")
+WEAK_DESTINATION_CUES = ("to", "nach", "naar", "vers", "hacia", "into", "a")
+PROVENANCE_CUES = ("imported from", "import from", "direct from", "straight from", "grown in", "made in",
+                   "product of", "produced in", "from the mountains of", "fresh from")
+SHIPPING_CONTEXT_RE = re.compile(r"\b(?:ship|shipp|sent|send|post|dispatch|deliver|mail|versand|versend|envio|envoi|"
+                                 r"verzend|verzond|livr|spedi|stealth|tracked|customs)", re.I)
+SHIPPING_CONTEXT_CHARS = 60
 EXCLUSION_CUES = ("except", "excluding", "excl", "but", "no", "not", "not to", "no shipping to",
                   "do not ship to", "dont ship to", "don't ship to", "we do not ship to", "ausser", "sauf",
                   "excepto", "behalve", "no ship to", "without")
@@ -54,15 +65,29 @@ class PlaceMatcher(BatchComponent):
         self.gazetteers.register(name, ((n, (c, len(n.replace(".", "")) <= 3)) for n, c in names.items()))
         self.origin_cues = _cue_regex(ORIGIN_CUES)
         self.destination_cues = _cue_regex(DESTINATION_CUES)
+        self.provenance_cues = _cue_regex(PROVENANCE_CUES)
+        self.weak_origin_cues = _cue_regex(WEAK_ORIGIN_CUES)
+        self.weak_destination_cues = _cue_regex(WEAK_DESTINATION_CUES)
         self.exclusion_cues = _cue_regex(EXCLUSION_CUES)
 
     def role(self, view: TextView, start: int) -> str | None:
-        window = max(0, start - CUE_WINDOW_CHARS)
-        if self.origin_cues.search(view.folded, window, start):
+        """origin / destination when a cue says the goods travel; provenance when it says
+        where the product comes from ("imported from Holland"); None otherwise."""
+        folded, window = view.folded, max(0, start - CUE_WINDOW_CHARS)
+        if self.provenance_cues.search(folded, window, start):
+            return "provenance"
+        if self.origin_cues.search(folded, window, start):
             return "origin"
-        if self.destination_cues.search(view.folded, window, start):
+        if self.destination_cues.search(folded, window, start):
             return "destination"
-        return None
+        weak_origin = self.weak_origin_cues.search(folded, window, start)
+        weak_destination = not weak_origin and self.weak_destination_cues.search(folded, window, start)
+        if not (weak_origin or weak_destination):
+            return None
+        about_shipping = SHIPPING_CONTEXT_RE.search(folded, max(0, start - SHIPPING_CONTEXT_CHARS), start)
+        if weak_origin:
+            return "origin" if about_shipping else "provenance"
+        return "destination" if about_shipping else None
 
     def _trusted(self, view: TextView, start: int, end: int, role: str | None) -> bool:
         key = view.folded[start:end]

@@ -94,6 +94,19 @@ def load_patterns(name: str) -> tuple[re.Pattern[str] | None, list[PatternRule],
     return combined, regex_rules, suffix_rules
 
 
+def _plurals(phrases: list[tuple[str, tuple]]) -> list[tuple[str, tuple]]:
+    """English "-s" plurals of the phrases that lack one ("tax return" -> "tax returns"),
+    unless that form already names something else."""
+    known = {phrase.casefold() for phrase, _ in phrases}
+    extra = []
+    for phrase, payload in phrases:
+        plural = phrase + "s"
+        if len(phrase) > 3 and phrase[-1].isalpha() and phrase[-1] not in "sxy" and plural.casefold() not in known:
+            extra.append((plural, payload))
+            known.add(plural.casefold())
+    return extra
+
+
 class ProductMatcher(BatchComponent):
     def __init__(self, nlp: Language, name: str, gazetteer: str, taxonomy: str, patterns: str,
                  common_words: str, weak_window: int, fuzzy_min_length: int):
@@ -106,6 +119,7 @@ class ProductMatcher(BatchComponent):
             phrases += [(alias, ("alias", i)) for alias in (e.canonical, *e.aliases)]
             phrases += [(alias, ("weak_alias", i)) for alias in e.weak_aliases]
         phrases += [(word, ("category", category)) for word, category in load_category_words(taxonomy).items()]
+        phrases += _plurals(phrases)
         self.gazetteers = shared_gazetteers(nlp)
         self.gazetteers.register(name, phrases)
         singles = {a.casefold(): i for i, e in enumerate(self.entries)

@@ -30,6 +30,7 @@ COUNT_UNIT_WORDS = frozenset(
     "pill pills tab tabs tablet tablets cap caps capsule capsules blotter blotters pcs piece pieces unit units "
     "strip strips vial vials amp amps ampoule ampoules carton cartons pack packs packet packets stück stk "
     "pastillas pillen comprimés notes bills rounds".split())
+_COUNT_AMOUNT_RE = re.compile(r"\d+(?:[.,]\d{3})*")  # counts are whole numbers: "1,000 pills"
 # The word right after a number decides which pattern (if any) can apply there.
 WORD_AFTER_RE = re.compile(r" ?([^\W\d_]+)")
 _UNIT_WORDS = "|".join(sorted((re.escape(u) for u in [*_MASS, *_VOLUME]), key=len, reverse=True))
@@ -121,13 +122,15 @@ class QuantityFinder(BatchComponent):
                 continue
             following = text[end + 1:end + 2] if text[end:end + 1] == " " else text[end:end + 1]
             word = WORD_AFTER_RE.match(text, end) if following.isalpha() else None
-            match = self._quantity_at(text, start, word.group(1).lower()) if word else None
-            if match:
-                entity = self._quantity(match)
-                if entity is not None:
-                    quantities.append(entity)
-                    covered = match.end()
-                    continue
+            unit = word.group(1).lower() if word else ""
+            entity = self._measure_or_count(text, start, end, unit, word.end()) if word else None
+            if entity is None and word:
+                match = self._quantity_at(text, start, unit)
+                entity = self._quantity(match) if match else None
+            if entity is not None:
+                quantities.append(entity)
+                covered = entity.end
+                continue
             amount = parse_number(text[start:end])
             if amount is None:
                 continue
@@ -138,7 +141,10 @@ class QuantityFinder(BatchComponent):
                     if amount <= 100:
                         out.append(self._entity("PURITY", text, start, span_end, f"{amount:g}%", {"percent": amount}))
                     continue
-            after = CURRENCY_AFTER_RE.match(text, end) if (following.isalpha() or following in "$€£") else None
+            if unit in _CURRENCY_WORDS:  # "50 USD", "10 euros"
+                prices.append((start, word.end(), amount, _CURRENCY_WORDS[unit]))
+                continue
+            after = CURRENCY_AFTER_RE.match(text, end) if following in "$€£" else None
             before = None
             if not after and start:
                 # A currency written before the number ("$5", "USD 5", "€ 5"): look only when
@@ -163,6 +169,27 @@ class QuantityFinder(BatchComponent):
                 attrs["quantity"] = {"amount": tier.attrs["amount"], "unit": tier.attrs["unit"], "text": tier.text}
             out.append(self._entity("PRICE", text, start, end, f"{amount:g} {currency}", attrs))
         return doc
+
+    def _measure_or_count(self, text: str, start: int, end: int, unit: str, unit_end: int) -> Mention | None:
+        """"10g", "3,5 gramm", "100 pills": the word after the number is the unit, so the
+        quantity is built directly (the regexes are needed only for "5x 80mg" forms)."""
+        if unit_end < len(text) and (text[unit_end].isalnum() or text[unit_end] == "_"):
+            return None  # "10gx": not a unit
+        if unit in _MASS or unit in _VOLUME:
+            amount = parse_number(text[start:end])
+            if amount is None:
+                return None
+            factor, norm_unit = (_VOLUME[unit], "ml") if unit in _VOLUME else (_MASS[unit], "g")
+            norm_amount = amount * factor
+            return self._entity("QUANTITY", text, start, unit_end, f"{norm_amount:g} {norm_unit}",
+                                {"amount": round(norm_amount, 6), "unit": norm_unit, "written_unit": unit})
+        if unit in COUNT_UNIT_WORDS and _COUNT_AMOUNT_RE.fullmatch(text, start, end):
+            amount = parse_number(text[start:end])
+            if amount is None:
+                return None
+            return self._entity("QUANTITY", text, start, unit_end, f"{amount:g} unit",
+                                {"amount": round(amount, 6), "unit": "unit", "written_unit": unit})
+        return None
 
     @staticmethod
     def _quantity_at(text: str, start: int, word: str) -> re.Match[str] | None:

@@ -43,8 +43,13 @@ class Case:
 
     @property
     def split(self) -> str:
-        digest = hashlib.sha256(f"{self.dataset}:{self.vendor.lower()}".encode()).digest()
-        return "held-out" if int.from_bytes(digest[:4], "big") % HELD_OUT_SHARE == 0 else "dev"
+        return split_of(self.dataset, self.vendor)
+
+
+def split_of(dataset: str, vendor: str) -> str:
+    """'held-out' for one vendor in five (by hash), 'dev' for the rest: stable across runs."""
+    digest = hashlib.sha256(f"{dataset}:{vendor.lower()}".encode()).digest()
+    return "held-out" if int.from_bytes(digest[:4], "big") % HELD_OUT_SHARE == 0 else "dev"
 
 
 # -- gold labels -----------------------------------------------------------------------
@@ -185,7 +190,7 @@ def alphabay(root: Path) -> Iterator[Case]:
                        cells={"price": row.get("listing_price") or "", "vendor": row.get("detail_qty_sold") or ""})
 
 
-READERS = {"agora": agora, "torrez": torrez, "alphabay": alphabay}
+READERS = {"agora": agora, "torrez": torrez, "alphabay": alphabay}  # "dream": vendor profiles, run.py
 
 
 def load_cases(root: Path, datasets: list[str] | None = None) -> Iterator[Case]:

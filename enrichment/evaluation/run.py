@@ -17,6 +17,9 @@ Fields measured (each on a development part and a held-out part split by vendor)
   with the dated rates table at the crawl date, within 10 % of the listed USD price.
 - ``vendor.cell``: the vendor cell as shown ("Sold by X - 4 sold since…") against the
   vendor column.
+- ``pgp.cell`` (Dream Market sellers): every armored key block in the profile's PGP column
+  should parse to exactly one fingerprint; a block that does not parse is a miss (there is
+  no gold fingerprint: this measures the packet parser on real, sometimes damaged, keys).
 """
 
 from __future__ import annotations
@@ -146,8 +149,24 @@ def evaluate(data: Path, enricher: Enricher | None = None, datasets: list[str] |
             predicted = vendor_name(case.cells["vendor"])
             report.score(case.dataset, "vendor.cell", split).add(
                 {predicted.lower()} if predicted else set(), {case.vendor_gold.lower()})
+    if datasets is None or "dream" in datasets:
+        _score_pgp_blocks(report, enricher, data)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _score_pgp_blocks(report: Report, enricher: Enricher, data: Path) -> None:
+    from enrichment.contracts import VendorProfile
+    from enrichment.evaluation.datasets import dream_sellers, split_of
+
+    sellers = [s for s in dream_sellers(data) if s["pgp"] and "BEGIN PGP PUBLIC KEY BLOCK" in s["pgp"]]
+    profiles = [VendorProfile(market="dream", name=s["seller_name"] or "?", url="-", pgp_key=s["pgp"],
+                              crawled_at="2016-07-01T00:00:00Z") for s in sellers]
+    for seller, enriched in zip(sellers, enricher.enrich_vendors(profiles)):
+        report.listings += 1
+        split = split_of("dream", seller["seller_name"] or "")
+        fingerprints = enriched.enrichment.identifier_values("pgp")
+        report.score("dream", "pgp.cell", split).add({"parsed"} if len(fingerprints) == 1 else set(), {"parsed"})
 
 
 def _score_price(report: Report, enricher: Enricher, case: Case, split: str) -> None:
