@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -111,15 +114,34 @@ def elasticsearch_url(tmp_path_factory):
     from interdict.demo.run import free_port
     from interdict.esnode import ElasticsearchNode, ElasticsearchNodeError
 
-    node = ElasticsearchNode(tmp_path_factory.mktemp("elasticsearch"), free_port(), free_port())
+    with es_workdir() as workdir:
+        node = ElasticsearchNode(workdir, free_port(), free_port())
+        try:
+            node.start()
+        except ElasticsearchNodeError as exc:
+            pytest.fail(f"Elasticsearch did not start: {exc}")
+        try:
+            yield node.url
+        finally:
+            node.stop()
+
+
+@pytest.fixture
+def es_dir():
+    with es_workdir() as path:
+        yield path
+
+
+@contextlib.contextmanager
+def es_workdir():
+    """A node's data folder outside pytest's base temp: pytest makes /tmp/pytest-of-<user>
+    private again whenever another session starts on the machine, which would cut the
+    node's service user off from its own data in the middle of a run."""
+    path = Path(tempfile.mkdtemp(prefix="interdict-es-"))
     try:
-        node.start()
-    except ElasticsearchNodeError as exc:
-        pytest.fail(f"Elasticsearch did not start: {exc}")
-    try:
-        yield node.url
+        yield path
     finally:
-        node.stop()
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def es_store(url: str):

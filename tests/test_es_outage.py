@@ -28,8 +28,8 @@ def count(url: str) -> int:
         return -1
 
 
-def test_outage_mid_crawl_loses_nothing(tmp_path, catalog):
-    node = ElasticsearchNode(tmp_path / "es", free_port(), free_port()).start()
+def test_outage_mid_crawl_loses_nothing(tmp_path, catalog, es_dir):
+    node = ElasticsearchNode(es_dir, free_port(), free_port()).start()
     spool = tmp_path / "spool"
     env = {"INTERDICT_CRAWL__BATCH_SIZE": "50", "INTERDICT_STORE__SPOOL_DIR": str(spool),
            "INTERDICT_CRAWL__SPOOL_WAIT": "240", "INTERDICT_ELASTICSEARCH__REQUEST_TIMEOUT": "5"}

@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import SHARED_DATA as SHARED, run_cli
 from enrichment.evaluation.datasets import (
     dream_sellers, gold_category, load_cases, split_from_to, strict_places,
 )
 from enrichment.evaluation.run import Score, category_matches, evaluate
 
 FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def test_readers_handle_the_formats_mess():
@@ -79,7 +78,8 @@ def test_scores():
 
 def test_evaluate_on_the_fixtures(enricher):
     report = evaluate(FIXTURES, enricher)
-    assert report.listings == len(list(load_cases(FIXTURES)))
+    assert report.listings == len(list(load_cases(FIXTURES))) + 1  # and the one seller profile with a key
+    assert [r["recall"] for r in report.rows() if r["field"] == "pgp.cell"] == [1.0]
     assert {r["field"] for r in report.rows()} >= {"category", "ships_from.cell", "ships_to.text", "price.cell"}
     vendor = [r for r in report.rows() if r["field"] == "vendor.cell"]
     assert sum(r["cases"] for r in vendor) == 2 and all(r["precision"] == 1.0 for r in vendor)

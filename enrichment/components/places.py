@@ -100,7 +100,8 @@ class PlaceMatcher(BatchComponent):
     def __call__(self, doc: Doc) -> Doc:
         view = text_view(doc)
         text = view.text
-        hits = longest_non_overlapping([(start, end, code) for start, end, (code, short) in self.gazetteers.hits(view, self.name)
+        hits = longest_non_overlapping([(start, end, code)
+                                        for start, end, (code, short) in self.gazetteers.hits(view, self.name)
                                         if not short or text[start:end].isupper()])
         roles: dict[int, str | None] = {i: self.role(view, s) for i, (s, _, _) in enumerate(hits)}
         # Route pairs: the left one is the origin, the right one the destination.
@@ -121,7 +122,6 @@ class PlaceMatcher(BatchComponent):
             out.append(Mention(label="PLACE", text=view.text[start:end], field="text", start=start, end=end,
                               component=self.name, value=code, attrs=attrs))
         return doc
-
 
     def field_places(self, value: str, field: str) -> list[Mention]:
         """Places in a market's structured ships-from / ships-to cell.

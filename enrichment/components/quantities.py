@@ -2,57 +2,53 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from enrichment.components import BatchComponent, Mention, found
+from enrichment.gazetteers import data_path
 from enrichment.text import text_view
 
 COMPONENT = "interdict_quantities"
 
 _NUM = r"\d+(?:[.,]\d+)*"
-_MASS = {
-    "kg": 1000.0, "kilo": 1000.0, "kilos": 1000.0, "kilogram": 1000.0, "kilograms": 1000.0,
-    "g": 1.0, "gr": 1.0, "gram": 1.0, "grams": 1.0, "gramm": 1.0, "gramos": 1.0,
-    "gramme": 1.0, "grammes": 1.0, "gramm.": 1.0,
-    "mg": 0.001, "mcg": 0.000001, "ug": 0.000001, "µg": 0.000001, "μg": 0.000001,
-    "oz": 28.3495, "ounce": 28.3495, "ounces": 28.3495,
-    "lb": 453.592, "lbs": 453.592, "pound": 453.592, "pounds": 453.592,
-}
-_VOLUME = {"ml": 1.0, "l": 1000.0, "litre": 1000.0, "liter": 1000.0}
-_COUNT_UNITS = (
-    r"pills?|tabs?|tablets?|caps?|capsules?|blotters?|pcs|pieces?|units?|strips?|vials?|amps?"
-    r"|ampoules?|cartons?|packs?|packets?|stück|stk|pastillas|pillen|comprimés|notes|bills|rounds"
-)
-COUNT_UNIT_WORDS = frozenset(
-    "pill pills tab tabs tablet tablets cap caps capsule capsules blotter blotters pcs piece pieces unit units "
-    "strip strips vial vials amp amps ampoule ampoules carton cartons pack packs packet packets stück stk "
-    "pastillas pillen comprimés notes bills rounds".split())
+_UNITS = json.loads(data_path("units.json").read_text(encoding="utf-8"))
+_MASS: dict[str, float] = _UNITS["mass"]
+_VOLUME: dict[str, float] = _UNITS["volume"]
+COUNT_UNIT_WORDS = frozenset(_UNITS["count"])
+_CURRENCY_SYMBOLS: dict[str, str] = _UNITS["currency_symbols"]
+_CURRENCY_WORDS: dict[str, str] = _UNITS["currency_words"]
+
+
+def _alternation(words) -> str:
+    return "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
+
+
+_COUNT_UNITS = _alternation(COUNT_UNIT_WORDS)
 _COUNT_AMOUNT_RE = re.compile(r"\d+(?:[.,]\d{3})*")  # counts are whole numbers: "1,000 pills"
 # The word right after a number decides which pattern (if any) can apply there.
 WORD_AFTER_RE = re.compile(r" ?([^\W\d_]+)")
-_UNIT_WORDS = "|".join(sorted((re.escape(u) for u in [*_MASS, *_VOLUME]), key=len, reverse=True))
+_UNIT_WORDS = _alternation([*_MASS, *_VOLUME])
 MULTI_RE = re.compile(rf"(?<![\w.,])(?P<count>\d+)\s?[x×]\s?(?P<amt>{_NUM})\s?(?P<unit>mg|mcg|µg|ug|g|ml)\b", re.I)
 MEASURE_RE = re.compile(rf"(?<![\w.,/])(?P<amt>{_NUM}|\d+/\d+)\s?(?P<unit>{_UNIT_WORDS})(?!\w)", re.I)
 COUNT_RE = re.compile(rf"(?<![\w.,])(?P<amt>\d+(?:[.,]\d{{3}})*)\s?(?:x\s)?(?P<unit>{_COUNT_UNITS})\b", re.I)
-_CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "₿": "BTC", "ɱ": "XMR"}
-_CURRENCY_WORDS = {
-    "usd": "USD", "dollar": "USD", "dollars": "USD", "eur": "EUR", "euro": "EUR", "euros": "EUR",
-    "gbp": "GBP", "btc": "BTC", "xmr": "XMR", "aud": "AUD", "cad": "CAD", "chf": "CHF",
-}
-_CUR = r"USD|EUR|GBP|BTC|XMR|AUD|CAD|CHF|dollars?|euros?"
+_SYMBOL_CHARS = "".join(_CURRENCY_SYMBOLS)
+_SYM = f"[{re.escape(_SYMBOL_CHARS)}]"
+_CUR = _alternation(_CURRENCY_WORDS)
+_CODES = _alternation(sorted({c for c in _CURRENCY_WORDS.values()}))
 PRICE_RE = re.compile(
-    rf"(?P<sym>[$€£₿])\s?(?P<amt>{_NUM})"
-    rf"|(?P<amt2>{_NUM})\s?(?P<cur>[$€£]|(?:{_CUR})\b)"
-    rf"|\b(?P<cur2>USD|EUR|GBP|BTC|XMR|AUD|CAD|CHF)\s?(?P<amt3>{_NUM})",
+    rf"(?P<sym>{_SYM})\s?(?P<amt>{_NUM})"
+    rf"|(?P<amt2>{_NUM})\s?(?P<cur>{_SYM}|(?:{_CUR})\b)"
+    rf"|\b(?P<cur2>{_CODES})\s?(?P<amt3>{_NUM})",
     re.I,
 )
 # Anchored at a number: the currency written after it, or (searching the few characters
 # before it) the symbol or code written before it.
-CURRENCY_AFTER_RE = re.compile(rf"\s?(?P<cur>[$€£]|(?:{_CUR})\b)", re.I)
-CURRENCY_BEFORE_RE = re.compile(r"(?:(?P<sym>[$€£₿])|\b(?P<cur>USD|EUR|GBP|BTC|XMR|AUD|CAD|CHF))\s?$", re.I)
+CURRENCY_AFTER_RE = re.compile(rf"\s?(?P<cur>{_SYM}|(?:{_CUR})\b)", re.I)
+CURRENCY_BEFORE_RE = re.compile(rf"(?:(?P<sym>{_SYM})|\b(?P<cur>{_CODES}))\s?$", re.I)
 PURITY_AFTER_RE = re.compile(r"\s?%\s?(?:pure|purity|rein|puro|pureza|pur)\b", re.I)
 PURITY_BEFORE_RE = re.compile(r"(?:purity|reinheit|pureza|pureté|purete)\s?:?\s?$", re.I)
 
@@ -144,13 +140,13 @@ class QuantityFinder(BatchComponent):
             if unit in _CURRENCY_WORDS:  # "50 USD", "10 euros"
                 prices.append((start, word.end(), amount, _CURRENCY_WORDS[unit]))
                 continue
-            after = CURRENCY_AFTER_RE.match(text, end) if following in "$€£" else None
+            after = CURRENCY_AFTER_RE.match(text, end) if following and following in _SYMBOL_CHARS else None
             before = None
             if not after and start:
                 # A currency written before the number ("$5", "USD 5", "€ 5"): look only when
                 # the character before it (or before its space) could end one.
                 previous = text[start - 1] if text[start - 1] != " " or start < 2 else text[start - 2]
-                if previous in "$€£₿" or previous.isalpha():
+                if previous in _SYMBOL_CHARS or previous.isalpha():
                     before = CURRENCY_BEFORE_RE.search(text, max(0, start - 5), start)
             if after:
                 currency, span = currency_code(after["cur"]), (start, after.end())
