@@ -31,12 +31,19 @@ def b58encode(data: bytes) -> str:
     return "1" * pad + out
 
 
-def b58decode(text: str) -> bytes | None:
+def _b58_number(text: str) -> int | None:
     number = 0
     for char in text:
         if char not in _B58_INDEX:
             return None
         number = number * 58 + _B58_INDEX[char]
+    return number
+
+
+def b58decode(text: str) -> bytes | None:
+    number = _b58_number(text)
+    if number is None:
+        return None
     body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
     pad = len(text) - len(text.lstrip("1"))
     return b"\0" * pad + body
@@ -157,12 +164,8 @@ def monero_b58decode(text: str) -> bytes | None:
         size = _XMR_CHARS_BLOCK.get(len(chunk))
         if size is None:
             return None
-        number = 0
-        for char in chunk:
-            if char not in _B58_INDEX:
-                return None
-            number = number * 58 + _B58_INDEX[char]
-        if number >> (8 * size):
+        number = _b58_number(chunk)
+        if number is None or number >> (8 * size):
             return None
         out += number.to_bytes(size, "big")
     return out

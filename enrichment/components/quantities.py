@@ -31,9 +31,7 @@ _COUNT_UNITS = _alternation(COUNT_UNIT_WORDS)
 _COUNT_AMOUNT_RE = re.compile(r"\d+(?:[.,]\d{3})*")  # counts are whole numbers: "1,000 pills"
 # The word right after a number decides which pattern (if any) can apply there.
 WORD_AFTER_RE = re.compile(r" ?([^\W\d_]+)")
-_UNIT_WORDS = _alternation([*_MASS, *_VOLUME])
 MULTI_RE = re.compile(rf"(?<![\w.,])(?P<count>\d+)\s?[x×]\s?(?P<amt>{_NUM})\s?(?P<unit>mg|mcg|µg|ug|g|ml)\b", re.I)
-MEASURE_RE = re.compile(rf"(?<![\w.,/])(?P<amt>{_NUM}|\d+/\d+)\s?(?P<unit>{_UNIT_WORDS})(?!\w)", re.I)
 COUNT_RE = re.compile(rf"(?<![\w.,])(?P<amt>\d+(?:[.,]\d{{3}})*)\s?(?:x\s)?(?P<unit>{_COUNT_UNITS})\b", re.I)
 _SYMBOL_CHARS = "".join(_CURRENCY_SYMBOLS)
 _SYM = f"[{re.escape(_SYMBOL_CHARS)}]"
@@ -189,16 +187,10 @@ class QuantityFinder(BatchComponent):
 
     @staticmethod
     def _quantity_at(text: str, start: int, word: str) -> re.Match[str] | None:
-        """The quantity pattern that can start at this number, tried only when the word after
-        it is a unit or "x" (cheaper than trying three long alternations on every number)."""
+        """"5x 80mg", "10 x pills": the forms with an "x" after the number need the patterns
+        (plain "10g" and "100 pills" are built directly by _measure_or_count)."""
         if word in ("x", "×"):
             return MULTI_RE.match(text, start) or COUNT_RE.match(text, start)
-        if word in _MASS or word in _VOLUME:
-            return MEASURE_RE.match(text, start)
-        if word in COUNT_UNIT_WORDS:
-            return COUNT_RE.match(text, start)
-        if word[0] == "x" and word[1:] in COUNT_UNIT_WORDS:
-            return COUNT_RE.match(text, start)
         return None
 
     def _quantity(self, match: re.Match[str]) -> Mention | None:
@@ -209,20 +201,11 @@ class QuantityFinder(BatchComponent):
                 return None
             return self._entity("QUANTITY", text, *match.span(), f"{count:g} unit",
                                 {"amount": count, "unit": "unit", "dose": dose, "dose_unit": match["unit"].lower()})
-        amount = parse_number(match["amt"])
+        amount = parse_number(match["amt"])  # COUNT_RE: "10 x pills"
         if amount is None:
             return None
-        unit = match["unit"].lower()
-        if match.re is COUNT_RE:
-            norm_amount, norm_unit = amount, "unit"
-        elif unit in _VOLUME:
-            norm_amount, norm_unit = amount * _VOLUME[unit], "ml"
-        elif unit in _MASS:
-            norm_amount, norm_unit = amount * _MASS[unit], "g"
-        else:  # a case-folding we did not foresee: no guess
-            return None
-        return self._entity("QUANTITY", text, *match.span(), f"{norm_amount:g} {norm_unit}",
-                            {"amount": round(norm_amount, 6), "unit": norm_unit, "written_unit": unit})
+        return self._entity("QUANTITY", text, *match.span(), f"{amount:g} unit",
+                            {"amount": amount, "unit": "unit", "written_unit": match["unit"].lower()})
 
     def _entity(self, label: str, text: str, start: int, end: int, value: str, attrs: dict) -> Mention:
         return Mention(label=label, text=text[start:end], field="text", start=start,

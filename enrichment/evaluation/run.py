@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +119,7 @@ def evaluate(data: Path, enricher: Enricher | None = None, datasets: list[str] |
              limit: int | None = None, keep_errors: int = 0) -> Report:
     enricher = enricher or Enricher()
     report = Report()
+    kept: Counter[str] = Counter()  # misses kept per dataset, up to keep_errors
     cases = _limited(load_cases(data, datasets), limit)
     started = time.perf_counter()
     records = (case.record for case in cases)
@@ -128,8 +129,9 @@ def evaluate(data: Path, enricher: Enricher | None = None, datasets: list[str] |
         if case.category is not None:
             predicted = {enrichment.category} if enrichment.category else set()
             report.score(case.dataset, "category", split).add(predicted, {case.category}, category_matches)
-            if keep_errors and split == "dev" and not any(category_matches(p, case.category) for p in predicted) \
-                    and sum(e["dataset"] == case.dataset for e in report.errors[-keep_errors:]) < keep_errors:
+            missed = not any(category_matches(p, case.category) for p in predicted)
+            if missed and split == "dev" and kept[case.dataset] < keep_errors:
+                kept[case.dataset] += 1
                 report.errors.append({"dataset": case.dataset, "title": case.record.title,
                                       "gold": case.category, "predicted": enrichment.category,
                                       "products": [p.canonical for p in enrichment.products]})
