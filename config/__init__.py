@@ -105,6 +105,16 @@ class Market(_Strict):
     isolation: str = ""
     ban_statuses: tuple[int, ...] = (429, 503)
     ban_patterns: tuple[str, ...] = ("too many requests", "rate limit exceeded", "you have been banned")
+    # Extra markers of CAPTCHA / DDoS-queue / login / error pages, added to the defaults in
+    # crawlers/extract/walls.json: {captcha = {title = [...], text = [...]}, ...}
+    # Generic crawls (profile = "generic") follow every link on the market's hosts except
+    # those whose path holds one of these words: actions, not pages.
+    deny_words: tuple[str, ...] = ("logout", "signout", "sign-out", "cart", "basket", "checkout", "order", "buy",
+                                   "add", "delete", "remove", "message", "messages", "report", "settings",
+                                   "account", "wallet", "withdraw", "deposit", "register", "login", "ticket",
+                                   "dispute", "favorite", "favourite", "follow", "vote")
+    wall_markers: dict[Literal["captcha", "ddos_queue", "login_wall", "error_page"],
+                       dict[Literal["title", "text"], list[str]]] = {}
 
     @field_validator("base_urls")
     @classmethod

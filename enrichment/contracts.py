@@ -125,6 +125,41 @@ class RawListing(BaseModel):
         return value
 
 
+PARSED_FIELDS = ("title", "url", "price", "price_tiers", "vendor", "vendor_url", "ships_from", "ships_to",
+                 "category", "description", "stock", "shipping_options")
+
+
+class ShippingOption(Contract):
+    name: CleanStr
+    price: Money | None = None
+
+
+class ParsedListing(Contract):
+    """A listing as `interdict parse` reads it off a saved page: a market's page object or
+    the generic extractor. ``confidence`` holds 0..1 per field of PARSED_FIELDS (0 = not
+    found). The field names are a raw record's, so the output feeds `interdict enrich`."""
+
+    title: TitleStr
+    url: str | None = None
+    price: Money | None = None
+    price_max: float | None = Field(default=None, ge=0)  # top of a price range ("50 - 39000 EUR")
+    price_tiers: list[PriceTier] = []
+    vendor: CleanStr | None = None
+    vendor_url: str | None = None
+    ships_from: CleanStr | None = None
+    ships_to: list[CleanStr] = []
+    category: CleanStr | None = None
+    description: CleanStr = ""
+    stock: int | None = Field(default=None, ge=0)
+    shipping_options: list[ShippingOption] = []
+    confidence: dict[str, float]
+    extractor: str  # "generic" or "page-object:<profile>"
+    page_kind: Literal["index", "listing"]
+    block: int | None = None  # position of the listing block on an index page
+    source: str = ""  # the file or URL parsed
+    language: str | None = None
+
+
 class Feedback(Contract):
     rating: float | None = None
     text: CleanStr = ""

@@ -57,11 +57,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", metavar="FILE", help="also write enriched listings as JSON Lines ('-' = stdout)")
     p.add_argument("--verbose", action="store_true", help="Scrapy's INFO log on stderr")
 
-    p = sub.add_parser("parse", help="saved HTML listing pages -> one JSON listing per page",
-                       description="Parse saved listing pages with the page object of their market.")
+    p = sub.add_parser("parse", help="saved market pages -> one JSON object per listing found",
+                       description="Read saved pages with their market's page object when one recognises them, "
+                                   "else with the generic extractor (any market layout): a listing page gives one "
+                                   "object, an index page one per listing block, each with title, price, vendor, "
+                                   "ships_from, ships_to, category, description and a confidence per field. Pages "
+                                   "with no listing (walls, errors, empty) are named on stderr with the reason.")
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--market", help="market name (default: recognised from the page)")
+    p.add_argument("--market", help="market name from the config (default: recognised from the page)")
     p.add_argument("--url", help="the URL the page was fetched from (default: a file:// URL)")
+    p.add_argument("--as-listing", action="store_true",
+                   help="print the crawl contract (what `enrich` and `index` take) instead; confident fields only")
 
     p = sub.add_parser("enrich", help="listings (JSON Lines) -> enriched listings (JSON Lines)",
                        description="Each line: a crawled listing (as `parse` prints it) or a raw record with at "
@@ -70,11 +76,12 @@ def _parser() -> argparse.ArgumentParser:
                                    "records come back unchanged plus an `enrichment` object (docs/enrichment.md).")
     p.add_argument("input", nargs="?", default="-", metavar="FILE|-")
 
-    p = sub.add_parser("eval", help="measure a stage on labelled real data: `eval enrichment --data DIR`",
-                       description="Per-field precision, recall and F1 of the enrichment stage against the "
-                                   "markets' own structured fields, on a development and a held-out part "
-                                   "(split by vendor). See docs/enrichment.md.")
-    p.add_argument("stage", choices=["enrichment"])
+    p = sub.add_parser("eval", help="measure a stage on labelled real data: `eval enrichment|parsing --data DIR`",
+                       description="enrichment: per-field precision, recall and F1 of the enrichment stage against "
+                                   "the markets' own structured fields, on a development and a held-out part (split "
+                                   "by vendor; docs/enrichment.md). parsing: per-field accuracy of the generic "
+                                   "extractor on the labelled market pages (docs/parsing.md).")
+    p.add_argument("stage", choices=["enrichment", "parsing"])
     p.add_argument("--data", required=True, metavar="DIR", help="the shared datasets folder (../shared/data)")
     p.add_argument("--datasets", metavar="NAMES", help="comma-separated subset: agora,torrez,alphabay")
     p.add_argument("--limit", type=int, metavar="N", help="an even sample of N listings per dataset")

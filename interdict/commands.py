@@ -99,6 +99,11 @@ def cmd_crawl(args, config) -> int:
 
 
 def cmd_parse(args, config) -> int:
+    """Saved pages -> one JSON object per listing found (a listing page gives one, an index
+    page one per listing block); pages without listings are reported on stderr with the
+    reason. --as-listing prints the crawl contract instead (what `index` takes)."""
+    from crawlers.extract import parse_page, to_listing
+    from crawlers.extract.walls import merged_markers
     from crawlers.pages import PROFILES, PageError, profile_for_html
 
     failures = 0
@@ -110,26 +115,37 @@ def cmd_parse(args, config) -> int:
             print(f"interdict: {name}: cannot read: {exc.strerror}", file=sys.stderr)
             failures += 1
             continue
-        if args.market:
-            market = config.market(args.market)
-            profile = PROFILES.get(market.profile)
-            market_name = market.name
-        else:
-            profile = profile_for_html(html)
-            market_name = profile.name if profile else ""
-        if profile is None:
-            print(f"interdict: {name}: no page object recognises this page (name one with --market)", file=sys.stderr)
-            failures += 1
-            continue
+        market = config.market(args.market) if args.market else None
+        profile = (PROFILES.get(market.profile) if market else None) or profile_for_html(html)
+        market_name = market.name if market else (profile.name if profile else "")
+        crawled_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         url = args.url or path.resolve().as_uri()
-        page = profile.listing_page(url, html, market_name, datetime.fromtimestamp(path.stat().st_mtime, UTC))
-        try:
-            listing = page.to_listing()
-        except PageError as exc:
-            print(f"interdict: {name}: not a usable listing page ({exc.reason})", file=sys.stderr)
+        result = parse_page(html, url, profile, market_name, crawled_at,
+                            merged_markers(market.wall_markers) if market else None)
+        if not result.listings:
+            print(f"interdict: {name}: no listing ({result.drop_reason or 'nothing found'}"
+                  + (f": {result.wall.seen}" if result.wall else "") + ")", file=sys.stderr)
             failures += 1
             continue
-        print(listing.model_dump_json())
+        if result.drops:
+            print(f"interdict: {name}: " + ", ".join(f"{n} block(s) dropped ({r})" for r, n in result.drops.items()),
+                  file=sys.stderr)
+        for position, parsed in enumerate(result.listings):
+            parsed.source = str(path)
+            if not args.as_listing:
+                print(parsed.model_dump_json(exclude_none=True))
+                continue
+            if result.page_object_listings:
+                print(result.page_object_listings[position].model_dump_json())
+                continue
+            if not market_name:
+                raise UserError("--as-listing on a page no page object reads needs --market NAME")
+            try:
+                print(to_listing(parsed, market_name, crawled_at).model_dump_json())
+            except PageError as exc:
+                print(f"interdict: {name}: listing {position}: not confident enough to index ({exc.reason})",
+                      file=sys.stderr)
+                failures += 1
     return EXIT_PARTIAL if failures else 0
 
 
@@ -186,6 +202,8 @@ def cmd_eval(args, config) -> int:
     data = Path(args.data)
     if not data.is_dir():
         raise UserError(f"no datasets at {data} (expected the shared data folder; see its README)")
+    if args.stage == "parsing":
+        return _eval_parsing(args, data)
     enricher = Enricher.from_settings(config.enrichment)
     datasets = args.datasets.split(",") if args.datasets else None
     report = evaluate(data, enricher, datasets=datasets, limit=args.limit, keep_errors=200 if args.errors else 0)
@@ -196,6 +214,18 @@ def cmd_eval(args, config) -> int:
         write_json(report, Path(args.json))
     if args.errors:
         Path(args.errors).write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in report.errors))
+    return 0
+
+
+def _eval_parsing(args, data: Path) -> int:
+    from crawlers.extract.evaluation import evaluate_parsing, write_json
+
+    report = evaluate_parsing(data)
+    if not report.pages and not report.unlabelled:
+        raise UserError(f"no market pages under {data / 'market-html'}")
+    print(report.table())
+    if args.json:
+        write_json(report, Path(args.json))
     return 0
 
 

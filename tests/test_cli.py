@@ -58,10 +58,10 @@ def test_bad_config_is_reported_at_start(tmp_path):
 
 
 def test_parse_enrich_index_search_pipeline(tmp_path):
-    parsed = run_cli("parse", str(HTML / "sable" / "listing.html"), str(HTML / "vesper" / "listing.html"),
-                     str(HTML / "sable" / "listing-no-price.html"))
-    assert parsed.returncode == 1  # one page was not a usable listing
-    assert "listing-no-price.html: not a usable listing page (missing_price)" in parsed.stderr
+    parsed = run_cli("parse", "--as-listing", str(HTML / "sable" / "listing.html"), str(HTML / "vesper" / "listing.html"),
+                     str(HTML / "sable" / "vendor.html"))
+    assert parsed.returncode == 1  # one page was not a listing
+    assert "vendor.html: no listing (no_listing_price)" in parsed.stderr
     listings = [json.loads(line) for line in parsed.stdout.splitlines()]
     assert [(l["market"], l["listing_key"]) for l in listings] == [("sable", "34837"), ("vesper", "82c4ed9d269d")]
 
@@ -119,7 +119,7 @@ def test_scrapy_project_lists_the_demo_spiders():
 
     proc = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["sable", "vesper"]
+    assert proc.stdout.split() == ["generic", "sable", "vesper"]
 
 
 def test_enrich_raw_records_keeps_them_and_adds_the_documented_fields():

@@ -34,7 +34,8 @@ class MarketSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.market: Market = load_config().market(market or self.name)
         self.market_name = self.market.name
-        self.profile: MarketProfile = PROFILES[self.market.profile or self.profile_name]
+        # None for markets read by the generic extractor (crawlers/spiders/generic.py)
+        self.profile: MarketProfile | None = PROFILES.get(self.market.profile or self.profile_name)
         self.base_url = (base_url or self.market.base_url).rstrip("/")
         self.mirrors = {origin(u) for u in (self.base_url, *self.market.base_urls)}
         self.allowed_domains = sorted({urlsplit(u).hostname or "" for u in self.mirrors})

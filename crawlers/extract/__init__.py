@@ -1,0 +1,82 @@
+"""Listings out of saved or fetched pages: a market's page object where one exists, the
+generic extractor everywhere else (and on page kinds the page object does not read)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Literal, Mapping
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from crawlers.extract.generic import ExtractedPage, extract
+from crawlers.extract.walls import Wall, wall_of
+from crawlers.pages.base import MarketProfile, PageError
+from crawlers.extract.values import shipping_option
+from enrichment.contracts import PARSED_FIELDS, Listing, ParsedListing
+
+__all__ = ["ExtractedPage", "Wall", "extract", "parse_page", "to_listing", "wall_of"]
+
+MIN_FIELD_CONFIDENCE = 0.5  # below this a generic field is left out of an indexed listing
+
+
+def from_page_object(listing: Listing, profile: str, source: str) -> ParsedListing:
+    found = {
+        "title": listing.title, "url": listing.url, "price": listing.price, "price_tiers": listing.price_tiers,
+        "vendor": listing.vendor.name, "vendor_url": listing.vendor.url, "ships_from": listing.ships_from,
+        "ships_to": listing.ships_to, "category": " / ".join(listing.category_path) or None,
+        "description": listing.description, "stock": None,
+        "shipping_options": [shipping_option(o) for o in listing.shipping_options],
+    }
+    return ParsedListing(**found, confidence={f: 1.0 if found.get(f) else 0.0 for f in PARSED_FIELDS},
+                         extractor=f"page-object:{profile}", page_kind="listing", source=source)
+
+
+def parse_page(html: str, url: str, profile: MarketProfile | None = None, market: str = "",
+               crawled_at: datetime | None = None, wall_markers: Mapping | None = None) -> ExtractedPage:
+    """The listings on one page. A page object reads listing pages of its market; whatever it
+    cannot read as a listing goes to the generic extractor."""
+    if profile is not None:
+        page = profile.listing_page(url, html, market or profile.name, crawled_at or datetime.now())
+        try:
+            listing = page.to_listing()
+        except PageError:
+            pass
+        else:
+            return ExtractedPage(url, "listing", [from_page_object(listing, profile.name, url)],
+                                 page_object_listings=[listing])
+    return extract(html, url, wall_markers)
+
+
+def listing_key(url: str) -> str:
+    """A market-independent key: the URL without scheme and host (mirrors share it)."""
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return hashlib.sha1(path.encode()).hexdigest()[:16]
+
+
+def to_listing(parsed: ParsedListing, market: str, crawled_at: datetime,
+               transport: Literal["tor", "clearnet"] = "clearnet") -> Listing:
+    """The crawl contract for a generically read listing; fields read with low confidence are
+    left out, and a listing without a confident title, price and vendor is not one."""
+    confident = {f for f, c in parsed.confidence.items() if c >= MIN_FIELD_CONFIDENCE}
+    for required in ("title", "price", "vendor"):
+        if required not in confident or getattr(parsed, required) is None:
+            raise PageError(f"unsure_{required}", parsed.url or parsed.source)
+    url = parsed.url or parsed.source
+    try:
+        return Listing(
+            market=market, url=url, listing_key=listing_key(url), title=parsed.title,
+            description=parsed.description if "description" in confident else "",
+            price=parsed.price, price_tiers=parsed.price_tiers if "price_tiers" in confident else [],
+            vendor={"name": parsed.vendor, "url": parsed.vendor_url if "vendor_url" in confident else None},
+            category_path=[p.strip() for p in (parsed.category or "").split("/") if p.strip()]
+            if "category" in confident else [],
+            ships_from=parsed.ships_from if "ships_from" in confident else None,
+            ships_to=parsed.ships_to if "ships_to" in confident else [],
+            shipping_options=[o.name + (f" ({o.price.amount:g} {o.price.currency})" if o.price else "")
+                              for o in parsed.shipping_options] if "shipping_options" in confident else [],
+            crawled_at=crawled_at, transport=transport)
+    except ValidationError as exc:
+        raise PageError("invalid_listing", str(exc.errors()[0]["msg"])) from None

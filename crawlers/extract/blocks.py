@@ -1,0 +1,63 @@
+"""Repeated listing blocks on index pages, found from the page's structure alone.
+
+Every element gets a path signature (tags and stable classes from the body down). Elements
+sharing one are instances of one template. The listing blocks are the template whose
+instances each hold a link into the site and a price, taken at the outermost level that
+still holds one listing each (so the image, vendor and badges around a title come along).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml.html import HtmlElement
+
+from crawlers.extract.dom import Page, internal, visible_text
+from crawlers.extract.values import has_money
+
+MIN_BLOCKS = 3
+MIN_COMPLETE = 0.6
+SAMPLE = 24  # instances of a template checked to estimate its completeness  # share of a template's instances that hold both a link and a price
+
+
+@dataclass
+class BlockGroup:
+    path: str
+    blocks: list[HtmlElement]
+    complete: float  # share of blocks with a link and a price
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/")
+
+
+def _has_link(page: Page, element: HtmlElement) -> bool:
+    for a in element.iter("a"):
+        url = page.absolute(a.get("href"))
+        if url and internal(url, page.host) and url.split("#")[0] != page.url:
+            return True
+    return False
+
+
+def listing_groups(page: Page) -> list[BlockGroup]:
+    """Templates whose instances look like listing blocks, best first (disjoint)."""
+    if page.body is None:
+        return []
+    candidates = []
+    for path, elements in page.templates().items():
+        if len(elements) < MIN_BLOCKS:
+            continue
+        sample = elements[:: max(1, len(elements) // SAMPLE)]  # an estimate is enough to rank templates
+        complete = sum(1 for e in sample if _has_link(page, e) and has_money(visible_text(e))) / len(sample)
+        if complete >= MIN_COMPLETE:
+            candidates.append(BlockGroup(path, elements, complete))
+    # More complete blocks first; among templates with the same number of blocks the
+    # outermost holds the most of each listing.
+    candidates.sort(key=lambda g: (-round(len(g.blocks) * g.complete), g.depth))
+    chosen: list[BlockGroup] = []
+    for group in candidates:
+        if any(group.path.startswith(c.path + "/") or c.path.startswith(group.path + "/") for c in chosen):
+            continue  # inside (or around) blocks already chosen
+        if len(group.blocks) * group.complete >= MIN_BLOCKS:
+            chosen.append(group)
+    return chosen

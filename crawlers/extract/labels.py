@@ -1,0 +1,115 @@
+"""The vocabulary of market pages: labels (labels.json) and what kind of value each field
+takes. A proposed value is only accepted when it is of its field's kind."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from crawlers.extract.dom import Segment, collapse
+from crawlers.extract.values import best_money, integer, money_in, place_codes
+from enrichment.gazetteers import data_path
+
+_DATA = json.loads((Path(__file__).parent / "labels.json").read_text(encoding="utf-8"))
+LABELS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _DATA["fields"].items()}
+NEEDS_COLON = frozenset(_DATA["bare_needs_colon"])
+SUFFIX: dict[str, str] = _DATA["suffix"]
+VENDOR_LINK_PATTERNS = tuple(_DATA["vendor_link_patterns"])
+HINTS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _DATA["hints"].items()}
+GENERIC_LINK_TEXTS = frozenset(_DATA["generic_link_texts"])
+LABEL_RE = re.compile(
+    r"^(?P<label>" + "|".join(sorted(map(re.escape, LABELS), key=len, reverse=True)) + r")"
+    r"(?=[\s:：]|$)\s*(?P<colon>[:：])?\s*", re.I)
+EDGE_PUNCT = " \t-–—|:›»>/·•,()[]{}*"
+_COUNT_SUFFIX_RE = re.compile(r"\s*[(\[]\d+[)\]]$")
+_ARROW_RE = re.compile(r"\s*(?:⟶|→|->|=>|➔|➜|>)\s*")
+BARE_AMOUNT_RE = re.compile(r"^\s*(?:[$€£]\s?)?\d+(?:[ .,\u00a0\u202f]\d+)*\s*$")
+HANDLE_RE = re.compile(r"^@([\w.\-]{2,40})$")
+_NAME_RE = re.compile(r"^[\w.\-]+(?: [\w.\-]+){0,2}$")
+_UNITS = json.loads(data_path("units.json").read_text(encoding="utf-8"))
+_UNIT_WORDS = sorted({*_UNITS["mass"], *_UNITS["volume"], *_UNITS["count"], "cards", "accounts", "bottles"},
+                     key=len, reverse=True)
+QUANTITY_RE = re.compile(r"\d+(?:[.,]\d+)?\s?(?:x\s?)?(?:" + "|".join(map(re.escape, _UNIT_WORDS)) + r")\b", re.I)
+
+def label_of(text: str) -> tuple[str, str] | None:
+    """(label, value written after it in the same text) when ``text`` starts with a label."""
+    match = LABEL_RE.match(text)
+    if not match:
+        return None
+    label, rest = match["label"].lower(), text[match.end():].strip()
+    if rest and not match["colon"] and " " not in label:
+        return None  # "Price is great" is not a label; "Ships from Germany" is
+    if not match["colon"] and label in NEEDS_COLON and (rest or text.strip().lower() != label):
+        return None
+    return label, rest
+
+
+def starts_section(text: str) -> bool:
+    """A label on its own or with a colon; "Ships from NL to DE." inside prose is not one."""
+    found = label_of(text)
+    return bool(found) and (not found[1] or bool(re.match(r"[^:：]{1,30}[:：]", text)))
+
+
+def clean_value(text: str) -> str:
+    return _COUNT_SUFFIX_RE.sub("", collapse(text)).strip(EDGE_PUNCT)
+
+
+def split_route(value: str) -> tuple[str, str | None]:
+    """'NL⟶WW, EU' -> ('NL', 'WW, EU'); a value without an arrow is all origin."""
+    parts = _ARROW_RE.split(value, maxsplit=1)
+    return (parts[0].strip(), parts[1].strip()) if len(parts) == 2 and parts[1].strip() else (value, None)
+
+
+def vendor_link(url: str) -> bool:
+    """A link to a vendor's profile: a profile pattern followed by at most the vendor's id
+    ("/store/john-doe", not "/store/john-doe/item/3b85…", which is one of their listings)."""
+    lowered = url.lower().split("#")[0].rstrip("/")
+    for pattern in VENDOR_LINK_PATTERNS:
+        at = lowered.find(pattern)
+        if at >= 0:
+            rest = lowered[at + len(pattern):].lstrip("/=")
+            if rest and rest.count("/") == 0:
+                return True
+    return False
+
+
+def vendor_name(text: str) -> str | None:
+    """A vendor name as markets print it: one to three short words, not a number or money."""
+    text = clean_value(text).lstrip("@")
+    if not text or len(text) > 40 or not _NAME_RE.match(text) or text.replace(".", "").isdigit():
+        return None
+    if text.lower() in GENERIC_LINK_TEXTS or money_in(text):
+        return None
+    return text
+
+
+def title_like(text: str) -> bool:
+    bare = text.strip(EDGE_PUNCT)
+    return len(bare) >= 3 and bare.lower() not in GENERIC_LINK_TEXTS and not (money_in(bare) and len(bare) < 30)
+
+
+def has_hint(segment: Segment, kind: str) -> bool:
+    return any(h in segment.hints for h in HINTS[kind])
+
+
+def accept(field_name: str, text: str):
+    """The value of ``field_name`` in ``text``, or None when the text is not of that kind."""
+    text = collapse(text)
+    if field_name == "price":
+        return best_money(text)
+    if field_name == "vendor":
+        return vendor_name(text)
+    if field_name in ("ships_from", "ships_to"):
+        value = clean_value(text)
+        return value if place_codes(split_route(value)[0]) else None
+    if field_name == "category":
+        value = clean_value(text)
+        return value if 0 < len(value) <= 80 and not money_in(value) else None
+    if field_name == "stock":
+        return integer(text)
+    if field_name == "description":
+        return text if len(text) >= 3 else None
+    return None
+
+

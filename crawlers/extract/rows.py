@@ -1,0 +1,55 @@
+"""Rows of a listing page that pair a quantity with a price (tiers, bulk discounts) and
+shipping options with their prices."""
+
+from __future__ import annotations
+
+from lxml.html import HtmlElement
+
+from crawlers.extract.dom import collapse, visible_text
+from crawlers.extract.labels import LABELS, QUANTITY_RE, label_of
+from crawlers.extract.values import MoneyHit, money_in
+
+
+def tiers_and_options(block: HtmlElement) -> tuple[list[dict], list[str]]:
+    """List items, table rows and options: (tiers as {quantity, price}, shipping option texts)."""
+    tiers, options = [], []
+    for row in block.iter("li", "tr", "option"):
+        text = visible_text(row)
+        if len(text) > 160:
+            continue
+        money = money_in(text)
+        quantity = QUANTITY_RE.search(text)
+        if money and quantity and quantity.start() < money[0].start:
+            tiers.append({"quantity": quantity.group(0), "price": money[0]})
+        elif row.tag == "option" and _looks_like_shipping(row):
+            options.append(text)
+        elif money and row.tag == "li" and _under_shipping_heading(row):
+            options.append(text)
+    return _unique_tiers(tiers), list(dict.fromkeys(options))
+
+
+def _unique_tiers(tiers: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for tier in tiers:
+        money: MoneyHit = tier["price"]
+        key = (tier["quantity"].lower(), money.amount, money.currency)
+        if key not in seen:
+            seen.add(key)
+            out.append(tier)
+    return out
+
+
+def _looks_like_shipping(option: HtmlElement) -> bool:
+    select = next((a for a in option.iterancestors("select")), None)
+    name = ((select.get("name") or "") + " " + (select.get("id") or "")).lower() if select is not None else ""
+    return any(w in name for w in ("ship", "postage", "delivery", "versand"))
+
+
+def _under_shipping_heading(item: HtmlElement) -> bool:
+    """A list item whose list follows a heading or label that names shipping."""
+    parent = item.getparent()
+    previous = parent.getprevious() if parent is not None else None
+    if previous is None:
+        return False
+    found = label_of(collapse(previous.text_content()))
+    return bool(found) and "shipping_options" in LABELS[found[0]]

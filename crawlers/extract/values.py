@@ -1,0 +1,116 @@
+"""What a value on a market page can be: money (with ranges and crypto), places, numbers.
+
+The extractor proposes values from labels and positions; these readers decide whether a
+proposed value is of the right kind, so that "From: 500 $" is read as a price and
+"From: Germany" as an origin without a rule for either market."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from enrichment.components.quantities import parse_number
+from enrichment.gazetteers import data_path, load_places
+
+_UNITS = json.loads(data_path("units.json").read_text(encoding="utf-8"))
+_SYMBOLS: dict[str, str] = _UNITS["currency_symbols"]
+_WORDS: dict[str, str] = {w: c for w, c in _UNITS["currency_words"].items()}
+CRYPTO = frozenset({"BTC", "XMR", "LTC", "ZEC", "ETH", "BCH"})
+# "1 682,12" (space-grouped thousands) before plain "1.682,12" / "0.005802".
+_NUM = r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?(?!\d)|\d+(?:[.,]\d+)*"
+_GROUP_SPACES = str.maketrans("", "", " \u00a0\u202f")
+_SYM = "[" + re.escape("".join(_SYMBOLS)) + "]"
+_CODE = "|".join(sorted((re.escape(w) for w in _WORDS), key=len, reverse=True))
+_CUR = rf"(?:{_SYM}|(?<![^\W\d_])(?:{_CODE})(?![^\W\d_]))"
+# "500 $", "$60", "USD 12", "£13.00 GBP", "50.00 - 39000.00 EUR", "US$ 25", "12,50€".
+MONEY_RE = re.compile(
+    rf"(?:(?P<c1>{_CUR})\s?(?P<a1>{_NUM})(?:\s*[-–]\s*(?:{_CUR})?\s?(?P<h1>{_NUM}))?)"
+    rf"|(?:(?P<a2>{_NUM})(?:\s*[-–]\s*(?P<h2>{_NUM}))?\s?(?P<c2>{_CUR}))",
+    re.I,
+)
+_PLACE_SPLIT_RE = re.compile(r"\s*(?:[,;/|&+>→]|\band\b|\bund\b|\bet\b|\by\b)\s*", re.I)
+_PLACE_NOISE_RE = re.compile(r"^(?:ships?\s+)?(?:from|to|only|all|shipping)\s*:?\s*|\s*\(.*?\)\s*|\s*only$", re.I)
+_INTEGER_RE = re.compile(r"^\D{0,12}?(\d[\d,. ]*)\s*(?:left|in stock|available|pcs|units|items)?\s*$", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyHit:
+    amount: float
+    currency: str
+    start: int
+    end: int
+    high: float | None = None  # top of a price range
+
+    @property
+    def crypto(self) -> bool:
+        return self.currency in CRYPTO
+
+
+def _code(token: str) -> str | None:
+    return _SYMBOLS.get(token) or _WORDS.get(token.lower())
+
+
+def money_in(text: str) -> list[MoneyHit]:
+    out = []
+    for match in MONEY_RE.finditer(text):
+        amount = parse_number((match["a1"] or match["a2"]).translate(_GROUP_SPACES))
+        currency = _code(match["c1"] or match["c2"])
+        high = match["h1"] or match["h2"]
+        if amount is None or currency is None:
+            continue
+        top = parse_number(high.translate(_GROUP_SPACES)) if high else None
+        out.append(MoneyHit(amount, currency, match.start(), match.end(), top if top and top > amount else None))
+    return out
+
+
+def has_money(text: str) -> bool:
+    return any(True for _ in money_in(text))
+
+
+def best_money(text: str) -> MoneyHit | None:
+    """The price a buyer would read first: fiat before crypto, the first of each."""
+    hits = money_in(text)
+    fiat = [h for h in hits if not h.crypto]
+    return (fiat or hits or [None])[0]
+
+
+@lru_cache(maxsize=4096)
+def place_codes(text: str) -> tuple[str, ...]:
+    """ISO codes / region ids of a place cell ("United States", "EU, UK", "Worldwide"),
+    empty unless most of its parts are places."""
+    text = _PLACE_NOISE_RE.sub(" ", text).strip()
+    if not text or len(text) > 300:
+        return ()
+    parts = [p for p in _PLACE_SPLIT_RE.split(text) if p.strip()]
+    gazetteer = load_places()
+    codes = [gazetteer.resolve(p) for p in parts]
+    found = tuple(dict.fromkeys(c for c in codes if c))
+    return found if found and len(found) * 2 >= len(parts) else ()
+
+
+def place_list(text: str) -> list[str]:
+    """'Europe, United States' -> ['Europe', 'United States'] when every part is a place;
+    otherwise the text as one entry (a market's own wording is kept, not guessed apart)."""
+    parts = [p.strip() for p in _PLACE_SPLIT_RE.split(text) if p.strip()]
+    if len(parts) > 1 and all(place_codes(p) for p in parts):
+        return parts
+    return [text.strip()]
+
+
+def integer(text: str) -> int | None:
+    match = _INTEGER_RE.match(text.strip())
+    if not match:
+        return None
+    value = parse_number(match.group(1).replace(" ", ""))
+    return int(value) if value is not None and value == int(value) else None
+
+
+def shipping_option(text: str) -> dict:
+    """'USPS Priority Mail — 3,88 EUR' -> {name, price}; a name alone when no price is given."""
+    money = money_in(text)
+    if not money:
+        return {"name": text}
+    name = (text[: money[0].start] + text[money[0].end:]).strip(" -–—:|(+)")
+    return {"name": name or text, "price": {"amount": money[0].amount, "currency": money[0].currency}}
