@@ -56,6 +56,17 @@ class CrawlSettings(_Strict):
     batch_size: int = Field(200, gt=0)
     spool_wait: float = Field(300, ge=0)
     user_agent: str = "Mozilla/5.0"
+    # Operator-supplied sessions (cookies, headers) per market, kept outside the repository
+    # and never logged: see crawlers/sessions.py.
+    sessions_file: str = "~/.config/interdict/sessions.toml"
+    # Market pauses (walls met) and the operator hand-off entries live here.
+    state_dir: str = "var/state"
+
+
+class EvidenceSettings(_Strict):
+    enabled: bool = True
+    dir: str = "var/evidence"
+    max_file_bytes: int = Field(1_000_000_000, ge=10_000)
 
 
 class EnrichmentSettings(_Strict):
@@ -107,6 +118,8 @@ class Market(_Strict):
     ban_patterns: tuple[str, ...] = ("too many requests", "rate limit exceeded", "you have been banned")
     # Extra markers of CAPTCHA / DDoS-queue / login / error pages, added to the defaults in
     # crawlers/extract/walls.json: {captcha = {title = [...], text = [...]}, ...}
+    # robots.txt: obeyed for clearnet markets and ignored for Tor markets unless set here.
+    obey_robots_txt: bool | None = None
     # Generic crawls (profile = "generic") follow every link on the market's hosts except
     # those whose path holds one of these words: actions, not pages.
     deny_words: tuple[str, ...] = ("logout", "signout", "sign-out", "cart", "basket", "checkout", "order", "buy",
@@ -138,6 +151,10 @@ class Market(_Strict):
         return self.base_urls[0]
 
     @property
+    def obeys_robots_txt(self) -> bool:
+        return self.obey_robots_txt if self.obey_robots_txt is not None else self.transport == "clearnet"
+
+    @property
     def isolation_token(self) -> str:
         return self.isolation or self.name
 
@@ -145,6 +162,7 @@ class Market(_Strict):
 class Settings(_Strict):
     store: StoreSettings = StoreSettings()
     crawl: CrawlSettings = CrawlSettings()
+    evidence: EvidenceSettings = EvidenceSettings()
     enrichment: EnrichmentSettings = EnrichmentSettings()
     demo: DemoSettings = DemoSettings()
     tor: TorSettings = TorSettings()

@@ -11,8 +11,10 @@ BOT_NAME = "interdict"
 SPIDER_MODULES = ["crawlers.spiders"]
 NEWSPIDER_MODULE = "crawlers.spiders"
 
-# Dark markets publish no robots.txt worth obeying; clearnet markets opt in per market.
-ROBOTSTXT_OBEY = False
+# Obeyed per market (Market.obeys_robots_txt: clearnet yes, Tor no, unless configured): the
+# spiders mark requests of markets that do not obey with dont_obey_robotstxt, so a Tor
+# market's robots.txt is never even fetched.
+ROBOTSTXT_OBEY = True
 USER_AGENT = _config.crawl.user_agent
 # Consoles that listen on a port are not something a crawl host should expose.
 TELNETCONSOLE_ENABLED = False
@@ -43,6 +45,11 @@ DOWNLOADER_MIDDLEWARES = {
     "crawlers.transport.failclosed.FailClosedMiddleware": 595,
     "crawlers.transport.circuits.CircuitRenewalMiddleware": 587,
     "crawlers.transport.mirrors.MirrorFailoverMiddleware": 585,
+    # above RedirectMiddleware (600) and HttpCompressionMiddleware (590): responses are seen
+    # as the server sent them, redirects included
+    "crawlers.evidence.WarcEvidenceMiddleware": 650,
+    # before CookiesMiddleware (700) puts cookies into the jar
+    "crawlers.sessions.SessionMiddleware": 690,
 }
 REQUEST_FINGERPRINTER_CLASS = "crawlers.transport.mirrors.MirrorAwareFingerprinter"
 # Per-market download slots (see crawlers/middlewares.py): concurrency and delay as configured.
@@ -66,6 +73,25 @@ INTERDICT_STORE_PATH = _config.store.path
 INTERDICT_BATCH_SIZE = _config.crawl.batch_size
 INTERDICT_OUTPUT = ""  # a path, or "-" for stdout: enriched listings as JSON Lines
 INTERDICT_PROGRESS = False
+INTERDICT_SESSIONS_FILE = _config.crawl.sessions_file
+INTERDICT_EVIDENCE_DIR = _config.evidence.dir if _config.evidence.enabled else ""
+INTERDICT_EVIDENCE_MAX_FILE_BYTES = _config.evidence.max_file_bytes
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
+
+
+class _OneLineRobotsErrors:
+    """An unreachable robots.txt is the market being unreachable, which the crawl reports
+    by itself: one line, not a traceback."""
+
+    @staticmethod
+    def filter(record) -> bool:
+        record.exc_info = record.exc_text = None
+        record.levelno, record.levelname = 30, "WARNING"
+        return True
+
+
+import logging  # noqa: E402 - only for the filter above
+
+logging.getLogger("scrapy.downloadermiddlewares.robotstxt").addFilter(_OneLineRobotsErrors())

@@ -13,7 +13,7 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 # C0/C1 control characters (except tab and newline) never carry meaning in a listing and
 # would let crawled text smuggle terminal escapes or highlight markers into our output;
@@ -52,6 +52,25 @@ class PriceTier(Contract):
     price: Money
 
 
+class ShippingOption(Contract):
+    name: CleanStr  # "DHL Paket (tracked)", "USPS Priority Mail"
+    price: Money | None = None  # what it adds to the order, when shown
+
+
+class Variant(Contract):
+    """One choice a listing offers besides quantity (strain, flavour, size, colour)."""
+
+    name: CleanStr
+    price: Money | None = None  # when the variant has its own price
+
+
+def _named(values: Any) -> Any:
+    """Older documents and plain inputs hold options as text: "DHL (+USD 12.00)" -> {name}."""
+    if isinstance(values, list):
+        return [{"name": v} if isinstance(v, str) else v for v in values]
+    return values
+
+
 class VendorRef(Contract):
     name: CleanStr = Field(min_length=1)
     url: str | None = None
@@ -62,9 +81,10 @@ class VendorRef(Contract):
 class Evidence(Contract):
     """Where the raw response that produced a record is kept (WARC record and digest)."""
 
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")  # of the page body as parsed (the WARC payload)
     warc_record_id: str | None = None
-    warc_file: str | None = None
+    warc_file: str | None = None  # name inside the evidence folder (config evidence.dir)
+    warc_offset: int | None = Field(default=None, ge=0)  # where the response record starts
     served_by: str | None = None  # the mirror (scheme://host:port) that served the page
 
 
@@ -87,7 +107,8 @@ class Listing(Contract):
     category_path: list[CleanStr] = []
     ships_from: CleanStr | None = None
     ships_to: list[CleanStr] = []
-    shipping_options: list[CleanStr] = []
+    shipping_options: Annotated[list[ShippingOption], BeforeValidator(_named)] = []
+    variants: Annotated[list[Variant], BeforeValidator(_named)] = []
     payment_terms: CleanStr | None = None
     image_urls: list[str] = []
     crawled_at: UtcDatetime
@@ -126,12 +147,7 @@ class RawListing(BaseModel):
 
 
 PARSED_FIELDS = ("title", "url", "price", "price_tiers", "vendor", "vendor_url", "ships_from", "ships_to",
-                 "category", "description", "stock", "shipping_options")
-
-
-class ShippingOption(Contract):
-    name: CleanStr
-    price: Money | None = None
+                 "category", "description", "stock", "shipping_options", "variants")
 
 
 class ParsedListing(Contract):
@@ -151,7 +167,8 @@ class ParsedListing(Contract):
     category: CleanStr | None = None
     description: CleanStr = ""
     stock: int | None = Field(default=None, ge=0)
-    shipping_options: list[ShippingOption] = []
+    shipping_options: Annotated[list[ShippingOption], BeforeValidator(_named)] = []
+    variants: Annotated[list[Variant], BeforeValidator(_named)] = []
     confidence: dict[str, float]
     extractor: str  # "generic" or "page-object:<profile>"
     page_kind: Literal["index", "listing"]
@@ -219,6 +236,16 @@ class PriceMention(Contract):
     quantity: Quantity | None = None  # the quantity this price buys, when the text pairs them
 
 
+class Tier(Contract):
+    """One price tier of a listing, read: what it buys, what that costs per unit, and the
+    bulk discount against the smallest tier (0.2 = a fifth cheaper per gram/unit)."""
+
+    quantity: Quantity | None = None
+    price: PriceMention
+    unit_price_usd: float | None = None  # per g, ml or unit
+    discount: float | None = None
+
+
 class Identifier(Contract):
     kind: str  # pgp, btc, xmr, eth, email, phone, telegram, wickr, session, jabber, onion
     value: str  # normalised: fingerprint, address, E.164 number, lower-cased handle
@@ -236,6 +263,7 @@ class Enrichment(Contract):
     quantities: list[Quantity] = []
     purity: float | None = None  # percent
     prices: list[PriceMention] = []
+    tiers: list[Tier] = []  # the listing's price tiers with unit prices and bulk discounts
     identifiers: list[Identifier] = []
     ships_from: list[str] = []  # ISO 3166-1 alpha-2 codes and region ids (EU, EUROPE, WORLDWIDE...)
     ships_to: list[str] = []

@@ -21,6 +21,7 @@ from spacy.tokens import Doc
 
 from enrichment.components import Mention
 from enrichment.contracts import EnrichedListing, EnrichedVendor, Enrichment, Listing, RawListing, VendorProfile
+from enrichment.components.quantities import quantity_of
 from enrichment.fields import price_of, vendor_name
 from enrichment.gazetteers import category_with_ancestors, load_unit_hints
 from enrichment.rates import load_rates
@@ -74,6 +75,28 @@ def _joined(value: str | list[str] | None) -> str:
 
 def _unique(values: Iterable[str | None]) -> list[str]:
     return list(dict.fromkeys(v for v in values if v))
+
+
+def _tier_summaries(tiers, prices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Unit prices of a listing's tiers, and each tier's bulk discount against the smallest
+    tier of the same unit."""
+    out = []
+    for tier, price in zip(tiers, prices):
+        quantity = quantity_of(tier.quantity)
+        usd = price.get("usd")
+        unit_price = round(usd / quantity["amount"], 6) if quantity and quantity["amount"] and usd else None
+        out.append({"quantity": quantity, "price": price, "unit_price_usd": unit_price})
+    smallest: dict[str, dict[str, Any]] = {}
+    for entry in out:
+        if entry["unit_price_usd"]:
+            unit = entry["quantity"]["unit"]
+            if unit not in smallest or entry["quantity"]["amount"] < smallest[unit]["quantity"]["amount"]:
+                smallest[unit] = entry
+    for entry in out:
+        base = smallest.get(entry["quantity"]["unit"]) if entry["unit_price_usd"] else None
+        if base is not None and base is not entry:
+            entry["discount"] = round(1 - entry["unit_price_usd"] / base["unit_price_usd"], 4)
+    return out
 
 
 class Enricher:
@@ -143,15 +166,17 @@ class Enricher:
     def enrich_listings(self, listings: Iterable[Listing]) -> Iterator[EnrichedListing]:
         for batch in self._batched(listings, self.batch_size):
             views = [compose([("title", l.title), ("description", l.description),
-                              ("shipping_options", "; ".join(l.shipping_options)),
+                              ("shipping_options", "; ".join(o.name for o in l.shipping_options)),
                               ("category", " / ".join(l.category_path))], self.max_field_chars) for l in batch]
             for listing, (view, language) in zip(batch, self.analyse(views)):
                 on = listing.crawled_at.date()
                 out = self._summarise(view.mentions + self._cell_places(listing.ships_from, listing.ships_to),
                                       language, on, view.truncated)
                 listed = self._price(listing.price.amount, listing.price.currency, on, source="field")
-                out["prices"] = [listed] + [self._price(t.price.amount, t.price.currency, on, source="tier",
-                                                        text=t.quantity) for t in listing.price_tiers] + out["prices"]
+                tiers = [self._price(t.price.amount, t.price.currency, on, source="tier", text=t.quantity)
+                         for t in listing.price_tiers]
+                out["prices"] = [listed] + tiers + out["prices"]
+                out["tiers"] = _tier_summaries(listing.price_tiers, tiers)
                 out["price_usd"], out["price_eur"] = listed["usd"], listed["eur"]
                 out["vendor"] = listing.vendor.name
                 yield EnrichedListing(listing=listing, enrichment=Enrichment.model_validate(out))

@@ -9,7 +9,8 @@ distribution lacks analysis-common, and normalisation lives in `enrichment` anyw
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 from elasticsearch import ApiError, AuthenticationException, ConnectionError as ESConnectionError, Elasticsearch
@@ -99,12 +100,18 @@ class ElasticsearchStore(Store):
 
     # -- plumbing --------------------------------------------------------------------------
     def _call(self, fn, *args, **kwargs):
-        where = ", ".join(_redact(u) for u in self.urls)
-        try:
+        with self._errors():
             if not self._ready:
                 self._ensure_indices()
                 self._ready = True
             return fn(*args, **kwargs)
+
+    @contextmanager
+    def _errors(self):
+        """Client exceptions as StoreError / StoreUnavailable, phrased for the operator."""
+        where = ", ".join(_redact(u) for u in self.urls)
+        try:
+            yield
         except AuthenticationException:
             raise StoreError(f"Elasticsearch at {where} rejected the credentials (401)") from None
         except ESConnectionError as exc:
@@ -273,6 +280,18 @@ class ElasticsearchStore(Store):
     def get_listing(self, doc_id: str) -> ListingDocument | None:
         doc = self._call(self._get, self.listings, doc_id)
         return ListingDocument.model_validate(doc) if doc else None
+
+    def _scan(self, alias: str) -> Iterator[dict]:
+        self._call(lambda: None)  # indices exist, cluster answers
+        with self._errors():
+            for hit in helpers.scan(self.es, index=alias, query={"query": {"match_all": {}}}, _source=["doc"], size=1000):
+                yield hit["_source"]["doc"]
+
+    def iter_listings(self) -> Iterator[ListingDocument]:
+        return (ListingDocument.model_validate(doc) for doc in self._scan(self.listings))
+
+    def iter_vendors(self) -> Iterator[VendorDocument]:
+        return (VendorDocument.model_validate(doc) for doc in self._scan(self.vendors))
 
     def get_vendor(self, doc_id: str) -> VendorDocument | None:
         doc = self._call(self._get, self.vendors, doc_id)

@@ -184,6 +184,14 @@ class EmbeddedStore(Store):
         row = self.db.execute("SELECT doc FROM listings WHERE id=?", (doc_id,)).fetchone()
         return ListingDocument.model_validate_json(row[0]) if row else None
 
+    def iter_listings(self) -> Iterator[ListingDocument]:
+        for (doc,) in self.db.execute("SELECT doc FROM listings ORDER BY rowid"):
+            yield ListingDocument.model_validate_json(doc)
+
+    def iter_vendors(self) -> Iterator[VendorDocument]:
+        for (doc,) in self.db.execute("SELECT doc FROM vendors ORDER BY id"):
+            yield VendorDocument.model_validate_json(doc)
+
     def get_vendor(self, doc_id: str) -> VendorDocument | None:
         row = self.db.execute("SELECT doc FROM vendors WHERE id=?", (doc_id,)).fetchone()
         return VendorDocument.model_validate_json(row[0]) if row else None

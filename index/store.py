@@ -4,7 +4,7 @@ both must pass the same contract tests (tests/test_store_contract.py)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from enrichment.contracts import EnrichedListing, EnrichedVendor
 from index.documents import ListingDocument, UpsertReport, VendorDocument
@@ -34,6 +34,13 @@ class Store(ABC):
 
     @abstractmethod
     def search(self, query: Query) -> SearchResult: ...
+
+    @abstractmethod
+    def iter_listings(self) -> Iterator[ListingDocument]:
+        """Every listing document, in no particular order, without a result-window limit."""
+
+    @abstractmethod
+    def iter_vendors(self) -> Iterator[VendorDocument]: ...
 
     @abstractmethod
     def count_listings(self) -> int: ...

@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--epoch", type=int, help="market state; a later epoch moves some prices")
     p.add_argument("--tor", action="store_true",
                    help="serve the markets as onion services on a private Tor network and crawl them through it")
+    p.add_argument("--walls", action="store_true",
+                   help="with --serve-only: a members-only section behind a login (Sable) and a CAPTCHA (Vesper)")
     p.add_argument("--serve-only", action="store_true",
                    help="only serve the demo markets on their configured URLs until interrupted")
     p.add_argument("--verbose", action="store_true", help="Scrapy's INFO log on stderr")
@@ -87,6 +89,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, metavar="N", help="an even sample of N listings per dataset")
     p.add_argument("--json", metavar="FILE", help="also write the scores as JSON")
     p.add_argument("--errors", metavar="FILE", help="write up to 200 missed categories per dataset (dev part only)")
+
+    p = sub.add_parser("handoff", help="markets paused at a login wall, CAPTCHA or DDoS queue, for an operator",
+                       description="list: each paused market with the URL, since when, what was seen and how to "
+                                   "resume. resolve MARKET: clear the pause (e.g. after a DDoS queue has passed). "
+                                   "Supplying a fresh session for a market in crawl.sessions_file resumes it at its "
+                                   "next crawl by itself.")
+    p.add_argument("action", nargs="?", default="list", choices=["list", "resolve"])
+    p.add_argument("market", nargs="?", metavar="MARKET")
+    p.add_argument("--note", help="resolve: why (kept in the hand-off history)")
+    p.add_argument("--json", action="store_true", help="list: one JSON object per paused market")
+
+    p = sub.add_parser("evidence", help="the raw page behind a document, and a check of the WARC archive",
+                       description="show DOC_ID: the page an indexed listing or vendor was read from, as archived "
+                                   "(metadata and digests on stderr, the page on stdout). verify: re-compute every "
+                                   "record's SHA-256 digests and check every indexed document's reference; exit 1 "
+                                   "on any mismatch. The archive is config evidence.dir.")
+    p.add_argument("action", choices=["show", "verify"])
+    p.add_argument("doc_id", nargs="?", metavar="DOC_ID", help="a document id (`search --json` prints it)")
+    p.add_argument("--headers-only", action="store_true", help="show: metadata and digests only")
+    store_arg(p)
 
     p = sub.add_parser("index", help="enriched listings or plain listings (JSON Lines) -> the store")
     p.add_argument("input", nargs="?", default="-", metavar="FILE|-")

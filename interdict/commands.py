@@ -12,6 +12,8 @@ from pydantic import ValidationError
 from enrichment.contracts import EnrichedListing, EnrichedVendor, Listing, VendorProfile
 from index import Query, open_store
 from interdict.errors import UserError
+from interdict.evidence import cmd_evidence  # noqa: F401 - dispatched by name from cli.py
+from interdict.handoff import cmd_handoff  # noqa: F401 - dispatched by name from cli.py
 from interdict.jsonl import LineErrors, describe_validation, read_records
 from interdict.progress import Progress
 
@@ -91,7 +93,11 @@ def cmd_crawl(args, config) -> int:
     reports = run_crawls(config, targets, store_path, args.output, args.verbose)
     for report in reports:
         print("\n".join(report.lines()), file=sys.stderr)
-    failed = [r.market for r in reports if r.pages == 0]
+    paused = [r.market for r in reports if r.paused]
+    failed = [r.market for r in reports if r.pages == 0 and not r.paused]
+    if paused:
+        print(f"interdict: {', '.join(paused)} paused at a wall: see `interdict handoff`", file=sys.stderr)
+        return EXIT_PARTIAL
     if failed:
         print(f"interdict: error: no page could be fetched from {', '.join(failed)}", file=sys.stderr)
         return EXIT_PARTIAL
@@ -317,7 +323,7 @@ def cmd_demo(args, config) -> int:
     seed = config.demo.seed if args.seed is None else args.seed
     epoch = config.demo.epoch if args.epoch is None else args.epoch
     if args.serve_only:
-        return serve_only(config, seed, epoch)
+        return serve_only(config, seed, epoch, walls=args.walls)
     return run_demo(config, seed, epoch, args.store or config.store.path, args.verbose, tor=args.tor)
 
 

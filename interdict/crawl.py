@@ -27,6 +27,10 @@ class CrawlReport:
                 if k.startswith("interdict/dropped/")}
 
     @property
+    def paused(self) -> bool:
+        return bool(self.stats.get("interdict/paused"))
+
+    @property
     def pages(self) -> int:
         return self.get("response_received_count")
 
@@ -60,6 +64,13 @@ class CrawlReport:
             lines.append(f"{self.market}: dropped " + ", ".join(f"{k} {v}" for k, v in self.dropped.items()))
         if self.get("interdict/pages/bad_encoding"):
             lines.append(f"{self.market}: {self.get('interdict/pages/bad_encoding')} page(s) with invalid bytes kept")
+        if self.stats.get("interdict/paused"):
+            lines.append(f"{self.market}: PAUSED since {self.stats.get('interdict/paused_since')}: "
+                         f"{self.stats['interdict/paused']} at {self.stats.get('interdict/paused_url')} — nothing behind "
+                         f"it was indexed; supply a fresh session (crawl.sessions_file) or run "
+                         f"`interdict handoff resolve {self.market}`, then crawl again")
+        elif self.get("interdict/resumed"):
+            lines.append(f"{self.market}: resumed with a fresh session")
         if self.stats.get("finish_reason") not in (None, "finished"):
             lines.append(f"{self.market}: crawl ended early: {self.stats.get('finish_reason')}")
         return lines

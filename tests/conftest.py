@@ -18,13 +18,23 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 SPOOL_DIR = Path(os.environ.get("TMPDIR", "/tmp")) / f"interdict-test-spool-{os.getpid()}"
+EVIDENCE_DIR = Path(os.environ.get("TMPDIR", "/tmp")) / f"interdict-test-evidence-{os.getpid()}"
 
 
 def run_cli(*args: str, input: str | None = None, timeout: float = 600, env: dict | None = None):
     """Run the real `interdict` command in a child process (spooling outside the repository)."""
     return subprocess.run([sys.executable, "-m", "interdict.cli", *args], input=input, capture_output=True,
                           text=True, timeout=timeout, cwd=REPO,
-                          env={**os.environ, "INTERDICT_STORE__SPOOL_DIR": str(SPOOL_DIR), **(env or {})})
+                          env={**os.environ, "INTERDICT_STORE__SPOOL_DIR": str(SPOOL_DIR),
+                               "INTERDICT_EVIDENCE__DIR": str(EVIDENCE_DIR), **(env or {})})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _scratch_folders():
+    """The spool and evidence folders of the CLI runs live for one test session."""
+    yield
+    for folder in (SPOOL_DIR, EVIDENCE_DIR):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -19,15 +19,16 @@ class ProbeSpider(scrapy.Spider):
     async def start(self):
         for path in self.paths:
             # dont_filter: the same path may be asked for twice (cookies set, then echoed)
+            # dont_obey_robotstxt: a transport probe; robots.txt is tested with the shop spider
             yield scrapy.Request(self.market.base_url + path, callback=self.parse, errback=self.failed,
-                                 dont_filter=True, priority=-self.paths.index(path))
+                                 dont_filter=True, priority=-self.paths.index(path), meta={"dont_obey_robotstxt": True})
 
     def parse(self, response):
         yield {"url": response.url, "status": response.status, "body": response.text[:2000],
                "length": len(response.body), "flags": response.flags}
         if self.follow:
             for href in response.css("a::attr(href)").getall():
-                yield response.follow(href, callback=self.parse, errback=self.failed)
+                yield response.follow(href, callback=self.parse, errback=self.failed, meta={"dont_obey_robotstxt": True})
 
     def failed(self, failure):
         yield {"url": failure.request.url, "error": type(failure.value).__name__, "message": str(failure.value)}

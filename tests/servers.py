@@ -172,3 +172,20 @@ class SilentSocksServer:
         self.sock.close()
         for conn in self.conns:
             conn.close()
+
+
+class FileServer(RecordingServer):
+    """Serves a folder of fixture files ('/' is index.html) and records every request."""
+
+    TYPES = {".html": "text/html; charset=utf-8", ".txt": "text/plain"}
+
+    def __init__(self, root: Path):
+        self.root = root.resolve()
+        super().__init__()
+
+    def respond(self, path: str, headers) -> tuple[int, list[tuple[str, str]], bytes]:
+        name = path.split("?", 1)[0].lstrip("/") or "index.html"
+        target = (self.root / name).resolve()
+        if self.root not in target.parents or not target.is_file():
+            return 404, [("Content-Type", "text/plain")], b"not found"
+        return 200, [("Content-Type", self.TYPES.get(target.suffix, "application/octet-stream"))], target.read_bytes()

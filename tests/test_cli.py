@@ -119,7 +119,7 @@ def test_scrapy_project_lists_the_demo_spiders():
 
     proc = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["generic", "sable", "vesper"]
+    assert proc.stdout.split() == ["generic", "sable", "shop", "vesper"]
 
 
 def test_enrich_raw_records_keeps_them_and_adds_the_documented_fields():

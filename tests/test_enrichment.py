@@ -19,7 +19,7 @@ def entities(result, label):
 def field_text(result, entity):
     listing = result.listing
     source = {"title": listing.title, "description": listing.description,
-              "shipping_options": "; ".join(listing.shipping_options), "ships_from": listing.ships_from}
+              "shipping_options": "; ".join(o.name for o in listing.shipping_options), "ships_from": listing.ships_from}
     if entity.field == "ships_to":
         source["ships_to"] = listing.ships_to[entity.attrs["index"]]
     return source[entity.field][entity.start:entity.end]
@@ -78,6 +78,16 @@ def test_quantities_purity_and_prices(enricher):
     assert [e.attrs["percent"] for e in entities(result, "PURITY")] == [87.0]
     for entity in entities(result, "QUANTITY") + entities(result, "PRICE"):
         assert field_text(result, entity) == entity.text
+
+
+def test_price_tiers_give_unit_prices_and_bulk_discounts(enricher):
+    tiers = [{"quantity": q, "price": {"amount": a, "currency": "USD"}}
+             for q, a in [("3.5g", 180.0), ("1g", 60.0), ("28g", 1000.0), ("100 pills", 90.0), ("a bag", 5.0)]]
+    result = enrich(enricher, title="Cocaine", price={"amount": 60.0, "currency": "USD"}, price_tiers=tiers)
+    read = [(t.quantity.amount if t.quantity else None, t.quantity.unit if t.quantity else None, t.unit_price_usd,
+             t.discount) for t in result.enrichment.tiers]
+    assert read == [(3.5, "g", 51.428571, 0.1429), (1.0, "g", 60.0, None), (28.0, "g", 35.714286, 0.4048),
+                    (100.0, "unit", 0.9, None), (None, None, None, None)]
 
 
 @pytest.mark.parametrize("ships_from, ships_to, origin, destinations", [

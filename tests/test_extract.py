@@ -73,7 +73,8 @@ def test_listing_page_with_labels_in_another_language():
         "<dt>Versand aus</dt><dd>Deutschland</dd><dt>Versand nach</dt><dd>EU</dd>"
         "<dt>Kategorie</dt><dd>Drogen / Stimulanzien</dd></dl>"
         "<div class='beschreibung'>Frische Ware, vakuumiert und geruchsdicht verpackt, Versand jeden Werktag.</div>"
-        "<ul class='staffel'><li>50g - 120,00 €</li><li>100g - 220,00 €</li></ul></div>",
+        "<ul class='staffel'><li>50g - 120,00 €</li><li>100g - 220,00 €</li></ul>"
+        "<select name='sorte'><option>Pulver</option><option>Paste (+5,00 €)</option></select></div>",
         title="Schattenmarkt - Speed Paste 50g - beste Qualität")
     result = extract(html, "http://schatten.example/angebot/77")
     assert result.kind == "listing", result.drops
@@ -85,6 +86,7 @@ def test_listing_page_with_labels_in_another_language():
     assert listing.category == "Drogen / Stimulanzien"
     assert "vakuumiert" in listing.description
     assert [(t.quantity, t.price.amount) for t in listing.price_tiers] == [("50g", 120.0), ("100g", 220.0)]
+    assert [(v.name, v.price.amount if v.price else None) for v in listing.variants] == [("Pulver", None), ("Paste", 5.0)]
     assert listing.language == "de"
     assert min(listing.confidence[f] for f in ("title", "price", "vendor", "ships_from", "category")) >= 0.8
 

@@ -46,7 +46,8 @@ def test_sable_listing_page(catalog):
     assert listing.ships_from == "Germany" and listing.ships_to == ["Germany"]
     assert listing.category_path == ["Drugs", "Stimulants", "Speed"]
     assert [(t.quantity, t.price.amount) for t in listing.price_tiers] == [("100g", 477.02)]
-    assert listing.shipping_options == ["DHL Paket (tracked)"]
+    assert [(o.name, o.price.amount, o.price.currency) for o in listing.shipping_options] == [
+        ("DHL Paket (tracked)", 12.0, "USD")]
     assert listing.payment_terms.startswith("Escrow")
     # the saved page is what the generator still produces for that key
     spec = catalog.markets["sable"].by_key["34837"]
@@ -63,7 +64,8 @@ def test_vesper_listing_page(catalog):
     assert listing.vendor.rating == pytest.approx(85.8 / 20)
     assert listing.ships_from == "United States" and listing.ships_to == ["Worldwide"]
     assert listing.category_path == ["Drugs", "Cannabis"]
-    assert listing.shipping_options == ["USPS Priority Mail", "USPS First Class"]
+    assert [(o.name, o.price.amount) for o in listing.shipping_options] == [
+        ("USPS Priority Mail", 3.88), ("USPS First Class", 21.55)]
     assert listing.payment_terms == "Multisig escrow"
     spec = catalog.markets["vesper"].by_key["82c4ed9d269d"]
     assert listing.description == spec.description

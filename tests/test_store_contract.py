@@ -191,6 +191,16 @@ def test_unknown_filter_field_is_rejected():
         normalise_term("colour", "red")
 
 
+def test_iterating_every_document(loaded, enricher, catalog):
+    from enrichment.contracts import VendorProfile
+
+    assert sorted(d.listing_key for d in loaded.iter_listings()) == sorted(f["listing_key"] for f in CORPUS)
+    assert list(loaded.iter_vendors()) == []
+    profile = VendorProfile(market="sable", name=catalog.vendors[1].name, url="http://127.0.0.1/v", crawled_at=T0)
+    loaded.upsert_vendors(enricher.enrich_vendors([profile]))
+    assert [v.name for v in loaded.iter_vendors()] == [catalog.vendors[1].name]
+
+
 def test_delete(loaded):
     assert loaded.delete_listing(listing_id("alpha", "a1"))
     assert not loaded.delete_listing(listing_id("alpha", "a1"))

@@ -42,7 +42,8 @@ def probe(config, paths, tmp_path, *settings, market="probe"):
 def onion_crawl(tor, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("onion")
     config = tor.config("onion", tor.onion_markets())
-    onion = run_cli("--config", str(config), "crawl", "sable_onion", "vesper_onion", "--store", str(tmp / "onion.db"))
+    onion = run_cli("--config", str(config), "crawl", "sable_onion", "vesper_onion", "--store", str(tmp / "onion.db"),
+                    env={"INTERDICT_EVIDENCE__DIR": str(tmp / "evidence")})
     direct = run_cli("crawl", "sable", "vesper", "--store", str(tmp / "direct.db"),
                      *[f"--base-url={m}={u}" for m, u in tor.direct_urls.items()])
     return {"onion": onion, "direct": direct, "tmp": tmp, "config": config}
@@ -63,6 +64,17 @@ def test_onion_crawl_equals_direct_crawl(onion_crawl):
         for field in LISTING_FIELDS:
             assert getattr(other, field) == getattr(listing, field), (key, field)
         assert other.vendor.name == listing.vendor.name and other.vendor.sales == listing.vendor.sales
+
+
+def test_onion_pages_are_evidence_with_their_tor_route(onion_crawl):
+    from index.evidence import records
+
+    pages = [page for _, _, (record, page), _ in records(onion_crawl["tmp"] / "evidence") if page is not None]
+    assert len(pages) > 2100
+    assert {p.route for p in pages} == {"tor"} and all(".onion" in p.url and ".onion" in p.mirror for p in pages)
+    with EmbeddedStore(onion_crawl["tmp"] / "onion.db") as store:
+        evidence = [d.data.listing.evidence for d in store.iter_listings()]
+    assert len(evidence) == 2100 and all(e.warc_record_id and ".onion" in e.served_by for e in evidence)
 
 
 def test_markets_use_separate_isolated_circuits(tor, onion_crawl):

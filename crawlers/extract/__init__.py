@@ -10,13 +10,14 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from crawlers.extract.dom import Page
 from crawlers.extract.generic import ExtractedPage, extract
+from crawlers.extract.structured import product_listing, products
 from crawlers.extract.walls import Wall, wall_of
 from crawlers.pages.base import MarketProfile, PageError
-from crawlers.extract.values import shipping_option
 from enrichment.contracts import PARSED_FIELDS, Listing, ParsedListing
 
-__all__ = ["ExtractedPage", "Wall", "extract", "parse_page", "to_listing", "wall_of"]
+__all__ = ["ExtractedPage", "Wall", "extract", "parse_page", "read_listings", "to_listing", "wall_of"]
 
 MIN_FIELD_CONFIDENCE = 0.5  # below this a generic field is left out of an indexed listing
 
@@ -27,7 +28,7 @@ def from_page_object(listing: Listing, profile: str, source: str) -> ParsedListi
         "vendor": listing.vendor.name, "vendor_url": listing.vendor.url, "ships_from": listing.ships_from,
         "ships_to": listing.ships_to, "category": " / ".join(listing.category_path) or None,
         "description": listing.description, "stock": None,
-        "shipping_options": [shipping_option(o) for o in listing.shipping_options],
+        "shipping_options": listing.shipping_options, "variants": listing.variants,
     }
     return ParsedListing(**found, confidence={f: 1.0 if found.get(f) else 0.0 for f in PARSED_FIELDS},
                          extractor=f"page-object:{profile}", page_kind="listing", source=source)
@@ -36,7 +37,7 @@ def from_page_object(listing: Listing, profile: str, source: str) -> ParsedListi
 def parse_page(html: str, url: str, profile: MarketProfile | None = None, market: str = "",
                crawled_at: datetime | None = None, wall_markers: Mapping | None = None) -> ExtractedPage:
     """The listings on one page. A page object reads listing pages of its market; whatever it
-    cannot read as a listing goes to the generic extractor."""
+    cannot read as a listing is read from its schema.org data or by the generic extractor."""
     if profile is not None:
         page = profile.listing_page(url, html, market or profile.name, crawled_at or datetime.now())
         try:
@@ -46,6 +47,16 @@ def parse_page(html: str, url: str, profile: MarketProfile | None = None, market
         else:
             return ExtractedPage(url, "listing", [from_page_object(listing, profile.name, url)],
                                  page_object_listings=[listing])
+    return read_listings(html, url, wall_markers)
+
+
+def read_listings(html: str | bytes, url: str, wall_markers: Mapping | None = None) -> ExtractedPage:
+    """schema.org Product data where the page carries it, the generic extractor otherwise."""
+    raw = html.encode("utf-8", "replace") if isinstance(html, str) else html
+    if b"schema.org" in raw:  # extruct is slow; most market pages carry none
+        found = [p for p in (product_listing(node, url) for node in products(raw, url)) if p is not None]
+        if found:
+            return ExtractedPage(url, "listing", found, links=Page(raw, url).internal_links())
     return extract(html, url, wall_markers)
 
 
@@ -75,8 +86,8 @@ def to_listing(parsed: ParsedListing, market: str, crawled_at: datetime,
             if "category" in confident else [],
             ships_from=parsed.ships_from if "ships_from" in confident else None,
             ships_to=parsed.ships_to if "ships_to" in confident else [],
-            shipping_options=[o.name + (f" ({o.price.amount:g} {o.price.currency})" if o.price else "")
-                              for o in parsed.shipping_options] if "shipping_options" in confident else [],
+            shipping_options=parsed.shipping_options if "shipping_options" in confident else [],
+            variants=parsed.variants if "variants" in confident else [],
             crawled_at=crawled_at, transport=transport)
     except ValidationError as exc:
         raise PageError("invalid_listing", str(exc.errors()[0]["msg"])) from None

@@ -294,11 +294,13 @@ class BlockReader:
         """A listing page's tiers and shipping options (an index block is one listing's summary)."""
         if not self.whole_page:
             return
-        tiers, options = tiers_and_options(self.block)
+        tiers, options, variants = tiers_and_options(self.block)
         if tiers:
             self.record.offer("price_tiers", Candidate(tiers, STRUCTURAL, "rows"))
         if options:
             self.record.offer("shipping_options", Candidate(options, STRUCTURAL, "rows"))
+        if variants:
+            self.record.offer("variants", Candidate(variants, STRUCTURAL, "rows"))
 
 
 _SITE_HEADER_HINTS = ("logo", "brand", "navbar", "site-name", "sitename", "masthead")

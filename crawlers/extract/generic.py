@@ -23,7 +23,7 @@ from crawlers.extract.blocks import listing_groups
 from crawlers.extract.dom import Page, collapse, visible_text
 from crawlers.extract.fields import BlockReader, Record
 from crawlers.extract.labels import GENERIC_LINK_TEXTS, clean_value, split_route
-from crawlers.extract.values import place_list, shipping_option
+from crawlers.extract.values import place_list, priced_name
 from crawlers.extract.walls import Wall, wall_of
 from enrichment.contracts import PARSED_FIELDS, Listing, Money, ParsedListing
 
@@ -225,7 +225,8 @@ def _listing(record: Record, page: Page, kind: str, position: int | None) -> Par
             category=record.value("category"),
             description=record.value("description") or "",
             stock=record.value("stock"),
-            shipping_options=[shipping_option(o) for o in record.value("shipping_options") or []],
+            shipping_options=[priced_name(o) for o in record.value("shipping_options") or []],
+            variants=[priced_name(v) for v in record.value("variants") or []],
             confidence={name: (fields[name].confidence if name in fields else 0.0) for name in PARSED_FIELDS},
             extractor="generic",
             page_kind=kind,

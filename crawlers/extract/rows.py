@@ -10,22 +10,29 @@ from crawlers.extract.labels import LABELS, QUANTITY_RE, label_of
 from crawlers.extract.values import MoneyHit, money_in
 
 
-def tiers_and_options(block: HtmlElement) -> tuple[list[dict], list[str]]:
-    """List items, table rows and options: (tiers as {quantity, price}, shipping option texts)."""
-    tiers, options = [], []
+SHIPPING_SELECTS = ("ship", "postage", "delivery", "versand", "envio", "livraison")
+VARIANT_SELECTS = ("variant", "option", "strain", "flavour", "flavor", "size", "colour", "color", "type", "sorte")
+
+
+def tiers_and_options(block: HtmlElement) -> tuple[list[dict], list[str], list[str]]:
+    """List items, table rows and options: (tiers as {quantity, price}, shipping option
+    texts, variant texts)."""
+    tiers, options, variants = [], [], []
     for row in block.iter("li", "tr", "option"):
         text = visible_text(row)
-        if len(text) > 160:
+        if len(text) > 160 or not text:
             continue
         money = money_in(text)
         quantity = QUANTITY_RE.search(text)
-        if money and quantity and quantity.start() < money[0].start:
-            tiers.append({"quantity": quantity.group(0), "price": money[0]})
-        elif row.tag == "option" and _looks_like_shipping(row):
+        if row.tag == "option" and _select_named(row, SHIPPING_SELECTS):
             options.append(text)
+        elif row.tag == "option" and _select_named(row, VARIANT_SELECTS):
+            variants.append(text)
+        elif money and quantity and quantity.start() < money[0].start:
+            tiers.append({"quantity": quantity.group(0), "price": money[0]})
         elif money and row.tag == "li" and _under_shipping_heading(row):
             options.append(text)
-    return _unique_tiers(tiers), list(dict.fromkeys(options))
+    return _unique_tiers(tiers), list(dict.fromkeys(options)), list(dict.fromkeys(variants))
 
 
 def _unique_tiers(tiers: list[dict]) -> list[dict]:
@@ -39,10 +46,10 @@ def _unique_tiers(tiers: list[dict]) -> list[dict]:
     return out
 
 
-def _looks_like_shipping(option: HtmlElement) -> bool:
+def _select_named(option: HtmlElement, words: tuple[str, ...]) -> bool:
     select = next((a for a in option.iterancestors("select")), None)
     name = ((select.get("name") or "") + " " + (select.get("id") or "")).lower() if select is not None else ""
-    return any(w in name for w in ("ship", "postage", "delivery", "versand"))
+    return any(w in name for w in words)
 
 
 def _under_shipping_heading(item: HtmlElement) -> bool:

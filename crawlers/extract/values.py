@@ -107,8 +107,9 @@ def integer(text: str) -> int | None:
     return int(value) if value is not None and value == int(value) else None
 
 
-def shipping_option(text: str) -> dict:
-    """'USPS Priority Mail — 3,88 EUR' -> {name, price}; a name alone when no price is given."""
+def priced_name(text: str) -> dict:
+    """An option as shown -> {name, price}: "USPS Priority Mail — 3,88 EUR", "Blue Dream (+10 USD)";
+    a name alone when no price is given."""
     money = money_in(text)
     if not money:
         return {"name": text}

@@ -26,11 +26,13 @@ class Wall:
     reason: str  # captcha | ddos_queue | login_wall | error_page | empty_page
     seen: str  # what gave it away, for the operator's hand-off entry
     by_marker: bool = True  # a marker in the title or text, not only a form element
+    short: bool = True  # the page holds little else
 
     @property
     def blocks_market(self) -> bool:
-        """Walls that hold for the whole market until someone acts (not one bad page)."""
-        return self.reason in WALL_REASONS
+        """Walls that hold for the whole market until someone acts (not one bad page): a
+        captcha image in a sidebar of a full page is not one."""
+        return self.reason in WALL_REASONS and (self.by_marker or self.short)
 
 
 def merged_markers(extra: Mapping[str, Mapping[str, list[str]]] | None) -> dict[str, dict[str, list[str]]]:
@@ -84,14 +86,14 @@ def wall_of(page: Page, markers: Mapping[str, Mapping[str, list[str]]] | None = 
     captcha_element = _elements(page, "captcha")
     seen = hit("captcha")
     if seen or captcha_element:
-        return Wall("captcha", seen or "a captcha field or image", by_marker=bool(seen))
+        return Wall("captcha", seen or "a captcha field or image", by_marker=bool(seen), short=short)
     seen = hit("ddos_queue", require_short=not page.refreshes)
     if seen:
-        return Wall("ddos_queue", seen + (" + meta refresh" if page.refreshes else ""))
+        return Wall("ddos_queue", seen + (" + meta refresh" if page.refreshes else ""), short=short)
     if _password_field(page):
         seen = hit("login_wall")
         if seen or short:
-            return Wall("login_wall", seen or "a password form and little else", by_marker=bool(seen))
+            return Wall("login_wall", seen or "a password form and little else", by_marker=bool(seen), short=short)
     seen = hit("error_page")
     if seen and short:
         return Wall("error_page", seen)

@@ -13,10 +13,16 @@ from crawlers.pages.base import (
     parse_money,
     text_of,
 )
-from enrichment.contracts import Feedback, PriceTier
+from enrichment.contracts import Feedback, PriceTier, ShippingOption
 
 _RATING_RE = re.compile(r"\((?P<rating>[\d.]+)★,\s*(?P<sales>\d+) sales\)")
-_SHIPPING_COST_RE = re.compile(r"\s*\(\+[^)]*\)\s*$")
+_SHIPPING_COST_RE = re.compile(r"\s*\(\+(?P<cost>[^)]*)\)\s*$")
+
+
+def _shipping_option(text: str) -> ShippingOption:
+    """'DHL Paket (tracked) (+USD 12.00)' -> the option and what it adds."""
+    cost = _SHIPPING_COST_RE.search(text)
+    return ShippingOption(name=_SHIPPING_COST_RE.sub("", text), price=parse_money(cost["cost"]) if cost else None)
 
 
 class SableListingPage(ListingPage):
@@ -48,7 +54,7 @@ class SableListingPage(ListingPage):
                               if p.strip()],
             "ships_from": self._row("Ships from") or None,
             "ships_to": [d.strip() for d in ships_to.split(",") if d.strip()],
-            "shipping_options": [_SHIPPING_COST_RE.sub("", o) for o in sel.css("select[name=shipping] option::text").getall()],
+            "shipping_options": [_shipping_option(o) for o in sel.css("select[name=shipping] option::text").getall()],
             "payment_terms": self._row("Payment") or None,
             "image_urls": self.links("div.listing img::attr(src)"),
         }
@@ -81,11 +87,13 @@ class SableVendorPage(VendorPage):
 
 class SableIndexPage(IndexPage):
     listing_links_css = "table.results a[href*='/listing/']::attr(href)"
-    follow_links_css = "ul.cats a::attr(href), div.pager a.next::attr(href), div.nav a::attr(href)"
+    follow_links_css = ("ul.cats a::attr(href), div.pager a.next::attr(href), div.nav a::attr(href), "
+                        "a[href='/members/']::attr(href), ul.members a::attr(href)")
 
 
 class SableProfile(MarketProfile):
     name = "sable"
     listing_page, vendor_page, index_page = SableListingPage, SableVendorPage, SableIndexPage
-    url_kinds = ((r"/c/", "index"), (r"/listing/", "listing"), (r"/vendor/", "vendor"))
+    url_kinds = ((r"/c/", "index"), (r"/(?:members/)?listing/", "listing"), (r"/vendor/", "vendor"),
+                 (r"/members/$", "index"))
     title_marker = "| Sable Harbor</title>"

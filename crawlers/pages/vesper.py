@@ -13,9 +13,17 @@ from crawlers.pages.base import (
     parse_money,
     text_of,
 )
-from enrichment.contracts import Feedback, PriceTier
+from enrichment.contracts import Feedback, PriceTier, ShippingOption
 
 _TIER_RE = re.compile(r"^(?P<qty>.+?)\s+—\s+(?P<price>.+)$")
+
+
+def _shipping_option(text: str) -> ShippingOption:
+    """'Australia Post Express — 5,17 EUR' -> the option and its cost."""
+    match = _TIER_RE.match(text)
+    if not match:
+        return ShippingOption(name=text)
+    return ShippingOption(name=match["qty"], price=parse_money(match["price"]))
 
 
 class VesperListingPage(ListingPage):
@@ -49,8 +57,8 @@ class VesperListingPage(ListingPage):
             "category_path": [p.strip() for p in self._meta("Category").split("/") if p.strip()],
             "ships_from": self._meta("Origin") or None,
             "ships_to": [d.strip() for d in destinations.split(" / ") if d.strip()],
-            "shipping_options": [_TIER_RE.match(t).group("qty") if _TIER_RE.match(t) else t
-                                 for t in (" ".join(li.xpath("string()").get().split()) for li in sel.css("ul.postage li"))],
+            "shipping_options": [_shipping_option(" ".join(li.xpath("string()").get().split()))
+                                 for li in sel.css("ul.postage li")],
             "payment_terms": self._meta("Payment") or None,
         }
 

@@ -1,4 +1,5 @@
-"""Markets without a page object: every page goes through the generic extractor.
+"""Markets without a page object: every page is read from its schema.org Product data where
+it has some (clearnet shops), by the generic extractor otherwise.
 
 Index pages give their listing blocks' links (and every other link on the market's hosts
 except actions such as logout or buy); listing pages give listings when title, price and
@@ -13,8 +14,7 @@ from urllib.parse import urlsplit
 
 from scrapy.http import Response
 
-from crawlers.extract import extract, to_listing
-from crawlers.extract.walls import merged_markers
+from crawlers.extract import read_listings, to_listing
 from crawlers.pages import PageError
 from crawlers.spiders.market import MarketSpider
 from crawlers.transport.mirrors import origin, with_origin
@@ -26,7 +26,6 @@ class GenericSpider(MarketSpider):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.wall_markers = merged_markers(self.market.wall_markers)
         self.deny = re.compile(r"(?:^|[/_\-.?=&])(?:" + "|".join(map(re.escape, self.market.deny_words)) + r")(?:$|[/_\-.?=&])", re.I)
 
     def _primary_url(self, url: str) -> str:
@@ -34,10 +33,11 @@ class GenericSpider(MarketSpider):
 
     def parse(self, response: Response):
         url = self._primary_url(response.url)
-        result = extract(response.body, url, self.wall_markers)
+        result = read_listings(response.body, url, self.wall_markers)
         self._count(f"pages/{result.kind}")
         for reason, count in result.drops.items():
             self._count(f"dropped/{reason}", count)
+        self._stop_at_wall(result.wall, response.url)
         if result.wall is not None:
             return  # nothing behind a wall is the market's
         if result.kind == "listing":
@@ -59,3 +59,11 @@ class GenericSpider(MarketSpider):
         if origin(url) not in self.mirrors or parts.scheme not in ("http", "https"):
             return False
         return not self.deny.search(parts.path + ("?" + parts.query if parts.query else ""))
+
+
+class ShopSpider(GenericSpider):
+    """Clearnet shops and marketplaces: the same reading (schema.org data first); as a
+    clearnet market it honours robots.txt unless its config says otherwise."""
+
+    name = "shop"
+    profile_name = "shop"

@@ -9,12 +9,18 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.http import Response
+from scrapy.exceptions import CloseSpider
+from scrapy.http import HtmlResponse, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.exceptions import DownloadCancelledError, DownloadConnectionRefusedError, DownloadTimeoutError
 from twisted.python.failure import Failure
 
 from config import Market, load_config
+from crawlers.evidence import EVIDENCE_META
+from crawlers.extract.dom import Page as ExtractPage
+from crawlers.extract.walls import Wall, merged_markers, wall_of
+from crawlers.handoff import MarketStates
+from crawlers.sessions import load_sessions
 from crawlers.pages import PROFILES, PageError
 from crawlers.pages.base import MarketProfile, MarketPage
 from crawlers.transport.egress import EgressBlocked
@@ -39,9 +45,42 @@ class MarketSpider(scrapy.Spider):
         self.base_url = (base_url or self.market.base_url).rstrip("/")
         self.mirrors = {origin(u) for u in (self.base_url, *self.market.base_urls)}
         self.allowed_domains = sorted({urlsplit(u).hostname or "" for u in self.mirrors})
+        config = load_config()
+        self.states = MarketStates(config.crawl.state_dir)
+        self.sessions_file = config.crawl.sessions_file
+        session = load_sessions(self.sessions_file).get(self.market_name)
+        self.session_fingerprint = session.fingerprint if session else ""
+        self.wall_markers = merged_markers(self.market.wall_markers)
 
     async def start(self):
-        yield scrapy.Request(self.base_url + "/", callback=self.parse, errback=self.fetch_failed)
+        pause = self.states.paused(self.market_name)
+        if pause is not None:
+            if pause.session == self.session_fingerprint:
+                # Same session as when the wall was met: crawling again would only meet it again.
+                self.crawler.stats.set_value("interdict/paused", pause.reason)
+                self.crawler.stats.set_value("interdict/paused_url", pause.url)
+                self.crawler.stats.set_value("interdict/paused_since", pause.since)
+                log.error("market %s is paused since %s (%s at %s): supply a fresh session in %s or run "
+                          "`interdict handoff resolve %s`", self.market_name, pause.since, pause.reason, pause.url,
+                          self.sessions_file, self.market_name)
+                return
+            self.states.resume(self.market_name, "a fresh session was supplied")
+            self._count("resumed")
+            log.warning("market %s resumes: a fresh session was supplied since the %s at %s",
+                        self.market_name, pause.reason, pause.url)
+        yield self._follow(self.base_url + "/")
+
+    def _stop_at_wall(self, wall: Wall | None, url: str) -> None:
+        """A wall in front of the market: pause it, leave a hand-off entry, stop crawling."""
+        if wall is None or not wall.blocks_market:
+            return
+        pause = self.states.pause(self.market_name, wall.reason, url, wall.seen, self.session_fingerprint)
+        self.crawler.stats.set_value("interdict/paused", pause.reason)
+        self.crawler.stats.set_value("interdict/paused_url", pause.url)
+        self.crawler.stats.set_value("interdict/paused_since", pause.since)
+        log.error("market %s paused: %s at %s (%s); hand-off entry written to %s", self.market_name, wall.reason,
+                  url, wall.seen, self.states.history)
+        raise CloseSpider(f"paused_{wall.reason}")
 
     def _count(self, key: str, n: int = 1) -> None:
         self.crawler.stats.inc_value(f"interdict/{key}", n)
@@ -52,6 +91,8 @@ class MarketSpider(scrapy.Spider):
         return cls(url, response.text, self.market_name, datetime.now(UTC), self.market.transport)
 
     def parse(self, response: Response):
+        if isinstance(response, HtmlResponse):
+            self._stop_at_wall(wall_of(ExtractPage(response.body, response.url), self.wall_markers), response.url)
         kind = self.profile.kind(response.url)
         self._count(f"pages/{kind}")
         if "\ufffd" in response.text:
@@ -67,7 +108,8 @@ class MarketSpider(scrapy.Spider):
             yield from self._vendor(response)
 
     def _follow(self, url: str) -> scrapy.Request:
-        return scrapy.Request(url, callback=self.parse, errback=self.fetch_failed)
+        meta = {} if self.market.obeys_robots_txt else {"dont_obey_robotstxt": True}
+        return scrapy.Request(url, callback=self.parse, errback=self.fetch_failed, meta=meta)
 
     def _follow_index(self, response: Response):
         page = self._page(self.profile.index_page, response)
@@ -75,7 +117,11 @@ class MarketSpider(scrapy.Spider):
             yield self._follow(url)
 
     def _evidence(self, response: Response) -> Evidence:
-        return Evidence(sha256=hashlib.sha256(response.body).hexdigest(), served_by=origin(response.url))
+        stored = response.meta.get(EVIDENCE_META)
+        if stored is None:  # evidence archiving switched off: the digest alone
+            return Evidence(sha256=hashlib.sha256(response.body).hexdigest(), served_by=origin(response.url))
+        return Evidence(sha256=stored.sha256, warc_record_id=stored.record_id, warc_file=stored.warc_file,
+                        warc_offset=stored.offset, served_by=origin(response.url))
 
     def _listing(self, response: Response):
         page = self._page(self.profile.listing_page, response)

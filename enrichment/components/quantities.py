@@ -212,6 +212,30 @@ class QuantityFinder(BatchComponent):
                       end=end, component=self.name, value=value, attrs=attrs)
 
 
+_NUMBER_RE = re.compile(_NUM)
+
+
+def quantity_of(text: str) -> dict | None:
+    """The first quantity in a short text such as a price tier's "3.5g" or "100 pills":
+    {amount (g, ml or units), unit, text, dose?, dose_unit?}."""
+    finder = QuantityFinder("tier")
+    for match in _NUMBER_RE.finditer(text):
+        start, end = match.span()
+        following = text[end + 1:end + 2] if text[end:end + 1] == " " else text[end:end + 1]
+        word = WORD_AFTER_RE.match(text, end) if following.isalpha() else None
+        if not word:
+            continue
+        unit = word.group(1).lower()
+        entity = finder._measure_or_count(text, start, end, unit, word.end())
+        if entity is None:
+            pattern = finder._quantity_at(text, start, unit)
+            entity = finder._quantity(pattern) if pattern else None
+        if entity is not None:
+            return {"text": entity.text, **{k: entity.attrs[k] for k in ("amount", "unit", "dose", "dose_unit")
+                                            if k in entity.attrs}}
+    return None
+
+
 @Language.factory(COMPONENT)
 def make_quantity_finder(nlp: Language, name: str) -> QuantityFinder:
     return QuantityFinder(name)

@@ -36,10 +36,11 @@ def port_is_free(host: str, port: int) -> bool:
 
 
 @contextmanager
-def demo_markets(host: str, ports: dict[str, int], seed: int, epoch: int):
+def demo_markets(host: str, ports: dict[str, int], seed: int, epoch: int, walls: bool = False):
     """Run the demo web app in a child process; yield market -> base URL."""
     cmd = [sys.executable, "-m", "interdict.demo.server", "--host", host, "--seed", str(seed),
            "--epoch", str(epoch), "--sable-port", str(ports["sable"]), "--vesper-port", str(ports["vesper"])]
+    cmd += ["--walls"] if walls else []
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         ready, _, _ = select.select([proc.stdout], [], [], READY_TIMEOUT)
@@ -56,13 +57,13 @@ def demo_markets(host: str, ports: dict[str, int], seed: int, epoch: int):
             proc.kill()
 
 
-def serve_only(config: Settings, seed: int, epoch: int) -> int:
+def serve_only(config: Settings, seed: int, epoch: int, walls: bool = False) -> int:
     ports = {}
     for name in DEMO_MARKETS:
         parts = urlsplit(config.market(name).base_url)
         ports[name] = parts.port or 80
     host = urlsplit(config.market("sable").base_url).hostname or config.demo.host
-    with demo_markets(host, ports, seed, epoch) as urls:
+    with demo_markets(host, ports, seed, epoch, walls) as urls:
         print("demo markets: " + ", ".join(f"{n} {u}" for n, u in urls.items()) + " (Ctrl-C stops)")
         try:
             while True:
@@ -97,6 +98,10 @@ def run_demo(config: Settings, seed: int, epoch: int, store_path: str, verbose: 
     for report in reports:
         print("\n".join(report.lines()))
     print_summary(config, store_path, sum(r.pages for r in reports), elapsed)
+    records = sum(r.get("interdict/evidence/records") for r in reports)
+    if records:
+        print(f"\nEvidence: {records} fetched pages kept as WARC records in {config.evidence.dir}; "
+              "`interdict evidence show <id>` (ids from `interdict search --json`), `interdict evidence verify`")
     return 0 if all(r.pages for r in reports) else 1
 
 

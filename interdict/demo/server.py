@@ -1,6 +1,6 @@
 """Serve the demo marketplaces on loopback, one port per market.
 
-    python -m interdict.demo.server --sable-port 8701 --vesper-port 8702 [--seed N] [--epoch N]
+    python -m interdict.demo.server --sable-port 8701 --vesper-port 8702 [--seed N] [--epoch N] [--walls]
 
 Prints one line "ready sable=<url> vesper=<url>" once both accept connections.
 """
@@ -11,6 +11,7 @@ import argparse
 import ipaddress
 import sys
 import threading
+from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from interdict.demo.catalog import Catalog
@@ -30,7 +31,8 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
         sys_version = ""
 
         def do_GET(self) -> None:  # noqa: N802
-            page = site.page(self.path)
+            jar = SimpleCookie(self.headers.get("Cookie") or "")
+            page = site.page(self.path, {name: morsel.value for name, morsel in jar.items()})
             self.send_response(page.status)
             self.send_header("Content-Type", page.content_type)
             self.send_header("Content-Length", str(len(page.body)))
@@ -44,12 +46,12 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
 
 
 class DemoServers:
-    def __init__(self, catalog: Catalog, host: str, ports: dict[str, int]):
+    def __init__(self, catalog: Catalog, host: str, ports: dict[str, int], walls: bool = False):
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the demo markets only listen on loopback, not {host}")
         self.servers = {}
         for name, port in ports.items():
-            server = _Server((host, port), _handler(SITES[name](catalog)))
+            server = _Server((host, port), _handler(SITES[name](catalog, walls)))
             self.servers[name] = server
 
     def urls(self) -> dict[str, str]:
@@ -73,10 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vesper-port", type=int, default=8702)
     parser.add_argument("--seed", type=int, default=20261128)
     parser.add_argument("--epoch", type=int, default=0)
+    parser.add_argument("--walls", action="store_true",
+                        help="a login-protected section on Sable, a CAPTCHA in front of Vesper (see demo/sites.py)")
     args = parser.parse_args(argv)
     try:
         servers = DemoServers(Catalog(args.seed, args.epoch), args.host,
-                              {"sable": args.sable_port, "vesper": args.vesper_port}).start()
+                              {"sable": args.sable_port, "vesper": args.vesper_port}, args.walls).start()
     except (OSError, ValueError) as exc:
         print(f"error: cannot start demo markets: {exc}", file=sys.stderr)
         return 2

@@ -31,25 +31,51 @@ def _fault_listing(market: MarketCatalog, key: str) -> ListingSpec:
     return replace(base, key=key, title=f"{base.title} (restock)")
 
 
+def session_token(market: str, seed: int) -> str:
+    """The cookie value an operator would copy from a logged-in browser (walls mode)."""
+    return f"{market}-operator-session-{seed}"
+
+
+LOGIN_WALL = ("<!DOCTYPE html><html><head><title>Login required</title></head><body><h2>Members only</h2>"
+              "<p>Please log in to continue.</p><form method='post' action='/login'><input name='username'>"
+              "<input type='password' name='password'><button>Log in</button></form></body></html>")
+CAPTCHA_WALL = ("<!DOCTYPE html><html><head><title>Security check</title></head><body><h2>Are you human?</h2>"
+                "<form method='post' action='/captcha'><img src='/captcha.png' alt='captcha'>"
+                "<input name='captcha_answer'><button>Enter</button></form>"
+                "<p>Enter the characters you see to continue to the market.</p></body></html>")
+
+
 class Site:
-    """Routing and fault pages shared by both layouts; subclasses draw the pages."""
+    """Routing and fault pages shared by both layouts; subclasses draw the pages.
+
+    With ``walls`` (the demo server's --walls), Sable Harbor gets a members-only section
+    behind a login form and Vesper Bazaar puts every page behind a CAPTCHA; the session
+    cookie ``<market>_session`` with ``session_token`` lets a crawl through."""
 
     name: str
     per_page: int
 
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog, walls: bool = False):
         self.catalog = catalog
         self.market = catalog.markets[self.name]
         self.category_list = list(self.market.categories)
+        self.walls = walls
 
-    def page(self, target: str) -> Page:
+    def logged_in(self, cookies: dict[str, str]) -> bool:
+        return cookies.get(f"{self.name}_session") == session_token(self.name, self.catalog.seed)
+
+    def page(self, target: str, cookies: dict[str, str] | None = None) -> Page:
         parts = urlsplit(target)
         path = unquote(parts.path)
         query = parse_qs(parts.query)
         try:
-            return self.route(path, query)
+            walled = self.wall(path, cookies or {}) if self.walls else None
+            return walled or self.route(path, query)
         except (ValueError, IndexError, KeyError):
             return NOT_FOUND
+
+    def wall(self, path: str, cookies: dict[str, str]) -> Page | None:
+        return None
 
     def route(self, path: str, query: dict[str, list[str]]) -> Page:
         raise NotImplementedError
@@ -111,11 +137,30 @@ class SableHarbor(Site):
     name, per_page = "sable", 25
     price_marker = '<tr class="row-price">'
 
+    MEMBERS_LISTINGS = 3
+
+    def members_listings(self) -> list[ListingSpec]:
+        return [replace(l, key=f"m{l.key}", title=f"[members] {l.title}")
+                for l in self.market.listings[: self.MEMBERS_LISTINGS]]
+
+    def wall(self, path, cookies):
+        if path.startswith("/members/") and not self.logged_in(cookies):
+            return _html(LOGIN_WALL)
+        return None
+
     def route(self, path, query):
         if path == "/":
-            return _html(self._shell("Home", "<h2>Categories</h2><ul class='cats'>" + "".join(
+            members = "<p><a href='/members/'>Members' lounge</a></p>" if self.walls else ""
+            return _html(self._shell("Home", members + "<h2>Categories</h2><ul class='cats'>" + "".join(
                 f"<li><a href='/c/{_slug(p)}'>{escape(' › '.join(p))}</a> ({len(self.market.categories[p])})</li>"
                 for p in self.category_list) + "</ul>"))
+        if self.walls and path == "/members/":
+            items = "".join(f"<li><a href='/members/listing/{l.key}'>{escape(l.title)}</a></li>"
+                            for l in self.members_listings())
+            return _html(self._shell("Members' lounge", f"<h2>Members only</h2><ul class='members'>{items}</ul>"))
+        if self.walls and path.startswith("/members/listing/"):
+            spec = {l.key: l for l in self.members_listings()}[path[len("/members/listing/"):]]
+            return _html(self.render_listing(spec, with_price=True))
         if path.startswith("/c/"):
             slugs = [_slug(p) for p in self.category_list]
             return self.category_page(slugs.index(path[3:]), int(query.get("page", ["1"])[0]))
@@ -196,6 +241,9 @@ class VesperBazaar(Site):
 
     name, per_page = "vesper", 30
     price_marker = "<div class=\"offer-price\">"
+
+    def wall(self, path, cookies):
+        return None if self.logged_in(cookies) else _html(CAPTCHA_WALL)
 
     def route(self, path, query):
         parts = [p for p in path.split("/") if p]

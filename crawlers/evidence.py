@@ -1,0 +1,63 @@
+"""Every response, Tor or clearnet, kept as WARC evidence before anything reads it.
+
+A downloader middleware placed before redirects and decompression: the record holds what
+the server sent (redirect answers included), and the request's meta gets the record's place (file, id, offset, SHA-256) for the
+spider to put into the listing's ``Evidence``. Responses that never reach the spider
+(errors, bans) are archived too: evidence of what the market answered.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+
+from crawlers.transport.mirrors import origin
+from crawlers.transport.routing import market_of, route_for
+from index.evidence import EvidenceArchive
+
+EVIDENCE_META = "interdict_evidence"
+
+
+def _headers(headers) -> list[tuple[str, str]]:
+    """Scrapy's headers as (name, value) text pairs (the archive withholds the secret ones)."""
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, values in headers.items() for value in values]
+
+
+class WarcEvidenceMiddleware:
+    def __init__(self, crawler: Crawler, folder: str, max_file_bytes: int):
+        self.crawler, self.folder, self.max_file_bytes = crawler, folder, max_file_bytes
+        self.archive: EvidenceArchive | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "WarcEvidenceMiddleware":
+        folder = crawler.settings.get("INTERDICT_EVIDENCE_DIR")
+        if not folder:
+            raise NotConfigured("no evidence folder")
+        middleware = cls(crawler, folder, crawler.settings.getint("INTERDICT_EVIDENCE_MAX_FILE_BYTES"))
+        crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    def spider_opened(self, spider) -> None:
+        market = market_of(self.crawler)
+        self.archive = EvidenceArchive(self.folder, self.max_file_bytes, label=market.name if market else spider.name)
+
+    def spider_closed(self, spider) -> None:
+        if self.archive is not None:
+            self.archive.close()
+
+    def process_response(self, request, response, spider=None):
+        if self.archive is None:
+            return response
+        market = market_of(self.crawler)
+        stored = self.archive.write(
+            url=response.url, method=request.method, request_headers=_headers(request.headers),
+            status=response.status, reason="", response_headers=_headers(response.headers), body=response.body,
+            fetched_at=datetime.now(UTC), route=route_for(request, market), mirror=origin(response.url),
+            market=market.name if market else "")
+        request.meta[EVIDENCE_META] = stored
+        self.crawler.stats.inc_value("interdict/evidence/records")
+        return response

@@ -1,0 +1,224 @@
+"""The evidence archive: every fetched page as WARC request and response records (warcio),
+SHA-256 block and payload digests, files rotated by size. A listing's ``Evidence`` names
+its file, record id and offset, so one record is read back without scanning, and the
+whole archive can be re-checked against its digests and against the index.
+
+Interdict's own WARC headers say how a page was fetched: ``Interdict-Market``,
+``Interdict-Route`` (tor or direct) and ``Interdict-Mirror`` (the origin that served it).
+The payload is the HTTP body as the server sent it (only the transfer chunking undone, so
+Content-Length is rewritten); a compressed body stays compressed with its Content-Encoding
+header, and is decoded when shown. Digests are of those bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Iterator
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import BufferedReader
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.utils import Digester
+from warcio.warcwriter import WARCWriter
+
+FILE_PREFIX = "interdict"
+_DROPPED_HEADERS = {"transfer-encoding", "content-length"}
+# An operator's session is not evidence, and must not end up in a file that is shared.
+SECRET_HEADERS = {"cookie", "set-cookie", "authorization", "proxy-authorization", "x-api-key"}
+
+
+def _withheld(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(k, "[withheld]" if k.lower() in SECRET_HEADERS else v) for k, v in headers]
+
+
+class _Sha256Writer(WARCWriter):
+    """warcio computes block and payload digests with SHA-1 by default; evidence uses SHA-256."""
+
+    @staticmethod
+    def _create_digester():
+        return Digester("sha256")
+
+
+def sha256_label(data: bytes) -> str:
+    """The WARC form of a SHA-256 digest: 'sha256:' + base32."""
+    return "sha256:" + base64.b32encode(hashlib.sha256(data).digest()).decode()
+
+
+@dataclass(frozen=True)
+class Stored:
+    warc_file: str  # name relative to the archive folder
+    record_id: str  # WARC-Record-ID of the response record
+    offset: int  # where the response record starts in the file
+    sha256: str  # hex digest of the payload
+
+
+class EvidenceArchive:
+    """Appends records to the current WARC file; a new file starts past ``max_file_bytes``.
+    Safe to call from several threads (Scrapy's reactor thread and the spool's)."""
+
+    def __init__(self, folder: str | Path, max_file_bytes: int = 1_000_000_000, label: str = ""):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.max_file_bytes = max_file_bytes
+        self.label = label  # a name part, e.g. the market or crawl job
+        self._lock = threading.RLock()
+        self._handle: io.BufferedWriter | None = None
+        self._name = ""
+        self._sequence = 0
+
+    def _open(self) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        while True:
+            self._sequence += 1
+            parts = [FILE_PREFIX, self.label, stamp, f"{os.getpid()}", f"{self._sequence:05d}"]
+            name = "-".join(p for p in parts if p) + ".warc.gz"
+            if not (self.folder / name).exists():
+                break
+        self._name = name
+        self._handle = open(self.folder / name, "ab")
+        self._writer = _Sha256Writer(self._handle, gzip=True)
+        self._writer.write_record(self._writer.create_warcinfo_record(name, {
+            "software": "Interdict (warcio)", "format": "WARC File Format 1.1",
+            "description": "pages fetched by Interdict crawlers; payloads decoded as parsed"}))
+
+    def write(self, *, url: str, method: str, request_headers: list[tuple[str, str]], status: int,
+              reason: str, response_headers: list[tuple[str, str]], body: bytes, fetched_at: datetime,
+              route: str, mirror: str, market: str) -> Stored:
+        extra = {"WARC-Date": fetched_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                 "Interdict-Route": route, "Interdict-Mirror": mirror, "Interdict-Market": market}
+        with self._lock:
+            if self._handle is None or self._handle.tell() >= self.max_file_bytes:
+                self.close()
+                self._open()
+            writer = self._writer
+            headers = [(k, v) for k, v in _withheld(response_headers) if k.lower() not in _DROPPED_HEADERS]
+            headers.append(("Content-Length", str(len(body))))
+            response = writer.create_warc_record(
+                url, "response", payload=io.BytesIO(body), warc_headers_dict=dict(extra),
+                http_headers=StatusAndHeaders(f"{status} {reason}".strip(), headers, protocol="HTTP/1.1"))
+            target = url.split("://", 1)[-1].split("/", 1)
+            path = "/" + (target[1] if len(target) > 1 else "")
+            request = writer.create_warc_record(
+                url, "request", payload=io.BytesIO(b""), warc_headers_dict=dict(extra),
+                http_headers=StatusAndHeaders(f"{method} {path} HTTP/1.1", _withheld(request_headers),
+                                              is_http_request=True))
+            record_id = response.rec_headers.get_header("WARC-Record-ID")
+            request.rec_headers.add_header("WARC-Concurrent-To", record_id)
+            offset = self._handle.tell()
+            writer.write_record(response)
+            writer.write_record(request)
+            self._handle.flush()
+            return Stored(self._name, record_id, offset, hashlib.sha256(body).hexdigest())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
+
+
+@dataclass
+class Page:
+    url: str
+    fetched_at: str
+    route: str
+    mirror: str
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes  # decoded for reading (Content-Encoding undone)
+    payload_digest: str  # as written in the record
+    sha256: str  # hex digest of the payload (the bytes as received) as read now
+
+
+def read_page(folder: str | Path, warc_file: str, offset: int, record_id: str | None = None) -> Page:
+    """The response record at ``offset`` of ``warc_file`` (inside ``folder``)."""
+    path = _inside(Path(folder), warc_file)
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        for record in ArchiveIterator(handle):
+            if record_id and record.rec_headers.get_header("WARC-Record-ID") != record_id:
+                raise LookupError(f"{warc_file} at {offset} holds another record")
+            return _page(record)
+    raise LookupError(f"no record at {offset} in {warc_file}")
+
+
+def _inside(folder: Path, name: str) -> Path:
+    """A file named by a stored document must be in the archive folder (no ../ escapes)."""
+    path = (folder / name).resolve()
+    if folder.resolve() not in path.parents:
+        raise LookupError(f"{name!r} is not a file of the evidence archive")
+    return path
+
+
+def _page(record) -> Page:
+    raw = record.raw_stream.read()
+    encoding = (record.http_headers.get_header("content-encoding") or "").lower() if record.http_headers else ""
+    body = raw
+    if encoding in BufferedReader.get_supported_decompressors():
+        try:
+            body = BufferedReader(io.BytesIO(raw), decomp_type=encoding).read()
+        except Exception:  # noqa: BLE001 - a body that does not decode is shown as stored
+            body = raw
+    headers = record.rec_headers
+    return Page(url=headers.get_header("WARC-Target-URI"), fetched_at=headers.get_header("WARC-Date"),
+                route=headers.get_header("Interdict-Route") or "", mirror=headers.get_header("Interdict-Mirror") or "",
+                status=record.http_headers.get_statuscode() if record.http_headers else "",
+                headers=list(record.http_headers.headers) if record.http_headers else [], body=body,
+                payload_digest=headers.get_header("WARC-Payload-Digest") or "",
+                sha256=hashlib.sha256(raw).hexdigest())
+
+
+@dataclass(frozen=True)
+class Problem:
+    warc_file: str
+    record_id: str
+    what: str
+
+
+def records(where: str | Path) -> Iterator[tuple[str, int, object, list[str]]]:
+    """(file, offset, (record, page), digest problems) of every record in the archive folder
+    (or one of its files), each read in full so that warcio checks its block and payload
+    digests."""
+    where = Path(where)
+    for path in sorted(where.glob("*.warc.gz")) if where.is_dir() else [where]:
+        with open(path, "rb") as handle:
+            iterator = ArchiveIterator(handle, check_digests=True)
+            for record in iterator:
+                page = _page(record) if record.rec_type == "response" else None
+                record.content_stream().read()
+                offset = iterator.get_record_offset()  # after reading: asking first consumes the record
+                yield path.name, offset, (record, page), list(record.digest_checker.problems)
+
+
+def verify_archive(folder: str | Path) -> tuple[dict[tuple[str, str], str], list[Problem]]:
+    """Re-check every record's digests. Returns the response records found
+    ((file, record id) -> payload SHA-256 hex) and every mismatch."""
+    found: dict[tuple[str, str], str] = {}
+    problems: list[Problem] = []
+    for path in sorted(Path(folder).glob("*.warc.gz")):
+        read = 0
+        try:
+            for name, offset, (record, page), issues in records(path):
+                read += 1
+                record_id = record.rec_headers.get_header("WARC-Record-ID")
+                if record.format != "warc" or not record_id:
+                    problems.append(Problem(name, "", f"unreadable: no WARC record at offset {offset}"))
+                    break
+                if page is not None:
+                    found[(name, record_id)] = page.sha256
+                problems.extend(Problem(name, record_id, issue) for issue in issues)
+        except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
+            problems.append(Problem(path.name, "", f"unreadable after {read} record(s): "
+                                                   f"{str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)}"))
+            continue
+        if read == 0 and path.stat().st_size:
+            problems.append(Problem(path.name, "", "unreadable: no WARC record in it"))
+    return found, problems
