@@ -56,7 +56,8 @@ class WarcEvidenceMiddleware:
         stored = self.archive.write(
             url=response.url, method=request.method, request_headers=_headers(request.headers),
             status=response.status, reason="", response_headers=_headers(response.headers), body=response.body,
-            fetched_at=datetime.now(UTC), route=route_for(request, market), mirror=origin(response.url),
+            fetched_at=datetime.now(UTC), route="tor" if route_for(request, market) == "tor" else "clearnet",
+            mirror=origin(response.url),
             market=market.name if market else "")
         request.meta[EVIDENCE_META] = stored
         self.crawler.stats.inc_value("interdict/evidence/records")

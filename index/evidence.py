@@ -4,7 +4,7 @@ its file, record id and offset, so one record is read back without scanning, and
 whole archive can be re-checked against its digests and against the index.
 
 Interdict's own WARC headers say how a page was fetched: ``Interdict-Market``,
-``Interdict-Route`` (tor or direct) and ``Interdict-Mirror`` (the origin that served it).
+``Interdict-Route`` (tor or clearnet) and ``Interdict-Mirror`` (the origin that served it).
 The payload is the HTTP body as the server sent it (only the transfer chunking undone, so
 Content-Length is rewritten); a compressed body stays compressed with its Content-Encoding
 header, and is decoded when shown. Digests are of those bytes.

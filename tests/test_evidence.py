@@ -89,7 +89,7 @@ def test_crawled_listings_reference_their_warc_record(tmp_path, catalog):
     assert shown.returncode == 0, shown.stderr
     assert doc.data.listing.title.encode() in shown.stdout.encode()
     assert f"payload sha256: {doc.data.listing.evidence.sha256}" in shown.stderr and "MATCHES" in shown.stderr
-    assert "route: direct" in shown.stderr and f"url: {urls['vesper']}/item/{doc.listing_key}" in shown.stderr
+    assert "route: clearnet" in shown.stderr and f"url: {urls['vesper']}/item/{doc.listing_key}" in shown.stderr
 
     verified = run_cli("evidence", "verify", "--store", str(store_path), env=env)
     assert verified.returncode == 0, verified.stdout + verified.stderr

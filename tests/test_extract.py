@@ -57,12 +57,15 @@ def test_index_page_of_an_unseen_layout_yields_one_listing_per_block():
 def test_table_index_reads_cells_by_their_header():
     rows = "".join(f"<tr><td><a href='/item/{i}'>Ketamine shards {i}g</a></td><td>kvendor{i}</td>"
                    f"<td>${30 * i}</td><td>Netherlands</td></tr>" for i in range(1, 6))
-    html = page(f"<table><tr><th>Product</th><th>Seller</th><th>Price</th><th>Ships from</th></tr>{rows}</table>")
+    html = page(f"{MENU}<h2>Psychedelics</h2><table><tr><th>Product</th><th>Seller</th><th>Price</th>"
+                f"<th>Ships from</th></tr>{rows}</table>")
     result = extract(html, "http://tables.example/c/1")
     assert [l.vendor for l in result.listings] == [f"kvendor{i}" for i in range(1, 6)]
     assert [l.price.amount for l in result.listings] == [30.0, 60.0, 90.0, 120.0, 150.0]
     assert {l.ships_from for l in result.listings} == {"Netherlands"}
     assert result.listings[0].confidence["vendor"] >= 0.8  # a header names the column
+    # No block names its category: the page's heading does, as one of the menu's entries.
+    assert {l.category for l in result.listings} == {"Psychedelics"} and result.listings[0].confidence["category"] == 0.5
 
 
 def test_listing_page_with_labels_in_another_language():
@@ -204,3 +207,13 @@ def test_real_market_pages():
     for layout, stats in report.unlabelled.items():
         assert stats["listings"] >= 5 * (stats["pages"] - stats["dropped"]), layout
         assert stats["confident_share"]["title"] >= 0.95 and stats["confident_share"]["price"] >= 0.95, layout
+
+
+def test_only_pages_that_might_be_walls_are_parsed_for_one():
+    from crawlers.extract.walls import might_be_wall
+
+    long_listing = card_index(60).encode()
+    assert len(long_listing) > 10_000 and not might_be_wall(long_listing)
+    assert might_be_wall(WALLS["captcha"].encode())  # short
+    assert might_be_wall(long_listing.replace(b"<main>", b"<main><img src='/captcha.png'>"))
+    assert might_be_wall(long_listing.replace(b"<main>", b"<main><p>You are in a queue, estimated wait 30 s</p>"))

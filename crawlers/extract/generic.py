@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from crawlers.extract.blocks import listing_groups
 from crawlers.extract.dom import Page, collapse, visible_text
-from crawlers.extract.fields import BlockReader, Record
+from crawlers.extract.fields import BlockReader, Candidate, Record
 from crawlers.extract.labels import GENERIC_LINK_TEXTS, clean_value, split_route
 from crawlers.extract.values import place_list, priced_name
 from crawlers.extract.walls import Wall, wall_of
@@ -31,6 +31,9 @@ MIN_TITLE_CONFIDENCE = 0.5
 LISTING_PAGE_EVIDENCE = ("vendor", "description", "ships_from", "ships_to", "category", "price_tiers", "stock")
 NAV_TERM_MAX_CHARS = 40
 MENU_MIN_LINKS = 6
+_TITLE_SPLIT_RE = re.compile(r"\s+[-–|:›»]\s+|\s*::\s*")
+_CATEGORY_WORD_RE = re.compile(r"\b(?:category|categories|kategorie|catégorie|categoría)\b", re.I)
+PAGE_CATEGORY = 0.5  # an index page's subject, for blocks that do not name their category
 _NOT_WORDS_RE = re.compile(r"[\d\W_]+")
 _COUNT_RE = re.compile(r"\s*[(\[]?\d+[)\]]?$")
 SECONDARY_GROUP_SHARE = 0.5  # a second block template counts if it has half the blocks of the first
@@ -108,6 +111,18 @@ def _nav_terms(page: Page, blocks: list[HtmlElement]) -> frozenset[str]:
     return frozenset(terms)
 
 
+def _page_category(page: Page, nav: frozenset[str], blocks: list[HtmlElement]) -> str | None:
+    """The category an index page is about: a heading outside the blocks, or a part of the
+    <title>, that names one of the market's menu entries ("Cypher - Drugs category")."""
+    inside = {id(e) for block in blocks for e in block.iter()}
+    headings = [visible_text(h) for h in page.body.iter("h1", "h2", "h3") if id(h) not in inside]
+    for text in headings + _TITLE_SPLIT_RE.split(page.raw_title):
+        bare = _CATEGORY_WORD_RE.sub("", _COUNT_RE.sub("", clean_value(text))).strip(" -–|:")
+        if bare and bare.lower() in nav:
+            return bare
+    return None
+
+
 def _column_labels(row: HtmlElement) -> list[str] | None:
     table = next(row.iterancestors("table"), None)
     if table is None:
@@ -126,6 +141,10 @@ def _index(page: Page, groups) -> ExtractedPage:
     nav = _nav_terms(page, blocks)
     records = [BlockReader(page, b, whole_page=False, nav_terms=nav,
                            column_labels=_column_labels(b) if b.tag == "tr" else None).read() for b in blocks]
+    shown = _page_category(page, nav, blocks)
+    for record in records:
+        if shown and "category" not in record.fields:
+            record.offer("category", Candidate(shown, PAGE_CATEGORY, "page-category"))
     _agree(records)
     out = ExtractedPage(page.url, "index")
     for position, record in enumerate(records):

@@ -17,7 +17,10 @@ WALL_REASONS = ("captcha", "ddos_queue", "login_wall")
 DEFAULT_MARKERS: dict[str, dict[str, list[str]]] = {
     k: v for k, v in json.loads((Path(__file__).parent / "walls.json").read_text(encoding="utf-8")).items()
     if not k.startswith("_")}
-SHORT_PAGE_CHARS = 2500  # interstitials and error pages are short; a market page is not
+SHORT_PAGE_CHARS = 2500
+# Title markers that are also everyday words on market pages: a title match still needs
+# the page parsed, so they do not make a page worth parsing on their own.
+_COMMON_WORDS = frozenset({"error", "login", "log in", "sign in", "queue", "unavailable", "404", "authentication"})  # interstitials and error pages are short; a market page is not
 MIN_TEXT_CHARS = 20
 
 
@@ -41,6 +44,21 @@ def merged_markers(extra: Mapping[str, Mapping[str, list[str]]] | None) -> dict[
         for where, words in spots.items():
             markers.setdefault(reason, {}).setdefault(where, []).extend(w.lower() for w in words)
     return markers
+
+
+_ELEMENT_HINTS = (b"captcha", b"password", b"http-equiv")
+
+
+def might_be_wall(body: bytes, markers: Mapping[str, Mapping[str, list[str]]] | None = None) -> bool:
+    """A cheap look at the raw bytes: only pages that are short, or hold a marker word or a
+    password/captcha/refresh element, are parsed for a wall (a crawl reads many pages)."""
+    if len(body) < 4 * SHORT_PAGE_CHARS:
+        return True
+    lowered = body[:300_000].lower()
+    if any(hint in lowered for hint in _ELEMENT_HINTS):
+        return True
+    words = {w for spots in (markers or DEFAULT_MARKERS).values() for found in spots.values() for w in found}
+    return any(w.encode() in lowered for w in words if w not in _COMMON_WORDS)
 
 
 def _marker(haystack: str, words: list[str]) -> str | None:

@@ -18,7 +18,7 @@ from twisted.python.failure import Failure
 from config import Market, load_config
 from crawlers.evidence import EVIDENCE_META
 from crawlers.extract.dom import Page as ExtractPage
-from crawlers.extract.walls import Wall, merged_markers, wall_of
+from crawlers.extract.walls import Wall, merged_markers, might_be_wall, wall_of
 from crawlers.handoff import MarketStates
 from crawlers.sessions import load_sessions
 from crawlers.pages import PROFILES, PageError
@@ -91,7 +91,7 @@ class MarketSpider(scrapy.Spider):
         return cls(url, response.text, self.market_name, datetime.now(UTC), self.market.transport)
 
     def parse(self, response: Response):
-        if isinstance(response, HtmlResponse):
+        if isinstance(response, HtmlResponse) and might_be_wall(response.body, self.wall_markers):
             self._stop_at_wall(wall_of(ExtractPage(response.body, response.url), self.wall_markers), response.url)
         kind = self.profile.kind(response.url)
         self._count(f"pages/{kind}")
