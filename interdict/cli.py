@@ -90,6 +90,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="also write the scores as JSON")
     p.add_argument("--errors", metavar="FILE", help="write up to 200 missed categories per dataset (dev part only)")
 
+    p = sub.add_parser("shipments", help="check shipment files (CSV or JSON Lines): every bad row named",
+                       description="Read postal/express shipment records (CN23/ITMATT/ICS2-like; format and sample "
+                                   "in docs/shipments.md). Bad rows are reported as FILE:ROW: COLUMN: REASON; an item "
+                                   "with a bad row is not processed and says so; exit 1 if anything was reported.")
+    p.add_argument("action", choices=["check"])
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="print each good shipment as JSON (normalised)")
+
     p = sub.add_parser("handoff", help="markets paused at a login wall, CAPTCHA or DDoS queue, for an operator",
                        description="list: each paused market with the URL, since when, what was seen and how to "
                                    "resume. resolve MARKET: clear the pause (e.g. after a DDoS queue has passed). "
