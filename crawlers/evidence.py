@@ -1,8 +1,8 @@
 """Every response, Tor or clearnet, kept as WARC evidence before anything reads it.
 
 A downloader middleware placed before redirects and decompression: the record holds what
-the server sent (redirect answers included), and the request's meta gets the record's place (file, id, offset, SHA-256) for the
-spider to put into the listing's ``Evidence``. Responses that never reach the spider
+the server sent (redirect answers included), and the request's meta gets the record's
+place (file, id, offset, SHA-256) for the spider to put into the listing's ``Evidence``. Responses that never reach the spider
 (errors, bans) are archived too: evidence of what the market answered.
 """
 

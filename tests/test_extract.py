@@ -217,3 +217,12 @@ def test_only_pages_that_might_be_walls_are_parsed_for_one():
     assert might_be_wall(WALLS["captcha"].encode())  # short
     assert might_be_wall(long_listing.replace(b"<main>", b"<main><img src='/captcha.png'>"))
     assert might_be_wall(long_listing.replace(b"<main>", b"<main><p>You are in a queue, estimated wait 30 s</p>"))
+
+
+def test_a_cell_of_several_label_value_pairs_is_read_pair_by_pair():
+    html = page("<div class='item'><h1>Ketamine crystal 5g</h1>"
+                "<p>Class: Physical package Ships from: Germany Ships to: Worldwide, EU Vendor: <a href='/user/kman'>"
+                "kman</a></p><p>Price: 95 EUR</p></div>", title="Ketamine crystal 5g - Market")
+    listing = extract(html, "http://m.example/listing/5").listings[0]
+    assert (listing.ships_from, listing.ships_to, listing.vendor) == ("Germany", ["Worldwide", "EU"], "kman")
+    assert listing.confidence["ships_from"] >= 0.8 and listing.price.amount == 95

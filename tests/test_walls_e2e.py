@@ -66,6 +66,12 @@ def test_captcha_pauses_the_market_until_a_fresh_session(walled, catalog):
     again = crawl("vesper")  # same (no) session: the market stays paused, nothing is fetched
     assert again.returncode == 1 and "vesper: 0 pages" in again.stderr
 
+    resolved = run_cli("handoff", "resolve", "vesper", "--note", "queue passed?", env=env)
+    assert resolved.returncode == 0 and "vesper: resumed (was paused since" in resolved.stderr
+    assert run_cli("handoff", "resolve", "vesper", env=env).returncode == 2  # not paused any more
+    retried = crawl("vesper")  # resolved by hand, but the CAPTCHA is still there: paused again
+    assert retried.returncode == 1 and "captcha at" in retried.stderr and "vesper: 0 pages" not in retried.stderr
+
     write_session(tmp, "vesper", "not-the-right-token")
     wrong = crawl("vesper")  # a session, but not one the market accepts: paused again
     assert wrong.returncode == 1 and "vesper: resumed with a fresh session" not in wrong.stderr
@@ -80,7 +86,8 @@ def test_captcha_pauses_the_market_until_a_fresh_session(walled, catalog):
     assert count(tmp / "store.db", "vesper") == len(catalog.markets["vesper"].listings)
     assert run_cli("handoff", env=env).stdout.strip() == "no market is paused"
     history = [json.loads(l) for l in (tmp / "state" / "handoff.jsonl").read_text().splitlines()]
-    assert [h["event"] for h in history] == ["paused", "resumed", "paused", "resumed"]
+    assert [h["event"] for h in history] == ["paused", "resumed", "paused", "resumed", "paused", "resumed"]
+    assert history[1]["why"] == "queue passed?" and history[-1]["why"] == "a fresh session was supplied"
 
 
 def test_login_protected_section_is_indexed_only_with_a_session(walled, catalog):

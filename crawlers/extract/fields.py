@@ -19,7 +19,7 @@ from lxml.html import HtmlElement
 from crawlers.extract.dom import Page, Segment, internal, visible_text
 from crawlers.extract.labels import (
     BARE_AMOUNT_RE, EDGE_PUNCT, HANDLE_RE, LABELS, SUFFIX, accept, clean_value, has_hint,
-    label_of, split_route, starts_section, title_like, vendor_link, vendor_name,
+    label_of, split_inline_labels, split_route, starts_section, title_like, vendor_link, vendor_name,
 )
 from crawlers.extract.rows import tiers_and_options
 from crawlers.extract.values import MoneyHit, best_money, place_codes
@@ -59,7 +59,7 @@ class BlockReader:
                  column_labels: list[str] | None = None):
         self.page, self.block, self.whole_page = page, block, whole_page
         self.nav_terms = nav_terms
-        self.segments = page.segments(block)
+        self.segments = _split_label_chains(page.segments(block))
         self.column_labels = column_labels
         self.used: set[int] = set()
         self.record = Record()
@@ -301,6 +301,16 @@ class BlockReader:
             self.record.offer("shipping_options", Candidate(options, STRUCTURAL, "rows"))
         if variants:
             self.record.offer("variants", Candidate(variants, STRUCTURAL, "rows"))
+
+
+def _split_label_chains(segments: list[Segment]) -> list[Segment]:
+    out = []
+    for segment in segments:
+        for piece in split_inline_labels(segment.text):
+            out.append(Segment(piece, segment.element, segment.href, segment.heading, segment.hints))
+    for i, segment in enumerate(out):
+        segment.index = i
+    return out
 
 
 _SITE_HEADER_HINTS = ("logo", "brand", "navbar", "site-name", "sitename", "masthead")

@@ -45,6 +45,25 @@ def label_of(text: str) -> tuple[str, str] | None:
     return label, rest
 
 
+INLINE_LABEL_RE = re.compile(
+    r"(?<![^\W\d_])(?:" + "|".join(sorted(map(re.escape, LABELS), key=len, reverse=True)) + r")\s*[:：]", re.I)
+MAX_INLINE_CHARS = 400
+_ANY_LABEL_START_RE = re.compile(r"^[^\W\d_][^\W\d_ ]*(?: [^\W\d_]+){0,2}\s*[:：]\s*\S")
+
+
+def split_inline_labels(text: str) -> list[str]:
+    """'Class: Physical Ships from: Germany Ships to: Worldwide' -> one piece per label, when
+    the text starts with a label and holds several (a cell of label: value pairs)."""
+    if len(text) > MAX_INLINE_CHARS:
+        return [text]
+    starts = [m.start() for m in INLINE_LABEL_RE.finditer(text)]
+    if starts and starts[0] != 0 and _ANY_LABEL_START_RE.match(text):
+        starts.insert(0, 0)  # "Class: Physical Ships from: …": a label this file does not know first
+    if len(starts) < 2 or starts[0] != 0:
+        return [text]
+    return [text[a:b].strip() for a, b in zip(starts, starts[1:] + [len(text)]) if text[a:b].strip()]
+
+
 def starts_section(text: str) -> bool:
     """A label on its own or with a colon; "Ships from NL to DE." inside prose is not one."""
     found = label_of(text)
