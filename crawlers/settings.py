@@ -1,6 +1,8 @@
 """Scrapy settings of the Interdict crawler. Market-specific limits come from
 config/markets.toml through each spider (see crawlers/spiders/market.py)."""
 
+import logging
+
 from config import load_config
 from crawlers import offline
 
@@ -88,10 +90,8 @@ class _OneLineRobotsErrors:
     @staticmethod
     def filter(record) -> bool:
         record.exc_info = record.exc_text = None
-        record.levelno, record.levelname = 30, "WARNING"
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
 
-
-import logging  # noqa: E402 - only for the filter above
 
 logging.getLogger("scrapy.downloadermiddlewares.robotstxt").addFilter(_OneLineRobotsErrors())

@@ -210,13 +210,14 @@ def test_real_market_pages():
 
 
 def test_only_pages_that_might_be_walls_are_parsed_for_one():
-    from crawlers.extract.walls import might_be_wall
+    from crawlers.extract.walls import marker_bytes, might_be_wall
 
+    words = marker_bytes()
     long_listing = card_index(60).encode()
-    assert len(long_listing) > 10_000 and not might_be_wall(long_listing)
-    assert might_be_wall(WALLS["captcha"].encode())  # short
-    assert might_be_wall(long_listing.replace(b"<main>", b"<main><img src='/captcha.png'>"))
-    assert might_be_wall(long_listing.replace(b"<main>", b"<main><p>You are in a queue, estimated wait 30 s</p>"))
+    assert len(long_listing) > 10_000 and not might_be_wall(long_listing, words)
+    assert might_be_wall(WALLS["captcha"].encode(), words)  # short
+    assert might_be_wall(long_listing.replace(b"<main>", b"<main><img src='/captcha.png'>"), words)
+    assert might_be_wall(long_listing.replace(b"<main>", b"<main><p>You are in a queue, estimated wait 30 s</p>"), words)
 
 
 def test_a_cell_of_several_label_value_pairs_is_read_pair_by_pair():

@@ -70,6 +70,7 @@ class Page:
             self._clean(root)
         self.host = urlsplit(url).hostname or ""
         self._templates: dict[str, list[HtmlElement]] | None = None
+        self._text: str | None = None
 
     @staticmethod
     def _clean(root: HtmlElement) -> None:
@@ -105,8 +106,11 @@ class Page:
         return self._templates
 
     def text(self) -> str:
-        body = self.body
-        return visible_text(body) if body is not None else ""
+        """The page's visible text (computed once: walls, language and drops all read it)."""
+        if self._text is None:
+            body = self.body
+            self._text = visible_text(body) if body is not None else ""
+        return self._text
 
     def absolute(self, href: str | None) -> str | None:
         if not href:

@@ -62,11 +62,11 @@ def extract(html: str | bytes, url: str, wall_markers: Mapping | None = None) ->
         result = _index(page, groups)
     else:
         result = _listing_page(page) if urlsplit(url).path.strip("/") else _home_page(page)
+        wall = None if page.too_deep else wall_of(page, wall_markers)
         if page.too_deep and not result.listings:
-            return ExtractedPage(url, "dropped", drops=Counter({"too_deep": 1}), links=page.internal_links())
-        wall = wall_of(page, wall_markers)
+            result = ExtractedPage(url, "dropped", drops=Counter({"too_deep": 1}))
         # A wall hides the market; a login box or captcha image beside a listing does not.
-        if wall and (not result.listings or wall.reason == "empty_page" or (wall.blocks_market and wall.by_marker)):
+        elif wall and (not result.listings or wall.reason == "empty_page" or (wall.blocks_market and wall.by_marker)):
             return ExtractedPage(url, "dropped", wall=wall, drops=Counter({wall.reason: 1}))
     result.links = page.internal_links()
     result.language = page_language(page.text())
@@ -94,10 +94,10 @@ def page_language(text: str) -> str | None:
     return labels[0].removeprefix("__label__") if labels and scores[0] >= 0.5 else None
 
 
-def _nav_terms(page: Page, blocks: list[HtmlElement]) -> frozenset[str]:
-    """Link texts of the menus outside the listing blocks (the market's categories, mostly):
-    links of one template repeated many times. Counts ("Cannabis 153") are cut."""
-    inside = {id(e) for block in blocks for e in block.iter()}
+def _nav_terms(page: Page, inside: set[int]) -> frozenset[str]:
+    """Link texts of the menus outside the listing blocks (``inside``: ids of their elements),
+    the market's categories mostly: links of one template repeated many times. Counts
+    ("Cannabis 153") are cut."""
     terms = set()
     for elements in page.templates().values():
         if len(elements) < MENU_MIN_LINKS or elements[0].tag not in ("a", "option"):
@@ -111,10 +111,9 @@ def _nav_terms(page: Page, blocks: list[HtmlElement]) -> frozenset[str]:
     return frozenset(terms)
 
 
-def _page_category(page: Page, nav: frozenset[str], blocks: list[HtmlElement]) -> str | None:
+def _page_category(page: Page, nav: frozenset[str], inside: set[int]) -> str | None:
     """The category an index page is about: a heading outside the blocks, or a part of the
     <title>, that names one of the market's menu entries ("Cypher - Drugs category")."""
-    inside = {id(e) for block in blocks for e in block.iter()}
     headings = [visible_text(h) for h in page.body.iter("h1", "h2", "h3") if id(h) not in inside]
     for text in headings + _TITLE_SPLIT_RE.split(page.raw_title):
         bare = _CATEGORY_WORD_RE.sub("", _COUNT_RE.sub("", clean_value(text))).strip(" -–|:")
@@ -138,10 +137,11 @@ def _index(page: Page, groups) -> ExtractedPage:
     first = groups[0]
     chosen = [first] + [g for g in groups[1:] if len(g.blocks) >= SECONDARY_GROUP_SHARE * len(first.blocks)]
     blocks = [b for g in chosen for b in g.blocks]
-    nav = _nav_terms(page, blocks)
+    inside = {id(e) for block in blocks for e in block.iter()}
+    nav = _nav_terms(page, inside)
     records = [BlockReader(page, b, whole_page=False, nav_terms=nav,
                            column_labels=_column_labels(b) if b.tag == "tr" else None).read() for b in blocks]
-    shown = _page_category(page, nav, blocks)
+    shown = _page_category(page, nav, inside)
     for record in records:
         if shown and "category" not in record.fields:
             record.offer("category", Candidate(shown, PAGE_CATEGORY, "page-category"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from crawlers.extract.dom import Segment, collapse
 from crawlers.extract.values import best_money, integer, money_in, place_codes
-from enrichment.gazetteers import data_path
+from enrichment.components.quantities import UNIT_WORDS
 
 _DATA = json.loads((Path(__file__).parent / "labels.json").read_text(encoding="utf-8"))
 LABELS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _DATA["fields"].items()}
@@ -27,8 +27,7 @@ _ARROW_RE = re.compile(r"\s*(?:⟶|→|->|=>|➔|➜|>)\s*")
 BARE_AMOUNT_RE = re.compile(r"^\s*(?:[$€£]\s?)?\d+(?:[ .,\u00a0\u202f]\d+)*\s*$")
 HANDLE_RE = re.compile(r"^@([\w.\-]{2,40})$")
 _NAME_RE = re.compile(r"^[\w.\-]+(?: [\w.\-]+){0,2}$")
-_UNITS = json.loads(data_path("units.json").read_text(encoding="utf-8"))
-_UNIT_WORDS = sorted({*_UNITS["mass"], *_UNITS["volume"], *_UNITS["count"], "cards", "accounts", "bottles"},
+_UNIT_WORDS = sorted(UNIT_WORDS | {"cards", "accounts", "bottles"},
                      key=len, reverse=True)
 QUANTITY_RE = re.compile(r"\d+(?:[.,]\d+)?\s?(?:x\s?)?(?:" + "|".join(map(re.escape, _UNIT_WORDS)) + r")\b", re.I)
 

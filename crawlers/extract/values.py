@@ -6,23 +6,19 @@ proposed value is of the right kind, so that "From: 500 $" is read as a price an
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from enrichment.components.quantities import parse_number
-from enrichment.gazetteers import data_path, load_places
+from enrichment.components.quantities import CURRENCY_SYMBOLS, CURRENCY_WORDS, currency_code, parse_number
+from enrichment.gazetteers import load_places
 
-_UNITS = json.loads(data_path("units.json").read_text(encoding="utf-8"))
-_SYMBOLS: dict[str, str] = _UNITS["currency_symbols"]
-_WORDS: dict[str, str] = {w: c for w, c in _UNITS["currency_words"].items()}
 CRYPTO = frozenset({"BTC", "XMR", "LTC", "ZEC", "ETH", "BCH"})
 # "1 682,12" (space-grouped thousands) before plain "1.682,12" / "0.005802".
 _NUM = r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?(?!\d)|\d+(?:[.,]\d+)*"
 _GROUP_SPACES = str.maketrans("", "", " \u00a0\u202f")
-_SYM = "[" + re.escape("".join(_SYMBOLS)) + "]"
-_CODE = "|".join(sorted((re.escape(w) for w in _WORDS), key=len, reverse=True))
+_SYM = "[" + re.escape("".join(CURRENCY_SYMBOLS)) + "]"
+_CODE = "|".join(sorted((re.escape(w) for w in CURRENCY_WORDS), key=len, reverse=True))
 _CUR = rf"(?:{_SYM}|(?<![^\W\d_])(?:{_CODE})(?![^\W\d_]))"
 # "500 $", "$60", "USD 12", "£13.00 GBP", "50.00 - 39000.00 EUR", "US$ 25", "12,50€".
 MONEY_RE = re.compile(
@@ -48,15 +44,11 @@ class MoneyHit:
         return self.currency in CRYPTO
 
 
-def _code(token: str) -> str | None:
-    return _SYMBOLS.get(token) or _WORDS.get(token.lower())
-
-
 def money_in(text: str) -> list[MoneyHit]:
     out = []
     for match in MONEY_RE.finditer(text):
         amount = parse_number((match["a1"] or match["a2"]).translate(_GROUP_SPACES))
-        currency = _code(match["c1"] or match["c2"])
+        currency = currency_code(match["c1"] or match["c2"])
         high = match["h1"] or match["h2"]
         if amount is None or currency is None:
             continue

@@ -49,16 +49,19 @@ def merged_markers(extra: Mapping[str, Mapping[str, list[str]]] | None) -> dict[
 _ELEMENT_HINTS = (b"captcha", b"password", b"http-equiv")
 
 
-def might_be_wall(body: bytes, markers: Mapping[str, Mapping[str, list[str]]] | None = None) -> bool:
+def marker_bytes(markers: Mapping[str, Mapping[str, list[str]]] | None = None) -> frozenset[bytes]:
+    """The marker words worth a byte search (for might_be_wall; computed once per market)."""
+    words = {w for spots in (markers or DEFAULT_MARKERS).values() for found in spots.values() for w in found}
+    return frozenset(w.encode() for w in words if w not in _COMMON_WORDS)
+
+
+def might_be_wall(body: bytes, words: frozenset[bytes]) -> bool:
     """A cheap look at the raw bytes: only pages that are short, or hold a marker word or a
     password/captcha/refresh element, are parsed for a wall (a crawl reads many pages)."""
     if len(body) < 4 * SHORT_PAGE_CHARS:
         return True
     lowered = body[:300_000].lower()
-    if any(hint in lowered for hint in _ELEMENT_HINTS):
-        return True
-    words = {w for spots in (markers or DEFAULT_MARKERS).values() for found in spots.values() for w in found}
-    return any(w.encode() in lowered for w in words if w not in _COMMON_WORDS)
+    return any(hint in lowered for hint in _ELEMENT_HINTS) or any(w in lowered for w in words)
 
 
 def _marker(haystack: str, words: list[str]) -> str | None:

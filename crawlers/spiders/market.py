@@ -18,7 +18,7 @@ from twisted.python.failure import Failure
 from config import Market, load_config
 from crawlers.evidence import EVIDENCE_META
 from crawlers.extract.dom import Page as ExtractPage
-from crawlers.extract.walls import Wall, merged_markers, might_be_wall, wall_of
+from crawlers.extract.walls import Wall, marker_bytes, merged_markers, might_be_wall, wall_of
 from crawlers.handoff import MarketStates
 from crawlers.sessions import load_sessions
 from crawlers.pages import PROFILES, PageError
@@ -38,19 +38,20 @@ class MarketSpider(scrapy.Spider):
 
     def __init__(self, market: str | None = None, base_url: str | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.market: Market = load_config().market(market or self.name)
+        config = load_config()
+        self.market: Market = config.market(market or self.name)
         self.market_name = self.market.name
         # None for markets read by the generic extractor (crawlers/spiders/generic.py)
         self.profile: MarketProfile | None = PROFILES.get(self.market.profile or self.profile_name)
         self.base_url = (base_url or self.market.base_url).rstrip("/")
         self.mirrors = {origin(u) for u in (self.base_url, *self.market.base_urls)}
         self.allowed_domains = sorted({urlsplit(u).hostname or "" for u in self.mirrors})
-        config = load_config()
         self.states = MarketStates(config.crawl.state_dir)
         self.sessions_file = config.crawl.sessions_file
         session = load_sessions(self.sessions_file).get(self.market_name)
         self.session_fingerprint = session.fingerprint if session else ""
         self.wall_markers = merged_markers(self.market.wall_markers)
+        self.wall_words = marker_bytes(self.wall_markers)
 
     async def start(self):
         pause = self.states.paused(self.market_name)
@@ -91,7 +92,7 @@ class MarketSpider(scrapy.Spider):
         return cls(url, response.text, self.market_name, datetime.now(UTC), self.market.transport)
 
     def parse(self, response: Response):
-        if isinstance(response, HtmlResponse) and might_be_wall(response.body, self.wall_markers):
+        if isinstance(response, HtmlResponse) and might_be_wall(response.body, self.wall_words):
             self._stop_at_wall(wall_of(ExtractPage(response.body, response.url), self.wall_markers), response.url)
         kind = self.profile.kind(response.url)
         self._count(f"pages/{kind}")

@@ -21,6 +21,9 @@ _VOLUME: dict[str, float] = _UNITS["volume"]
 COUNT_UNIT_WORDS = frozenset(_UNITS["count"])
 _CURRENCY_SYMBOLS: dict[str, str] = _UNITS["currency_symbols"]
 _CURRENCY_WORDS: dict[str, str] = _UNITS["currency_words"]
+# For readers of market pages (crawlers/extract): the same units and currencies as data.
+CURRENCY_SYMBOLS, CURRENCY_WORDS = _CURRENCY_SYMBOLS, _CURRENCY_WORDS
+UNIT_WORDS = frozenset({*_MASS, *_VOLUME, *COUNT_UNIT_WORDS})
 
 
 def _alternation(words) -> str:
