@@ -24,12 +24,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from config import load_config  # noqa: E402
-from enrichment.contracts import Listing  # noqa: E402
 from enrichment.pipeline import Enricher  # noqa: E402
 from index import Query  # noqa: E402
 from index.elastic import ElasticsearchStore  # noqa: E402
 from index.embedded import EmbeddedStore  # noqa: E402
 from interdict.demo.catalog import Catalog  # noqa: E402
+from interdict.demo.records import catalog_listings  # noqa: E402
 from interdict.demo.run import free_port  # noqa: E402
 from interdict.esnode import ElasticsearchNode  # noqa: E402
 
@@ -37,14 +37,8 @@ BATCH = 500
 
 
 def corpus(n: int):
-    catalog = Catalog()
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    specs = [s for m in catalog.markets.values() for s in m.listings]
-    listings = [Listing(market=s.market, url=f"http://127.0.0.1/{s.key}", listing_key=s.key, title=s.title,
-                        description=s.description, price={"amount": s.price, "currency": s.currency},
-                        vendor={"name": s.vendor}, ships_from=s.ships_from, ships_to=list(s.ships_to),
-                        category_path=list(s.category_path), crawled_at=start) for s in specs]
-    base = list(Enricher().enrich_listings(listings))
+    base = list(Enricher().enrich_listings(catalog_listings(Catalog(), start, with_faults=True)))
     rng = random.Random(7)
     for i in range(n):
         item = base[i % len(base)]

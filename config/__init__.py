@@ -77,6 +77,17 @@ class EnrichmentSettings(_Strict):
     max_field_chars: int = Field(100_000, ge=1000)
 
 
+class MatchingSettings(_Strict):
+    # A candidate scoring at least this is a match (docs/matching.md: scores are probabilities
+    # from summed log-odds, so 0.5 means "more likely than not").
+    threshold: float = Field(0.5, ge=0, le=1)
+    report_threshold: float = Field(0.1, ge=0, le=1)  # candidates shown to analysts below the threshold
+    top: int = Field(5, ge=1, le=100)  # matches kept per shipment
+    candidates_per_key: int = Field(50, ge=1, le=10_000)  # listings fetched per blocking key
+    max_candidates: int = Field(40, ge=1, le=10_000)  # scored per shipment, the most strongly blocked first
+    batch_size: int = Field(500, ge=1)  # shipments whose blocking keys go to the store together
+
+
 class DemoSettings(_Strict):
     seed: int = 20261128
     epoch: int = Field(0, ge=0)
@@ -164,6 +175,7 @@ class Settings(_Strict):
     crawl: CrawlSettings = CrawlSettings()
     evidence: EvidenceSettings = EvidenceSettings()
     enrichment: EnrichmentSettings = EnrichmentSettings()
+    matching: MatchingSettings = MatchingSettings()
     demo: DemoSettings = DemoSettings()
     tor: TorSettings = TorSettings()
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 from elasticsearch import ApiError, AuthenticationException, ConnectionError as ESConnectionError, Elasticsearch
@@ -26,7 +26,9 @@ from index.documents import (
     merge_vendor,
     vendor_id,
 )
+from enrichment.gazetteers import fold
 from index.highlight import highlights
+from index.profiles import ListingProfile, blocking_keys, listing_profile
 from index.query import FILTER_FIELDS, FacetCount, Hit, Query, SearchResult, filter_terms, parse_text, text_fields
 from index.store import Store, StoreError, StoreUnavailable
 
@@ -36,6 +38,7 @@ TEXT_FIELDS = {"title_t": 4.0, "description_t": 1.0, "extra_t": 2.0}  # weights 
 LABEL_SEPARATOR = "\x1f"
 CONFLICT_RETRIES = 5
 MAX_RESULT_WINDOW = 10_000  # Elasticsearch's default index.max_result_window
+MSEARCH_BATCH = 200  # candidate searches per _msearch request
 LISTINGS_MAPPING = {
     "dynamic": "strict",
     "properties": {
@@ -49,6 +52,8 @@ LISTINGS_MAPPING = {
         "terms": {"properties": {f: {"type": "keyword"} for f in FILTER_FIELDS}},
         "labels": {"properties": {f: {"type": "keyword"} for f in FILTER_FIELDS}},
         "doc": {"type": "object", "enabled": False},  # the whole document, kept, not indexed
+        "block": {"type": "keyword"},  # blocking keys (index.profiles)
+        "profile": {"type": "object", "enabled": False},  # the match profile, kept, not indexed
     },
 }
 VENDORS_MAPPING = {
@@ -135,6 +140,13 @@ class ElasticsearchStore(Store):
                     self.es.indices.create(index=index, mappings=mapping,
                                            settings={"number_of_shards": 1, "number_of_replicas": 0})
                 self.es.indices.put_alias(index=index, name=alias, is_write_index=True)
+            else:
+                # Fields a release adds are additive: an older index takes them at once (its
+                # documents gain them through `interdict store migrate`); existing fields stay.
+                current = next(iter(self.es.indices.get_mapping(index=alias).values()))["mappings"]
+                missing = {k: v for k, v in mapping["properties"].items() if k not in current.get("properties", {})}
+                if missing:
+                    self.es.indices.put_mapping(index=alias, properties=missing)
         # A busy node may still be starting the new shards: searching them now answers 503.
         self.es.cluster.health(index=[self.listings, self.vendors], wait_for_status="yellow", timeout="60s")
 
@@ -170,6 +182,7 @@ class ElasticsearchStore(Store):
     def _listing_source(self, doc: ListingDocument) -> dict:
         title, description, extra = text_fields(doc)
         terms = filter_terms(doc)
+        profile = listing_profile(doc)
         return {
             "id": doc.id, "market": doc.market, "listing_key": doc.listing_key,
             "first_seen": doc.first_seen.isoformat(), "last_seen": doc.last_seen.isoformat(),
@@ -178,6 +191,8 @@ class ElasticsearchStore(Store):
             "terms": {f: [k for k, _ in pairs] for f, pairs in terms.items()},
             "labels": {f: [f"{k}{LABEL_SEPARATOR}{label}" for k, label in pairs] for f, pairs in terms.items()},
             "doc": doc.model_dump(mode="json"),
+            "block": blocking_keys(profile),
+            "profile": profile.to_json(),
         }
 
     def _upsert(self, alias: str, model, items: list, doc_id, merge, source) -> UpsertReport:
@@ -255,7 +270,7 @@ class ElasticsearchStore(Store):
 
     @staticmethod
     def _vendor_source(doc: VendorDocument) -> dict:
-        identifiers = doc.data.enrichment.identifier_values()
+        identifiers = list(dict.fromkeys(fold(v) for v in doc.data.enrichment.identifier_values()))
         return {"id": doc.id, "market": doc.market, "name": doc.name, "first_seen": doc.first_seen.isoformat(),
                 "last_seen": doc.last_seen.isoformat(), "identifiers": identifiers,
                 "doc": doc.model_dump(mode="json")}
@@ -281,11 +296,14 @@ class ElasticsearchStore(Store):
         doc = self._call(self._get, self.listings, doc_id)
         return ListingDocument.model_validate(doc) if doc else None
 
-    def _scan(self, alias: str) -> Iterator[dict]:
+    def _scan(self, alias: str, field: str = "doc") -> Iterator:
         self._call(lambda: None)  # indices exist, cluster answers
         with self._errors():
-            for hit in helpers.scan(self.es, index=alias, query={"query": {"match_all": {}}}, _source=["doc"], size=1000):
-                yield hit["_source"]["doc"]
+            for hit in helpers.scan(self.es, index=alias, query={"query": {"match_all": {}}}, _source=[field], size=1000):
+                yield hit["_source"][field]
+
+    def iter_profiles(self) -> Iterator[ListingProfile]:
+        return (ListingProfile.from_json(p) for p in self._scan(self.listings, "profile"))
 
     def iter_listings(self) -> Iterator[ListingDocument]:
         return (ListingDocument.model_validate(doc) for doc in self._scan(self.listings))
@@ -296,6 +314,48 @@ class ElasticsearchStore(Store):
     def get_vendor(self, doc_id: str) -> VendorDocument | None:
         doc = self._call(self._get, self.vendors, doc_id)
         return VendorDocument.model_validate(doc) if doc else None
+
+    def candidates(self, keys: Collection[str], per_key: int) -> dict[str, list[str]]:
+        keys = list(dict.fromkeys(keys))
+        out: dict[str, list[str]] = {}
+        for start in range(0, len(keys), MSEARCH_BATCH):
+            chunk = keys[start:start + MSEARCH_BATCH]
+            searches: list[dict] = []
+            for key in chunk:
+                searches += [{"index": self.listings},
+                             {"query": {"term": {"block": key}}, "size": per_key, "_source": False,
+                              "sort": [{"last_seen": "desc"}, {"id": "asc"}], "track_total_hits": False}]
+            responses = self._call(self.es.msearch, searches=searches)["responses"]
+            for key, response in zip(chunk, responses):
+                if "error" in response:
+                    reason = response["error"].get("reason", response["error"])
+                    raise StoreError(f"candidate search for {key!r} failed: {reason}")
+                if response["hits"]["hits"]:
+                    out[key] = [hit["_id"] for hit in response["hits"]["hits"]]
+        return out
+
+    def profiles(self, ids: Collection[str]) -> dict[str, ListingProfile]:
+        wanted = list(ids)
+        out: dict[str, ListingProfile] = {}
+        for start in range(0, len(wanted), 1000):
+            docs = self._call(self.es.mget, index=self.listings, ids=wanted[start:start + 1000],
+                              _source=["profile"])["docs"]
+            for doc in docs:
+                if doc.get("found") and "profile" in doc["_source"]:
+                    out[doc["_id"]] = ListingProfile.from_json(doc["_source"]["profile"])
+        return out
+
+    def vendors_with_identifiers(self, values: Collection[str]) -> dict[str, list[str]]:
+        folded = list({fold(v) for v in values})
+        out: dict[str, list[str]] = {}
+        for start in range(0, len(folded), 1000):
+            chunk = set(folded[start:start + 1000])
+            response = self._call(self.es.search, index=self.vendors, query={"terms": {"identifiers": list(chunk)}},
+                                  size=10_000, _source=["id", "identifiers"])
+            for hit in response["hits"]["hits"]:
+                for value in chunk.intersection(hit["_source"]["identifiers"]):
+                    out.setdefault(value, []).append(hit["_source"]["id"])
+        return out
 
     def count_listings(self) -> int:
         return self._call(self.es.count, index=self.listings)["count"]

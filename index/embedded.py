@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,7 +17,9 @@ from index.documents import (
     merge_vendor,
     vendor_id,
 )
+from enrichment.gazetteers import fold
 from index.highlight import highlights
+from index.profiles import ListingProfile, blocking_keys, listing_profile
 from index.query import (
     FacetCount,
     Hit,
@@ -29,7 +31,7 @@ from index.query import (
 )
 from index.store import Store, StoreError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS listings (
@@ -40,7 +42,8 @@ CREATE TABLE IF NOT EXISTS listings (
     first_seen TEXT NOT NULL,
     last_seen TEXT NOT NULL,
     price_usd REAL,
-    doc TEXT NOT NULL
+    doc TEXT NOT NULL,
+    profile TEXT
 );
 CREATE INDEX IF NOT EXISTS listings_last_seen ON listings(last_seen);
 CREATE INDEX IF NOT EXISTS listings_first_seen ON listings(first_seen);
@@ -61,6 +64,11 @@ CREATE TABLE IF NOT EXISTS vendors (
     last_seen TEXT NOT NULL,
     doc TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS vendor_identifiers (
+    value TEXT NOT NULL,
+    vendor TEXT NOT NULL REFERENCES vendors(id) ON DELETE CASCADE,
+    PRIMARY KEY (value, vendor)
+) WITHOUT ROWID;
 """
 # Holds index.query.text_fields: already folded and tokenised, identical for every store.
 FTS_SCHEMA = """CREATE VIRTUAL TABLE IF NOT EXISTS listings_fts USING fts5(
@@ -112,11 +120,17 @@ class EmbeddedStore(Store):
         """Rebuild what is derived from the stored documents (filter terms, full-text index)
         with this version's rules; the documents themselves are kept as they are."""
         with self._transaction():
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(listings)")}
+            if "profile" not in columns:  # schema 3 -> 4
+                self.db.execute("ALTER TABLE listings ADD COLUMN profile TEXT")
             self.db.execute("DROP TABLE IF EXISTS listings_fts")
             self.db.execute(FTS_SCHEMA)
             self.db.execute("DELETE FROM terms")
             for (doc_json,) in self.db.execute("SELECT doc FROM listings").fetchall():
                 self._write_listing(ListingDocument.model_validate_json(doc_json))
+            self.db.execute("DELETE FROM vendor_identifiers")
+            for (doc_json,) in self.db.execute("SELECT doc FROM vendors").fetchall():
+                self._write_vendor_identifiers(VendorDocument.model_validate_json(doc_json))
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         return f"{self.path}: {self.count_listings()} listings reindexed (schema {SCHEMA_VERSION})"
 
@@ -135,19 +149,21 @@ class EmbeddedStore(Store):
 
     def _write_listing(self, doc: ListingDocument) -> None:
         item = doc.data
+        profile = listing_profile(doc)
         cur = self.db.execute(
-            "INSERT INTO listings (id, market, listing_key, first_seen, last_seen, price_usd, doc)"
-            " VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET first_seen=excluded.first_seen,"
-            " last_seen=excluded.last_seen, price_usd=excluded.price_usd, doc=excluded.doc"
-            " RETURNING rowid",
+            "INSERT INTO listings (id, market, listing_key, first_seen, last_seen, price_usd, doc, profile)"
+            " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET first_seen=excluded.first_seen,"
+            " last_seen=excluded.last_seen, price_usd=excluded.price_usd, doc=excluded.doc,"
+            " profile=excluded.profile RETURNING rowid",
             (doc.id, doc.market, doc.listing_key, _iso(doc.first_seen), _iso(doc.last_seen),
-             item.enrichment.price_usd, doc.model_dump_json()),
+             item.enrichment.price_usd, doc.model_dump_json(), profile.to_json()),
         )
         rowid = cur.fetchone()[0]
         self.db.execute("DELETE FROM terms WHERE doc=?", (rowid,))
         self.db.executemany(
             "INSERT INTO terms (doc, field, key, label) VALUES (?,?,?,?)",
-            [(rowid, field, key, label) for field, pairs in filter_terms(doc).items() for key, label in pairs],
+            [(rowid, field, key, label) for field, pairs in filter_terms(doc).items() for key, label in pairs]
+            + [(rowid, "block", key, "") for key in blocking_keys(profile)],
         )
         title, description, extra = text_fields(doc)
         self.db.execute("DELETE FROM listings_fts WHERE rowid=?", (rowid,))
@@ -167,7 +183,13 @@ class EmbeddedStore(Store):
                     " last_seen=excluded.last_seen, doc=excluded.doc",
                     (doc.id, doc.market, doc.name, _iso(doc.first_seen), _iso(doc.last_seen), doc.model_dump_json()),
                 )
+                self._write_vendor_identifiers(doc)
         return report
+
+    def _write_vendor_identifiers(self, doc: VendorDocument) -> None:
+        self.db.execute("DELETE FROM vendor_identifiers WHERE vendor=?", (doc.id,))
+        self.db.executemany("INSERT OR IGNORE INTO vendor_identifiers (value, vendor) VALUES (?,?)",
+                            [(fold(v), doc.id) for v in doc.data.enrichment.identifier_values()])
 
     def delete_listing(self, doc_id: str) -> bool:
         with self._transaction():
@@ -195,6 +217,41 @@ class EmbeddedStore(Store):
     def get_vendor(self, doc_id: str) -> VendorDocument | None:
         row = self.db.execute("SELECT doc FROM vendors WHERE id=?", (doc_id,)).fetchone()
         return VendorDocument.model_validate_json(row[0]) if row else None
+
+    def iter_profiles(self) -> Iterator[ListingProfile]:
+        for (profile,) in self.db.execute("SELECT profile FROM listings ORDER BY rowid"):
+            yield ListingProfile.from_json(profile)
+
+    def candidates(self, keys: Collection[str], per_key: int) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for key in keys:
+            rows = self.db.execute(
+                "SELECT l.id FROM terms t JOIN listings l ON l.rowid = t.doc"
+                " WHERE t.field = 'block' AND t.key = ? ORDER BY t.doc DESC LIMIT ?", (key, per_key)).fetchall()
+            if rows:
+                out[key] = [i for (i,) in rows]
+        return out
+
+    def profiles(self, ids: Collection[str]) -> dict[str, ListingProfile]:
+        wanted = list(ids)
+        out: dict[str, ListingProfile] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            for doc_id, profile in self.db.execute(
+                    f"SELECT id, profile FROM listings WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+                out[doc_id] = ListingProfile.from_json(profile)
+        return out
+
+    def vendors_with_identifiers(self, values: Collection[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        folded = list({fold(v) for v in values})
+        for start in range(0, len(folded), 500):
+            chunk = folded[start:start + 500]
+            for value, vendor in self.db.execute(
+                    f"SELECT value, vendor FROM vendor_identifiers WHERE value IN ({','.join('?' * len(chunk))})",
+                    chunk):
+                out.setdefault(value, []).append(vendor)
+        return out
 
     def count_listings(self) -> int:
         return self.db.execute("SELECT count(*) FROM listings").fetchone()[0]

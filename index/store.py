@@ -4,10 +4,11 @@ both must pass the same contract tests (tests/test_store_contract.py)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 
 from enrichment.contracts import EnrichedListing, EnrichedVendor
 from index.documents import ListingDocument, UpsertReport, VendorDocument
+from index.profiles import ListingProfile
 from index.query import Query, SearchResult
 
 
@@ -41,6 +42,26 @@ class Store(ABC):
 
     @abstractmethod
     def iter_vendors(self) -> Iterator[VendorDocument]: ...
+
+    @abstractmethod
+    def iter_profiles(self) -> Iterator[ListingProfile]:
+        """The match profile of every listing (index.profiles): a whole-index pass for jobs
+        that need every listing but not whole documents (watchlist terms, benchmarks)."""
+
+    @abstractmethod
+    def candidates(self, keys: Collection[str], per_key: int) -> dict[str, list[str]]:
+        """Ids of the listings under each blocking key (index.profiles), most recent first
+        (embedded: by indexing order, Elasticsearch: by last seen), at most ``per_key`` per
+        key; keys without listings are absent."""
+
+    @abstractmethod
+    def profiles(self, ids: Collection[str]) -> dict[str, ListingProfile]:
+        """Match profiles by listing id (unknown ids are absent)."""
+
+    @abstractmethod
+    def vendors_with_identifiers(self, values: Collection[str]) -> dict[str, list[str]]:
+        """Vendor document ids per identifier value (folded: emails, E.164 phones, handles,
+        wallets, PGP fingerprints) found in vendor profiles; values nobody uses are absent."""
 
     @abstractmethod
     def count_listings(self) -> int: ...

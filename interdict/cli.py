@@ -78,13 +78,22 @@ def _parser() -> argparse.ArgumentParser:
                                    "records come back unchanged plus an `enrichment` object (docs/enrichment.md).")
     p.add_argument("input", nargs="?", default="-", metavar="FILE|-")
 
-    p = sub.add_parser("eval", help="measure a stage on labelled real data: `eval enrichment|parsing --data DIR`",
+    p = sub.add_parser("eval", help="measure a stage: `eval enrichment|parsing --data DIR` on labelled real data, "
+                       "`eval matching` on a synthetic shipment stream with planted matches",
                        description="enrichment: per-field precision, recall and F1 of the enrichment stage against "
                                    "the markets' own structured fields, on a development and a held-out part (split "
                                    "by vendor; docs/enrichment.md). parsing: per-field accuracy of the generic "
                                    "extractor on the labelled market pages (docs/parsing.md).")
-    p.add_argument("stage", choices=["enrichment", "parsing"])
-    p.add_argument("--data", required=True, metavar="DIR", help="the shared datasets folder (../shared/data)")
+    p.add_argument("stage", choices=["enrichment", "parsing", "matching"])
+    p.add_argument("--data", metavar="DIR", help="enrichment, parsing: the shared datasets folder (../shared/data)")
+    store_arg(p)
+    p.add_argument("--shipments", type=int, default=3000, help="matching: synthetic shipments (default 3000)")
+    p.add_argument("--demo", action="store_true", help="matching: on the demo catalog indexed with staggered "
+                   "listing lifetimes in a scratch store (the figures of docs/matching.md), not --store")
+    p.add_argument("--decoys", type=float, default=0.4, help="matching: share of lawful decoys (default 0.4)")
+    p.add_argument("--seed", type=int, default=7, help="matching: seed of the synthetic stream")
+    p.add_argument("--threshold", type=float, help="matching: score that makes a match (default: config)")
+    p.add_argument("--top", type=int, help=argparse.SUPPRESS)
     p.add_argument("--datasets", metavar="NAMES", help="comma-separated subset: agora,torrez,alphabay")
     p.add_argument("--limit", type=int, metavar="N", help="an even sample of N listings per dataset")
     p.add_argument("--json", metavar="FILE", help="also write the scores as JSON")
@@ -94,9 +103,27 @@ def _parser() -> argparse.ArgumentParser:
                        description="Read postal/express shipment records (CN23/ITMATT/ICS2-like; format and sample "
                                    "in docs/shipments.md). Bad rows are reported as FILE:ROW: COLUMN: REASON; an item "
                                    "with a bad row is not processed and says so; exit 1 if anything was reported.")
-    p.add_argument("action", choices=["check"])
+    p.add_argument("action", choices=["check", "generate"], help="check FILE...: validate; generate: a synthetic "
+                   "stream from the indexed listings with planted matches and lawful decoys (docs/matching.md)")
+    p.add_argument("files", nargs="*", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="check: print each good shipment as JSON (normalised)")
+    p.add_argument("--out", metavar="FILE", help="generate: write the shipments here (JSON Lines)")
+    p.add_argument("--truth", metavar="FILE", help="generate: write the planted answers here (JSON Lines)")
+    p.add_argument("--count", type=int, default=1000, help="generate: shipments (default 1000)")
+    p.add_argument("--decoys", type=float, default=0.4, help="generate: share of lawful decoys (default 0.4)")
+    p.add_argument("--seed", type=int, default=7)
+    store_arg(p)
+
+    p = sub.add_parser("match", help="match shipment files against the indexed listings, with reasons",
+                       description="Each shipment's best matching listings (or vendors), each with a score (a "
+                                   "probability) and the reasons that make it up, and the declaration's own risk "
+                                   "flags (docs/matching.md). Bad rows are reported as by `shipments check`.")
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--json", action="store_true", help="print each good shipment as JSON (normalised)")
+    store_arg(p)
+    p.add_argument("--json", action="store_true", help="one JSON object per shipment")
+    p.add_argument("--workers", type=int, default=1, help="processes (one per core; default 1)")
+    p.add_argument("--threshold", type=float, help="score that makes a match (default: config matching.threshold)")
+    p.add_argument("--top", type=int, help="matches kept per shipment (default: config matching.top)")
 
     p = sub.add_parser("handoff", help="markets paused at a login wall, CAPTCHA or DDoS queue, for an operator",
                        description="list: each paused market with the URL, since when, what was seen and how to "

@@ -14,7 +14,7 @@ from index import Query, open_store
 from interdict.errors import UserError
 from interdict.evidence import cmd_evidence  # noqa: F401 - dispatched by name from cli.py
 from interdict.handoff import cmd_handoff  # noqa: F401 - dispatched by name from cli.py
-from interdict.shipments import cmd_shipments  # noqa: F401 - dispatched by name from cli.py
+from interdict.shipments import cmd_match, cmd_shipments  # noqa: F401 - dispatched by name from cli.py
 from interdict.jsonl import LineErrors, describe_validation, read_records
 from interdict.progress import Progress
 
@@ -206,6 +206,12 @@ def cmd_eval(args, config) -> int:
     from enrichment.evaluation.run import evaluate, write_json
     from enrichment.pipeline import Enricher
 
+    if args.stage == "matching":
+        from interdict.shipments import eval_matching
+
+        return eval_matching(args, config)
+    if not args.data:
+        raise UserError(f"eval {args.stage}: --data DIR is required (the shared datasets folder)")
     data = Path(args.data)
     if not data.is_dir():
         raise UserError(f"no datasets at {data} (expected the shared data folder; see its README)")

@@ -5,12 +5,13 @@ Documented with a sample in docs/shipments.md."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
 
 import phonenumbers
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator, model_validator
 
 from enrichment.contracts import CleanStr
 
@@ -147,3 +148,48 @@ class Shipment(Contract):
         for article in self.articles:
             out[article.currency] = out.get(article.currency, 0.0) + article.value
         return out
+
+
+# Results are dataclasses, not models: a matcher builds tens of them per shipment at
+# thousands of shipments per second, and a pydantic model costs ~10 µs to construct. They
+# are typed here once; RESULTS (a pydantic TypeAdapter) validates and serialises them.
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One piece of evidence for (or against) a match, or one risk flag of a declaration."""
+
+    code: str  # product, similarity, hs_code, origin, destination, quantity, value, identifier, active, ...
+    contribution: float  # log-odds added to the score (risk flags: to the risk)
+    detail: str  # what was compared, in words an analyst reads
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A listing (or, when only an identifier ties them, a vendor) a shipment may correspond to."""
+
+    listing_id: str | None  # None: the vendor matched by identifier, none of their listings fits
+    vendor_id: str
+    market: str
+    vendor: str
+    title: str | None
+    score: Annotated[float, Field(ge=0, le=1)]  # probability-like: logistic of the summed contributions
+    reasons: list[Reason]
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentMatches:
+    """What the matcher says about one shipment: its best matches and the declaration's own risk flags."""
+
+    item_id: str
+    matches: list[Match]  # best first
+    risk_flags: list[Reason]
+    risk: Annotated[float, Field(ge=0, le=1)]  # from the flags and the best match
+
+    @property
+    def best(self) -> Match | None:
+        return self.matches[0] if self.matches else None
+
+    def to_json(self) -> str:
+        return RESULTS.dump_json(self).decode()
+
+
+RESULTS = TypeAdapter(ShipmentMatches)

@@ -225,6 +225,39 @@ def test_vendors_upsert(store, enricher, catalog):
     assert store.count_vendors() == 1
 
 
+def test_candidates_by_blocking_key(loaded):
+    """Blocking keys (index.profiles) find the same listings in every store; profiles by id."""
+    found = loaded.candidates(["p:mdma@NL", "w:rolex@CN", "w:submariner@CN", "p:mdma@DE", "w:nothing@NL"], per_key=10)
+    assert set(found) == {"p:mdma@NL", "w:rolex@CN", "w:submariner@CN"}
+    assert sorted(found["p:mdma@NL"]) == sorted([listing_id("alpha", "a1"), listing_id("beta", "b2")])
+    assert found["w:rolex@CN"] == found["w:submariner@CN"] == [listing_id("beta", "b1")]
+    profiles = loaded.profiles([listing_id("beta", "b1"), listing_id("alpha", "a2"), "0" * 32])
+    assert set(profiles) == {listing_id("beta", "b1"), listing_id("alpha", "a2")}
+    watch = profiles[listing_id("beta", "b1")]
+    assert (watch.market, watch.vendor, watch.title) == ("beta", "WatchKing", "Rolex Submariner replica")
+    assert watch.ships_from == ("CN",) and set(watch.ships_to) == {"US", "DE"}
+    assert watch.price_usd == 350 and watch.first_seen == T0.date() == watch.last_seen
+    cocaine = profiles[listing_id("alpha", "a2")]
+    assert loaded.candidates(["p:cocaine@DE"], per_key=10)["p:cocaine@DE"] == [cocaine.id]
+    assert cocaine.hs_codes == ("293972",) and cocaine.offers[0].unit == "g" and cocaine.offers[0].amount == 1
+    assert cocaine.offers[0].price_usd > 80  # EUR 80 in USD
+    assert len(loaded.candidates(["p:mdma@NL"], per_key=1)["p:mdma@NL"]) == 1
+    assert loaded.candidates([], per_key=5) == {} and loaded.profiles([]) == {}
+    assert sorted(p.id for p in loaded.iter_profiles()) == sorted(d.id for d in loaded.iter_listings())
+
+
+def test_vendors_found_by_identifier(store, enricher, catalog):
+    from enrichment.contracts import VendorProfile
+    from index import vendor_id
+
+    spec = catalog.vendors[0]
+    profile = VendorProfile(market="sable", name=spec.name, url="http://127.0.0.1/v", profile=spec.profile,
+                            pgp_key=spec.pgp_key, crawled_at=T0)
+    store.upsert_vendors(enricher.enrich_vendors([profile]))
+    found = store.vendors_with_identifiers([spec.email.upper(), spec.fingerprint, "nobody@example.org"])
+    assert found == {spec.email.lower(): [vendor_id("sable", spec.name)], spec.fingerprint.lower(): [vendor_id("sable", spec.name)]}
+
+
 def test_folding_is_the_same_in_every_store(store, enrich):
     store.upsert_listings(enrich(make_listing(listing_key="s1", title="Straße nach Köln 84.5g", crawled_at=T0)))
     for text in ("strasse", "STRASSE", "köln", "koln", '"nach koln"', "84", '"84 5g"'):
@@ -239,6 +272,8 @@ def test_migrate_keeps_every_document_searchable(loaded):
     assert keys(loaded.search(Query(text="mdma", limit=50))) == before == ["a1", "b2"]
     assert loaded.count_listings() == 5
     assert keys(loaded.search(Query(filters={"ships_from": ["NL"]}, limit=50))) == ["a1", "b2"]
+    assert len(loaded.candidates(["p:mdma@NL"], per_key=10)["p:mdma@NL"]) == 2
+    assert len(loaded.profiles(loaded.candidates(["p:mdma@NL"], per_key=10)["p:mdma@NL"])) == 2
 
 
 def test_documents_the_index_refuses_are_reported_not_retried(elasticsearch_url, enrich, caplog):

@@ -59,14 +59,18 @@ class FuzzyLexicon:
                 self.index.setdefault(key, set()).add(word)
         self.lookup = lru_cache(maxsize=200_000)(self._lookup)
 
-    def _lookup(self, token: str) -> int | None:
-        if len(token) < self.min_length or token in self.common or token in self.words:
-            return None
+    def near(self, token: str) -> set[str]:
+        """Words of the lexicon one typo away from ``token`` (not ``token`` itself)."""
         candidates = set()
         for key in {token, *_deletes(token)}:
             candidates |= self.index.get(key, set())
         # Typos rarely hit a word's first two letters; requiring them keeps "tracked" from "cracked".
-        matches = {self.words[w] for w in candidates if w[:2] == token[:2] and within_one_edit(token, w)}
+        return {w for w in candidates if w != token and w[:2] == token[:2] and within_one_edit(token, w)}
+
+    def _lookup(self, token: str) -> int | None:
+        if len(token) < self.min_length or token in self.common or token in self.words:
+            return None
+        matches = {self.words[w] for w in self.near(token)}
         return matches.pop() if len(matches) == 1 else None
 
 

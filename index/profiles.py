@@ -1,0 +1,123 @@
+"""Match profiles and blocking keys: what candidate retrieval needs of a listing, kept
+beside each document by both stores.
+
+A matching or watchlist job reads thousands of candidates per second; parsing whole
+documents for that would cost more than the matching itself, so each listing also carries
+a compact profile (ids, products, routes, offers with USD prices, identifiers, dates), and
+a set of blocking keys the stores index as exact terms:
+
+- ``p:<product>@<origin>``  canonical product and each ships-from code ("?" when unknown)
+- ``c:<category>@<origin>`` the listing's main category (descriptions that name only a kind)
+- ``w:<word>@<origin>``     distinctive title words (not filler such as "quality")
+- ``i:<identifier>``        identifiers the listing states (emails, phones, handles, wallets)
+- ``v:<vendor id>``         the vendor document (a sender found by identifier -> their listings)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+from enrichment.gazetteers import data_path, fold, load_common_words
+from index.documents import ListingDocument, vendor_id
+
+UNKNOWN_ORIGIN = "?"
+MAX_TITLE_WORDS = 6
+_WORD_RE = re.compile(r"[^\W\d_]{4,}")
+
+
+@lru_cache(maxsize=1)
+def filler_words() -> frozenset[str]:
+    lines = data_path("filler_words.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(fold(w.strip()) for w in lines if w.strip() and not w.startswith("#")) | load_common_words()
+
+
+def distinctive_words(text: str, limit: int = MAX_TITLE_WORDS) -> list[str]:
+    """Folded words of four letters or more that name goods rather than praise an offer."""
+    filler = filler_words()
+    words = [w for w in _WORD_RE.findall(fold(text)) if w not in filler]
+    return list(dict.fromkeys(words))[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    amount: float  # grams, millilitres or units
+    unit: str  # g, ml, unit
+    price_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class ListingProfile:
+    id: str
+    market: str
+    vendor: str
+    vendor_id: str
+    title: str
+    products: tuple[str, ...]  # canonical names
+    hs_codes: tuple[str, ...]  # digits only, as customs writes them
+    category: str | None
+    ships_from: tuple[str, ...]  # ISO codes and region ids
+    ships_to: tuple[str, ...]
+    ships_to_excluded: tuple[str, ...]
+    offers: tuple[Offer, ...]  # what each price buys (tiers, or the title's quantity at the listing's price)
+    price_usd: float | None
+    identifiers: tuple[str, ...]
+    first_seen: date
+    last_seen: date
+
+    def to_json(self) -> str:
+        data = {name: getattr(self, name) for name in self.__slots__}
+        data["offers"] = [[o.amount, o.unit, o.price_usd] for o in self.offers]
+        data["first_seen"], data["last_seen"] = self.first_seen.isoformat(), self.last_seen.isoformat()
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | dict) -> "ListingProfile":
+        data = json.loads(text) if isinstance(text, str) else dict(text)
+        for name in ("products", "hs_codes", "ships_from", "ships_to", "ships_to_excluded", "identifiers"):
+            data[name] = tuple(data[name])
+        data["offers"] = tuple(Offer(*o) for o in data["offers"])
+        data["first_seen"] = date.fromisoformat(data["first_seen"])
+        data["last_seen"] = date.fromisoformat(data["last_seen"])
+        return cls(**data)
+
+
+def _offers(doc: ListingDocument) -> tuple[Offer, ...]:
+    enr = doc.data.enrichment
+    offers = [Offer(t.quantity.amount, t.quantity.unit, t.price.usd) for t in enr.tiers
+              if t.quantity and t.quantity.amount and t.price.usd]
+    if not offers and enr.price_usd:
+        # No tiers: the listing's price buys the first quantity its title names.
+        for entity in enr.entities:
+            if entity.label == "QUANTITY" and entity.field == "title" and entity.attrs.get("amount"):
+                offers.append(Offer(entity.attrs["amount"], entity.attrs["unit"], enr.price_usd))
+                break
+    return tuple(offers)
+
+
+def listing_profile(doc: ListingDocument) -> ListingProfile:
+    item, enr = doc.data.listing, doc.data.enrichment
+    return ListingProfile(
+        id=doc.id, market=doc.market, vendor=item.vendor.name, vendor_id=vendor_id(doc.market, item.vendor.name),
+        title=item.title,
+        products=tuple(dict.fromkeys(p.canonical for p in enr.products)),
+        hs_codes=tuple(dict.fromkeys(p.hs_code.replace(".", "") for p in enr.products if p.hs_code)),
+        category=enr.category, ships_from=tuple(enr.ships_from), ships_to=tuple(enr.ships_to),
+        ships_to_excluded=tuple(enr.ships_to_excluded), offers=_offers(doc), price_usd=enr.price_usd,
+        identifiers=tuple(enr.identifier_values()),
+        first_seen=doc.first_seen.date(), last_seen=doc.last_seen.date(),
+    )
+
+
+def blocking_keys(profile: ListingProfile) -> list[str]:
+    origins = profile.ships_from or (UNKNOWN_ORIGIN,)
+    keys = [f"p:{fold(p)}@{o}" for p in profile.products for o in origins]
+    if profile.category:
+        keys += [f"c:{profile.category}@{o}" for o in origins]
+    keys += [f"w:{w}@{o}" for w in distinctive_words(profile.title) for o in origins]
+    keys += [f"i:{fold(i)}" for i in profile.identifiers]
+    keys.append(f"v:{profile.vendor_id}")
+    return list(dict.fromkeys(keys))

@@ -1,0 +1,124 @@
+"""Precision and recall of the matcher on a synthetic stream with planted matches
+(matching.synthetic), at top-1 and top-5, per way of describing the goods.
+
+A planted shipment is found at top-k when one of its k best matches scoring at least the
+threshold is *the same offer*: the planted listing or one of the same vendor (by name, on
+any market) for the same main product — a vendor's "5 g" and "10 g" listings of one
+product, or the copy of a listing on a second market, are one offer to an investigator.
+The vendor level counts the vendor alone. Precision is over shipments given a match: a
+decoy given one, or a planted shipment given someone else's offer, is a false positive.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from enrichment.gazetteers import fold
+from index.profiles import ListingProfile
+from matching.contracts import ShipmentMatches
+from matching.synthetic import MODES, Truth
+
+THRESHOLDS = (0.3, 0.5, 0.7, 0.9)
+
+
+@dataclass
+class Counts:
+    shipments: int = 0
+    top1: int = 0
+    top5: int = 0
+    vendor_top1: int = 0
+    predicted: int = 0  # given a match at or above the threshold
+    wrong: int = 0  # ... that was not the planted offer (decoys: any)
+
+
+@dataclass
+class MatchingReport:
+    threshold: float
+    by_mode: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
+    sweep: dict[float, tuple[float, float]] = field(default_factory=dict)  # threshold -> (precision, recall top-1)
+
+    def totals(self, modes: tuple[str, ...] = tuple(MODES)) -> Counts:
+        out = Counts()
+        for mode, counts in self.by_mode.items():
+            if mode in modes or mode == "decoy":
+                for name in ("predicted", "wrong"):
+                    setattr(out, name, getattr(out, name) + getattr(counts, name))
+            if mode in modes:
+                for name in ("shipments", "top1", "top5", "vendor_top1"):
+                    setattr(out, name, getattr(out, name) + getattr(counts, name))
+        return out
+
+    def table(self) -> str:
+        lines = [f"matching at threshold {self.threshold:g}: planted shipments found among the top-1 / top-5 matches",
+                 f"{'described as':<22}{'shipments':>10}{'top-1':>8}{'top-5':>8}{'vendor@1':>10}{'precision':>11}"]
+
+        def row(name: str, c: Counts) -> str:
+            rate = (lambda n: f"{n / c.shipments:.3f}" if c.shipments else "-")
+            precision = f"{1 - c.wrong / c.predicted:.3f}" if c.predicted else "-"
+            return (f"{name:<22}{c.shipments:>10}{rate(c.top1):>8}{rate(c.top5):>8}{rate(c.vendor_top1):>10}"
+                    f"{precision:>11}")
+
+        for mode in (*MODES, "decoy"):
+            if mode in self.by_mode:
+                counts = self.by_mode[mode]
+                if mode == "decoy":
+                    lines.append(f"{'decoy (lawful goods)':<22}{counts.shipments:>10}   given a match: {counts.predicted}")
+                else:
+                    lines.append(row(mode, counts))
+        lines.append(row("all planted", self.totals()))
+        describable = tuple(m for m in MODES if m != "vague")
+        lines.append(row("all but vague", self.totals(describable)))
+        lines.append("threshold sweep (all planted): " + ", ".join(
+            f"{t:g}: P={p:.3f} R@1={r:.3f}" for t, (p, r) in sorted(self.sweep.items())))
+        return "\n".join(lines)
+
+
+def _same_offer(a: ListingProfile | None, b: ListingProfile | None) -> bool:
+    if a is None or b is None:
+        return False
+    if a.id == b.id:
+        return True
+    return fold(a.vendor) == fold(b.vendor) and (a.products[:1] == b.products[:1] if a.products else a.title == b.title)
+
+
+def evaluate_matching(results: list[ShipmentMatches], truths: dict[str, Truth], profiles: dict[str, ListingProfile],
+                      threshold: float) -> MatchingReport:
+    """``profiles``: the planted listings and every listing a result names, by id."""
+    report = MatchingReport(threshold=threshold)
+    for t in sorted({threshold, *THRESHOLDS}):
+        counts = _score(results, truths, profiles, t)
+        if t == threshold:
+            report.by_mode = counts
+        planted = [c for m, c in counts.items() if m != "decoy"]
+        predicted = sum(c.predicted for c in counts.values())
+        wrong = sum(c.wrong for c in counts.values())
+        found = sum(c.top1 for c in planted)
+        total = sum(c.shipments for c in planted)
+        report.sweep[t] = (1 - wrong / predicted if predicted else 1.0, found / total if total else 0.0)
+    return report
+
+
+def _score(results, truths, profiles, threshold: float) -> dict[str, Counts]:
+    by_mode: dict[str, Counts] = defaultdict(Counts)
+    for result in results:
+        truth = truths[result.item_id]
+        counts = by_mode[truth.mode]
+        counts.shipments += 1
+        kept = [m for m in result.matches if m.score >= threshold]
+        if kept:
+            counts.predicted += 1
+        if truth.kind == "decoy":
+            counts.wrong += bool(kept)
+            continue
+        planted = profiles.get(truth.listing_id)
+        hits = [_same_offer(profiles.get(m.listing_id), planted) if m.listing_id else False for m in kept[:5]]
+        counts.top1 += bool(hits and hits[0])
+        counts.top5 += any(hits)
+        vendor_hit = bool(kept) and fold(kept[0].vendor) == fold(truth.vendor or "")
+        counts.vendor_top1 += vendor_hit
+        # A vague declaration tied to the right vendor by the sender's contact is a right answer:
+        # no listing can be told from another by "gift".
+        right = (hits and hits[0]) or (truth.mode.startswith("vague") and vendor_hit)
+        counts.wrong += bool(kept) and not right
+    return by_mode

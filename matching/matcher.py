@@ -1,0 +1,170 @@
+"""The matcher: shipments in, explained matches out.
+
+For a batch of shipments it reads each declaration, derives blocking keys (the product,
+category and distinctive words it names, each at the origin country and the regions that
+contain it; the sender's email and phone), asks the Store for the listings under those keys
+in one round trip per batch — never a scan —, keeps the candidates most keys point at, and
+scores each with reasons (matching.scoring). Keys repeat across a stream (the same products
+from the same countries), so their candidates are kept for the run.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+
+from config import MatchingSettings
+from enrichment import tune_gc_for_volume
+from enrichment.gazetteers import fold, regions_of
+from index.profiles import UNKNOWN_ORIGIN, ListingProfile
+from index.store import Store
+from matching.contracts import Match, Reason, Shipment, ShipmentMatches
+from matching.declaration import DeclarationReader
+from matching.scoring import Scorer, ShipmentView, explain, logistic, read_shipment
+
+# How strongly a key ties a candidate to a shipment, for choosing which candidates to score.
+KEY_VOTES = {"i": 8, "v": 6, "p": 3, "c": 1, "w": 1}
+CACHE_KEYS = 200_000
+CACHE_PROFILES = 500_000
+
+
+class Matcher:
+    def __init__(self, store: Store, settings: MatchingSettings | None = None, weights: dict | None = None):
+        self.store = store
+        self.settings = settings or MatchingSettings()
+        self.reader = DeclarationReader()
+        self.scorer = Scorer(weights)
+        self._candidates: dict[str, tuple[str, ...]] = {}  # blocking key -> listing ids
+        self._profiles: dict[str, ListingProfile] = {}
+        self._vendors: dict[str, tuple[str, ...]] = {}  # identifier -> vendor ids
+
+    def match(self, shipments: Iterable[Shipment]) -> Iterator[ShipmentMatches]:
+        """Results in the order of the shipments, batch by batch (a stream of any length)."""
+        iterator = iter(shipments)
+        while batch := list(islice(iterator, self.settings.batch_size)):
+            yield from self._match_batch(batch)
+
+    def match_one(self, shipment: Shipment) -> ShipmentMatches:
+        return next(self.match([shipment]))
+
+    # -- blocking --------------------------------------------------------------------------
+    def _keys(self, view: ShipmentView, vendor_ids: set[str]) -> list[str]:
+        origins = [view.shipment.origin_country, *regions_of(view.shipment.origin_country), UNKNOWN_ORIGIN]
+        keys = [f"p:{fold(p)}@{o}" for p in view.products for o in origins]
+        keys += [f"c:{c}@{o}" for c in view.categories for o in origins]
+        keys += [f"w:{w}@{o}" for d in view.declared for w in d.words for o in origins]
+        keys += [f"i:{i}" for i in view.identifiers]
+        keys += [f"v:{v}" for v in sorted(vendor_ids)]
+        return list(dict.fromkeys(keys))
+
+    def _fetch(self, views: list[ShipmentView]) -> list[tuple[list[str], set[str]]]:
+        wanted = {i for view in views for i in view.identifiers if i not in self._vendors}
+        if wanted:
+            found = self.store.vendors_with_identifiers(wanted)
+            for value in wanted:
+                self._vendors[value] = tuple(found.get(value, ()))
+        plans = []
+        for view in views:
+            vendor_ids = {v for i in view.identifiers for v in self._vendors.get(i, ())}
+            plans.append((self._keys(view, vendor_ids), vendor_ids))
+        missing = {k for keys, _ in plans for k in keys if k not in self._candidates}
+        if missing:
+            if len(self._candidates) + len(missing) > CACHE_KEYS:
+                self._candidates.clear()
+            found = self.store.candidates(missing, self.settings.candidates_per_key)
+            for key in missing:
+                self._candidates[key] = tuple(found.get(key, ()))
+            unknown = {i for key in missing for i in self._candidates[key] if i not in self._profiles}
+            if unknown:
+                if len(self._profiles) + len(unknown) > CACHE_PROFILES:
+                    gc.unfreeze()  # let the collector have the evicted profiles
+                    self._profiles.clear()
+                    unknown = {i for key in missing for i in self._candidates[key]}
+                self._profiles.update(self.store.profiles(unknown))
+            # The caches live as long as the run: keep the collector from re-scanning them
+            # at every full collection (which otherwise takes a third of the time).
+            gc.freeze()
+        return plans
+
+    def _shortlist(self, keys: list[str]) -> list[ListingProfile]:
+        votes: dict[str, int] = {}
+        for key in keys:
+            weight = KEY_VOTES[key[0]]
+            for listing in self._candidates.get(key, ()):
+                votes[listing] = votes.get(listing, 0) + weight
+        ranked = sorted(votes, key=votes.__getitem__, reverse=True)[:self.settings.max_candidates]
+        profiles = self._profiles
+        missing = [i for i in ranked if i not in profiles]
+        if missing:  # evicted from the cache since this batch's fetch
+            profiles.update(self.store.profiles(missing))
+        return [profiles[i] for i in ranked if i in profiles]
+
+    # -- scoring ---------------------------------------------------------------------------
+    def _match_batch(self, batch: list[Shipment]) -> Iterator[ShipmentMatches]:
+        views = [read_shipment(s, self.reader) for s in batch]
+        for view, (keys, vendor_ids) in zip(views, self._fetch(views)):
+            scored = []
+            for profile in self._shortlist(keys):
+                score, evidence = self.scorer.score(view, profile, vendor_ids)
+                if score >= self.settings.report_threshold:
+                    scored.append((score, profile, evidence))
+            scored.sort(key=lambda s: (-s[0], s[1].id))
+            matches = [Match(listing_id=p.id, vendor_id=p.vendor_id, market=p.market, vendor=p.vendor, title=p.title,
+                             score=round(score, 4), reasons=explain(evidence))
+                       for score, p, evidence in scored[:self.settings.top]]
+            # A sender known as a vendor is a match to that vendor even when none of their
+            # listings fits the parcel (or none is on sale at its date).
+            fitting = {m.vendor_id for m in matches if m.score >= self.settings.threshold}
+            for vendor_id in sorted(vendor_ids - fitting):
+                matches.append(self._vendor_match(vendor_id))
+            matches.sort(key=lambda m: -m.score)
+            flags = self.scorer.risk_flags(view)
+            best = matches[0].score if matches else 0.0
+            if best >= self.settings.threshold:
+                flags += self.scorer.match_flags(matches[0].reasons)
+            yield ShipmentMatches(item_id=view.item_id, matches=matches[:self.settings.top], risk_flags=flags,
+                                  risk=round(self.scorer.risk(flags, best), 4))
+
+    def _vendor_match(self, vendor_id: str) -> Match:
+        vendor = self.store.get_vendor(vendor_id)
+        name = vendor.name if vendor else vendor_id
+        weight = self.scorer.w
+        reasons = [Reason("identifier", weight["identifier_vendor"], f"sender's contact belongs to vendor {name}; "
+                          "none of their listings fits the parcel")]
+        return Match(listing_id=None, vendor_id=vendor_id, market=vendor.market if vendor else "", vendor=name,
+                     title=None, score=round(logistic(weight["vendor_prior"] + weight["identifier_vendor"]), 4),
+                     reasons=reasons)
+
+
+# -- several processes -----------------------------------------------------------------------
+_WORKER: Matcher | None = None
+
+
+def _start_worker(open_store: Callable[[], Store], settings: MatchingSettings) -> None:
+    global _WORKER
+    tune_gc_for_volume()  # millions of short-lived objects: the default GC would take a third of the time
+    _WORKER = Matcher(open_store(), settings)
+
+
+def _match_chunk(chunk: list[Shipment]) -> list[ShipmentMatches]:
+    assert _WORKER is not None
+    return list(_WORKER.match(chunk))
+
+
+def match_in_processes(open_store: Callable[[], Store], shipments: Iterable[Shipment], workers: int,
+                       settings: MatchingSettings | None = None) -> Iterator[ShipmentMatches]:
+    """Match on ``workers`` processes (one per core: scoring is pure Python), each with its own
+    store connection and candidate cache; results come back in the order of the shipments.
+    ``open_store`` must be picklable (functools.partial(index.open_store, config, target))."""
+    settings = settings or MatchingSettings()
+    if workers <= 1:
+        with open_store() as store:
+            yield from Matcher(store, settings).match(shipments)
+        return
+    iterator = iter(shipments)
+    chunks = iter(lambda: list(islice(iterator, settings.batch_size)), [])
+    with multiprocessing.get_context("fork").Pool(workers, _start_worker, (open_store, settings)) as pool:
+        for results in pool.imap(_match_chunk, chunks):
+            yield from results

@@ -1,0 +1,320 @@
+"""Explainable scores: each comparison between a shipment and a candidate listing adds a
+log-odds contribution (weights in matching/data/scoring.json) and says what it compared.
+A match's score is the logistic of the prior plus the contributions, so an analyst can read
+why a parcel was tied to a listing and by how much each piece of evidence counted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from enrichment.gazetteers import covers
+from enrichment.rates import load_rates
+from index.profiles import ListingProfile, Offer
+from matching.contracts import Reason, Shipment
+from matching.declaration import Declared, DeclarationReader, trigrams
+
+WEIGHTS_FILE = Path(__file__).resolve().parent / "data" / "scoring.json"
+SIMILARITY_FLOOR = 0.2  # trigram overlap unrelated words share by chance
+PREPARED_CACHE = 500_000
+
+
+def load_weights(path: Path = WEIGHTS_FILE) -> dict:
+    return {k: v for k, v in json.loads(path.read_text(encoding="utf-8")).items() if not k.startswith("_")}
+
+
+def logistic(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+@dataclass(slots=True)
+class ShipmentView:
+    """A shipment read once for scoring against many candidates."""
+
+    shipment: Shipment
+    declared: list[Declared]
+    products: dict[str, str]  # canonical -> the words that named it
+    categories: set[str]  # taxonomy ids named, with those of the named products
+    hs_codes: list[str]  # declared, digits
+    grams: list[tuple[float, float, float]] = field(default_factory=list)  # (low, high, guess): the contents in g
+    count: int | None = None  # units declared for the named goods
+    value_usd: float | None = None
+    value_note: str = ""
+    identifiers: set[str] = field(default_factory=set)  # the sender's, folded
+    # derived once for the scorer's inner loop
+    origin: str = ""
+    destination: str = ""
+    posted: date | None = None
+    hs4: frozenset[str] = frozenset()
+    hs2: frozenset[str] = frozenset()
+    trigram_sets: list[tuple[frozenset[str], int, str]] = field(default_factory=list)  # (grams, size, description)
+
+    @property
+    def item_id(self) -> str:
+        return self.shipment.item_id
+
+
+def _declared_weight(articles) -> tuple[float, float, float]:
+    """(low, high, best guess) in grams for the contents, from the declared net weights:
+    declarations round (0.1 kg may be 50 to 150 g), and a round minimum (0.1, 0.01 kg) is
+    what senders write for anything lighter."""
+    low = high = 0.0
+    for article in articles:
+        kg = article.net_weight_kg
+        text = f"{kg:.3f}".rstrip("0")
+        decimals = len(text.split(".")[1]) if "." in text else 0
+        slack = {0: 500.0, 1: 50.0, 2: 5.0}.get(decimals, 0.5)
+        grams = kg * 1000
+        low += 0.0 if kg in (1.0, 0.1, 0.01, 0.001) else grams - slack
+        high += grams + slack
+    return max(low, 0.0), high, sum(a.net_weight_kg for a in articles) * 1000
+
+
+def read_shipment(shipment: Shipment, reader: DeclarationReader) -> ShipmentView:
+    declared = [reader.read(a.description) for a in shipment.articles]
+    products = {p.canonical: p.text for d in declared for p in d.products}
+    categories = {c for d in declared for c in d.categories}
+    categories |= {p.category for d in declared for p in d.products}
+    # The goods that matter are in the articles naming something; else all of them.
+    named = [i for i, d in enumerate(declared) if d.products or d.categories] or range(len(declared))
+    articles = [shipment.articles[i] for i in named]
+    grams = [_declared_weight(articles)]
+    for i in named:
+        q = declared[i].quantity
+        if q and q[1] in ("g", "ml"):
+            stated = q[0] * shipment.articles[i].quantity
+            grams.append((stated * 0.98, stated * 1.02, stated))
+    counts = [declared[i].quantity[0] * shipment.articles[i].quantity for i in named
+              if declared[i].quantity and declared[i].quantity[1] == "unit"]
+    count = int(counts[0]) if counts else sum(a.quantity for a in articles)
+    rates = load_rates()
+    value_usd, note = 0.0, ""
+    for article in articles:
+        rate = rates.cached_rate(article.currency, shipment.posting_date)
+        if rate is None:
+            value_usd, note = None, f"no exchange rate for {article.currency}"
+            break
+        value_usd += article.value * rate
+    identifiers = {v for v in (shipment.sender.email, shipment.sender.phone) if v}
+    hs_codes = [a.hs_code for a in shipment.articles if a.hs_code]
+    return ShipmentView(shipment=shipment, declared=declared, products=products, categories=categories,
+                        hs_codes=hs_codes, grams=grams, count=count, value_usd=value_usd, value_note=note,
+                        identifiers={i.lower() for i in identifiers}, origin=shipment.origin_country,
+                        destination=shipment.destination_country, posted=shipment.posting_date,
+                        hs4=frozenset(h[:4] for h in hs_codes), hs2=frozenset(h[:2] for h in hs_codes),
+                        trigram_sets=[(d.trigrams, len(d.trigrams), d.text) for d in declared if d.trigrams])
+
+
+# One piece of evidence while scoring: (code, contribution, detail template, its arguments).
+# Thousands of candidates are scored per second and few are shown, so the Reason (and its
+# words) is only built for the matches reported.
+Evidence = tuple[str, float, str, tuple]
+
+
+def explain(evidence: list[Evidence]) -> list[Reason]:
+    return [Reason(code, round(value, 3), template.format(*(", ".join(a) if isinstance(a, tuple) else a for a in args)))
+            for code, value, template, args in evidence]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What scoring needs of a listing beyond its profile, computed once per listing."""
+
+    profile: ListingProfile
+    grams: frozenset[str]  # trigrams of the title and product names
+    hs4: frozenset[str]
+    hs2: frozenset[str]
+    active_from: date
+    active_to: date
+    identifiers: frozenset[str]
+
+
+class Scorer:
+    def __init__(self, weights: dict | None = None):
+        self.w = weights or load_weights()
+        self._prepared: dict[str, Prepared] = {}
+        self._title_grams: dict[str, frozenset[str]] = {}  # copies of a listing share a title
+        self._covers: dict[tuple[tuple[str, ...], str], bool] = {}
+        self._before = timedelta(days=self.w["active_days_before"])
+        self._after = timedelta(days=self.w["active_days_after"])
+
+    def prepare(self, profile: ListingProfile) -> Prepared:
+        prepared = self._prepared.get(profile.id)
+        if prepared is None or prepared.profile is not profile:
+            if len(self._prepared) > PREPARED_CACHE:
+                self._prepared.clear()
+                self._title_grams.clear()
+            text = " ".join((profile.title, *profile.products)).casefold()
+            grams = self._title_grams.get(text)
+            if grams is None:
+                grams = self._title_grams[text] = trigrams(text)
+            prepared = self._prepared[profile.id] = Prepared(
+                profile=profile, grams=grams, hs4=frozenset(h[:4] for h in profile.hs_codes),
+                hs2=frozenset(h[:2] for h in profile.hs_codes), active_from=profile.first_seen - self._before,
+                active_to=profile.last_seen + self._after, identifiers=frozenset(i.lower() for i in profile.identifiers))
+        return prepared
+
+    def _any_covers(self, places: tuple[str, ...], country: str) -> bool:
+        key = (places, country)
+        found = self._covers.get(key)
+        if found is None:
+            found = self._covers[key] = any(covers(place, country) for place in places)
+        return found
+
+    def score(self, view: ShipmentView, profile: ListingProfile, vendor_ids: set[str]) -> tuple[float, list[Evidence]]:
+        w = self.w
+        prepared = self.prepare(profile)
+        evidence: list[Evidence] = []
+        add = evidence.append
+        # what the goods are
+        for product in profile.products:
+            if product in view.products:
+                add(("product", w["product_same"], "declared '{}' is {}, the listing's product",
+                     (view.products[product], product)))
+                break
+        else:
+            category = profile.category
+            if category and any(c == category or category.startswith(c + ".") or c.startswith(category + ".")
+                                for c in view.categories):
+                add(("category", w["category_same"], "declared goods are {}, the listing's category", (category,)))
+        best, best_text = 0.0, ""
+        for grams, size, text in view.trigram_sets:
+            overlap = len(grams & prepared.grams) / size
+            if overlap > best:
+                best, best_text = overlap, text
+        if best > SIMILARITY_FLOOR:
+            add(("similarity", w["similarity"] * (best - SIMILARITY_FLOOR) / (1 - SIMILARITY_FLOOR),
+                 "description '{}' resembles the title ({:.2f} of its letter groups)", (best_text, best)))
+        if view.hs4 and prepared.hs4:
+            if view.hs4 & prepared.hs4:
+                add(("hs_code", w["hs_same_heading"], "declared HS {}; listing's product is HS {}",
+                     (view.hs_codes[0], profile.hs_codes[0])))
+            elif view.hs2 & prepared.hs2:
+                add(("hs_code", w["hs_same_chapter"], "declared HS {} is in the chapter of the listing's HS {}",
+                     (view.hs_codes[0], profile.hs_codes[0])))
+            else:
+                add(("hs_code", w["hs_other"], "declared HS {}; listing's product is HS {}",
+                     (view.hs_codes[0], profile.hs_codes[0])))
+        # the route
+        origin, destination = view.origin, view.destination
+        if profile.ships_from:
+            if self._any_covers(profile.ships_from, origin):
+                add(("origin", w["origin_listed"], "posted in {}; listing ships from {}", (origin, profile.ships_from)))
+            else:
+                add(("origin", w["origin_not_listed"], "posted in {}; listing ships from {} only",
+                     (origin, profile.ships_from)))
+        if profile.ships_to_excluded and self._any_covers(profile.ships_to_excluded, destination):
+            add(("destination", w["destination_excluded"], "listing does not ship to {}", (destination,)))
+        elif profile.ships_to:
+            if self._any_covers(profile.ships_to, destination):
+                add(("destination", w["destination_listed"], "bound for {}; listing ships to {}",
+                     (destination, profile.ships_to)))
+            else:
+                add(("destination", w["destination_not_listed"], "bound for {}; listing ships to {} only",
+                     (destination, profile.ships_to)))
+        # quantity and value
+        if profile.offers:
+            offer, amount = self._fitting_offer(view, profile.offers)
+            if offer is not None:
+                unit = "g" if offer.unit != "unit" else " units"
+                single = offer.unit == "unit" and offer.amount == 1  # "1 unit": most listings offer one
+                add(("quantity", w["quantity_fits_single" if single else "quantity_fits"],
+                     "declared contents ≈ {:g}{}; listing sells {:g}{}", (amount, unit, offer.amount, unit)))
+                value = self._value(view, offer, amount)
+                if value is not None:
+                    add(value)
+            else:
+                add(("quantity", w["quantity_off"], "declared weight and count fit none of the listing's quantities", ()))
+        # who and when
+        if view.identifiers and view.identifiers & prepared.identifiers:
+            add(("identifier", w["identifier_listing"], "sender's {} is stated in the listing",
+                 (min(view.identifiers & prepared.identifiers),)))
+        elif profile.vendor_id in vendor_ids:
+            add(("identifier", w["identifier_vendor"], "sender's contact belongs to vendor {} ({})",
+                 (profile.vendor, profile.market)))
+        if prepared.active_from <= view.posted <= prepared.active_to:
+            add(("active", w["active"], "listing seen {} to {}; posted {}", (profile.first_seen, profile.last_seen, view.posted)))
+        else:
+            add(("active", w["inactive"], "posted {}, outside the listing's life ({} to {})",
+                 (view.posted, profile.first_seen, profile.last_seen)))
+        total = w["prior"]
+        for item in evidence:
+            total += item[1]
+        return logistic(total), evidence
+
+    def _fitting_offer(self, view: ShipmentView, offers: tuple[Offer, ...]) -> tuple[Offer | None, float]:
+        """The listing's quantity the parcel holds (closest first), and how much of it."""
+        tolerance = self.w["quantity_tolerance"]
+        best: tuple[float, Offer, float] | None = None
+        for offer in offers:
+            if offer.unit in ("g", "ml"):
+                for low, high, guess in view.grams:
+                    if low * (1 - tolerance) <= offer.amount <= high * (1 + tolerance):
+                        closeness = abs(guess - offer.amount) / offer.amount
+                        if best is None or closeness < best[0]:
+                            best = (closeness, offer, offer.amount if low < offer.amount < high else guess)
+            elif view.count:
+                gap = abs(view.count - offer.amount) / offer.amount
+                if gap <= tolerance and (best is None or gap < best[0]):
+                    best = (gap, offer, float(view.count))
+        return (best[1], best[2]) if best else (None, 0.0)
+
+    def _value(self, view: ShipmentView, offer: Offer, amount: float) -> Evidence | None:
+        if view.value_usd is None:
+            return None
+        expected = offer.price_usd * amount / offer.amount
+        if expected <= 0:
+            return None
+        ratio = view.value_usd / expected
+        low, high = self.w["value_fits_range"]
+        if low <= ratio <= high:
+            return ("value", self.w["value_fits"], "declared USD {:,.2f}; listing price for it USD {:,.2f}",
+                    (view.value_usd, expected))
+        if ratio < self.w["undervalued_below"]:
+            return ("undervalued", self.w["undervalued"],
+                    "declared USD {:,.2f} for goods the listing prices at USD {:,.2f} ({:.0%})",
+                    (view.value_usd, expected, ratio))
+        return None
+
+    def risk_flags(self, view: ShipmentView) -> list[Reason]:
+        """What the declaration itself says, whatever it matches."""
+        w = self.w
+        shipment = view.shipment
+        flags = []
+        vague = [d.text for d in view.declared if d.vague]
+        if vague and len(vague) == len(view.declared):
+            flags.append(Reason(code="vague_description", contribution=w["risk_vague_description"],
+                                detail=f"'{vague[0]}' is on the vague-description list"))
+        if shipment.category == "gift":
+            eur = load_rates().convert(view.value_usd, "USD", "EUR", shipment.posting_date) if view.value_usd else None
+            many = max(a.quantity for a in shipment.articles)
+            if many > w["gift_max_quantity"] or (eur is not None and eur > w["gift_max_value_eur"]):
+                what = f"{many} identical articles" if many > w["gift_max_quantity"] else f"EUR {eur:,.2f}"
+                flags.append(Reason(code="gift_commercial", contribution=w["risk_gift_commercial"],
+                                    detail=f"declared as a gift with a commercial quantity or value ({what})"))
+        controlled = tuple(w["controlled_categories"])
+        for declared in view.declared:
+            for product in declared.products:
+                if product.category.split(".")[0] in controlled:
+                    flags.append(Reason(code="controlled_product", contribution=w["risk_controlled_product"],
+                                        detail=f"'{product.text}' is {product.canonical} ({product.category})"))
+        for article, declared in zip(shipment.articles, view.declared):
+            named = [p for p in declared.products if p.hs_code]
+            if article.hs_code and named and all(article.hs_code[:2] != p.hs_code[:2] for p in named):
+                flags.append(Reason(code="hs_inconsistent", contribution=w["risk_hs_inconsistent"],
+                                    detail=f"HS {article.hs_code} declared for '{article.description}', "
+                                           f"which is {named[0].canonical} (HS {named[0].hs_code})"))
+        return flags
+
+    def match_flags(self, match_reasons: list[Reason]) -> list[Reason]:
+        """Risk flags a confirmed match adds: the declared value against the listing's price."""
+        return [Reason("undervalued", self.w["risk_undervalued"], r.detail)
+                for r in match_reasons if r.code == "undervalued"]
+
+    def risk(self, flags: list[Reason], best_score: float) -> float:
+        return logistic(self.w["risk_prior"] + sum(f.contribution for f in flags) + self.w["risk_match_weight"] * best_score)
+
