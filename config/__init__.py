@@ -88,6 +88,22 @@ class MatchingSettings(_Strict):
     batch_size: int = Field(500, ge=1)  # shipments whose blocking keys go to the store together
 
 
+class CuratedTerm(_Strict):
+    term: str = Field(min_length=1)
+    kind: Literal["product", "slang", "vendor", "identifier", "route", "concealment", "declaration"]
+    subkind: str | None = None  # identifiers: email, phone, pgp, btc, xmr, eth, telegram, wickr...
+    note: str = ""
+
+
+class WatchlistSettings(_Strict):
+    # Analyst-curated terms: `include` adds terms the index does not show (yet); `exclude`
+    # drops derived terms that only make noise (matched case- and accent-blind, any kind).
+    include: list[CuratedTerm] = []
+    exclude: list[str] = []
+    min_listings: int = Field(1, ge=1)  # derived product, slang, route and phrase terms need this many listings
+    examples: int = Field(5, ge=0, le=100)  # listing ids kept per term
+
+
 class DemoSettings(_Strict):
     seed: int = 20261128
     epoch: int = Field(0, ge=0)
@@ -176,6 +192,7 @@ class Settings(_Strict):
     evidence: EvidenceSettings = EvidenceSettings()
     enrichment: EnrichmentSettings = EnrichmentSettings()
     matching: MatchingSettings = MatchingSettings()
+    watchlist: WatchlistSettings = WatchlistSettings()
     demo: DemoSettings = DemoSettings()
     tor: TorSettings = TorSettings()
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()

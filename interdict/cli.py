@@ -125,6 +125,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, help="score that makes a match (default: config matching.threshold)")
     p.add_argument("--top", type=int, help="matches kept per shipment (default: config matching.top)")
 
+    p = sub.add_parser("watchlist", help="terms for risk engines from the index: `watchlist export`",
+                       description="Products and slang, vendor names and aliases, identifiers, routes, concealment "
+                                   "and declaration phrases, each with first/last seen, listing count, markets, "
+                                   "countries, HS codes and example listings, plus the curated terms of config "
+                                   "[watchlist]. The cursor printed on stderr gives the next increment (--since).")
+    p.add_argument("action", choices=["export"])
+    p.add_argument("--format", default="json", choices=["json", "csv", "stix"])
+    p.add_argument("--since", metavar="CURSOR", help="only terms new or seen again since the export that printed it")
+    p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    store_arg(p)
+
     p = sub.add_parser("handoff", help="markets paused at a login wall, CAPTCHA or DDoS queue, for an operator",
                        description="list: each paused market with the URL, since when, what was seen and how to "
                                    "resume. resolve MARKET: clear the pause (e.g. after a DDoS queue has passed). "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import phonenumbers
@@ -193,3 +193,26 @@ class ShipmentMatches:
 
 
 RESULTS = TypeAdapter(ShipmentMatches)
+
+
+TermKind = Literal["product", "slang", "vendor", "identifier", "route", "concealment", "declaration"]
+
+
+class WatchlistTerm(Contract):
+    """One term a risk engine can target, derived from the index (or curated by an analyst)."""
+
+    id: str  # stable across exports: digest of kind, subkind and the folded term
+    term: str
+    kind: TermKind
+    subkind: str | None = None  # identifier kind (email, pgp, btc...), the product a slang word names, a route's category
+    source: Literal["index", "curated"] = "index"
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    listing_count: int = Field(0, ge=0)
+    markets: list[str] = []
+    countries: list[str] = []  # ISO codes of the origins and destinations involved
+    hs_codes: list[str] = []
+    categories: list[str] = []
+    vendors: list[str] = []  # vendor names (for a vendor: the aliases linked by shared identifiers)
+    examples: list[str] = []  # listing ids
+    note: str = ""

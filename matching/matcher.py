@@ -5,7 +5,9 @@ category and distinctive words it names, each at the origin country and the regi
 contain it; the sender's email and phone), asks the Store for the listings under those keys
 in one round trip per batch — never a scan —, keeps the candidates most keys point at, and
 scores each with reasons (matching.scoring). Keys repeat across a stream (the same products
-from the same countries), so their candidates are kept for the run.
+from the same countries), so their candidates are kept for the run — and moved out of the
+garbage collector's sight with gc.freeze(), a process-wide setting meant for batch jobs and
+workers that match for a living.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ class Matcher:
     def _fetch(self, views: list[ShipmentView]) -> list[tuple[list[str], set[str]]]:
         wanted = {i for view in views for i in view.identifiers if i not in self._vendors}
         if wanted:
+            if len(self._vendors) + len(wanted) > CACHE_KEYS:  # senders' contacts rarely repeat
+                self._vendors.clear()
             found = self.store.vendors_with_identifiers(wanted)
             for value in wanted:
                 self._vendors[value] = tuple(found.get(value, ()))

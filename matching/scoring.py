@@ -43,7 +43,7 @@ class ShipmentView:
     grams: list[tuple[float, float, float]] = field(default_factory=list)  # (low, high, guess): the contents in g
     count: int | None = None  # units declared for the named goods
     value_usd: float | None = None
-    value_note: str = ""
+    value_note: str = ""  # why the value could not be converted
     identifiers: set[str] = field(default_factory=set)  # the sender's, folded
     # derived once for the scorer's inner loop
     origin: str = ""
@@ -265,7 +265,7 @@ class Scorer:
 
     def _value(self, view: ShipmentView, offer: Offer, amount: float) -> Evidence | None:
         if view.value_usd is None:
-            return None
+            return ("value", 0.0, "declared value not compared: {}", (view.value_note,))
         expected = offer.price_usd * amount / offer.amount
         if expected <= 0:
             return None

@@ -51,6 +51,27 @@ def enricher():
     return Enricher()
 
 
+@pytest.fixture(scope="session")
+def matching_db(tmp_path_factory, enricher, catalog):
+    """The demo catalog indexed as months of crawls would leave it (staggered listing
+    lifetimes, vendor profiles): the index matching and watchlists are measured on."""
+    from index.embedded import EmbeddedStore
+    from interdict.demo.records import index_catalog
+
+    path = tmp_path_factory.mktemp("matching") / "index.db"
+    with EmbeddedStore(path) as store:
+        index_catalog(store, enricher, catalog, datetime(2026, 1, 1, tzinfo=UTC))
+    return path
+
+
+@pytest.fixture
+def matching_store(matching_db):
+    from index.embedded import EmbeddedStore
+
+    with EmbeddedStore(matching_db) as store:
+        yield store
+
+
 @pytest.fixture
 def store(tmp_path):
     from index.embedded import EmbeddedStore

@@ -6,7 +6,7 @@ synthetic stream with planted matches."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import partial
 
 import pytest
@@ -19,29 +19,6 @@ from matching.evaluation import evaluate_matching
 from matching.matcher import Matcher, match_in_processes
 from matching.scoring import Scorer, explain, logistic, read_shipment
 from matching.synthetic import StreamGenerator
-
-START = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture(scope="session")
-def matching_db(tmp_path_factory, enricher, catalog):
-    """The demo catalog indexed as months of crawls would leave it (staggered lifetimes)."""
-    from index.embedded import EmbeddedStore
-    from interdict.demo.records import index_catalog
-
-    path = tmp_path_factory.mktemp("matching") / "index.db"
-    with EmbeddedStore(path) as store:
-        index_catalog(store, enricher, catalog, START)
-    return path
-
-
-@pytest.fixture
-def matching_store(matching_db):
-    from index.embedded import EmbeddedStore
-
-    with EmbeddedStore(matching_db) as store:
-        yield store
-
 
 @pytest.fixture(scope="module")
 def reader():
@@ -110,6 +87,12 @@ def test_each_reason_says_what_it_compared_and_how_much_it_counted(reader):
     assert score > 0.99
     flags = scorer.match_flags(explain(evidence))
     assert [f.code for f in flags] == ["undervalued"] and flags[0].contribution > 0
+
+
+def test_a_value_in_a_currency_without_a_rate_is_said_not_guessed(reader):
+    _, evidence = Scorer().score(read_shipment(shipment(value=300.0, currency="CNY"), reader), PROFILE, set())
+    value = next(r for r in explain(evidence) if r.code == "value")
+    assert (value.contribution, value.detail) == (0.0, "declared value not compared: no exchange rate for CNY")
 
 
 def test_evidence_against_a_listing_lowers_its_score(reader):
@@ -208,7 +191,7 @@ def test_several_processes_give_the_same_results(matching_db, matching_store):
     assert one == two
 
 
-def test_both_stores_match_alike(matching_store, elasticsearch_url):
+def test_both_stores_match_alike_and_give_the_same_watchlist(matching_store, elasticsearch_url):
     from conftest import es_store
     from config import MatchingSettings
 
@@ -225,6 +208,11 @@ def test_both_stores_match_alike(matching_store, elasticsearch_url):
         elastic = [r.to_json() for r in Matcher(es, settings).match(stream)]
         assert embedded == elastic
         assert sum(json.loads(r)["matches"] != [] for r in elastic) > 100
+        # the watchlist derived from either store is the same too
+        from config import WatchlistSettings
+        from matching.watchlist import derive_terms
+
+        assert derive_terms(es, WatchlistSettings()) == derive_terms(matching_store, WatchlistSettings())
     finally:
         es.es.indices.delete(index=",".join(es.es.indices.get(index=f"{es.prefix}-*")))
         es.close()

@@ -211,4 +211,6 @@ def test_unreachable_onion_mirror_fails_over_to_a_live_one(tor, tmp_path):
     mirrors = next(l for l in proc.stderr.splitlines() if l.startswith("mirrored: mirrors:"))
     served = dict((url, int(n)) for n, url in re.findall(r"(\d+) pages from (\S+?)[,;]", mirrors))
     assert list(served) == [live] and served[live] >= 1346  # retried 500s count as served too
-    assert mirrors.endswith("; 1 failover(s)")
+    # Every request already sent to the dead mirror when it is found dead fails over on its
+    # own (up to the concurrency, more when a slow machine lets the scheduler run ahead).
+    assert int(re.search(r"; (\d+) failover\(s\)$", mirrors).group(1)) >= 1

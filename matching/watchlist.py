@@ -1,0 +1,313 @@
+"""Watchlist terms for risk engines, derived from the index: products and the slang listings
+use for them, vendor names (with the aliases shared identifiers link them to), identifiers
+(emails, phones, handles, wallets, PGP fingerprints, onion addresses), routes (origin →
+destination with the product category), and concealment and declaration phrases — each with
+when it was first and last seen, how many listings, which markets, countries, HS codes and
+example listings — plus the terms analysts curate in the configuration ([watchlist]).
+
+Exports are JSON, CSV (cells that a spreadsheet would run as a formula are neutralised) and
+STIX 2.1. Each export carries a cursor; `since=cursor` returns only the terms seen again or
+new since that export (and the curated terms when their list changed), so a risk engine
+pulls increments.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from enrichment.gazetteers import fold, load_region_members
+from index.store import Store
+from matching.contracts import WatchlistTerm
+
+PHRASE_KINDS = ("product", "slang", "route", "concealment", "declaration")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CSV_COLUMNS = ("id", "term", "kind", "subkind", "source", "first_seen", "last_seen", "listing_count", "markets",
+               "countries", "hs_codes", "categories", "vendors", "examples", "note")
+STIX_NAMESPACE = uuid.UUID("6f0a3f0e-5d2b-4c53-9d4e-3b7a1c2f9e10")  # Interdict's, for stable STIX ids
+MAX_VENDORS = 20
+
+
+class CursorError(ValueError):
+    pass
+
+
+def term_id(kind: str, subkind: str | None, term: str) -> str:
+    return hashlib.sha256(f"{kind}\x1f{subkind or ''}\x1f{fold(term)}".encode()).hexdigest()[:24]
+
+
+@dataclass
+class _Tally:
+    term: str
+    kind: str
+    subkind: str | None
+    first: datetime | None = None
+    last: datetime | None = None
+    listings: set[str] = field(default_factory=set)
+    markets: set[str] = field(default_factory=set)
+    countries: set[str] = field(default_factory=set)
+    hs_codes: set[str] = field(default_factory=set)
+    categories: set[str] = field(default_factory=set)
+    vendors: set[str] = field(default_factory=set)
+
+    def seen(self, first: datetime, last: datetime) -> None:
+        self.first = first if self.first is None else min(self.first, first)
+        self.last = last if self.last is None else max(self.last, last)
+
+
+class _Terms:
+    def __init__(self) -> None:
+        self.tallies: dict[tuple[str, str | None, str], _Tally] = {}
+
+    def add(self, kind: str, subkind: str | None, term: str) -> _Tally:
+        key = (kind, subkind, fold(term))
+        tally = self.tallies.get(key)
+        if tally is None:
+            tally = self.tallies[key] = _Tally(term=term, kind=kind, subkind=subkind)
+        return tally
+
+
+def derive_terms(store: Store, settings) -> list[WatchlistTerm]:
+    """Every term of the index, with the curated ones, newest first. ``settings``: config.watchlist."""
+    terms = _Terms()
+    regions = load_region_members()
+    listings_of_vendor: dict[tuple[str, str], list[str]] = {}
+    for doc in store.iter_listings():
+        item, enr = doc.data.listing, doc.data.enrichment
+        countries = {c for c in (*enr.ships_from, *enr.ships_to) if len(c) == 2 and c not in regions}
+        hs_codes = {p.hs_code for p in enr.products if p.hs_code}
+        categories = {enr.category} if enr.category else {p.category for p in enr.products}
+        hs_of = {p.canonical: p.hs_code for p in enr.products}
+        for product in enr.products:  # a product's own HS code, not its listing neighbours'
+            _count(terms.add("product", None, product.canonical), doc, item, countries,
+                   {product.hs_code} - {None}, {product.category})
+        for entity in enr.entities:
+            if entity.label == "PRODUCT" and entity.value and fold(entity.text) != fold(entity.value):
+                _count(terms.add("slang", entity.value, fold(entity.text)), doc, item, countries,
+                       {hs_of.get(entity.value)} - {None}, categories)
+        found: list[_Tally] = [terms.add("vendor", None, item.vendor.name)]
+        found += [terms.add("identifier", i.kind, i.value) for i in enr.identifiers if i.valid]
+        category = enr.category or next(iter(sorted(categories)), None)
+        found += [terms.add("route", category, f"{o} -> {d}") for o in enr.ships_from if len(o) == 2
+                  for d in enr.ships_to if d != o]
+        found += [terms.add("concealment", None, phrase) for phrase in enr.stealth]
+        found += [terms.add("declaration", None, phrase) for phrase in enr.declared_as]
+        for tally in found:
+            _count(tally, doc, item, countries, hs_codes, categories)
+        listings_of_vendor.setdefault((doc.market, fold(item.vendor.name)), []).append(doc.id)
+    _vendor_identifiers(store, terms, listings_of_vendor)
+    excluded = {fold(t) for t in settings.exclude}
+    out = []
+    for (kind, _, folded), tally in terms.tallies.items():
+        if folded in excluded or (kind in PHRASE_KINDS and len(tally.listings) < settings.min_listings):
+            continue
+        out.append(WatchlistTerm(
+            id=term_id(kind, tally.subkind, tally.term), term=tally.term, kind=kind, subkind=tally.subkind,
+            first_seen=tally.first, last_seen=tally.last, listing_count=len(tally.listings),
+            markets=sorted(tally.markets), countries=sorted(tally.countries), hs_codes=sorted(tally.hs_codes),
+            categories=sorted(tally.categories), vendors=sorted(tally.vendors)[:MAX_VENDORS],
+            examples=sorted(tally.listings)[:settings.examples]))
+    out += [WatchlistTerm(id=term_id(t.kind, t.subkind, t.term), term=t.term, kind=t.kind, subkind=t.subkind,
+                          source="curated", note=t.note) for t in settings.include]
+    out.sort(key=lambda t: (t.last_seen is None, -(t.last_seen.timestamp() if t.last_seen else 0), t.kind, t.term))
+    return out
+
+
+def _count(tally: _Tally, doc, item, countries: set[str], hs_codes: set[str], categories: set[str]) -> None:
+    tally.seen(doc.first_seen, doc.last_seen)
+    tally.listings.add(doc.id)
+    tally.markets.add(doc.market)
+    tally.countries |= countries
+    tally.hs_codes |= hs_codes
+    tally.categories |= categories
+    tally.vendors.add(item.vendor.name)
+
+
+def _vendor_identifiers(store: Store, terms: _Terms, listings_of_vendor: dict) -> None:
+    """Identifiers in vendor profiles, and vendor aliases: vendors (on any market) that share
+    an identifier — the same PGP key or wallet under two names — are linked."""
+    holders: dict[str, set[str]] = {}
+    for vendor in store.iter_vendors():
+        enr = vendor.data.enrichment
+        listings = listings_of_vendor.get((vendor.market, fold(vendor.name)), [])
+        for identifier in enr.identifiers:
+            if not identifier.valid:
+                continue
+            tally = terms.add("identifier", identifier.kind, identifier.value)
+            tally.seen(vendor.first_seen, vendor.last_seen)
+            tally.markets.add(vendor.market)
+            tally.vendors.add(vendor.name)
+            tally.listings.update(listings)
+            holders.setdefault(fold(identifier.value), set()).add(vendor.name)
+    for names in holders.values():
+        for name in names:
+            tally = terms.tallies.get(("vendor", None, fold(name)))
+            if tally is not None:
+                tally.vendors |= names
+
+
+# -- increments ------------------------------------------------------------------------------
+def _curated_digest(settings) -> str:
+    curated = json.dumps([t.model_dump() for t in settings.include], sort_keys=True)
+    return hashlib.sha256(curated.encode()).hexdigest()[:16]
+
+
+def make_cursor(terms: list[WatchlistTerm], settings) -> str:
+    latest = max((t.last_seen for t in terms if t.last_seen), default=datetime(1970, 1, 1, tzinfo=UTC))
+    raw = json.dumps({"v": 1, "t": latest.isoformat(), "c": _curated_digest(settings)}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def read_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(data["t"]), data["c"]
+    except (ValueError, KeyError, TypeError):
+        raise CursorError(f"not a watchlist cursor: {cursor[:40]!r} (use the cursor an earlier export printed)") from None
+
+
+def since(terms: list[WatchlistTerm], cursor: str, settings) -> list[WatchlistTerm]:
+    """The terms new or seen again after the export that printed ``cursor``; the curated terms
+    when their list changed since."""
+    after, digest = read_cursor(cursor)
+    curated_changed = digest != _curated_digest(settings)
+    return [t for t in terms if (t.last_seen is not None and t.last_seen > after)
+            or (t.source == "curated" and curated_changed)]
+
+
+# -- formats ---------------------------------------------------------------------------------
+def to_json(terms: list[WatchlistTerm], cursor: str) -> str:
+    return json.dumps({"cursor": cursor, "count": len(terms),
+                       "terms": [t.model_dump(mode="json") for t in terms]}, ensure_ascii=False, indent=1)
+
+
+def csv_safe(value: str) -> str:
+    """A cell a spreadsheet shows as text: one that would start a formula gets a leading quote."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def to_csv(terms: Iterable[WatchlistTerm]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for term in terms:
+        data = term.model_dump(mode="json")
+        writer.writerow([csv_safe(";".join(map(str, data[c])) if isinstance(data[c], list) else
+                                  "" if data[c] is None else str(data[c])) for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
+# -- STIX 2.1 --------------------------------------------------------------------------------
+# Identifier kinds with a standard STIX observable, and those Interdict defines (x-...).
+_STANDARD = {"email": ("email-addr", "value"), "onion": ("domain-name", "value")}
+_ACCOUNTS = ("telegram", "wickr", "session", "jabber")
+_CUSTOM = {"phone": ("x-phone-number", "value"), "pgp": ("x-pgp-key", "fingerprint"),
+           "btc": ("x-crypto-wallet", "address"), "xmr": ("x-crypto-wallet", "address"),
+           "eth": ("x-crypto-wallet", "address")}
+
+
+@lru_cache(maxsize=1)  # stix2 registers each custom type once per process
+def _observable_classes():
+    from stix2 import CustomObservable, properties
+
+    @CustomObservable("x-phone-number", [("value", properties.StringProperty(required=True))],
+                      id_contrib_props=["value"])
+    class PhoneNumber:
+        pass
+
+    @CustomObservable("x-pgp-key", [("fingerprint", properties.StringProperty(required=True))],
+                      id_contrib_props=["fingerprint"])
+    class PgpKey:
+        pass
+
+    @CustomObservable("x-crypto-wallet", [("address", properties.StringProperty(required=True)),
+                                          ("currency", properties.StringProperty())], id_contrib_props=["address"])
+    class CryptoWallet:
+        pass
+
+    return {"x-phone-number": PhoneNumber, "x-pgp-key": PgpKey, "x-crypto-wallet": CryptoWallet}
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _pcre(term: str) -> str:
+    import re
+
+    return r"(?i)(?<!\w)" + re.escape(term).replace(r"\ ", r"\s+") + r"(?!\w)"
+
+
+def to_stix(terms: list[WatchlistTerm], cursor: str) -> str:
+    """A STIX 2.1 bundle: an indicator per term (STIX patterns on observables for identifiers
+    and routes, PCRE on goods descriptions for products and phrases), the observables of the
+    identifiers, and a threat actor per vendor with the aliases shared identifiers link."""
+    import stix2
+
+    custom = _observable_classes()
+    now = datetime.now(UTC)
+    objects, observables = [], {}
+    for term in terms:
+        first = term.first_seen or now
+        last = max(term.last_seen or now, first)
+        common = dict(id=f"indicator--{uuid.uuid5(STIX_NAMESPACE, term.id)}", created=first, modified=last,
+                      valid_from=first, name=term.term, labels=[term.kind], allow_custom=True,
+                      description=f"{term.kind} seen in {term.listing_count} listing(s) on "
+                                  f"{', '.join(term.markets) or 'no market yet'}" + (f"; {term.note}" if term.note else ""),
+                      x_interdict_term_id=term.id, x_interdict_kind=term.kind, x_interdict_subkind=term.subkind,
+                      x_interdict_source=term.source, x_interdict_listing_count=term.listing_count,
+                      x_interdict_markets=term.markets, x_interdict_countries=term.countries,
+                      x_interdict_hs_codes=term.hs_codes, x_interdict_examples=term.examples)
+        common = {k: v for k, v in common.items() if v not in (None, [])}
+        if term.kind == "vendor":
+            objects.append(stix2.ThreatActor(id=f"threat-actor--{uuid.uuid5(STIX_NAMESPACE, term.id)}", name=term.term,
+                                             aliases=[v for v in term.vendors if v != term.term] or None,
+                                             threat_actor_types=["criminal"], created=first, modified=last,
+                                             allow_custom=True, x_interdict_markets=term.markets))
+            continue
+        if term.kind == "identifier":
+            pattern, observable = _identifier_pattern(term, custom)
+            if observable is not None:
+                observables[observable.id] = observable
+            objects.append(stix2.Indicator(pattern=pattern, pattern_type="stix", indicator_types=["attribution"],
+                                           **common))
+        elif term.kind == "route":
+            origin, _, destination = term.term.partition(" -> ")
+            pattern = (f"[x-interdict-shipment:origin_country = {_quoted(origin)} AND "
+                       f"x-interdict-shipment:destination_country = {_quoted(destination)}]")
+            objects.append(stix2.Indicator(pattern=pattern, pattern_type="stix",
+                                           indicator_types=["anomalous-activity"], **common))
+        else:  # product, slang, concealment, declaration: words to look for in goods descriptions
+            objects.append(stix2.Indicator(pattern=_pcre(term.term), pattern_type="pcre",
+                                           indicator_types=["malicious-activity"], **common))
+    bundle = stix2.Bundle(objects=[*observables.values(), *objects], allow_custom=True, x_interdict_cursor=cursor)
+    # (stix2's own pretty printing sorts keys in quadratic time: minutes for a thousand terms)
+    return json.dumps(json.loads(bundle.serialize()), indent=1, ensure_ascii=False)
+
+
+def _identifier_pattern(term: WatchlistTerm, custom: dict):
+    import stix2
+
+    kind, value = term.subkind or "", term.term
+    if kind in _STANDARD:
+        sco_type, prop = _STANDARD[kind]
+        observable = (stix2.EmailAddress if sco_type == "email-addr" else stix2.DomainName)(value=value)
+    elif kind in _ACCOUNTS:
+        observable = stix2.UserAccount(account_login=value, account_type=kind)
+        return (f"[user-account:account_login = {_quoted(value)} AND "
+                f"user-account:account_type = {_quoted(kind)}]"), observable
+    elif kind in _CUSTOM:
+        sco_type, prop = _CUSTOM[kind]
+        extra = {"currency": kind} if sco_type == "x-crypto-wallet" else {}
+        observable = custom[sco_type](**{prop: value}, **extra)
+    else:
+        return f"[x-interdict-identifier:value = {_quoted(value)}]", None
+    return f"[{sco_type}:{prop} = {_quoted(value)}]", observable
