@@ -31,7 +31,7 @@ from index.query import (
 )
 from index.store import Store, StoreError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS listings (
@@ -42,8 +42,7 @@ CREATE TABLE IF NOT EXISTS listings (
     first_seen TEXT NOT NULL,
     last_seen TEXT NOT NULL,
     price_usd REAL,
-    doc TEXT NOT NULL,
-    profile TEXT
+    doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS listings_last_seen ON listings(last_seen);
 CREATE INDEX IF NOT EXISTS listings_first_seen ON listings(first_seen);
@@ -63,6 +62,13 @@ CREATE TABLE IF NOT EXISTS vendors (
     first_seen TEXT NOT NULL,
     last_seen TEXT NOT NULL,
     doc TEXT NOT NULL
+);
+-- Match profiles (index/profiles.py) beside, not inside, the listings rows: a profile read
+-- after the document column would walk the document's overflow pages first.
+CREATE TABLE IF NOT EXISTS profiles (
+    doc INTEGER PRIMARY KEY REFERENCES listings(rowid) ON DELETE CASCADE,
+    id TEXT UNIQUE NOT NULL,
+    profile TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS vendor_identifiers (
     value TEXT NOT NULL,
@@ -113,6 +119,8 @@ class EmbeddedStore(Store):
         elif int(row[0]) > SCHEMA_VERSION:
             raise StoreError(f"{self.path} was written by a newer Interdict (schema {row[0]}, this one reads "
                              f"{SCHEMA_VERSION})")
+        elif int(row[0]) == 4:
+            self._profiles_beside_listings()
         elif int(row[0]) < SCHEMA_VERSION:
             self.migrate()
 
@@ -120,12 +128,10 @@ class EmbeddedStore(Store):
         """Rebuild what is derived from the stored documents (filter terms, full-text index)
         with this version's rules; the documents themselves are kept as they are."""
         with self._transaction():
-            columns = {row[1] for row in self.db.execute("PRAGMA table_info(listings)")}
-            if "profile" not in columns:  # schema 3 -> 4
-                self.db.execute("ALTER TABLE listings ADD COLUMN profile TEXT")
             self.db.execute("DROP TABLE IF EXISTS listings_fts")
             self.db.execute(FTS_SCHEMA)
             self.db.execute("DELETE FROM terms")
+            self.db.execute("DELETE FROM profiles")
             for (doc_json,) in self.db.execute("SELECT doc FROM listings").fetchall():
                 self._write_listing(ListingDocument.model_validate_json(doc_json))
             self.db.execute("DELETE FROM vendor_identifiers")
@@ -133,6 +139,13 @@ class EmbeddedStore(Store):
                 self._write_vendor_identifiers(VendorDocument.model_validate_json(doc_json))
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         return f"{self.path}: {self.count_listings()} listings reindexed (schema {SCHEMA_VERSION})"
+
+    def _profiles_beside_listings(self) -> None:
+        """Schema 4 -> 5: the profiles move to their own table (a copy, nothing re-derived)."""
+        with self._transaction():
+            self.db.execute("INSERT OR REPLACE INTO profiles (doc, id, profile)"
+                            " SELECT rowid, id, profile FROM listings WHERE profile IS NOT NULL")
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
 
     # -- writing ---------------------------------------------------------------------------
     def upsert_listings(self, items: Iterable[EnrichedListing]) -> UpsertReport:
@@ -151,14 +164,15 @@ class EmbeddedStore(Store):
         item = doc.data
         profile = listing_profile(doc)
         cur = self.db.execute(
-            "INSERT INTO listings (id, market, listing_key, first_seen, last_seen, price_usd, doc, profile)"
-            " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET first_seen=excluded.first_seen,"
-            " last_seen=excluded.last_seen, price_usd=excluded.price_usd, doc=excluded.doc,"
-            " profile=excluded.profile RETURNING rowid",
+            "INSERT INTO listings (id, market, listing_key, first_seen, last_seen, price_usd, doc)"
+            " VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET first_seen=excluded.first_seen,"
+            " last_seen=excluded.last_seen, price_usd=excluded.price_usd, doc=excluded.doc RETURNING rowid",
             (doc.id, doc.market, doc.listing_key, _iso(doc.first_seen), _iso(doc.last_seen),
-             item.enrichment.price_usd, doc.model_dump_json(), profile.to_json()),
+             item.enrichment.price_usd, doc.model_dump_json()),
         )
         rowid = cur.fetchone()[0]
+        self.db.execute("INSERT INTO profiles (doc, id, profile) VALUES (?,?,?)"
+                        " ON CONFLICT(doc) DO UPDATE SET profile=excluded.profile", (rowid, doc.id, profile.to_json()))
         self.db.execute("DELETE FROM terms WHERE doc=?", (rowid,))
         self.db.executemany(
             "INSERT INTO terms (doc, field, key, label) VALUES (?,?,?,?)",
@@ -219,14 +233,14 @@ class EmbeddedStore(Store):
         return VendorDocument.model_validate_json(row[0]) if row else None
 
     def iter_profiles(self) -> Iterator[ListingProfile]:
-        for (profile,) in self.db.execute("SELECT profile FROM listings ORDER BY rowid"):
+        for (profile,) in self.db.execute("SELECT profile FROM profiles ORDER BY doc"):
             yield ListingProfile.from_json(profile)
 
     def candidates(self, keys: Collection[str], per_key: int) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for key in keys:
             rows = self.db.execute(
-                "SELECT l.id FROM terms t JOIN listings l ON l.rowid = t.doc"
+                "SELECT p.id FROM terms t JOIN profiles p ON p.doc = t.doc"
                 " WHERE t.field = 'block' AND t.key = ? ORDER BY t.doc DESC LIMIT ?", (key, per_key)).fetchall()
             if rows:
                 out[key] = [i for (i,) in rows]
@@ -238,7 +252,7 @@ class EmbeddedStore(Store):
         for start in range(0, len(wanted), 500):
             chunk = wanted[start:start + 500]
             for doc_id, profile in self.db.execute(
-                    f"SELECT id, profile FROM listings WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+                    f"SELECT id, profile FROM profiles WHERE id IN ({','.join('?' * len(chunk))})", chunk):
                 out[doc_id] = ListingProfile.from_json(profile)
         return out
 

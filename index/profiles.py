@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import NamedTuple
 
 from enrichment.gazetteers import data_path, fold, load_common_words
 from index.documents import ListingDocument, vendor_id
@@ -42,14 +43,15 @@ def distinctive_words(text: str, limit: int = MAX_TITLE_WORDS) -> list[str]:
     return list(dict.fromkeys(words))[:limit]
 
 
-@dataclass(frozen=True, slots=True)
-class Offer:
+class Offer(NamedTuple):
     amount: float  # grams, millilitres or units
     unit: str  # g, ml, unit
     price_usd: float
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a matching run decodes tens of thousands of profiles a second, and a frozen
+# dataclass sets each field through object.__setattr__ (twice the cost). Treat as read-only.
+@dataclass(slots=True)
 class ListingProfile:
     id: str
     market: str
@@ -79,7 +81,7 @@ class ListingProfile:
         data = json.loads(text) if isinstance(text, str) else dict(text)
         for name in ("products", "hs_codes", "ships_from", "ships_to", "ships_to_excluded", "identifiers"):
             data[name] = tuple(data[name])
-        data["offers"] = tuple(Offer(*o) for o in data["offers"])
+        data["offers"] = tuple(Offer._make(o) for o in data["offers"])
         data["first_seen"] = date.fromisoformat(data["first_seen"])
         data["last_seen"] = date.fromisoformat(data["last_seen"])
         return cls(**data)

@@ -117,7 +117,8 @@ def derive_terms(store: Store, settings) -> list[WatchlistTerm]:
             examples=sorted(tally.listings)[:settings.examples]))
     out += [WatchlistTerm(id=term_id(t.kind, t.subkind, t.term), term=t.term, kind=t.kind, subkind=t.subkind,
                           source="curated", note=t.note) for t in settings.include]
-    out.sort(key=lambda t: (t.last_seen is None, -(t.last_seen.timestamp() if t.last_seen else 0), t.kind, t.term))
+    out.sort(key=lambda t: (t.last_seen is None, -(t.last_seen.timestamp() if t.last_seen else 0), t.kind, t.term,
+                            t.subkind or "", t.id))
     return out
 
 
