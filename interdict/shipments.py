@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 
@@ -58,11 +59,12 @@ def _generate(args, config) -> int:
         raise UserError("shipments generate: --out FILE is required (and --truth FILE to keep the planted answers)")
     with open_store(config, args.store) as store:
         generator = StreamGenerator(store, seed=args.seed)
-        with open(args.out, "w", encoding="utf-8") as out, \
-                (open(args.truth, "w", encoding="utf-8") if args.truth else open("/dev/null", "w")) as truth_file:
+        with open(args.out, "w", encoding="utf-8") as out, ExitStack() as files:
+            truth_file = files.enter_context(open(args.truth, "w", encoding="utf-8")) if args.truth else None
             for shipment, truth in generator.stream(args.count, decoy_share=args.decoys):
                 out.write(shipment.model_dump_json(exclude_none=True) + "\n")
-                truth_file.write(json.dumps(truth.__dict__) + "\n")
+                if truth_file:
+                    truth_file.write(json.dumps(truth.__dict__) + "\n")
     print(f"{args.count} shipment(s) written to {args.out}" + (f", planted answers to {args.truth}" if args.truth else ""),
           file=sys.stderr)
     return 0

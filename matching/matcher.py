@@ -20,6 +20,7 @@ from itertools import islice
 from config import MatchingSettings
 from enrichment import tune_gc_for_volume
 from enrichment.gazetteers import fold, regions_of
+from index.documents import VendorDocument
 from index.profiles import UNKNOWN_ORIGIN, ListingProfile
 from index.store import Store
 from matching.contracts import Match, Reason, Shipment, ShipmentMatches
@@ -41,6 +42,7 @@ class Matcher:
         self._candidates: dict[str, tuple[str, ...]] = {}  # blocking key -> listing ids
         self._profiles: dict[str, ListingProfile] = {}
         self._vendors: dict[str, tuple[str, ...]] = {}  # identifier -> vendor ids
+        self._vendor_docs: dict[str, VendorDocument | None] = {}
 
     def match(self, shipments: Iterable[Shipment]) -> Iterator[ShipmentMatches]:
         """Results in the order of the shipments, batch by batch (a stream of any length)."""
@@ -66,6 +68,7 @@ class Matcher:
         if wanted:
             if len(self._vendors) + len(wanted) > CACHE_KEYS:  # senders' contacts rarely repeat
                 self._vendors.clear()
+                self._vendor_docs.clear()
             found = self.store.vendors_with_identifiers(wanted)
             for value in wanted:
                 self._vendors[value] = tuple(found.get(value, ()))
@@ -132,7 +135,9 @@ class Matcher:
                                   risk=round(self.scorer.risk(flags, best), 4))
 
     def _vendor_match(self, vendor_id: str) -> Match:
-        vendor = self.store.get_vendor(vendor_id)
+        if vendor_id not in self._vendor_docs:
+            self._vendor_docs[vendor_id] = self.store.get_vendor(vendor_id)
+        vendor = self._vendor_docs[vendor_id]
         name = vendor.name if vendor else vendor_id
         weight = self.scorer.w
         reasons = [Reason("identifier", weight["identifier_vendor"], f"sender's contact belongs to vendor {name}; "
