@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Annotated, Literal
 
 import phonenumbers
@@ -41,6 +42,9 @@ def s10_problem(item_id: str) -> str | None:
     return None
 
 
+# Validators memoised: a stream repeats the same few countries and currencies, and parsing
+# a phone number costs tens of microseconds.
+@lru_cache(maxsize=4096)
 def _country(value: str) -> str:
     code = value.strip().upper()
     if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
@@ -48,6 +52,7 @@ def _country(value: str) -> str:
     return code
 
 
+@lru_cache(maxsize=1024)
 def _currency(value: str) -> str:
     code = value.strip().upper()
     if pycountry.currencies.get(alpha_3=code) is None:
@@ -68,6 +73,7 @@ def _email(value: str) -> str:
     return value.strip().lower()
 
 
+@lru_cache(maxsize=65536)
 def _phone(value: str) -> str:
     try:
         number = phonenumbers.parse(value, None if value.strip().startswith("+") else "ZZ")
@@ -153,7 +159,9 @@ class Shipment(Contract):
 # Results are dataclasses, not models: a matcher builds tens of them per shipment at
 # thousands of shipments per second, and a pydantic model costs ~10 µs to construct. They
 # are typed here once; RESULTS (a pydantic TypeAdapter) validates and serialises them.
-@dataclass(frozen=True, slots=True)
+# Not frozen (a frozen dataclass sets each field through object.__setattr__: twice the
+# cost); treat them as read-only.
+@dataclass(slots=True)
 class Reason:
     """One piece of evidence for (or against) a match, or one risk flag of a declaration."""
 
@@ -162,7 +170,7 @@ class Reason:
     detail: str  # what was compared, in words an analyst reads
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Match:
     """A listing (or, when only an identifier ties them, a vendor) a shipment may correspond to."""
 
@@ -175,7 +183,7 @@ class Match:
     reasons: list[Reason]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ShipmentMatches:
     """What the matcher says about one shipment: its best matches and the declaration's own risk flags."""
 

@@ -16,21 +16,23 @@ import gc
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
+from typing import TypeVar
 
 from config import MatchingSettings
 from enrichment import tune_gc_for_volume
 from enrichment.gazetteers import fold, regions_of
 from index.documents import VendorDocument
-from index.profiles import UNKNOWN_ORIGIN, ListingProfile
+from index.profiles import UNKNOWN_ORIGIN
 from index.store import Store
 from matching.contracts import Match, Reason, Shipment, ShipmentMatches
 from matching.declaration import DeclarationReader
-from matching.scoring import Scorer, ShipmentView, explain, logistic, read_shipment
+from matching.scoring import Prepared, Scorer, ShipmentView, explain, logistic, read_shipment
 
 # How strongly a key ties a candidate to a shipment, for choosing which candidates to score.
 KEY_VOTES = {"i": 8, "v": 6, "p": 3, "c": 1, "w": 1}
 CACHE_KEYS = 200_000
 CACHE_PROFILES = 500_000
+T = TypeVar("T")
 
 
 class Matcher:
@@ -40,7 +42,7 @@ class Matcher:
         self.reader = DeclarationReader()
         self.scorer = Scorer(weights)
         self._candidates: dict[str, tuple[str, ...]] = {}  # blocking key -> listing ids
-        self._profiles: dict[str, ListingProfile] = {}
+        self._profiles: dict[str, Prepared] = {}
         self._vendors: dict[str, tuple[str, ...]] = {}  # identifier -> vendor ids
         self._vendor_docs: dict[str, VendorDocument | None] = {}
 
@@ -89,13 +91,17 @@ class Matcher:
                     gc.unfreeze()  # let the collector have the evicted profiles
                     self._profiles.clear()
                     unknown = {i for key in missing for i in self._candidates[key]}
-                self._profiles.update(self.store.profiles(unknown))
+                self._prepare(unknown)
             # The caches live as long as the run: keep the collector from re-scanning them
             # at every full collection (which otherwise takes a third of the time).
             gc.freeze()
         return plans
 
-    def _shortlist(self, keys: list[str]) -> list[ListingProfile]:
+    def _prepare(self, ids) -> None:
+        prepare = self.scorer.prepare
+        self._profiles.update((i, prepare(p)) for i, p in self.store.profiles(ids).items())
+
+    def _shortlist(self, keys: list[str]) -> list[Prepared]:
         votes: dict[str, int] = {}
         for key in keys:
             weight = KEY_VOTES[key[0]]
@@ -105,22 +111,18 @@ class Matcher:
         profiles = self._profiles
         missing = [i for i in ranked if i not in profiles]
         if missing:  # evicted from the cache since this batch's fetch
-            profiles.update(self.store.profiles(missing))
+            self._prepare(missing)
         return [profiles[i] for i in ranked if i in profiles]
 
     # -- scoring ---------------------------------------------------------------------------
     def _match_batch(self, batch: list[Shipment]) -> Iterator[ShipmentMatches]:
         views = [read_shipment(s, self.reader) for s in batch]
         for view, (keys, vendor_ids) in zip(views, self._fetch(views)):
-            scored = []
-            for profile in self._shortlist(keys):
-                score, evidence = self.scorer.score(view, profile, vendor_ids)
-                if score >= self.settings.report_threshold:
-                    scored.append((score, profile, evidence))
-            scored.sort(key=lambda s: (-s[0], s[1].id))
+            scored = self.scorer.best(view, self._shortlist(keys), vendor_ids, self.settings.top,
+                                      self.settings.report_threshold)
             matches = [Match(listing_id=p.id, vendor_id=p.vendor_id, market=p.market, vendor=p.vendor, title=p.title,
                              score=round(score, 4), reasons=explain(evidence))
-                       for score, p, evidence in scored[:self.settings.top]]
+                       for score, p, evidence in scored]
             # A sender known as a vendor is a match to that vendor even when none of their
             # listings fits the parcel (or none is on sale at its date).
             fitting = {m.vendor_id for m in matches if m.score >= self.settings.threshold}
@@ -148,32 +150,40 @@ class Matcher:
 
 
 # -- several processes -----------------------------------------------------------------------
-_WORKER: Matcher | None = None
+_WORKER: tuple[Matcher, Callable | None] | None = None
 
 
-def _start_worker(open_store: Callable[[], Store], settings: MatchingSettings) -> None:
+def _start_worker(open_store: Callable[[], Store], settings: MatchingSettings, encode: Callable | None) -> None:
     global _WORKER
     tune_gc_for_volume()  # millions of short-lived objects: the default GC would take a third of the time
-    _WORKER = Matcher(open_store(), settings)
+    _WORKER = Matcher(open_store(), settings), encode
 
 
-def _match_chunk(chunk: list[Shipment]) -> list[ShipmentMatches]:
+def _match_chunk(chunk: list[str]) -> list:
     assert _WORKER is not None
-    return list(_WORKER.match(chunk))
+    matcher, encode = _WORKER
+    results = matcher.match(Shipment.model_validate_json(line) for line in chunk)
+    return [encode(r) for r in results] if encode else list(results)
 
 
 def match_in_processes(open_store: Callable[[], Store], shipments: Iterable[Shipment], workers: int,
-                       settings: MatchingSettings | None = None) -> Iterator[ShipmentMatches]:
+                       settings: MatchingSettings | None = None,
+                       encode: Callable[[ShipmentMatches], T] | None = None) -> Iterator[ShipmentMatches | T]:
     """Match on ``workers`` processes (one per core: scoring is pure Python), each with its own
     store connection and candidate cache; results come back in the order of the shipments.
-    ``open_store`` must be picklable (functools.partial(index.open_store, config, target))."""
+    ``open_store`` must be picklable (functools.partial(index.open_store, config, target)).
+
+    ``encode`` (picklable, e.g. ShipmentMatches.to_json) turns each result into what the
+    caller writes, in the workers: shipments travel to them as JSON and results come back
+    encoded, since pickling the result objects costs more than matching them."""
     settings = settings or MatchingSettings()
     if workers <= 1:
         with open_store() as store:
-            yield from Matcher(store, settings).match(shipments)
+            for result in Matcher(store, settings).match(shipments):
+                yield encode(result) if encode else result
         return
     iterator = iter(shipments)
-    chunks = iter(lambda: list(islice(iterator, settings.batch_size)), [])
-    with multiprocessing.get_context("fork").Pool(workers, _start_worker, (open_store, settings)) as pool:
+    chunks = iter(lambda: [s.model_dump_json() for s in islice(iterator, settings.batch_size)], [])
+    with multiprocessing.get_context("fork").Pool(workers, _start_worker, (open_store, settings, encode)) as pool:
         for results in pool.imap(_match_chunk, chunks):
             yield from results

@@ -6,6 +6,8 @@ why a parcel was tied to a listing and by how much each piece of evidence counte
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -20,7 +22,9 @@ from matching.declaration import Declared, DeclarationReader, trigrams
 
 WEIGHTS_FILE = Path(__file__).resolve().parent / "data" / "scoring.json"
 SIMILARITY_FLOOR = 0.2  # trigram overlap unrelated words share by chance
-PREPARED_CACHE = 500_000
+ASPECTS_CACHE = 1_000_000
+EPSILON = 1e-9  # the same contributions summed in another order may differ in the last bits
+_ASPECT_NUMBERS = itertools.count()
 
 
 def load_weights(path: Path = WEIGHTS_FILE) -> dict:
@@ -52,6 +56,7 @@ class ShipmentView:
     hs4: frozenset[str] = frozenset()
     hs2: frozenset[str] = frozenset()
     trigram_sets: list[tuple[frozenset[str], int, str]] = field(default_factory=list)  # (grams, size, description)
+    memo: dict[int, tuple] = field(default_factory=dict)  # the scorer's evidence on aspects candidates share
 
     @property
     def item_id(self) -> str:
@@ -115,48 +120,61 @@ def read_shipment(shipment: Shipment, reader: DeclarationReader) -> ShipmentView
 Evidence = tuple[str, float, str, tuple]
 
 
+def _summed(evidence: tuple[Evidence, ...]) -> tuple[tuple[Evidence, ...], float]:
+    return evidence, sum(item[1] for item in evidence)
+
+
 def explain(evidence: list[Evidence]) -> list[Reason]:
-    return [Reason(code, round(value, 3), template.format(*(", ".join(a) if isinstance(a, tuple) else a for a in args)))
-            for code, value, template, args in evidence]
+    return [Reason(code, round(value, 3), template.format(*args)) for code, value, template, args in evidence]
 
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """What scoring needs of a listing beyond its profile, computed once per listing."""
+    """A candidate listing as the scorer's inner loop reads it, computed once per listing.
+    The aspects many listings share (what the goods are, the route) carry
+    a number, so the evidence about them is worked out once per shipment, not per candidate."""
 
     profile: ListingProfile
     grams: frozenset[str]  # trigrams of the title and product names
-    hs4: frozenset[str]
-    hs2: frozenset[str]
-    active_from: date
-    active_to: date
     identifiers: frozenset[str]
+    goods: int  # products, category and HS codes
+    route: int  # ships from, to, and not to
+    active_from: date  # first seen, less the days a listing may sell before a crawl sees it
+    active_to: date  # last seen, plus the days a parcel may be posted after a sale
+    seen: tuple[str, str]  # first and last seen, as the reasons write them
 
 
 class Scorer:
     def __init__(self, weights: dict | None = None):
         self.w = weights or load_weights()
-        self._prepared: dict[str, Prepared] = {}
-        self._title_grams: dict[str, frozenset[str]] = {}  # copies of a listing share a title
+        self._title_grams: dict[str, frozenset[str]] = {}  # listings on several markets share a title
+        self._aspects: dict[tuple, int] = {}
         self._covers: dict[tuple[tuple[str, ...], str], bool] = {}
         self._before = timedelta(days=self.w["active_days_before"])
         self._after = timedelta(days=self.w["active_days_after"])
 
-    def prepare(self, profile: ListingProfile) -> Prepared:
-        prepared = self._prepared.get(profile.id)
-        if prepared is None or prepared.profile is not profile:
-            if len(self._prepared) > PREPARED_CACHE:
-                self._prepared.clear()
+    def _aspect(self, value: tuple) -> int:
+        number = self._aspects.get(value)
+        if number is None:
+            if len(self._aspects) > ASPECTS_CACHE:
+                # Numbers are never reused, so a listing prepared before the purge cannot be
+                # confused with one prepared after it; the same value just gets a new number.
+                self._aspects.clear()
                 self._title_grams.clear()
-            text = " ".join((profile.title, *profile.products)).casefold()
-            grams = self._title_grams.get(text)
-            if grams is None:
-                grams = self._title_grams[text] = trigrams(text)
-            prepared = self._prepared[profile.id] = Prepared(
-                profile=profile, grams=grams, hs4=frozenset(h[:4] for h in profile.hs_codes),
-                hs2=frozenset(h[:2] for h in profile.hs_codes), active_from=profile.first_seen - self._before,
-                active_to=profile.last_seen + self._after, identifiers=frozenset(i.lower() for i in profile.identifiers))
-        return prepared
+            number = self._aspects[value] = next(_ASPECT_NUMBERS)
+        return number
+
+    def prepare(self, profile: ListingProfile) -> Prepared:
+        text = " ".join((profile.title, *profile.products)).casefold()
+        grams = self._title_grams.get(text)
+        if grams is None:
+            grams = self._title_grams[text] = trigrams(text)
+        return Prepared(
+            profile=profile, grams=grams, identifiers=frozenset(i.lower() for i in profile.identifiers),
+            goods=self._aspect(("goods", profile.products, profile.category, profile.hs_codes)),
+            route=self._aspect(("route", profile.ships_from, profile.ships_to, profile.ships_to_excluded)),
+            active_from=profile.first_seen - self._before, active_to=profile.last_seen + self._after,
+            seen=(profile.first_seen.isoformat(), profile.last_seen.isoformat()))
 
     def _any_covers(self, places: tuple[str, ...], country: str) -> bool:
         key = (places, country)
@@ -165,86 +183,192 @@ class Scorer:
             found = self._covers[key] = any(covers(place, country) for place in places)
         return found
 
-    def score(self, view: ShipmentView, profile: ListingProfile, vendor_ids: set[str]) -> tuple[float, list[Evidence]]:
+    def score(self, view: ShipmentView, candidate: ListingProfile | Prepared,
+              vendor_ids: set[str]) -> tuple[float, list[Evidence]]:
+        """The candidate's score and the evidence for it, in the order an analyst reads it."""
+        prepared = candidate if isinstance(candidate, Prepared) else self.prepare(candidate)
+        similarity, text = self._similarity(view, prepared)
+        return self._evidence(view, prepared, similarity, text, self._quantity_value(view, prepared.profile),
+                              self._identifier(view, prepared, vendor_ids))
+
+    def _evidence(self, view: ShipmentView, prepared: Prepared, similarity: float, text: str,
+                  quantity_value: tuple[Evidence, ...], identifier: Evidence | None) -> tuple[float, list[Evidence]]:
+        (kind, _), (hs, _), (route, _) = self._shared(view, prepared)
+        evidence: list[Evidence] = list(kind)
+        if similarity > SIMILARITY_FLOOR:
+            evidence.append(("similarity", self._similarity_weight(similarity),
+                             "description '{}' resembles the title ({:.2f} of its letter groups)", (text, similarity)))
+        evidence += hs
+        evidence += route
+        evidence += quantity_value
+        if identifier:
+            evidence.append(identifier)
+        evidence.append(self._life(view, prepared))
+        total = self.w["prior"]
+        for item in evidence:
+            total += item[1]
+        return logistic(total), evidence
+
+    def best(self, view: ShipmentView, candidates: list[Prepared], vendor_ids: set[str], top: int,
+             floor: float) -> list[tuple[float, ListingProfile, list[Evidence]]]:
+        """The ``top`` candidates scoring at least ``floor``, best first (ties by listing id),
+        each with its evidence: what scoring every candidate with ``score`` would give, for a
+        fraction of the work. Every candidate gets the cheap, exact part of its score (the
+        aspects shared across candidates, the title's similarity, the identifiers) plus the
+        most quantity and value could add; in that order, quantity and value are worked out
+        only while they could still put a candidate in the top, and evidence only for those kept."""
         w = self.w
-        prepared = self.prepare(profile)
-        evidence: list[Evidence] = []
-        add = evidence.append
-        # what the goods are
-        for product in profile.products:
-            if product in view.products:
-                add(("product", w["product_same"], "declared '{}' is {}, the listing's product",
-                     (view.products[product], product)))
-                break
-        else:
-            category = profile.category
-            if category and any(c == category or category.startswith(c + ".") or c.startswith(category + ".")
-                                for c in view.categories):
-                add(("category", w["category_same"], "declared goods are {}, the listing's category", (category,)))
+        headroom = max(w["quantity_fits"], w["quantity_fits_single"], w["quantity_off"]) + max(
+            w["value_fits"], w["undervalued"], 0.0)
+        prior, active, inactive = w["prior"], w["active"], w["inactive"]
+        posted, trigram_sets = view.posted, view.trigram_sets
+        contacts = bool(view.identifiers or vendor_ids)
+        partials = []
+        for prepared in candidates:  # the inner loop of matching: kept flat on purpose
+            (_, kind), (_, hs), (_, route) = self._shared(view, prepared)
+            partial = prior + kind + hs + route + (active if prepared.active_from <= posted <= prepared.active_to
+                                                   else inactive)
+            similarity, text = 0.0, ""
+            for grams, size, description in trigram_sets:
+                overlap = len(grams & prepared.grams) / size
+                if overlap > similarity:
+                    similarity, text = overlap, description
+            if similarity > SIMILARITY_FLOOR:
+                partial += self._similarity_weight(similarity)
+            identifier = self._identifier(view, prepared, vendor_ids) if contacts else None
+            if identifier:
+                partial += identifier[1]
+            bound = partial + headroom if prepared.profile.offers else partial
+            partials.append((bound, partial, prepared, similarity, text, identifier))
+        partials.sort(key=lambda p: -p[0])
+        cutoff = math.log(floor / (1 - floor)) if 0 < floor < 1 else -math.inf
+        best_totals: list[float] = []  # a min-heap of the ``top`` best totals so far
+        kept = []
+        for bound, partial, prepared, similarity, text, identifier in partials:
+            needed = (best_totals[0] if len(best_totals) == top else cutoff) - EPSILON
+            if bound < needed:
+                break  # sorted by bound: no later candidate can get in either
+            quantity_value = self._quantity_value(view, prepared.profile)
+            total = partial
+            for item in quantity_value:
+                total += item[1]
+            if total >= needed:
+                kept.append((total, prepared, similarity, text, quantity_value, identifier))
+                (heapq.heappush if len(best_totals) < top else heapq.heappushpop)(best_totals, total)
+        # Totals summed in another order than ``_evidence`` sums them may differ in the last
+        # bits, so near-ties at the boundary are all kept and the evidence's sum (then the
+        # listing id) decides.
+        needed = (best_totals[0] if len(best_totals) == top else cutoff) - EPSILON
+        scored = [(score, kept_one[1].profile, evidence) for kept_one in kept if kept_one[0] >= needed
+                  for score, evidence in [self._evidence(view, *kept_one[1:])] if score >= floor]
+        scored.sort(key=lambda s: (-s[0], s[1].id))
+        return scored[:top]
+
+    def _shared(self, view: ShipmentView, prepared: Prepared) -> tuple:
+        """(evidence, contribution) on what the goods are, their HS code and the route: the same
+        for many candidates of one shipment, so worked out once per shipment."""
+        memo = view.memo
+        goods = memo.get(prepared.goods)
+        if goods is None:
+            goods = memo[prepared.goods] = tuple(_summed(e) for e in self._goods(view, prepared.profile))
+        route = memo.get(prepared.route)
+        if route is None:
+            route = memo[prepared.route] = _summed(self._route(view, prepared.profile))
+        return goods[0], goods[1], route
+
+    @staticmethod
+    def _similarity(view: ShipmentView, prepared: Prepared) -> tuple[float, str]:
+        """How much of the closest article description's letter groups the title shares."""
         best, best_text = 0.0, ""
         for grams, size, text in view.trigram_sets:
             overlap = len(grams & prepared.grams) / size
             if overlap > best:
                 best, best_text = overlap, text
-        if best > SIMILARITY_FLOOR:
-            add(("similarity", w["similarity"] * (best - SIMILARITY_FLOOR) / (1 - SIMILARITY_FLOOR),
-                 "description '{}' resembles the title ({:.2f} of its letter groups)", (best_text, best)))
-        if view.hs4 and prepared.hs4:
-            if view.hs4 & prepared.hs4:
-                add(("hs_code", w["hs_same_heading"], "declared HS {}; listing's product is HS {}",
-                     (view.hs_codes[0], profile.hs_codes[0])))
-            elif view.hs2 & prepared.hs2:
-                add(("hs_code", w["hs_same_chapter"], "declared HS {} is in the chapter of the listing's HS {}",
-                     (view.hs_codes[0], profile.hs_codes[0])))
-            else:
-                add(("hs_code", w["hs_other"], "declared HS {}; listing's product is HS {}",
-                     (view.hs_codes[0], profile.hs_codes[0])))
-        # the route
+        return best, best_text
+
+    def _similarity_weight(self, similarity: float) -> float:
+        return self.w["similarity"] * (similarity - SIMILARITY_FLOOR) / (1 - SIMILARITY_FLOOR)
+
+    def _quantity_value(self, view: ShipmentView, profile: ListingProfile) -> tuple[Evidence, ...]:
+        if not profile.offers:
+            return ()
+        w = self.w
+        offer, amount = self._fitting_offer(view, profile.offers)
+        if offer is None:
+            return (("quantity", w["quantity_off"], "declared weight and count fit none of the listing's quantities", ()),)
+        unit = "g" if offer.unit != "unit" else " units"
+        single = offer.unit == "unit" and offer.amount == 1  # "1 unit": most listings offer one
+        quantity = ("quantity", w["quantity_fits_single" if single else "quantity_fits"],
+                    "declared contents ≈ {:g}{}; listing sells {:g}{}", (amount, unit, offer.amount, unit))
+        value = self._value(view, offer, amount)
+        return (quantity, value) if value is not None else (quantity,)
+
+    def _identifier(self, view: ShipmentView, prepared: Prepared, vendor_ids: set[str]) -> Evidence | None:
+        profile = prepared.profile
+        if view.identifiers and view.identifiers & prepared.identifiers:
+            return ("identifier", self.w["identifier_listing"], "sender's {} is stated in the listing",
+                    (min(view.identifiers & prepared.identifiers),))
+        if profile.vendor_id in vendor_ids:
+            return ("identifier", self.w["identifier_vendor"], "sender's contact belongs to vendor {} ({})",
+                    (profile.vendor, profile.market))
+        return None
+
+    def _goods(self, view: ShipmentView, profile: ListingProfile) -> tuple[tuple[Evidence, ...], tuple[Evidence, ...]]:
+        """(product or category named, HS code): the similarity goes between them."""
+        w = self.w
+        evidence: list[Evidence] = []
+        for product in profile.products:
+            if product in view.products:
+                evidence.append(("product", w["product_same"], "declared '{}' is {}, the listing's product",
+                                 (view.products[product], product)))
+                break
+        else:
+            category = profile.category
+            if category and any(c == category or category.startswith(c + ".") or c.startswith(category + ".")
+                                for c in view.categories):
+                evidence.append(("category", w["category_same"], "declared goods are {}, the listing's category",
+                                 (category,)))
+        return tuple(evidence), self._hs(view, profile)
+
+    def _hs(self, view: ShipmentView, profile: ListingProfile) -> tuple[Evidence, ...]:
+        if not (view.hs4 and profile.hs_codes):
+            return ()
+        w = self.w
+        codes = (view.hs_codes[0], profile.hs_codes[0])
+        if view.hs4 & {h[:4] for h in profile.hs_codes}:
+            return (("hs_code", w["hs_same_heading"], "declared HS {}; listing's product is HS {}", codes),)
+        if view.hs2 & {h[:2] for h in profile.hs_codes}:
+            return (("hs_code", w["hs_same_chapter"], "declared HS {} is in the chapter of the listing's HS {}", codes),)
+        return (("hs_code", w["hs_other"], "declared HS {}; listing's product is HS {}", codes),)
+    def _route(self, view: ShipmentView, profile: ListingProfile) -> tuple[Evidence, ...]:
+        w = self.w
         origin, destination = view.origin, view.destination
+        evidence: list[Evidence] = []
+        listed_from, listed_to = ", ".join(profile.ships_from), ", ".join(profile.ships_to)
         if profile.ships_from:
             if self._any_covers(profile.ships_from, origin):
-                add(("origin", w["origin_listed"], "posted in {}; listing ships from {}", (origin, profile.ships_from)))
+                evidence.append(("origin", w["origin_listed"], "posted in {}; listing ships from {}",
+                                 (origin, listed_from)))
             else:
-                add(("origin", w["origin_not_listed"], "posted in {}; listing ships from {} only",
-                     (origin, profile.ships_from)))
+                evidence.append(("origin", w["origin_not_listed"], "posted in {}; listing ships from {} only",
+                                 (origin, listed_from)))
         if profile.ships_to_excluded and self._any_covers(profile.ships_to_excluded, destination):
-            add(("destination", w["destination_excluded"], "listing does not ship to {}", (destination,)))
+            evidence.append(("destination", w["destination_excluded"], "listing does not ship to {}", (destination,)))
         elif profile.ships_to:
             if self._any_covers(profile.ships_to, destination):
-                add(("destination", w["destination_listed"], "bound for {}; listing ships to {}",
-                     (destination, profile.ships_to)))
+                evidence.append(("destination", w["destination_listed"], "bound for {}; listing ships to {}",
+                                 (destination, listed_to)))
             else:
-                add(("destination", w["destination_not_listed"], "bound for {}; listing ships to {} only",
-                     (destination, profile.ships_to)))
-        # quantity and value
-        if profile.offers:
-            offer, amount = self._fitting_offer(view, profile.offers)
-            if offer is not None:
-                unit = "g" if offer.unit != "unit" else " units"
-                single = offer.unit == "unit" and offer.amount == 1  # "1 unit": most listings offer one
-                add(("quantity", w["quantity_fits_single" if single else "quantity_fits"],
-                     "declared contents ≈ {:g}{}; listing sells {:g}{}", (amount, unit, offer.amount, unit)))
-                value = self._value(view, offer, amount)
-                if value is not None:
-                    add(value)
-            else:
-                add(("quantity", w["quantity_off"], "declared weight and count fit none of the listing's quantities", ()))
-        # who and when
-        if view.identifiers and view.identifiers & prepared.identifiers:
-            add(("identifier", w["identifier_listing"], "sender's {} is stated in the listing",
-                 (min(view.identifiers & prepared.identifiers),)))
-        elif profile.vendor_id in vendor_ids:
-            add(("identifier", w["identifier_vendor"], "sender's contact belongs to vendor {} ({})",
-                 (profile.vendor, profile.market)))
+                evidence.append(("destination", w["destination_not_listed"], "bound for {}; listing ships to {} only",
+                                 (destination, listed_to)))
+        return tuple(evidence)
+
+    def _life(self, view: ShipmentView, prepared: Prepared) -> Evidence:
+        first, last = prepared.seen
+        posted = view.posted.isoformat()
         if prepared.active_from <= view.posted <= prepared.active_to:
-            add(("active", w["active"], "listing seen {} to {}; posted {}", (profile.first_seen, profile.last_seen, view.posted)))
-        else:
-            add(("active", w["inactive"], "posted {}, outside the listing's life ({} to {})",
-                 (view.posted, profile.first_seen, profile.last_seen)))
-        total = w["prior"]
-        for item in evidence:
-            total += item[1]
-        return logistic(total), evidence
+            return ("active", self.w["active"], "listing seen {} to {}; posted {}", (first, last, posted))
+        return ("active", self.w["inactive"], "posted {}, outside the listing's life ({} to {})", (posted, first, last))
 
     def _fitting_offer(self, view: ShipmentView, offers: tuple[Offer, ...]) -> tuple[Offer | None, float]:
         """The listing's quantity the parcel holds (closest first), and how much of it."""

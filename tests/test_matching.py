@@ -178,6 +178,25 @@ def test_candidates_come_from_blocking_never_a_scan(matching_store, monkeypatch)
     assert "p:cocaine@NL" in asked[0] and "p:cocaine@EU" in asked[0] and "w:peruvian@NL" in asked[0]
 
 
+def test_the_pruned_ranking_is_what_scoring_every_candidate_gives(matching_store):
+    """Scorer.best skips quantity, value and evidence for candidates that cannot reach the
+    top; the result must be exactly the brute-force one (scores, order, ties by id)."""
+    matcher = Matcher(matching_store)
+    stream = [s for s, _ in StreamGenerator(matching_store, seed=17).stream(400)]
+    views = [read_shipment(s, matcher.reader) for s in stream]
+    pruned = compared = 0
+    for view, (keys, vendor_ids) in zip(views, matcher._fetch(views)):
+        candidates = matcher._shortlist(keys)
+        every = [(score, c.profile.id, evidence) for c in candidates
+                 for score, evidence in [matcher.scorer.score(view, c, vendor_ids)] if score >= 0.1]
+        every.sort(key=lambda s: (-s[0], s[1]))
+        best = matcher.scorer.best(view, candidates, vendor_ids, 5, 0.1)
+        assert [(score, p.id, evidence) for score, p, evidence in best] == every[:5]
+        compared += bool(every)
+        pruned += len(candidates) - len(every[:5])
+    assert compared > 200 and pruned > 1000  # the comparison had something to prune
+
+
 def test_results_serialise_and_validate(matching_store):
     result = Matcher(matching_store).match_one(shipment())
     again = RESULTS.validate_json(result.to_json())
