@@ -83,16 +83,23 @@ def cmd_match(args, config) -> int:
     shipments = matched = 0
     started = time.monotonic()
     results = match_in_processes(partial(open_store, config, args.store), _read(args.files, problems),
-                                 args.workers, settings)
-    for result in results:
+                                 args.workers, settings, encode=partial(_shown, as_json=args.json,
+                                                                        threshold=settings.threshold))
+    for has_match, text in results:
         shipments += 1
-        matched += bool(result.best and result.best.score >= settings.threshold)
-        print(result.to_json() if args.json else render(result, settings.threshold))
+        matched += has_match
+        print(text)
     elapsed = time.monotonic() - started
     print(f"{shipments} shipment(s) matched in {elapsed:.1f} s ({shipments / elapsed if elapsed else 0:,.0f}/s): "
           f"{matched} with a match at or above {settings.threshold:g}; {problems[0]} problem(s) reported",
           file=sys.stderr)
     return EXIT_BAD_ROWS if problems[0] else 0
+
+
+def _shown(result: ShipmentMatches, as_json: bool, threshold: float) -> tuple[bool, str]:
+    """(a match at or above the threshold, the text printed): made in the matching workers."""
+    has_match = bool(result.best and result.best.score >= threshold)
+    return has_match, result.to_json() if as_json else render(result, threshold)
 
 
 def render(result: ShipmentMatches, threshold: float) -> str:
