@@ -115,6 +115,7 @@ def run(name: str, open_store, streams: dict[str, list], workers: list[int], sam
     with open_store() as store:
         base = baseline(store, next(iter(streams.values())), sample)
     rows.append((name, "full scan (baseline)", base, 1.0))
+    print(f"  {name}, full scan (baseline): {base:,.2f}/s", flush=True)
     for mix, shipments in streams.items():
         half = len(shipments) // 2
         for w in workers:
@@ -130,6 +131,7 @@ def run(name: str, open_store, streams: dict[str, list], workers: list[int], sam
             cold, warm = half / (halfway - started), (len(shipments) - half) / (ended - halfway)
             rows.append((name, f"{label}, cold", cold, cold / base))
             rows.append((name, f"{label}, warm", warm, warm / base))
+            print(f"  {name}, {label}: cold {cold:,.0f}/s, warm {warm:,.0f}/s", flush=True)
             assert matched, "no shipment matched anything: the index is not what the benchmark built"
     return rows
 

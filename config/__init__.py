@@ -104,6 +104,14 @@ class WatchlistSettings(_Strict):
     examples: int = Field(5, ge=0, le=100)  # listing ids kept per term
 
 
+class ApiSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8760, ge=1, le=65535)
+    # API keys (hashed), the audit log and match reviews: the service's own state.
+    path: str = "var/api.db"
+    max_upload_bytes: int = Field(20_000_000, ge=1000)
+
+
 class DemoSettings(_Strict):
     seed: int = 20261128
     epoch: int = Field(0, ge=0)
@@ -193,6 +201,7 @@ class Settings(_Strict):
     enrichment: EnrichmentSettings = EnrichmentSettings()
     matching: MatchingSettings = MatchingSettings()
     watchlist: WatchlistSettings = WatchlistSettings()
+    api: ApiSettings = ApiSettings()
     demo: DemoSettings = DemoSettings()
     tor: TorSettings = TorSettings()
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()

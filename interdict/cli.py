@@ -136,6 +136,31 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
     store_arg(p)
 
+    p = sub.add_parser("serve", help="the HTTP API and analyst web app (config [api]; docs/api.md)",
+                       description="Search, listings, vendors, shipment matching, match review and the watchlist "
+                                   "feed over HTTP. Every route but /health needs an API key: `interdict keys create`.")
+    store_arg(p)
+    p.add_argument("--host", help="address to listen on (default: config api.host, loopback)")
+    p.add_argument("--port", type=int, help="port (default: config api.port)")
+
+    p = sub.add_parser("keys", help="API keys: `keys create NAME --role ROLE`, `keys list`, `keys revoke KEY_ID`",
+                       description="Roles: analyst (search, read, match, review), risk-engine (watchlist, match), "
+                                   "admin (keys, audit, crawl jobs). A key is printed once, at creation, and kept "
+                                   "only as a digest.")
+    p.add_argument("action", nargs="?", default="list", choices=["create", "list", "revoke"])
+    p.add_argument("name", nargs="?", metavar="NAME|KEY_ID", help="create: who or what uses it; revoke: its id")
+    p.add_argument("--role", choices=["analyst", "risk-engine", "admin"])
+
+    p = sub.add_parser("audit", help="the API's audit log: who searched, viewed, exported or matched what, when",
+                       description="Oldest first of the latest --limit records. --verify checks the hash chain "
+                                   "that links every record to the one before it (exit 1 if a record was altered "
+                                   "or removed).")
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--action", help="only this action: search, view, match, review, export, keys, denied")
+    p.add_argument("--key", metavar="KEY_ID", help="only this key's records")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--verify", action="store_true")
+
     p = sub.add_parser("handoff", help="markets paused at a login wall, CAPTCHA or DDoS queue, for an operator",
                        description="list: each paused market with the URL, since when, what was seen and how to "
                                    "resume. resolve MARKET: clear the pause (e.g. after a DDoS queue has passed). "

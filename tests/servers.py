@@ -1,8 +1,10 @@
 """Small real servers for transport tests: an HTTP(S) target that records every request,
-a DNS server that logs every query, and a SOCKS port that accepts and never answers."""
+a DNS server that logs every query, and a SOCKS port that accepts and never answers; and
+the Interdict web app served by uvicorn on loopback for the API and browser tests."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import gzip
 import json
@@ -189,3 +191,31 @@ class FileServer(RecordingServer):
         if self.root not in target.parents or not target.is_file():
             return 404, [("Content-Type", "text/plain")], b"not found"
         return 200, [("Content-Type", self.TYPES.get(target.suffix, "application/octet-stream"))], target.read_bytes()
+
+
+@contextlib.contextmanager
+def serving(app):
+    """The app on a free loopback port, in a thread, until the block ends."""
+    import uvicorn
+
+    from interdict.demo.run import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the API server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def make_app(open_store, state_path, **options):
+    from interdict.web.app import create_app
+
+    return create_app(open_store, str(state_path), **options)

@@ -102,6 +102,9 @@ def run_demo(config: Settings, seed: int, epoch: int, store_path: str, verbose: 
     if records:
         print(f"\nEvidence: {records} fetched pages kept as WARC records in {config.evidence.dir}; "
               "`interdict evidence show <id>` (ids from `interdict search --json`), `interdict evidence verify`")
+    print(f"\nWeb app: `.venv/bin/interdict keys create \"your name\" --role analyst` (prints your key), then "
+          f"`.venv/bin/interdict serve --store {store_path}` and open http://{config.api.host}:{config.api.port}/ "
+          "(docs/api.md)")
     return 0 if all(r.pages for r in reports) else 1
 
 

@@ -1,0 +1,112 @@
+"""The Interdict web service: the API (interdict.web.api) and the analyst web app
+(interdict.web.ui) in one FastAPI app, with the security headers every response carries."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from config import MatchingSettings, WatchlistSettings
+from index.store import Store, StoreError
+from interdict.web.access import AccessStore
+from interdict.web.api import router
+from interdict.web.reviews import ReviewStore
+
+
+class ThreadStores:
+    """One store per server thread, opened on first use, all closed together."""
+
+    def __init__(self, open_store: Callable[[], Store]):
+        self._open = open_store
+        self.local = threading.local()
+        self._all: list[Store] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> Store:
+        store = getattr(self.local, "store", None)
+        if store is None:
+            store = self.local.store = self._open()
+            with self._lock:
+                self._all.append(store)
+        return store
+
+    def close(self) -> None:
+        with self._lock:
+            for store in self._all:
+                store.close()
+            self._all.clear()
+
+
+
+def create_app(open_store: Callable[[], Store], access_path: str, matching: MatchingSettings | None = None,
+               watchlist_settings=None, max_upload: int = 20_000_000) -> FastAPI:
+    app = FastAPI(title="Interdict", version="0.1.0", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan,
+                  description="Dark-web and marketplace intelligence for customs: search, vendors, shipment "
+                              "matching, match review and watchlist feeds. Every route but /health needs an "
+                              "API key (Authorization: Bearer <key>) whose role grants it.")
+    app.state.stores = ThreadStores(open_store)
+    app.state.access = AccessStore(access_path)
+    app.state.reviews = ReviewStore(access_path)
+    app.state.matching = matching or MatchingSettings()
+    app.state.watchlist = watchlist_settings or WatchlistSettings()
+    app.state.max_upload = max_upload
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict:
+        return {"status": "ok"}
+
+    @app.exception_handler(StoreError)
+    def store_error(request: Request, exc: StoreError) -> JSONResponse:
+        return JSONResponse({"detail": f"the index cannot answer: {exc}"}, status_code=503)
+
+    app.include_router(router)
+    _add_web_app(app)
+    return app
+
+
+SECURITY_HEADERS = {
+    # Pages load only their own CSS and script: injected markup could not run or phone home.
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _add_web_app(app: FastAPI) -> None:
+    from fastapi.exception_handlers import http_exception_handler
+    from fastapi.staticfiles import StaticFiles
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from interdict.web import ui
+
+    app.include_router(ui.router)
+    app.mount("/static", StaticFiles(directory=ui.STATIC), name="static")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def pages_or_json(request: Request, exc: StarletteHTTPException):
+        if request.url.path.startswith(("/api/", "/static/")) or request.url.path == "/health":
+            return await http_exception_handler(request, exc)
+        return ui.ui_error(request, exc)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith("/api/") or request.cookies:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    yield
+    app.state.stores.close()
+    app.state.access.close()
+    app.state.reviews.close()

@@ -1,0 +1,60 @@
+"""A vendor as an analyst sees it: the profile, the aliases that share an identifier with it
+(the same PGP key, wallet or email under another name, on any market), and the listings of
+the vendor and its aliases on every market. A vendor whose profile page was never crawled
+is still known by its listings (each carries the vendor's blocking key, index.profiles)."""
+
+from __future__ import annotations
+
+from enrichment.gazetteers import fold
+from index.documents import vendor_id
+from index.query import Query
+from index.store import Store
+
+
+def vendor_profile(store: Store, doc_id: str, limit: int = 200) -> dict | None:
+    vendor = store.get_vendor(doc_id)
+    if vendor is not None:
+        shown = vendor.data.vendor
+        about = {"id": vendor.id, "market": vendor.market, "name": vendor.name, "profile_crawled": True,
+                 "first_seen": vendor.first_seen, "last_seen": vendor.last_seen, "profile": shown.profile,
+                 "rating": shown.rating, "sales": shown.sales, "joined": shown.joined}
+        identifiers = [i for i in vendor.data.enrichment.identifiers if i.valid]
+    else:
+        listed = store.candidates([f"v:{doc_id}"], 1).get(f"v:{doc_id}")
+        listing = store.get_listing(listed[0]) if listed else None
+        if listing is None:
+            return None
+        about = {"id": doc_id, "market": listing.market, "name": listing.data.listing.vendor.name,
+                 "profile_crawled": False, "first_seen": listing.first_seen, "last_seen": listing.last_seen,
+                 "profile": "", "rating": listing.data.listing.vendor.rating,
+                 "sales": listing.data.listing.vendor.sales, "joined": None}
+        identifiers = []
+    holders = store.vendors_with_identifiers([i.value for i in identifiers]) if identifiers else {}
+    shared: dict[str, list[str]] = {}
+    for identifier in identifiers:
+        for holder in holders.get(fold(identifier.value), []):
+            if holder != doc_id:
+                shared.setdefault(holder, []).append(f"{identifier.kind} {identifier.value}")
+    aliases = []
+    for alias_id, values in shared.items():
+        alias = store.get_vendor(alias_id)
+        if alias is not None:
+            aliases.append({"id": alias.id, "market": alias.market, "name": alias.name, "shared": values,
+                            "first_seen": alias.first_seen, "last_seen": alias.last_seen})
+    names = {about["name"], *(a["name"] for a in aliases)}
+    related = {doc_id: "this vendor", **{a["id"]: "alias (shared identifier)" for a in aliases}}
+    found = store.search(Query(filters={"vendor": sorted(names)}, sort="-last_seen", limit=limit,
+                               facets=["market", "category"]))
+    listings = []
+    for hit in found.hits:
+        doc = hit.document
+        item = doc.data.listing
+        listings.append({"id": doc.id, "market": doc.market, "title": item.title, "vendor": item.vendor.name,
+                         "relation": related.get(vendor_id(doc.market, item.vendor.name), "same name on another market"),
+                         "price": item.price.amount, "currency": item.price.currency,
+                         "price_usd": doc.data.enrichment.price_usd, "category": doc.data.enrichment.category,
+                         "ships_from": doc.data.enrichment.ships_from, "first_seen": doc.first_seen,
+                         "last_seen": doc.last_seen})
+    return {"vendor": about, "identifiers": [i.model_dump() for i in identifiers], "aliases": aliases,
+            "listings": listings, "listings_total": found.total,
+            "facets": {f: [c.model_dump() for c in counts] for f, counts in found.facets.items()}}

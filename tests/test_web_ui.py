@@ -1,0 +1,181 @@
+"""The analyst web app in a real browser (Debian chromium driven by Playwright): log in,
+search with facets, open a listing and a vendor, upload a shipment file and review a match;
+crawled script and markup planted in listings must never run; pages load nothing from
+elsewhere. Screenshots are kept in test-artifacts/ (or $INTERDICT_TEST_ARTIFACTS)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from urllib.parse import urlencode
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, make_listing
+from servers import make_app, serving
+
+pytestmark = pytest.mark.timeout(600)
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("INTERDICT_TEST_ARTIFACTS", REPO / "test-artifacts"))
+HOSTILE = [
+    '<script>window.__pwned = "script"</script>',
+    '<img src=x onerror="window.__pwned = \'img\'">',
+    '"><svg onload="window.__pwned = \'svg\'">',
+    "</textarea></pre><iframe srcdoc=\"<script>parent.__pwned='iframe'</script>\"></iframe>",
+    "{{ 7*7 }}${7*7}<a href=\"javascript:window.__pwned='link'\">click</a>",
+]
+
+
+@pytest.fixture(scope="module")
+def site(matching_db, enricher, tmp_path_factory):
+    """The demo index plus a hostile vendor whose listings carry script and markup payloads."""
+    from index.embedded import EmbeddedStore
+    from interdict.web.access import AccessStore
+
+    folder = tmp_path_factory.mktemp("web")
+    db = folder / "index.db"
+    shutil.copy(matching_db, db)
+    vendor = '<img src=x onerror="window.__pwned=\'vendor\'">Evil<script>window.__pwned="v"</script>'
+    listings = [make_listing(market="sable", listing_key=f"hostile-{i}", url=f"http://127.0.0.1/l/h{i}",
+                             title=f"{payload} Cocaine 5g", description=f"Pure cocaine. {payload} Ships from NL.",
+                             vendor={"name": vendor}, ships_from="Netherlands", ships_to=["Worldwide"],
+                             price={"amount": 300 + i, "currency": "EUR"}, category_path=[payload],
+                             crawled_at=datetime(2026, 9, 1, tzinfo=UTC))
+                for i, payload in enumerate(HOSTILE * 8)]  # 40: among the top vendors
+    with EmbeddedStore(db) as store:
+        store.upsert_listings(enricher.enrich_listings(listings))
+    state = folder / "api.db"
+    access = AccessStore(state)
+    key = access.create_key("browser analyst", "analyst")[1]
+    access.close()
+    with serving(make_app(partial(EmbeddedStore, db), state)) as url:
+        yield {"url": url, "key": key, "db": db, "folder": folder, "vendor": vendor}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian chromium is not installed: run `make test` (it installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        args = ["--no-sandbox"] if os.geteuid() == 0 else []  # chromium refuses root without it
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    """A logged-in page that fails the test on any dialog, script error or request off the site."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    trouble: list[str] = []
+    page.on("dialog", lambda dialog: (trouble.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    page.on("pageerror", lambda error: trouble.append(f"script error: {error}"))
+    page.on("request", lambda request: None if request.url.startswith((site["url"], "data:", "about:"))
+            else trouble.append(f"request off the site: {request.url}"))
+    page.goto(f"{site['url']}/search?q=cocaine")
+    assert "/login" in page.url  # no key yet: the login form, then back where we were going
+    page.fill("input[name=key]", site["key"])
+    page.click("button[type=submit]")
+    page.wait_for_url("**/search?q=cocaine")
+    yield page
+    context.close()
+    assert not trouble, trouble
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def assert_nothing_ran(page) -> None:
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("script:not([src])").count() == 0  # the only scripts are our own file
+    assert page.locator("iframe, img[src=x], svg[onload]").count() == 0
+
+
+def test_search_listing_and_vendor_pages(page, site):
+    assert page.locator("article.hit").count() == 20
+    assert page.locator("article.hit mark").first.inner_text().lower() == "cocaine"
+    total = int(page.locator("p.total").inner_text().split()[0].replace(",", ""))
+    shot(page, "search")
+    page.click("aside.facets section:has(h3:text('market')) a.facet:has-text('vesper')")
+    page.wait_for_url("**market=vesper**")
+    narrowed = int(page.locator("p.total").inner_text().split()[0].replace(",", ""))
+    assert 0 < narrowed < total and {m.inner_text() for m in page.locator("article.hit .market").all()} == {"vesper"}
+    page.locator("article.hit h2 a").first.click()
+    page.wait_for_url("**/listings/**")
+    assert page.locator("svg.chart path").count() == 1 and page.locator("table.entities tbody tr").count() > 0
+    assert "SHA-256" in page.locator("table.fields").inner_text() or "not archived" in page.locator("table.fields").inner_text()
+    shot(page, "listing")
+    page.locator("p.meta a[href^='/vendors/']").click()
+    page.wait_for_url("**/vendors/**")
+    assert page.locator("table.listings tbody tr").count() > 0
+    shot(page, "vendor")
+    page.goto(f"{site['url']}/")
+    assert page.locator("svg.chart").count() == 3 and page.locator("svg.chart rect").count() > 10
+    shot(page, "overview")
+
+
+def test_planted_script_and_markup_never_run(page, site):
+    page.goto(f"{site['url']}/search?" + urlencode({"q": "cocaine", "vendor": site["vendor"]}))
+    assert page.locator("article.hit").count() > 5
+    text = page.locator("section.hits").inner_text()
+    assert "<script>window.__pwned" in text and "onerror=" in text  # shown as text, not parsed
+    assert_nothing_ran(page)
+    shot(page, "hostile-search")
+    page.locator("article.hit h2 a").first.click()
+    page.wait_for_url("**/listings/**")
+    assert "<script>" in page.locator("pre.description").inner_text()
+    assert_nothing_ran(page)
+    page.locator("p.meta a[href^='/vendors/']").click()
+    page.wait_for_url("**/vendors/**")
+    assert "onerror" in page.locator("h1").inner_text()
+    assert_nothing_ran(page)
+    shot(page, "hostile-vendor")
+    page.goto(f"{site['url']}/")  # the hostile vendor is among the top vendors of the overview chart
+    assert "Evil" in page.locator("svg.chart").nth(1).text_content()
+    assert_nothing_ran(page)
+
+
+def test_an_analyst_uploads_shipments_and_reviews_a_match(page, site):
+    from index.embedded import EmbeddedStore
+    from matching.synthetic import StreamGenerator
+
+    with EmbeddedStore(site["db"]) as store:
+        stream = [s for s, _ in StreamGenerator(store, seed=31).stream(12, decoy_share=0.1)]
+    upload = site["folder"] / "parcels.jsonl"
+    upload.write_text("".join(s.model_dump_json(exclude_none=True) + "\n" for s in stream))
+    page.goto(f"{site['url']}/review")
+    page.set_input_files("#upload input[type=file]", str(upload))
+    page.click("#upload button[type=submit]")
+    page.wait_for_url("**/review/**")
+    assert page.locator("article.shipment").count() == 12
+    first = page.locator(".match").first
+    first.locator(".note").fill('=HYPERLINK("http://evil.example") <b>bold</b>')
+    first.locator("button[data-decision=confirmed]").click()
+    assert first.locator(".decision").inner_text().startswith("confirmed")
+    second = page.locator(".match").nth(1)
+    second.locator("button[data-decision=rejected]").click()
+    page.wait_for_function("document.querySelectorAll('.decision.rejected').length > 0")
+    shot(page, "review")
+    page.reload()
+    assert page.locator(".decision.confirmed").count() == 1 and page.locator(".decision.rejected").count() == 1
+    assert page.locator(".match").first.locator(".note").input_value().startswith("=HYPERLINK")
+    batch = page.url.rsplit("/", 1)[1]
+    exported = page.request.get(f"{site['url']}/api/batches/{batch}/export?format=csv").text()
+    assert "confirmed" in exported and "rejected" in exported and "'=HYPERLINK" in exported
+
+
+def test_a_write_with_only_the_cookie_is_refused(page, site):
+    """A cross-site form could make the browser send the cookie, but not the app's header."""
+    page.goto(f"{site['url']}/review")
+    refused = page.request.post(f"{site['url']}/api/batches", data="{}", headers={"Content-Type": "application/json"})
+    assert refused.status == 401
+    headers = page.request.get(f"{site['url']}/search?q=x").headers
+    assert "script-src 'self'" in headers["content-security-policy"] and headers["x-frame-options"] == "DENY"
