@@ -80,7 +80,7 @@ def batch(api, ids):
 
 
 # -- who may do what -------------------------------------------------------------------------
-def _calls(ids, batch):
+def _calls(ids, batch, spare_key: str):
     """(method, path, request options, role that may) for every route."""
     first = next(r for r in batch["results"] if r["matches"])
     match = first["matches"][0]
@@ -102,6 +102,7 @@ def _calls(ids, batch):
         ("GET", "/api/keys", {}, "admin"),
         ("POST", "/api/keys", {"json": {"name": "made by a test", "role": "risk-engine"}}, "admin"),
         ("GET", "/api/audit", {}, "admin"),
+        ("DELETE", f"/api/keys/{spare_key}", {}, "admin"),  # admin comes last: the key is revoked then
     ]
 
 
@@ -117,8 +118,11 @@ def test_health_needs_no_key_and_tells_nothing_else(api):
 
 
 def test_every_route_refuses_no_key_bad_keys_and_the_wrong_role(api, ids, batch_results):
+    from interdict.web.access import AccessStore
+
+    spare = AccessStore(api.keys["state"]).create_key("to be revoked", "analyst")[0]
     roles = ("analyst", "risk-engine", "admin")
-    for method, path, options, allowed in _calls(ids, batch_results):
+    for method, path, options, allowed in _calls(ids, batch_results, spare.id):
         for who in (None, "revoked"):
             with api.as_(who) as client:
                 refused = client.request(method, path, **options)
@@ -134,6 +138,29 @@ def test_every_route_refuses_no_key_bad_keys_and_the_wrong_role(api, ids, batch_
             else:
                 assert answer.status_code == 403, (method, path, role, answer.text)
                 assert "may not" in answer.json()["detail"]
+
+
+def test_pages_send_a_stranger_to_the_login_and_refuse_the_wrong_role(api, ids):
+    pages = ["/", "/search?q=cocaine", f"/listings/{ids['listing']}", f"/vendors/{ids['vendor']}", "/review"]
+    for path in pages:
+        with api.as_(None) as client:
+            stranger = client.get(path, follow_redirects=False)
+        assert stranger.status_code == 303 and stranger.headers["location"].startswith("/login?next=%2F")
+        with api.as_("risk-engine") as client:
+            refused = client.get(path)
+        assert refused.status_code == 403 and "may not" in refused.text and refused.headers["content-type"].startswith(
+            "text/html")
+        with api.as_("analyst") as client:
+            shown = client.get(path)
+        assert shown.status_code == 200 and "script-src 'self'" in shown.headers["content-security-policy"]
+    with api.as_(None) as client:
+        assert client.get("/static/app.js").status_code == 200  # the app's own script and CSS need no key
+        away = client.post("/login", content="key=idk_x_y&next=//evil.example/", follow_redirects=False)
+        assert away.status_code == 401  # a bad key: the form again, and never a redirect off the site
+        home = client.post("/login", content=f"key={api.keys['analyst']}&next=//evil.example/",
+                           follow_redirects=False)
+        assert home.status_code == 303 and home.headers["location"] == "/"
+        assert "httponly" in home.headers["set-cookie"].lower() and "samesite=strict" in home.headers["set-cookie"].lower()
 
 
 def test_the_openapi_document_lists_the_routes_to_any_key_holder(api):

@@ -144,4 +144,6 @@ def test_demo_command_runs_end_to_end(tmp_path):
     assert "2100 listings and 205 vendors in the store" in proc.stdout
     assert "top product:" in proc.stdout and "top ships_from:" in proc.stdout
     assert "Sample search: interdict search mdma --filter ships_from=NL" in proc.stdout
+    # where to look at it: the web app on the store just built
+    assert f"interdict serve --store {tmp_path / 'demo.db'}` and open http://127.0.0.1:8760/" in proc.stdout
     assert "Traceback" not in proc.stderr

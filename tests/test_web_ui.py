@@ -6,6 +6,7 @@ elsewhere. Screenshots are kept in test-artifacts/ (or $INTERDICT_TEST_ARTIFACTS
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from urllib.parse import urlencode
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from conftest import REPO, make_listing
 from servers import make_app, serving
@@ -159,10 +161,11 @@ def test_an_analyst_uploads_shipments_and_reviews_a_match(page, site):
     first = page.locator(".match").first
     first.locator(".note").fill('=HYPERLINK("http://evil.example") <b>bold</b>')
     first.locator("button[data-decision=confirmed]").click()
-    assert first.locator(".decision").inner_text().startswith("confirmed")
+    # the decision is saved by a fetch: wait for the page to show the answer
+    expect(first.locator(".decision")).to_have_text(re.compile(r"^confirmed · browser analyst"))
     second = page.locator(".match").nth(1)
     second.locator("button[data-decision=rejected]").click()
-    page.wait_for_function("document.querySelectorAll('.decision.rejected').length > 0")
+    expect(second.locator(".decision")).to_have_class(re.compile(r"\brejected\b"))
     shot(page, "review")
     page.reload()
     assert page.locator(".decision.confirmed").count() == 1 and page.locator(".decision.rejected").count() == 1

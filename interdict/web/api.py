@@ -2,7 +2,7 @@
 review and the watchlist feed, each behind a key whose role grants it; every use is audited.
 
 Handlers are plain functions run on the server's worker threads; each thread has its own
-store connection (the embedded store's SQLite connection must stay on its thread)."""
+store connection (a SQLite connection serves one thread at a time)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Depends, HTTPException, Query as Param, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
-from index.documents import ListingDocument
+from index.documents import ListingDocument, vendor_id
 from index.query import FILTER_FIELDS, SORTS, Query, QueryError
 from index.store import Store
 from interdict.web.access import ROLES, AccessError, AccessStore, ApiKey
 from interdict.web.reviews import Decision, ReviewError, ReviewStore
 from interdict.web.safe import highlighted_html
+from interdict.web.vendors import vendor_profile
 from matching import watchlist
 from matching.contracts import Shipment, ShipmentMatches
 from matching.matcher import Matcher
@@ -109,8 +110,6 @@ class SearchOut(BaseModel):
 
 
 def hit_out(doc: ListingDocument, score: float | None, highlights: dict[str, str]) -> HitOut:
-    from index.documents import vendor_id
-
     item, enr = doc.data.listing, doc.data.enrichment
     return HitOut(id=doc.id, market=doc.market, title=item.title, vendor=item.vendor.name,
                   vendor_id=vendor_id(doc.market, item.vendor.name), price=item.price.amount,
@@ -162,8 +161,6 @@ def listing(doc_id: str, request: Request, key: Annotated[ApiKey, Depends(requir
 @router.get("/vendors/{doc_id}", summary="A vendor: profile, aliases by shared identifiers, listings on every market")
 def vendor(doc_id: str, request: Request, key: Annotated[ApiKey, Depends(require("read"))],
            limit: int = Param(200, ge=1, le=1000)) -> dict:
-    from interdict.web.vendors import vendor_profile
-
     profile = vendor_profile(store_of(request), doc_id, limit)
     audit_use(request, key, "view", f"vendor/{doc_id}", found=profile is not None)
     if profile is None:
@@ -182,9 +179,22 @@ def _matcher(request: Request) -> Matcher:
     return matcher
 
 
-def shipments_from_body(body: bytes, content_type: str, limit: int) -> tuple[list[Shipment], list[str]]:
-    if len(body) > limit:
-        raise HTTPException(413, f"upload larger than {limit:,} bytes (config api.max_upload_bytes)")
+async def read_upload(request: Request) -> bytes:
+    """The request body, refused with 413 as soon as it passes config api.max_upload_bytes
+    (never read whole into memory first)."""
+    limit = request.app.state.max_upload
+    refused = HTTPException(413, f"upload larger than {limit:,} bytes (config api.max_upload_bytes)")
+    if int(request.headers.get("content-length") or 0) > limit:
+        raise refused
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise refused
+    return bytes(body)
+
+
+def shipments_from_body(body: bytes, content_type: str) -> tuple[list[Shipment], list[str]]:
     text = body.decode("utf-8-sig", errors="replace")
     kind = content_type.split(";")[0].strip().lower()
     if kind in ("application/json", ""):
@@ -217,12 +227,10 @@ class MatchOut(BaseModel):
 
 @router.post("/match", response_model=MatchOut, summary="Match shipments (JSON, CSV or JSON Lines body)")
 async def match(request: Request, key: Annotated[ApiKey, Depends(require("match"))]) -> MatchOut:
-    body = await request.body()
-    shipments, problems = shipments_from_body(body, request.headers.get("content-type", ""),
-                                               request.app.state.max_upload)
+    shipments, problems = shipments_from_body(await read_upload(request), request.headers.get("content-type", ""))
     results = await run_matching(request, shipments)
     audit_use(request, key, "match", f"{len(shipments)} shipment(s)", items=[s.item_id for s in shipments][:50],
-           problems=len(problems))
+              problems=len(problems))
     return MatchOut(results=[_result_json(r) for r in results], problems=problems)
 
 
@@ -242,9 +250,7 @@ def _result_json(result: ShipmentMatches) -> dict:
 @router.post("/batches", summary="Match an uploaded batch and keep it for review")
 async def create_batch(request: Request, key: Annotated[ApiKey, Depends(require("review"))],
                        name: str = "upload") -> dict:
-    body = await request.body()
-    shipments, problems = shipments_from_body(body, request.headers.get("content-type", ""),
-                                               request.app.state.max_upload)
+    shipments, problems = shipments_from_body(await read_upload(request), request.headers.get("content-type", ""))
     results = await run_matching(request, shipments)
     batch = request.app.state.reviews.add_batch(name[:200], key.name, results, problems)
     audit_use(request, key, "match", f"batch/{batch.id}", name=name, shipments=len(results), problems=len(problems))
@@ -290,7 +296,7 @@ def review(batch_id: str, request: Request, key: Annotated[ApiKey, Depends(requi
     except ReviewError as exc:
         raise HTTPException(404, str(exc)) from None
     audit_use(request, key, "review", f"batch/{batch_id}/{decision.item_id}", target=decision.target,
-           decision=decision.decision)
+              decision=decision.decision)
     return done.__dict__
 
 

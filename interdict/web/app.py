@@ -41,11 +41,11 @@ class ThreadStores:
             self._all.clear()
 
 
-
 def create_app(open_store: Callable[[], Store], access_path: str, matching: MatchingSettings | None = None,
                watchlist_settings=None, max_upload: int = 20_000_000) -> FastAPI:
-    app = FastAPI(title="Interdict", version="0.1.0", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan,
-                  description="Dark-web and marketplace intelligence for customs: search, vendors, shipment "
+    # No public /docs or /openapi.json: the API's description is served to key holders only.
+    app = FastAPI(title="Interdict", version="0.1.0", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=_lifespan, description="Dark-web and marketplace intelligence for customs: search, vendors, shipment "
                               "matching, match review and watchlist feeds. Every route but /health needs an "
                               "API key (Authorization: Bearer <key>) whose role grants it.")
     app.state.stores = ThreadStores(open_store)

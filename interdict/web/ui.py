@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from index.documents import vendor_id
 from index.query import FILTER_FIELDS, Query
 from interdict.web import charts
 from interdict.web.access import ApiKey
@@ -148,8 +149,6 @@ def listing_page(doc_id: str, request: Request, key: ApiKey = Depends(require("r
     audit_use(request, key, "view", f"listing/{doc_id}", found=doc is not None)
     if doc is None:
         raise HTTPException(404, f"no listing {doc_id}")
-    from index.documents import vendor_id
-
     item = doc.data.listing
     chart = charts.price_line([(p.at, p.amount) for p in doc.price_history], item.price.currency)
     return page(request, "listing.html", key=key, doc=doc, item=item, enr=doc.data.enrichment, chart=chart,
