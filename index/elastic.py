@@ -28,46 +28,18 @@ from index.documents import (
 )
 from enrichment.gazetteers import fold
 from index.highlight import highlights
+from index.jobs import CrawlJob
 from index.profiles import ListingProfile, blocking_keys, listing_profile
-from index.query import FILTER_FIELDS, FacetCount, Hit, Query, SearchResult, filter_terms, parse_text, text_fields
+from index.query import FacetCount, Hit, Query, SearchResult, filter_terms, parse_text, text_fields
+from index.elastic_mappings import JOBS_MAPPING, LISTINGS_MAPPING, TEXT_FIELDS, VENDORS_MAPPING
 from index.store import Store, StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
-TEXT_FIELDS = {"title_t": 4.0, "description_t": 1.0, "extra_t": 2.0}  # weights as in the embedded store
 LABEL_SEPARATOR = "\x1f"
 CONFLICT_RETRIES = 5
 MAX_RESULT_WINDOW = 10_000  # Elasticsearch's default index.max_result_window
 MSEARCH_BATCH = 200  # candidate searches per _msearch request
-LISTINGS_MAPPING = {
-    "dynamic": "strict",
-    "properties": {
-        "id": {"type": "keyword"},
-        "market": {"type": "keyword"},
-        "listing_key": {"type": "keyword"},
-        "first_seen": {"type": "date"},
-        "last_seen": {"type": "date"},
-        "price_usd": {"type": "double"},
-        **{name: {"type": "text", "analyzer": "whitespace"} for name in TEXT_FIELDS},
-        "terms": {"properties": {f: {"type": "keyword"} for f in FILTER_FIELDS}},
-        "labels": {"properties": {f: {"type": "keyword"} for f in FILTER_FIELDS}},
-        "doc": {"type": "object", "enabled": False},  # the whole document, kept, not indexed
-        "block": {"type": "keyword"},  # blocking keys (index.profiles)
-        "profile": {"type": "object", "enabled": False},  # the match profile, kept, not indexed
-    },
-}
-VENDORS_MAPPING = {
-    "dynamic": "strict",
-    "properties": {
-        "id": {"type": "keyword"},
-        "market": {"type": "keyword"},
-        "name": {"type": "keyword"},
-        "first_seen": {"type": "date"},
-        "last_seen": {"type": "date"},
-        "identifiers": {"type": "keyword"},
-        "doc": {"type": "object", "enabled": False},
-    },
-}
 _SORTS = {
     "price": [{"price_usd": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
     "-price": [{"price_usd": {"order": "desc", "missing": "_last"}}, {"id": "asc"}],
@@ -101,6 +73,7 @@ class ElasticsearchStore(Store):
         self.es = Elasticsearch(self.urls, **kwargs)
         self.listings = f"{self.prefix}-listings"
         self.vendors = f"{self.prefix}-vendors"
+        self.jobs_index = f"{self.prefix}-jobs"
         self._ready = False  # indices are checked on first use: a down cluster must not stop a crawl
 
     # -- plumbing --------------------------------------------------------------------------
@@ -147,8 +120,12 @@ class ElasticsearchStore(Store):
                 missing = {k: v for k, v in mapping["properties"].items() if k not in current.get("properties", {})}
                 if missing:
                     self.es.indices.put_mapping(index=alias, properties=missing)
+        if not self.es.indices.exists(index=self.jobs_index):  # a plain index: its mapping never changes
+            self.es.indices.create(index=self.jobs_index, mappings=JOBS_MAPPING,
+                                   settings={"number_of_shards": 1, "number_of_replicas": 0})
         # A busy node may still be starting the new shards: searching them now answers 503.
-        self.es.cluster.health(index=[self.listings, self.vendors], wait_for_status="yellow", timeout="60s")
+        self.es.cluster.health(index=[self.listings, self.vendors, self.jobs_index], wait_for_status="yellow",
+                               timeout="60s")
 
     def close(self) -> None:
         self.es.close()
@@ -362,6 +339,17 @@ class ElasticsearchStore(Store):
 
     def count_vendors(self) -> int:
         return self._call(self.es.count, index=self.vendors)["count"]
+
+    def save_job(self, job: CrawlJob) -> None:
+        self._call(self.es.index, index=self.jobs_index, id=job.id, refresh="wait_for",
+                   document={"market": job.market, "started": job.started.isoformat(), "job_id": job.id,
+                             "doc": job.model_dump(mode="json")})
+
+    def jobs(self, market: str | None = None, limit: int = 50) -> list[CrawlJob]:
+        query = {"term": {"market": market}} if market else {"match_all": {}}
+        found = self._call(self.es.search, index=self.jobs_index, query=query, size=limit,
+                           sort=[{"started": "desc"}, {"job_id": "desc"}])
+        return [CrawlJob.model_validate(hit["_source"]["doc"]) for hit in found["hits"]["hits"]]
 
     def _bool_query(self, query: Query) -> dict:
         text = parse_text(query.text)

@@ -19,6 +19,7 @@ from index.documents import (
 )
 from enrichment.gazetteers import fold
 from index.highlight import highlights
+from index.jobs import CrawlJob
 from index.profiles import ListingProfile, blocking_keys, listing_profile
 from index.query import (
     FacetCount,
@@ -70,6 +71,13 @@ CREATE TABLE IF NOT EXISTS profiles (
     id TEXT UNIQUE NOT NULL,
     profile TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    market TEXT NOT NULL,
+    started TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_started ON jobs(started, id);
 CREATE TABLE IF NOT EXISTS vendor_identifiers (
     value TEXT NOT NULL,
     vendor TEXT NOT NULL REFERENCES vendors(id) ON DELETE CASCADE,
@@ -274,6 +282,15 @@ class EmbeddedStore(Store):
 
     def count_vendors(self) -> int:
         return self.db.execute("SELECT count(*) FROM vendors").fetchone()[0]
+
+    def save_job(self, job: CrawlJob) -> None:
+        self.db.execute("INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?)",
+                        (job.id, job.market, job.started.isoformat(), job.model_dump_json()))
+
+    def jobs(self, market: str | None = None, limit: int = 50) -> list[CrawlJob]:
+        where, params = ("WHERE market = ?", [market]) if market else ("", [])
+        rows = self.db.execute(f"SELECT doc FROM jobs {where} ORDER BY started DESC, id DESC LIMIT ?", [*params, limit])
+        return [CrawlJob.model_validate_json(row[0]) for row in rows]
 
     def _where(self, query: Query) -> tuple[str, list, str | None]:
         clauses, params = [], []

@@ -8,6 +8,7 @@ from collections.abc import Collection, Iterable, Iterator
 
 from enrichment.contracts import EnrichedListing, EnrichedVendor
 from index.documents import ListingDocument, UpsertReport, VendorDocument
+from index.jobs import CrawlJob
 from index.profiles import ListingProfile
 from index.query import Query, SearchResult
 
@@ -62,6 +63,14 @@ class Store(ABC):
     def vendors_with_identifiers(self, values: Collection[str]) -> dict[str, list[str]]:
         """Vendor document ids per identifier value (folded: emails, E.164 phones, handles,
         wallets, PGP fingerprints) found in vendor profiles; values nobody uses are absent."""
+
+    @abstractmethod
+    def save_job(self, job: CrawlJob) -> None:
+        """Record a crawl job (a new one, or the same id again with its outcome)."""
+
+    @abstractmethod
+    def jobs(self, market: str | None = None, limit: int = 50) -> list[CrawlJob]:
+        """Crawl jobs, latest started first (ties by id), of one market or all."""
 
     @abstractmethod
     def count_listings(self) -> int: ...

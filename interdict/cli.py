@@ -136,6 +136,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
     store_arg(p)
 
+    p = sub.add_parser("jobs", help="crawl job history: start, end, status, pages, listings, errors, bans",
+                       description="Each market crawl as recorded in the store: when it ran, how it ended (finished, "
+                                   "failed with the reason, paused at a wall, interrupted when its process died), "
+                                   "pages, listings new/updated/unchanged, errors, bans, circuit renewals and the "
+                                   "mirror that served most pages. Latest first.")
+    p.add_argument("--market", help="only this market")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true", help="one JSON object per job")
+    store_arg(p)
+
+    p = sub.add_parser("status", help="each market: up, failing, paused at a wall, running; mirror; last success",
+                       description="From the job history and the hand-off states. Exit 1 when a market is failing "
+                                   "or paused (for monitoring scripts).")
+    store_arg(p)
+
+    p = sub.add_parser("metrics", help="crawl and index metrics in Prometheus text format (also GET /metrics)")
+    store_arg(p)
+
     p = sub.add_parser("serve", help="the HTTP API and analyst web app (config [api]; docs/api.md)",
                        description="Search, listings, vendors, shipment matching, match review and the watchlist "
                                    "feed over HTTP. Every route but /health needs an API key: `interdict keys create`.")
@@ -145,11 +163,11 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("keys", help="API keys: `keys create NAME --role ROLE`, `keys list`, `keys revoke KEY_ID`",
                        description="Roles: analyst (search, read, match, review), risk-engine (watchlist, match), "
-                                   "admin (keys, audit, crawl jobs). A key is printed once, at creation, and kept "
+                                   "admin (keys, audit, crawl jobs, metrics), monitor (metrics). A key is printed once, at creation, and kept "
                                    "only as a digest.")
     p.add_argument("action", nargs="?", default="list", choices=["create", "list", "revoke"])
     p.add_argument("name", nargs="?", metavar="NAME|KEY_ID", help="create: who or what uses it; revoke: its id")
-    p.add_argument("--role", choices=["analyst", "risk-engine", "admin"])
+    p.add_argument("--role", choices=["analyst", "risk-engine", "admin", "monitor"])
 
     p = sub.add_parser("audit", help="the API's audit log: who searched, viewed, exported or matched what, when",
                        description="Oldest first of the latest --limit records. --verify checks the hash chain "

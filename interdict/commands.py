@@ -14,6 +14,8 @@ from index import Query, open_store
 from interdict.errors import UserError
 from interdict.evidence import cmd_evidence  # noqa: F401 - dispatched by name from cli.py
 from interdict.handoff import cmd_handoff  # noqa: F401 - dispatched by name from cli.py
+from interdict.jobs import cmd_jobs  # noqa: F401 - dispatched by name from cli.py
+from interdict.monitoring import cmd_metrics, cmd_status  # noqa: F401 - dispatched by name from cli.py
 from interdict.service import cmd_audit, cmd_keys, cmd_serve  # noqa: F401 - dispatched by name from cli.py
 from interdict.shipments import cmd_match, cmd_shipments  # noqa: F401 - dispatched by name from cli.py
 from interdict.watchlist import cmd_watchlist  # noqa: F401 - dispatched by name from cli.py

@@ -87,8 +87,11 @@ def scrapy_settings(store_path: str, output: str | None = None, verbose: bool = 
 
 
 def run_crawls(config: InterdictSettings, markets: dict[str, str | None], store_path: str,
-               output: str | None = None, verbose: bool = False) -> list[CrawlReport]:
-    """Crawl each market (name -> base URL override or None) at once; blocks until done."""
+               output: str | None = None, verbose: bool = False, trigger: str = "manual") -> list[CrawlReport]:
+    """Crawl each market (name -> base URL override or None) at once; blocks until done.
+    Each market's crawl is a job in the store's history (interdict.jobs)."""
+    from interdict.jobs import JobHistory
+
     settings = scrapy_settings(store_path, output, verbose)
     loader = SpiderLoader.from_settings(settings)
     process = CrawlerProcess(settings)
@@ -104,5 +107,10 @@ def run_crawls(config: InterdictSettings, markets: dict[str, str | None], store_
             kwargs["base_url"] = base_url
         process.crawl(crawler, **kwargs)
         crawlers.append((name, crawler))
+    history = JobHistory(config, store_path)
+    jobs = history.start(list(markets), trigger=trigger)
     process.start()
-    return [CrawlReport(name, dict(crawler.stats.get_stats())) for name, crawler in crawlers]
+    reports = [CrawlReport(name, dict(crawler.stats.get_stats())) for name, crawler in crawlers]
+    for report in reports:
+        history.finish(jobs[report.market], report.stats)
+    return reports

@@ -14,8 +14,7 @@ from interdict.web.access import ROLES, AccessError, AccessStore
 def build_app(config, store_target: str | None = None):
     from interdict.web.app import create_app
 
-    return create_app(partial(open_store, config, store_target), config.api.path, config.matching,
-                      config.watchlist, config.api.max_upload_bytes)
+    return create_app(partial(open_store, config, store_target), config.api.path, config)
 
 
 def cmd_serve(args, config) -> int:

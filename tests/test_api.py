@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from conftest import make_listing, run_cli
+from interdict.web.access import ROLES
 from servers import make_app, serving
 
 pytestmark = pytest.mark.timeout(600)
@@ -40,7 +41,7 @@ def api(matching_db, tmp_path_factory):
 
     state = tmp_path_factory.mktemp("api") / "api.db"
     access = AccessStore(state)
-    keys = {role: access.create_key(f"test {role}", role)[1] for role in ("analyst", "risk-engine", "admin")}
+    keys = {role: access.create_key(f"test {role}", role)[1] for role in ROLES}
     revoked, keys["revoked"] = access.create_key("former analyst", "analyst")
     access.revoke(revoked.id)
     access.close()
@@ -81,7 +82,7 @@ def batch(api, ids):
 
 # -- who may do what -------------------------------------------------------------------------
 def _calls(ids, batch, spare_key: str):
-    """(method, path, request options, role that may) for every route."""
+    """(method, path, request options, roles that may) for every route."""
     first = next(r for r in batch["results"] if r["matches"])
     match = first["matches"][0]
     target = match["listing_id"] or f"vendor:{match['vendor_id']}"
@@ -90,7 +91,7 @@ def _calls(ids, batch, spare_key: str):
         ("GET", "/api/search", {"params": {"q": "cocaine"}}, "analyst"),
         ("GET", f"/api/listings/{ids['listing']}", {}, "analyst"),
         ("GET", f"/api/vendors/{ids['vendor']}", {}, "analyst"),
-        ("POST", "/api/match", {"json": shipment}, "risk-engine"),
+        ("POST", "/api/match", {"json": shipment}, "risk-engine analyst"),
         ("POST", "/api/batches", {"content": _jsonl(ids["stream"][:3]),
                                   "headers": {"Content-Type": "application/x-ndjson"}}, "analyst"),
         ("GET", "/api/batches", {}, "analyst"),
@@ -102,6 +103,8 @@ def _calls(ids, batch, spare_key: str):
         ("GET", "/api/keys", {}, "admin"),
         ("POST", "/api/keys", {"json": {"name": "made by a test", "role": "risk-engine"}}, "admin"),
         ("GET", "/api/audit", {}, "admin"),
+        ("GET", "/api/jobs", {}, "admin"),
+        ("GET", "/api/metrics", {}, "admin monitor"),
         ("DELETE", f"/api/keys/{spare_key}", {}, "admin"),  # admin comes last: the key is revoked then
     ]
 
@@ -121,7 +124,7 @@ def test_every_route_refuses_no_key_bad_keys_and_the_wrong_role(api, ids, batch_
     from interdict.web.access import AccessStore
 
     spare = AccessStore(api.keys["state"]).create_key("to be revoked", "analyst")[0]
-    roles = ("analyst", "risk-engine", "admin")
+    roles = ("analyst", "risk-engine", "monitor", "admin")  # admin last: it revokes the spare key
     for method, path, options, allowed in _calls(ids, batch_results, spare.id):
         for who in (None, "revoked"):
             with api.as_(who) as client:
@@ -133,7 +136,7 @@ def test_every_route_refuses_no_key_bad_keys_and_the_wrong_role(api, ids, batch_
         for role in roles:
             with api.as_(role) as client:
                 answer = client.request(method, path, **options)
-            if role == allowed or (allowed == "risk-engine" and path == "/api/match" and role == "analyst"):
+            if role in allowed.split():
                 assert answer.status_code in (200, 201), (method, path, role, answer.text)
             else:
                 assert answer.status_code == 403, (method, path, role, answer.text)
@@ -334,6 +337,18 @@ def test_the_audit_log_says_who_did_what_and_cannot_be_rewritten(api, ids, batch
     checked, problem = AccessStore(copy).verify()
     assert problem == "record 3 does not match its digest: altered after it was written" and checked == 2
     assert AccessStore(api.keys["state"]).verify()[1] is None
+
+
+def test_metrics_for_prometheus(api):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with api.as_("monitor") as client:
+        answer = client.get("/api/metrics")
+        assert client.get("/api/search", params={"q": "x"}).status_code == 403  # metrics, nothing else
+    assert answer.headers["content-type"].startswith("text/plain")
+    families = {f.name: f for f in text_string_to_metric_families(answer.text)}
+    listings = families["interdict_index_listings"].samples[0].value
+    assert listings > 2000 and "interdict_market_up" in families and "interdict_crawl_jobs" in families
 
 
 def test_the_keys_and_audit_commands(tmp_path):

@@ -138,6 +138,87 @@ def test_changed_prices_land_in_the_history(crawled, catalog):
             assert len(store.get_listing(listing_id("sable", steady.key)).price_history) == 1
 
 
+def test_each_crawl_is_a_job_in_the_history(crawled, catalog):
+    with EmbeddedStore(crawled["store_path"]) as store:
+        jobs = store.jobs()
+    assert len(jobs) == 6 and {j.status for j in jobs} == {"finished"}  # 3 crawls of 2 markets
+    first = {j.market: j for j in sorted(jobs, key=lambda j: j.started)[:2]}
+    for market in ("sable", "vesper"):
+        numbers = summary_numbers(crawled["first"].stderr, market)
+        job = first[market]
+        assert (job.pages, job.listings, job.listings_new) == (numbers["pages"], numbers["listings"], numbers["new"])
+        assert job.ended > job.started and job.trigger == "manual"
+        # the demo market's broken pages (a listing answering 500 for good) fail the same way every crawl
+        assert len({j.errors for j in jobs if j.market == market}) == 1
+    assert first["sable"].errors >= 1
+    latest = jobs[0]
+    assert latest.listings_updated > 0 or latest.listings_unchanged > 0  # the third crawl: prices moved
+    shown = run_cli("jobs", "--store", str(crawled["store_path"]), "--market", "sable")
+    assert shown.returncode == 0 and len(shown.stdout.splitlines()) == 3 and "finished" in shown.stdout
+
+
+def test_status_and_metrics_come_from_the_job_history(crawled, tmp_path):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from crawlers.handoff import MarketStates
+
+    env = {"INTERDICT_CRAWL__STATE_DIR": str(tmp_path / "state")}
+    status = run_cli("status", "--store", str(crawled["store_path"]), env=env)
+    lines = {line.split()[0]: line for line in status.stdout.splitlines()}
+    assert status.returncode == 0 and " up " in lines["sable"] and " up " in lines["vesper"]
+    metrics = run_cli("metrics", "--store", str(crawled["store_path"]), env=env)
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for f in text_string_to_metric_families(metrics.stdout) for s in f.samples}
+    assert samples[("interdict_market_up", (("market", "sable"),))] == 1
+    assert samples[("interdict_crawl_jobs", (("market", "sable"), ("status", "finished")))] == 3
+    assert samples[("interdict_crawl_last_job_pages", (("market", "vesper"),))] > 100
+    assert samples[("interdict_crawl_last_success_timestamp_seconds", (("market", "sable"),))] > 1.7e9
+    MarketStates(tmp_path / "state").pause("vesper", "captcha", "http://127.0.0.1/x", "a CAPTCHA form")
+    paused = run_cli("status", "--store", str(crawled["store_path"]), env=env)
+    assert paused.returncode == 1 and "paused" in next(l for l in paused.stdout.splitlines() if l.startswith("vesper "))
+    metrics = run_cli("metrics", "--store", str(crawled["store_path"]), env=env).stdout
+    assert 'interdict_market_paused{market="vesper"} 1.0' in metrics
+
+
+def test_a_crawl_of_an_unreachable_market_is_a_failed_job(tmp_path):
+    store_path = tmp_path / "store.db"
+    config = tmp_path / "dead.toml"  # one base URL, no mirror to fail over to, nothing listening
+    config.write_text(f'[markets.deadmarket]\nprofile = "sable"\nbase_urls = ["http://127.0.0.1:{free_port()}"]\n'
+                      'transport = "clearnet"\ndemo = true\nallow_private_targets = true\n')
+    proc = run_cli("--config", str(config), "crawl", "deadmarket", "--store", str(store_path))
+    assert proc.returncode != 0 and "no page could be fetched from deadmarket" in proc.stderr
+    with EmbeddedStore(store_path) as store:
+        job = store.jobs()[0]
+    assert job.status == "failed" and job.reason.startswith("no page could be fetched") and job.errors > 0
+
+
+def test_a_job_whose_process_died_is_marked_interrupted(tmp_path):
+    """A crawl killed with SIGKILL cannot record its end; the next crawl of the market says so."""
+    import subprocess
+    import sys
+    from datetime import UTC, datetime
+
+    from config import load_config
+    from index.jobs import CrawlJob
+    from interdict.jobs import RUNNER, JobHistory
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process of this host that no longer runs
+    host = RUNNER.rpartition(":")[0]
+    store_path = tmp_path / "store.db"
+    with EmbeddedStore(store_path) as store:
+        store.save_job(CrawlJob(id="killed", market="sable", started=datetime(2026, 11, 1, tzinfo=UTC),
+                                runner=f"{host}:{dead.pid}"))
+        store.save_job(CrawlJob(id="elsewhere", market="sable", started=datetime(2026, 11, 2, tzinfo=UTC),
+                                runner="another-host:1"))
+    JobHistory(load_config(env={}), str(store_path)).start(["sable"])
+    with EmbeddedStore(store_path) as store:
+        jobs = {j.id: j for j in store.jobs(market="sable")}
+    assert jobs["killed"].status == "interrupted" and "killed or crashed" in jobs["killed"].reason
+    assert jobs["elsewhere"].status == "running"  # another machine's process: not ours to judge
+    assert len(jobs) == 3
+
+
 def test_demo_command_runs_end_to_end(tmp_path):
     proc = run_cli("demo", "--store", str(tmp_path / "demo.db"))
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -258,6 +258,25 @@ def test_vendors_found_by_identifier(store, enricher, catalog):
     assert found == {spec.email.lower(): [vendor_id("sable", spec.name)], spec.fingerprint.lower(): [vendor_id("sable", spec.name)]}
 
 
+def test_crawl_job_history(store):
+    from datetime import timedelta
+
+    from index.jobs import CrawlJob
+
+    started = [CrawlJob(id=f"j{i}", market=m, started=T0 + timedelta(hours=i), runner="host:1")
+               for i, m in enumerate(["sable", "vesper", "sable"])]
+    for job in started:
+        store.save_job(job)
+    done = started[0].model_copy(update={"ended": T0 + timedelta(minutes=30), "status": "failed",
+                                         "reason": "tor_unavailable: Tor unreachable for 600 s", "pages": 12,
+                                         "listings_new": 3, "bans": 2, "mirror": "http://abc.onion"})
+    store.save_job(done)  # the same id again: its outcome replaces the running record
+    assert [j.id for j in store.jobs()] == ["j2", "j1", "j0"]
+    assert [j.id for j in store.jobs(market="sable")] == ["j2", "j0"] and store.jobs(limit=1)[0].id == "j2"
+    assert store.jobs(market="sable")[1] == done and done.seconds == 1800
+    assert store.jobs(market="nowhere") == []
+
+
 def test_folding_is_the_same_in_every_store(store, enrich):
     store.upsert_listings(enrich(make_listing(listing_key="s1", title="Straße nach Köln 84.5g", crawled_at=T0)))
     for text in ("strasse", "STRASSE", "köln", "koln", '"nach koln"', "84", '"84 5g"'):

@@ -92,7 +92,7 @@ def run_demo(config: Settings, seed: int, epoch: int, store_path: str, verbose: 
             else:
                 targets = dict(urls)
             print(f"Crawling, enriching and indexing into {store_path} ...", flush=True)
-            reports = run_crawls(config, targets, store_path, verbose=verbose)
+            reports = run_crawls(config, targets, store_path, verbose=verbose, trigger="demo")
     elapsed = time.monotonic() - started
     print()
     for report in reports:

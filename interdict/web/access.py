@@ -25,7 +25,8 @@ from pathlib import Path
 ROLES: dict[str, frozenset[str]] = {
     "analyst": frozenset({"search", "read", "match", "review"}),
     "risk-engine": frozenset({"watchlist", "match"}),
-    "admin": frozenset({"keys", "jobs", "audit"}),
+    "admin": frozenset({"keys", "jobs", "audit", "metrics"}),
+    "monitor": frozenset({"metrics"}),  # a Prometheus scraper: nothing but the metrics
 }
 KEY_PREFIX = "idk_"
 

@@ -365,6 +365,21 @@ def revoke_key(key_id: str, request: Request, key: Annotated[ApiKey, Depends(req
     return revoked.__dict__
 
 
+@router.get("/jobs", summary="Crawl job history, latest first")
+def jobs(request: Request, key: Annotated[ApiKey, Depends(require("jobs"))], market: str | None = None,
+         limit: int = Param(50, ge=1, le=1000)) -> list[dict]:
+    return [job.model_dump(mode="json") for job in store_of(request).jobs(market=market, limit=limit)]
+
+
+@router.get("/metrics", summary="Crawl and index metrics in Prometheus text format")
+def metrics(request: Request, key: Annotated[ApiKey, Depends(require("metrics"))]) -> Response:
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    from interdict.monitoring import metrics_text
+
+    return Response(metrics_text(request.app.state.config, store_of(request)), media_type=CONTENT_TYPE_LATEST)
+
+
 @router.get("/audit", summary="The audit log, latest first")
 def audit(request: Request, key: Annotated[ApiKey, Depends(require("audit"))],
           limit: int = Param(100, ge=1, le=10_000), action: str | None = None, key_id: str | None = None) -> list[dict]:

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from config import MatchingSettings, WatchlistSettings
+from config import Settings, load_config
 from index.store import Store, StoreError
 from interdict.web.access import AccessStore
 from interdict.web.api import router
@@ -41,19 +41,23 @@ class ThreadStores:
             self._all.clear()
 
 
-def create_app(open_store: Callable[[], Store], access_path: str, matching: MatchingSettings | None = None,
-               watchlist_settings=None, max_upload: int = 20_000_000) -> FastAPI:
+def create_app(open_store: Callable[[], Store], access_path: str, config: Settings | None = None,
+               max_upload: int | None = None) -> FastAPI:
+    """``config``: the settings the service runs with (matching, watchlist, markets for the
+    metrics); the loaded configuration when not given."""
+    config = config or load_config()
     # No public /docs or /openapi.json: the API's description is served to key holders only.
     app = FastAPI(title="Interdict", version="0.1.0", docs_url=None, redoc_url=None, openapi_url=None,
-                  lifespan=_lifespan, description="Dark-web and marketplace intelligence for customs: search, vendors, shipment "
-                              "matching, match review and watchlist feeds. Every route but /health needs an "
-                              "API key (Authorization: Bearer <key>) whose role grants it.")
+                  lifespan=_lifespan, description="Dark-web and marketplace intelligence for customs: search, "
+                  "vendors, shipment matching, match review and watchlist feeds. Every route but /health needs an "
+                  "API key (Authorization: Bearer <key>) whose role grants it.")
+    app.state.config = config
     app.state.stores = ThreadStores(open_store)
     app.state.access = AccessStore(access_path)
     app.state.reviews = ReviewStore(access_path)
-    app.state.matching = matching or MatchingSettings()
-    app.state.watchlist = watchlist_settings or WatchlistSettings()
-    app.state.max_upload = max_upload
+    app.state.matching = config.matching
+    app.state.watchlist = config.watchlist
+    app.state.max_upload = max_upload or config.api.max_upload_bytes
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict:

@@ -1,0 +1,40 @@
+"""The Elasticsearch mappings of the listings, vendors and jobs indexes. Listings and vendors
+live behind aliases (a new release's fields are added in place, `store migrate` re-indexes);
+the jobs index is a plain one whose mapping never changes."""
+
+from __future__ import annotations
+
+from index.query import FILTER_FIELDS
+
+TEXT_FIELDS = {"title_t": 4.0, "description_t": 1.0, "extra_t": 2.0}  # weights as in the embedded store
+LISTINGS_MAPPING = {
+    "dynamic": "strict",
+    "properties": {
+        "id": {"type": "keyword"},
+        "market": {"type": "keyword"},
+        "listing_key": {"type": "keyword"},
+        "first_seen": {"type": "date"},
+        "last_seen": {"type": "date"},
+        "price_usd": {"type": "double"},
+        **{name: {"type": "text", "analyzer": "whitespace"} for name in TEXT_FIELDS},
+        "terms": {"properties": {f: {"type": "keyword"} for f in FILTER_FIELDS}},
+        "labels": {"properties": {f: {"type": "keyword"} for f in FILTER_FIELDS}},
+        "doc": {"type": "object", "enabled": False},  # the whole document, kept, not indexed
+        "block": {"type": "keyword"},  # blocking keys (index.profiles)
+        "profile": {"type": "object", "enabled": False},  # the match profile, kept, not indexed
+    },
+}
+JOBS_MAPPING = {"properties": {"market": {"type": "keyword"}, "started": {"type": "date"},
+                               "job_id": {"type": "keyword"}, "doc": {"type": "object", "enabled": False}}}
+VENDORS_MAPPING = {
+    "dynamic": "strict",
+    "properties": {
+        "id": {"type": "keyword"},
+        "market": {"type": "keyword"},
+        "name": {"type": "keyword"},
+        "first_seen": {"type": "date"},
+        "last_seen": {"type": "date"},
+        "identifiers": {"type": "keyword"},
+        "doc": {"type": "object", "enabled": False},
+    },
+}
