@@ -49,10 +49,10 @@ def presented_key(request: Request) -> str | None:
     return cookie
 
 
-def require(permission: str):
-    """A dependency: the caller's key, if it grants ``permission``; else 401 (no key, or one
-    that is unknown or revoked) or 403 (a valid key whose role does not grant it). Refusals
-    are audited too."""
+def require(permission: str | None):
+    """A dependency: the caller's key, if it grants ``permission`` (None: any valid key);
+    else 401 (no key, or one that is unknown or revoked) or 403 (a valid key whose role does
+    not grant it). Refusals are audited too."""
 
     def check(request: Request) -> ApiKey:
         access: AccessStore = request.app.state.access
@@ -64,7 +64,7 @@ def require(permission: str):
                           status=401)
             raise HTTPException(401, "an API key is required (Authorization: Bearer <key>)",
                                 headers={"WWW-Authenticate": "Bearer"})
-        if permission not in key.permissions:
+        if permission is not None and permission not in key.permissions:
             access.record(key, "denied", target, {"needs": permission}, status=403)
             raise HTTPException(403, f"role {key.role!r} may not {permission} (roles that may: "
                                      f"{', '.join(r for r, p in ROLES.items() if permission in p)})")
@@ -386,16 +386,6 @@ def audit(request: Request, key: Annotated[ApiKey, Depends(require("audit"))],
     return [r.__dict__ for r in request.app.state.access.audit(limit, action, key_id)]
 
 
-def require_any(request: Request) -> ApiKey:
-    access: AccessStore = request.app.state.access
-    presented = presented_key(request)
-    key = access.authenticate(presented) if presented else None
-    if key is None:
-        raise HTTPException(401, "an API key is required (Authorization: Bearer <key>)",
-                            headers={"WWW-Authenticate": "Bearer"})
-    return key
-
-
 @router.get("/openapi.json", include_in_schema=False)
-def openapi(request: Request, key: Annotated[ApiKey, Depends(require_any)]) -> dict:
+def openapi(request: Request, key: Annotated[ApiKey, Depends(require(None))]) -> dict:
     return request.app.openapi()

@@ -132,9 +132,9 @@ class ReviewStore:
         lines = []
         for result in self.results(batch_id):
             data = json.loads(result.to_json())
-            for match in data["matches"]:
-                found = reviews.get((result.item_id, match["listing_id"] or f"vendor:{match['vendor_id']}"))
-                match["review"] = found.__dict__ if found else None
+            for match, shown in zip(result.matches, data["matches"]):
+                found = reviews.get((result.item_id, match_target(match)))
+                shown["review"] = found.__dict__ if found else None
             lines.append(json.dumps(data, ensure_ascii=False))
         return "\n".join(lines) + ("\n" if lines else "")
 
