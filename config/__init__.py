@@ -61,6 +61,9 @@ class CrawlSettings(_Strict):
     sessions_file: str = "~/.config/interdict/sessions.toml"
     # Market pauses (walls met) and the operator hand-off entries live here.
     state_dir: str = "var/state"
+    # Listings and vendors that this many consecutive finished full crawls of their market did
+    # not see become inactive (kept, never deleted; active again when seen).
+    inactive_after: int = Field(3, ge=1)
 
 
 class EvidenceSettings(_Strict):

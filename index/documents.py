@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from enrichment.contracts import EnrichedListing, EnrichedVendor, UtcDatetime
 from enrichment.gazetteers import fold
+from index.lifecycle import Lifecycle, seen_again
 
 
 def listing_id(market: str, listing_key: str) -> str:
@@ -29,7 +30,7 @@ class PricePoint(BaseModel):
     price_usd: float | None = None
 
 
-class ListingDocument(BaseModel):
+class ListingDocument(Lifecycle):
     model_config = ConfigDict(extra="forbid")
     id: str
     market: str
@@ -42,7 +43,7 @@ class ListingDocument(BaseModel):
     data: EnrichedListing
 
 
-class VendorDocument(BaseModel):
+class VendorDocument(Lifecycle):
     model_config = ConfigDict(extra="forbid")
     id: str
     market: str
@@ -96,7 +97,9 @@ def merge_listing(existing: ListingDocument | None, item: EnrichedListing) -> tu
     if (last.amount, last.currency) != (point.amount, point.currency) and seen > last.at:
         history.append(point)
     newer = seen >= existing.last_seen
+    back = seen_again(existing, seen)
     doc = existing.model_copy(update={
+        **back,
         "first_seen": min(existing.first_seen, seen),
         "last_seen": max(existing.last_seen, seen),
         "seen_count": existing.seen_count + (1 if seen != existing.last_seen else 0),
@@ -104,7 +107,7 @@ def merge_listing(existing: ListingDocument | None, item: EnrichedListing) -> tu
         "price_history": history,
         "data": item if newer else existing.data,
     })
-    changed = digest != existing.content_hash and newer
+    changed = (digest != existing.content_hash and newer) or existing.status != doc.status
     return doc, "updated" if changed or len(history) != len(existing.price_history) else "unchanged"
 
 
@@ -117,11 +120,13 @@ def merge_vendor(existing: VendorDocument | None, item: EnrichedVendor) -> tuple
                               content_hash=digest, data=item), "new"
     newer = vendor.crawled_at >= existing.last_seen
     doc = existing.model_copy(update={
+        **seen_again(existing, vendor.crawled_at),
         "first_seen": min(existing.first_seen, vendor.crawled_at),
         "last_seen": max(existing.last_seen, vendor.crawled_at),
         "content_hash": digest if newer else existing.content_hash,
         "data": item if newer else existing.data,
     })
-    return doc, "updated" if newer and digest != existing.content_hash else "unchanged"
+    changed = (newer and digest != existing.content_hash) or existing.status != doc.status
+    return doc, "updated" if changed else "unchanged"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from datetime import datetime
 from collections.abc import Collection, Iterable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,6 +30,7 @@ from index.documents import (
 from enrichment.gazetteers import fold
 from index.highlight import highlights
 from index.jobs import CrawlJob
+from index.lifecycle import LifecycleReport, missed
 from index.profiles import ListingProfile, blocking_keys, listing_profile
 from index.query import FacetCount, Hit, Query, SearchResult, filter_terms, parse_text, text_fields
 from index.elastic_mappings import JOBS_MAPPING, LISTINGS_MAPPING, TEXT_FIELDS, VENDORS_MAPPING
@@ -57,6 +59,19 @@ def _redact(url: str) -> str:
     if parts.port:
         netloc += f":{parts.port}"
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _missing_properties(wanted: dict, current: dict) -> dict:
+    """The part of a mapping an index lacks, object fields included (terms.status)."""
+    missing = {}
+    for name, spec in wanted.items():
+        if name not in current:
+            missing[name] = spec
+        elif "properties" in spec:
+            inner = _missing_properties(spec["properties"], current[name].get("properties", {}))
+            if inner:
+                missing[name] = {"properties": inner}
+    return missing
 
 
 class ElasticsearchStore(Store):
@@ -117,7 +132,7 @@ class ElasticsearchStore(Store):
                 # Fields a release adds are additive: an older index takes them at once (its
                 # documents gain them through `interdict store migrate`); existing fields stay.
                 current = next(iter(self.es.indices.get_mapping(index=alias).values()))["mappings"]
-                missing = {k: v for k, v in mapping["properties"].items() if k not in current.get("properties", {})}
+                missing = _missing_properties(mapping["properties"], current.get("properties", {}))
                 if missing:
                     self.es.indices.put_mapping(index=alias, properties=missing)
         if not self.es.indices.exists(index=self.jobs_index):  # a plain index: its mapping never changes
@@ -251,6 +266,31 @@ class ElasticsearchStore(Store):
         return {"id": doc.id, "market": doc.market, "name": doc.name, "first_seen": doc.first_seen.isoformat(),
                 "last_seen": doc.last_seen.isoformat(), "identifiers": identifiers,
                 "doc": doc.model_dump(mode="json")}
+
+    def record_missed(self, market: str, crawl_started: datetime, crawl_ended: datetime,
+                      after: int) -> LifecycleReport:
+        return self._call(self._record_missed, market, crawl_started.isoformat(), crawl_ended, after)
+
+    def _record_missed(self, market: str, started: str, ended: datetime, after: int) -> LifecycleReport:
+        report = LifecycleReport()
+        for alias, model, source, kind in ((self.listings, ListingDocument, self._listing_source, "listings"),
+                                           (self.vendors, VendorDocument, self._vendor_source, "vendors")):
+            query = {"bool": {"filter": [{"term": {"market": market}}, {"range": {"last_seen": {"lt": started}}}]}}
+            actions = []
+            for hit in helpers.scan(self.es, index=alias, query={"query": query}, _source=["doc"],
+                                    seq_no_primary_term=True, size=1000):
+                doc = model.model_validate(hit["_source"]["doc"])
+                if doc.status == "inactive":
+                    continue
+                doc, gone = missed(doc, ended, after)
+                report.count(kind, gone)
+                # a conflict means a writer saw it meanwhile: then it was not missed after all
+                actions.append({"_index": alias, "_id": doc.id, "_source": source(doc),
+                                "if_seq_no": hit["_seq_no"], "if_primary_term": hit["_primary_term"]})
+            for ok, info in helpers.streaming_bulk(self.es, actions, raise_on_error=False, refresh="wait_for"):
+                if not ok and next(iter(info.values())).get("status") != 409:
+                    raise StoreError(f"Elasticsearch refused a lifecycle update: {info}")
+        return report
 
     def delete_listing(self, doc_id: str) -> bool:
         def delete() -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from enrichment.contracts import EnrichedListing, EnrichedVendor
@@ -20,6 +21,7 @@ from index.documents import (
 from enrichment.gazetteers import fold
 from index.highlight import highlights
 from index.jobs import CrawlJob
+from index.lifecycle import LifecycleReport, missed
 from index.profiles import ListingProfile, blocking_keys, listing_profile
 from index.query import (
     FacetCount,
@@ -32,7 +34,7 @@ from index.query import (
 )
 from index.store import Store, StoreError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS listings (
@@ -129,14 +131,12 @@ class EmbeddedStore(Store):
         elif int(row[0]) > SCHEMA_VERSION:
             raise StoreError(f"{self.path} was written by a newer Interdict (schema {row[0]}, this one reads "
                              f"{SCHEMA_VERSION})")
-        elif int(row[0]) == 4:
-            self._profiles_beside_listings()
         elif int(row[0]) < SCHEMA_VERSION:
             self.migrate()
 
     def migrate(self) -> str:
-        """Rebuild what is derived from the stored documents (filter terms, full-text index)
-        with this version's rules; the documents themselves are kept as they are."""
+        """Rebuild what is derived from the stored documents (filter terms, match profiles,
+        full-text index) with this version's rules; the documents themselves are kept."""
         with self._transaction():
             self.db.execute("DROP TABLE IF EXISTS listings_fts")
             self.db.execute(FTS_SCHEMA)
@@ -149,13 +149,6 @@ class EmbeddedStore(Store):
                 self._write_vendor_identifiers(VendorDocument.model_validate_json(doc_json))
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         return f"{self.path}: {self.count_listings()} listings reindexed (schema {SCHEMA_VERSION})"
-
-    def _profiles_beside_listings(self) -> None:
-        """Schema 4 -> 5: the profiles move to their own table (a copy, nothing re-derived)."""
-        with self._transaction():
-            self.db.execute("INSERT OR REPLACE INTO profiles (doc, id, profile)"
-                            " SELECT rowid, id, profile FROM listings WHERE profile IS NOT NULL")
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
 
     # -- writing ---------------------------------------------------------------------------
     def upsert_listings(self, items: Iterable[EnrichedListing]) -> UpsertReport:
@@ -208,6 +201,33 @@ class EmbeddedStore(Store):
                     (doc.id, doc.market, doc.name, _iso(doc.first_seen), _iso(doc.last_seen), doc.model_dump_json()),
                 )
                 self._write_vendor_identifiers(doc)
+        return report
+
+    def record_missed(self, market: str, crawl_started: datetime, crawl_ended: datetime,
+                      after: int) -> LifecycleReport:
+        report = LifecycleReport()
+        with self._transaction():
+            # inactive listings are left as they are: nothing about them changes while gone
+            rows = self.db.execute(
+                "SELECT doc FROM listings WHERE market = ? AND last_seen < ? AND rowid NOT IN"
+                " (SELECT doc FROM terms WHERE field = 'status' AND key = 'inactive')",
+                (market, _iso(crawl_started))).fetchall()
+            for (doc_json,) in rows:
+                doc, gone = missed(ListingDocument.model_validate_json(doc_json), crawl_ended, after)
+                report.count("listings", gone)
+                if gone:
+                    self._write_listing(doc)
+                else:
+                    self.db.execute("UPDATE listings SET doc = ? WHERE id = ?", (doc.model_dump_json(), doc.id))
+            rows = self.db.execute("SELECT doc FROM vendors WHERE market = ? AND last_seen < ?",
+                                   (market, _iso(crawl_started))).fetchall()
+            for (doc_json,) in rows:
+                vendor = VendorDocument.model_validate_json(doc_json)
+                if vendor.status == "inactive":
+                    continue
+                vendor, gone = missed(vendor, crawl_ended, after)
+                report.count("vendors", gone)
+                self.db.execute("UPDATE vendors SET doc = ? WHERE id = ?", (vendor.model_dump_json(), vendor.id))
         return report
 
     def _write_vendor_identifiers(self, doc: VendorDocument) -> None:

@@ -31,6 +31,10 @@ class CrawlJob(BaseModel):
     errors: int = 0  # download errors and logged errors
     bans: int = 0
     circuit_renewals: int = 0
+    # what a finished full crawl did not see (index.lifecycle); incremental crawls judge nothing
+    listings_missed: int = 0
+    listings_inactivated: int = 0
+    vendors_disappeared: int = 0
     mirror: str | None = None  # the mirror that served most pages
     runner: str = ""  # host:pid of the process that ran it (a dead one left "running" = interrupted)
 

@@ -17,6 +17,7 @@ FILTER_FIELDS: dict[str, str] = {
     "market": "fold", "vendor": "fold", "category": "fold", "product": "fold",
     "ships_from": "upper", "ships_to": "upper", "currency": "upper",
     "market_category": "fold", "hs_code": "fold", "identifier": "fold",
+    "status": "fold",  # active, inactive (index.lifecycle)
 }
 SORTS = ("relevance", "price", "-price", "last_seen", "-last_seen", "first_seen", "-first_seen")
 _TOKEN_RE = re.compile(r"[^\W_]+")
@@ -104,6 +105,7 @@ def filter_terms(doc: ListingDocument) -> dict[str, list[tuple[str, str]]]:
         "market_category": item.category_path[-1:],
         "hs_code": [p.hs_code for p in enr.products if p.hs_code],
         "identifier": enr.identifier_values(),
+        "status": [doc.status],
     }
     out = {}
     for field, values in raw.items():

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator
+from datetime import datetime
 
 from enrichment.contracts import EnrichedListing, EnrichedVendor
 from index.documents import ListingDocument, UpsertReport, VendorDocument
 from index.jobs import CrawlJob
+from index.lifecycle import LifecycleReport
 from index.profiles import ListingProfile
 from index.query import Query, SearchResult
 
@@ -63,6 +65,12 @@ class Store(ABC):
     def vendors_with_identifiers(self, values: Collection[str]) -> dict[str, list[str]]:
         """Vendor document ids per identifier value (folded: emails, E.164 phones, handles,
         wallets, PGP fingerprints) found in vendor profiles; values nobody uses are absent."""
+
+    @abstractmethod
+    def record_missed(self, market: str, crawl_started: datetime, crawl_ended: datetime,
+                      after: int) -> LifecycleReport:
+        """A full crawl of ``market`` ran from ``crawl_started`` to ``crawl_ended``: each of its
+        listings and vendors last seen before it started missed it (index.lifecycle.missed)."""
 
     @abstractmethod
     def save_job(self, job: CrawlJob) -> None:

@@ -91,7 +91,18 @@ class JobHistory:
 
     def finish(self, job: CrawlJob, stats: dict) -> CrawlJob:
         done = job_outcome(job, stats)
-        self._with_store(lambda store: store.save_job(done))
+
+        def record(store: Store) -> None:
+            nonlocal done
+            if done.status == "finished" and done.mode == "full":
+                # Only a crawl that went everywhere can tell what is gone.
+                gone = store.record_missed(done.market, done.started, done.ended, self.config.crawl.inactive_after)
+                done = done.model_copy(update={"listings_missed": gone.listings_missed,
+                                               "listings_inactivated": gone.listings_inactivated,
+                                               "vendors_disappeared": gone.vendors_disappeared})
+            store.save_job(done)
+
+        self._with_store(record)
         return done
 
 
@@ -107,6 +118,7 @@ def cmd_jobs(args, config) -> int:
               f"{job.listings} listings ({job.listings_new} new, {job.listings_updated} updated, "
               f"{job.listings_unchanged} unchanged), {job.errors} errors, {job.bans} bans, "
               f"{job.circuit_renewals} renewals{f', mirror {job.mirror}' if job.mirror else ''}"
+              f"{f', {job.listings_inactivated} listings and {job.vendors_disappeared} vendors gone inactive' if job.listings_inactivated or job.vendors_disappeared else ''}"
               f"{f' — {job.reason}' if job.reason else ''}")
     if not jobs:
         print("no crawl job recorded yet" + (f" for {args.market}" if args.market else ""), file=sys.stderr)

@@ -68,7 +68,8 @@ class _JobCollector:
         success = family("crawl_last_success_timestamp_seconds", "end of the last crawl that finished")
         last = {name: family(f"crawl_last_job_{name}", f"{name.replace('_', ' ')} of the last ended crawl job")
                 for name in ("pages", "listings", "listings_new", "listings_updated", "listings_unchanged", "errors",
-                             "bans", "circuit_renewals", "duration_seconds")}
+                             "bans", "circuit_renewals", "listings_inactivated", "vendors_disappeared",
+                             "duration_seconds")}
         jobs = family("crawl_jobs", f"crawl jobs in the history (latest {HISTORY} per market) by status",
                       ("market", "status"))
         for status in self.statuses:

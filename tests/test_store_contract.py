@@ -277,6 +277,47 @@ def test_crawl_job_history(store):
     assert store.jobs(market="nowhere") == []
 
 
+def test_listings_and_vendors_missed_by_full_crawls_become_inactive_and_return(loaded, enricher, catalog, enrich):
+    """index.lifecycle on every store: misses counted per finished full crawl, inactive after N,
+    kept and searchable, active again (with the absence's dates) when a crawl sees them."""
+    from enrichment.contracts import VendorProfile
+    from index import vendor_id
+
+    spec = catalog.vendors[0]
+    vendor = VendorProfile(market="alpha", name=spec.name, url="http://127.0.0.1/v", profile=spec.profile, crawled_at=T0)
+    loaded.upsert_vendors(enricher.enrich_vendors([vendor]))
+    crawls = [(T0 + timedelta(days=d), T0 + timedelta(days=d, hours=1)) for d in (1, 2, 3)]
+    # crawl 1 sees a1 only; crawls 2 and 3 see nothing of alpha's
+    loaded.upsert_listings(enrich(make_listing(crawled_at=crawls[0][0] + timedelta(minutes=5), **CORPUS[0])))
+    reports = [loaded.record_missed("alpha", start, end, after=2) for start, end in crawls]
+    assert [(r.listings_missed, r.listings_inactivated, r.vendors_missed, r.vendors_disappeared) for r in reports] == [
+        (1, 0, 1, 0),  # a2 and the vendor missed crawl 1
+        (2, 1, 1, 1),  # a2's second miss: inactive; a1's first; the vendor's second: gone
+        (1, 1, 0, 0),  # a1's second miss; what is inactive already is left alone
+    ]
+    a1, a2 = loaded.get_listing(listing_id("alpha", "a1")), loaded.get_listing(listing_id("alpha", "a2"))
+    assert (a1.status, a1.missed_crawls, a2.status, a2.missed_crawls) == ("inactive", 2, "inactive", 2)
+    assert a2.absences[0].last_seen == T0 and a2.absences[0].noticed == crawls[1][1] == a2.inactive_since
+    assert a1.absences[0].last_seen == crawls[0][0] + timedelta(minutes=5) and a1.absences[0].returned is None
+    assert loaded.get_listing(listing_id("beta", "b1")).status == "active"  # another market's crawl
+    gone = loaded.get_vendor(vendor_id("alpha", spec.name))
+    assert gone.status == "inactive" and gone.absences[0].noticed == crawls[1][1]
+    assert loaded.count_listings() == 5  # kept, never deleted
+    assert keys(loaded.search(Query(filters={"status": ["inactive"]}))) == ["a1", "a2"]
+    assert keys(loaded.search(Query(text="cocaine", filters={"status": ["active"]}))) == []
+    assert loaded.search(Query(facets=["status"])).facets["status"][0].count == 3
+    # seen again
+    back = T0 + timedelta(days=4)
+    assert loaded.upsert_listings(enrich(make_listing(crawled_at=back, **CORPUS[1]))).updated == 1
+    loaded.upsert_vendors(enricher.enrich_vendors([vendor.model_copy(update={"crawled_at": back})]))
+    a2 = loaded.get_listing(listing_id("alpha", "a2"))
+    assert (a2.status, a2.missed_crawls, a2.inactive_since) == ("active", 0, None)
+    assert [(a.last_seen, a.noticed, a.returned) for a in a2.absences] == [(T0, crawls[1][1], back)]
+    returned = loaded.get_vendor(vendor_id("alpha", spec.name))
+    assert returned.status == "active" and returned.absences[0].returned == back
+    assert keys(loaded.search(Query(text="cocaine", filters={"status": ["active"]}))) == ["a2"]
+
+
 def test_folding_is_the_same_in_every_store(store, enrich):
     store.upsert_listings(enrich(make_listing(listing_key="s1", title="Straße nach Köln 84.5g", crawled_at=T0)))
     for text in ("strasse", "STRASSE", "köln", "koln", '"nach koln"', "84", '"84 5g"'):

@@ -2,7 +2,9 @@
 
 ``Catalog(seed, epoch)`` is both what the demo web app serves and the ground truth tests
 check the crawl against. An epoch moves prices of about one listing in ten, as happens
-between two crawls of a real market.
+between two crawls of a real market. From epoch 2 some listings are withdrawn for good and
+a few vendors are away (epochs 2 and 3, back from 4 with their listings), so the listing
+lifecycle can be watched.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ VENDORS_ONLY = {SABLE: 95, VESPER: 50}
 VENDORS_SHARED = 30
 EUR_PER_USD = 1 / 1.16
 XMR_USD, BTC_USD = 310.0, 92000.0
+WITHDRAWN_SHARE = 0.03  # of listings, gone from epoch WITHDRAWN_FROM on
+WITHDRAWN_FROM = 2
+AWAY_SHARE = 0.04  # of vendors, away with all their listings in the AWAY_EPOCHS
+AWAY_EPOCHS = (2, 3)
 FAULT_KINDS = ("truncated", "noprice", "huge", "error")
 
 
@@ -120,6 +126,24 @@ class Catalog:
                 self.markets[m].vendors[vendor.name] = vendor
         for m in LISTINGS:
             self._listings(self.markets[m])
+            self._withdraw(self.markets[m])
+
+    @cached_property
+    def away(self) -> set[str]:
+        """Vendors away at this epoch."""
+        if self.epoch not in AWAY_EPOCHS:
+            return set()
+        return {v.name for v in self.vendors if _rng(self.seed, "away", v.name).random() < AWAY_SHARE}
+
+    def withdrawn(self, market: str, key: str) -> bool:
+        return self.epoch >= WITHDRAWN_FROM and _rng(self.seed, "withdrawn", market, key).random() < WITHDRAWN_SHARE
+
+    def _withdraw(self, market: MarketCatalog) -> None:
+        """What the market no longer shows at this epoch: withdrawn listings, away vendors."""
+        market.listings = [l for l in market.listings if l.vendor not in self.away
+                           and not self.withdrawn(market.name, l.key)]
+        shown = {l.vendor for l in market.listings}
+        market.vendors = {name: v for name, v in market.vendors.items() if name in shown}
 
     # -- vendors ---------------------------------------------------------------------------
     def _vendor_names(self, count: int) -> list[str]:

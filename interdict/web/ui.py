@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 _TEMPLATES = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                          trim_blocks=True, lstrip_blocks=True)
-FACETS = ("market", "category", "ships_from", "ships_to", "vendor")
+FACETS = ("market", "category", "ships_from", "ships_to", "vendor", "status")
 PAGE = 20
 
 router = APIRouter(include_in_schema=False)

@@ -17,7 +17,8 @@ def vendor_profile(store: Store, doc_id: str, limit: int = 200) -> dict | None:
         shown = vendor.data.vendor
         about = {"id": vendor.id, "market": vendor.market, "name": vendor.name, "profile_crawled": True,
                  "first_seen": vendor.first_seen, "last_seen": vendor.last_seen, "profile": shown.profile,
-                 "rating": shown.rating, "sales": shown.sales, "joined": shown.joined}
+                 "rating": shown.rating, "sales": shown.sales, "joined": shown.joined,
+                 "status": vendor.status, "absences": [a.model_dump(mode="json") for a in vendor.absences]}
         identifiers = [i for i in vendor.data.enrichment.identifiers if i.valid]
     else:
         listed = store.candidates([f"v:{doc_id}"], 1).get(f"v:{doc_id}")
@@ -27,7 +28,8 @@ def vendor_profile(store: Store, doc_id: str, limit: int = 200) -> dict | None:
         about = {"id": doc_id, "market": listing.market, "name": listing.data.listing.vendor.name,
                  "profile_crawled": False, "first_seen": listing.first_seen, "last_seen": listing.last_seen,
                  "profile": "", "rating": listing.data.listing.vendor.rating,
-                 "sales": listing.data.listing.vendor.sales, "joined": None}
+                 "sales": listing.data.listing.vendor.sales, "joined": None, "status": listing.status,
+                 "absences": []}
         identifiers = []
     holders = store.vendors_with_identifiers([i.value for i in identifiers]) if identifiers else {}
     shared: dict[str, list[str]] = {}
