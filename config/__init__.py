@@ -64,6 +64,8 @@ class CrawlSettings(_Strict):
     # Listings and vendors that this many consecutive finished full crawls of their market did
     # not see become inactive (kept, never deleted; active again when seen).
     inactive_after: int = Field(3, ge=1)
+    # An incremental crawl skips listing pages the index saw on the market within this many days.
+    incremental_refresh_days: float = Field(7, gt=0)
 
 
 class EvidenceSettings(_Strict):
@@ -197,6 +199,37 @@ class Market(_Strict):
         return self.isolation or self.name
 
 
+def cron_trigger(expression: str, timezone: str = "UTC"):
+    """A cron expression as an APScheduler trigger: five fields (minute hour day month
+    weekday), or six with seconds first."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expression.split()
+    if len(fields) == 5:
+        return CronTrigger.from_crontab(expression, timezone=timezone)
+    if len(fields) == 6:
+        second, minute, hour, day, month, weekday = fields
+        return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month, day_of_week=weekday,
+                           timezone=timezone)
+    raise ValueError(f"cron {expression!r} needs 5 fields (minute hour day month weekday) or 6 (seconds first)")
+
+
+class Schedule(_Strict):
+    """Crawls run by `interdict schedule run`."""
+    markets: tuple[str, ...] = Field(min_length=1)
+    cron: str
+    mode: Literal["full", "incremental"] = "full"
+    timezone: str = "UTC"
+
+    @model_validator(mode="after")
+    def _cron_parses(self) -> "Schedule":
+        try:
+            cron_trigger(self.cron, self.timezone)
+        except (ValueError, LookupError) as exc:  # zoneinfo raises a LookupError subclass
+            raise ValueError(f"invalid cron {self.cron!r} or timezone {self.timezone!r}: {exc}") from None
+        return self
+
+
 class Settings(_Strict):
     store: StoreSettings = StoreSettings()
     crawl: CrawlSettings = CrawlSettings()
@@ -209,6 +242,15 @@ class Settings(_Strict):
     tor: TorSettings = TorSettings()
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
     markets: dict[str, Market] = {}
+    schedules: dict[str, Schedule] = {}
+
+    @model_validator(mode="after")
+    def _schedules_name_markets(self) -> "Settings":
+        for name, schedule in self.schedules.items():
+            unknown = [m for m in schedule.markets if m not in self.markets]
+            if unknown:
+                raise ValueError(f"schedule {name!r} names unknown market(s) {', '.join(unknown)}")
+        return self
 
     def market(self, name: str) -> Market:
         try:
@@ -263,7 +305,8 @@ def _describe(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
         where = ".".join(str(p) for p in item["loc"])
-        lines.append(f"{where}: {item['msg']}")
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}: {message}" if where else message)
     return "invalid configuration: " + "; ".join(lines)
 
 

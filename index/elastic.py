@@ -267,6 +267,15 @@ class ElasticsearchStore(Store):
                 "last_seen": doc.last_seen.isoformat(), "identifiers": identifiers,
                 "doc": doc.model_dump(mode="json")}
 
+    def listing_urls(self, market: str, seen_since: datetime) -> Iterator[str]:
+        self._call(lambda: None)  # indices exist, cluster answers
+        query = {"bool": {"filter": [{"term": {"market": market}},
+                                     {"range": {"last_seen": {"gte": seen_since.isoformat()}}}]}}
+        with self._errors():
+            for hit in helpers.scan(self.es, index=self.listings, query={"query": query},
+                                    _source=["doc.data.listing.url"], size=1000):
+                yield hit["_source"]["doc"]["data"]["listing"]["url"]
+
     def record_missed(self, market: str, crawl_started: datetime, crawl_ended: datetime,
                       after: int) -> LifecycleReport:
         return self._call(self._record_missed, market, crawl_started.isoformat(), crawl_ended, after)

@@ -203,6 +203,11 @@ class EmbeddedStore(Store):
                 self._write_vendor_identifiers(doc)
         return report
 
+    def listing_urls(self, market: str, seen_since: datetime) -> Iterator[str]:
+        rows = self.db.execute("SELECT json_extract(doc, '$.data.listing.url') FROM listings"
+                               " WHERE market = ? AND last_seen >= ?", (market, _iso(seen_since)))
+        return (url for (url,) in rows)
+
     def record_missed(self, market: str, crawl_started: datetime, crawl_ended: datetime,
                       after: int) -> LifecycleReport:
         report = LifecycleReport()

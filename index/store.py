@@ -67,6 +67,10 @@ class Store(ABC):
         wallets, PGP fingerprints) found in vendor profiles; values nobody uses are absent."""
 
     @abstractmethod
+    def listing_urls(self, market: str, seen_since: datetime) -> Iterator[str]:
+        """URLs of the market's listings last seen at or after ``seen_since`` (incremental crawls)."""
+
+    @abstractmethod
     def record_missed(self, market: str, crawl_started: datetime, crawl_ended: datetime,
                       after: int) -> LifecycleReport:
         """A full crawl of ``market`` ran from ``crawl_started`` to ``crawl_ended``: each of its

@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="crawl this URL instead of the market's configured one; MARKET= when naming several")
     p.add_argument("--output", "-o", metavar="FILE", help="also write enriched listings as JSON Lines ('-' = stdout)")
     p.add_argument("--verbose", action="store_true", help="Scrapy's INFO log on stderr")
+    p.add_argument("--mode", choices=["full", "incremental"], default="full",
+                   help="full: every page (and what is gone becomes inactive); incremental: skip listing pages "
+                        "seen within crawl.incremental_refresh_days")
+    p.add_argument("--trigger", default="manual", help=argparse.SUPPRESS)  # schedule:NAME when a schedule runs it
 
     p = sub.add_parser("parse", help="saved market pages -> one JSON object per listing found",
                        description="Read saved pages with their market's page object when one recognises them, "
@@ -144,6 +148,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--market", help="only this market")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true", help="one JSON object per job")
+    store_arg(p)
+
+    p = sub.add_parser("schedule", help="crawls on cron schedules ([schedules.NAME] in the config): list, run",
+                       description="`schedule list` shows each schedule and its next run; `schedule run` runs "
+                                   "them until interrupted (each run an `interdict crawl` process; never two "
+                                   "crawls of one market at once); `schedule run --once NAME` runs one now.")
+    p.add_argument("action", choices=["list", "run"])
+    p.add_argument("--once", metavar="NAME", help="run this schedule now, once, and exit with its crawl's status")
+    p.add_argument("--stop-after", type=float, metavar="SECONDS", help="stop scheduling after this long "
+                   "(a crawl under way finishes first)")
     store_arg(p)
 
     p = sub.add_parser("status", help="each market: up, failing, paused at a wall, running; mirror; last success",

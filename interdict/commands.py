@@ -16,6 +16,7 @@ from interdict.evidence import cmd_evidence  # noqa: F401 - dispatched by name f
 from interdict.handoff import cmd_handoff  # noqa: F401 - dispatched by name from cli.py
 from interdict.jobs import cmd_jobs  # noqa: F401 - dispatched by name from cli.py
 from interdict.monitoring import cmd_metrics, cmd_status  # noqa: F401 - dispatched by name from cli.py
+from interdict.schedule import cmd_schedule  # noqa: F401 - dispatched by name from cli.py
 from interdict.service import cmd_audit, cmd_keys, cmd_serve  # noqa: F401 - dispatched by name from cli.py
 from interdict.shipments import cmd_match, cmd_shipments  # noqa: F401 - dispatched by name from cli.py
 from interdict.watchlist import cmd_watchlist  # noqa: F401 - dispatched by name from cli.py
@@ -95,11 +96,13 @@ def cmd_crawl(args, config) -> int:
             raise UserError(f"--base-url {value!r}: the URL must start with http:// or https://")
         targets[market] = url
     store_path = args.store or config.store.path
-    reports = run_crawls(config, targets, store_path, args.output, args.verbose)
+    reports = run_crawls(config, targets, store_path, args.output, args.verbose, trigger=args.trigger, mode=args.mode)
     for report in reports:
         print("\n".join(report.lines()), file=sys.stderr)
     paused = [r.market for r in reports if r.paused]
-    failed = [r.market for r in reports if r.pages == 0 and not r.paused]
+    failed = [r.market for r in reports if r.pages == 0 and not r.paused and not r.skipped]
+    if any(r.skipped for r in reports):
+        return EXIT_PARTIAL
     if paused:
         print(f"interdict: {', '.join(paused)} paused at a wall: see `interdict handoff`", file=sys.stderr)
         return EXIT_PARTIAL

@@ -34,7 +34,13 @@ class CrawlReport:
     def pages(self) -> int:
         return self.get("response_received_count")
 
+    @property
+    def skipped(self) -> bool:
+        return self.stats.get("finish_reason") == "already_running"
+
     def lines(self) -> list[str]:
+        if self.skipped:
+            return [f"{self.market}: skipped: another crawl of it is running ({self.stats.get('interdict/busy')})"]
         lines = [
             f"{self.market}: {self.pages} pages, {self.get('interdict/listings/scraped')} listings "
             f"({self.get('interdict/index/listings_new')} new, {self.get('interdict/index/listings_updated')} updated, "
@@ -49,6 +55,9 @@ class CrawlReport:
         if len(served) > 1 or self.get("interdict/mirror/failovers"):
             lines.append(f"{self.market}: mirrors: " + ", ".join(f"{v} pages from {k}" for k, v in served.items())
                          + f"; {self.get('interdict/mirror/failovers')} failover(s)")
+        if self.get("interdict/incremental/skipped"):
+            lines.append(f"{self.market}: incremental: {self.get('interdict/incremental/skipped')} listing page(s) "
+                         "seen recently were not fetched again")
         if self.get("interdict/tor/circuit_renewals"):
             lines.append(f"{self.market}: {self.get('interdict/tor/circuit_renewals')} circuit renewal(s) after bans")
         if self.get("interdict/tor/pauses"):
@@ -87,30 +96,45 @@ def scrapy_settings(store_path: str, output: str | None = None, verbose: bool = 
 
 
 def run_crawls(config: InterdictSettings, markets: dict[str, str | None], store_path: str,
-               output: str | None = None, verbose: bool = False, trigger: str = "manual") -> list[CrawlReport]:
+               output: str | None = None, verbose: bool = False, trigger: str = "manual",
+               mode: str = "full") -> list[CrawlReport]:
     """Crawl each market (name -> base URL override or None) at once; blocks until done.
-    Each market's crawl is a job in the store's history (interdict.jobs)."""
+    Each market's crawl is a job in the store's history (interdict.jobs). A market another
+    process is crawling is skipped (interdict.locks), its report saying by whom."""
     from interdict.jobs import JobHistory
+    from interdict.locks import MarketBusy, MarketLock
 
     settings = scrapy_settings(store_path, output, verbose)
     loader = SpiderLoader.from_settings(settings)
-    process = CrawlerProcess(settings)
-    crawlers = []
-    for name, base_url in markets.items():
-        market = config.market(name)
-        spider_name = market.profile
-        if spider_name not in loader.list():
-            raise UserError(f"market {name!r}: no spider for profile {spider_name!r} (have: {', '.join(loader.list())})")
-        crawler = process.create_crawler(loader.load(spider_name))
-        kwargs = {"market": name}
-        if base_url:
-            kwargs["base_url"] = base_url
-        process.crawl(crawler, **kwargs)
-        crawlers.append((name, crawler))
-    history = JobHistory(config, store_path)
-    jobs = history.start(list(markets), trigger=trigger)
-    process.start()
-    reports = [CrawlReport(name, dict(crawler.stats.get_stats())) for name, crawler in crawlers]
-    for report in reports:
-        history.finish(jobs[report.market], report.stats)
-    return reports
+    locks, skipped = [], []
+    try:
+        for name in markets:
+            spider_name = config.market(name).profile
+            if spider_name not in loader.list():
+                raise UserError(f"market {name!r}: no spider for profile {spider_name!r} "
+                                f"(have: {', '.join(loader.list())})")
+            try:
+                locks.append(MarketLock(config.crawl.state_dir, name).acquire())
+            except MarketBusy as busy:
+                skipped.append(CrawlReport(name, {"finish_reason": "already_running", "interdict/busy": busy.holder}))
+        process = CrawlerProcess(settings)
+        crawlers = []
+        for lock in locks:
+            name, base_url = lock.market, markets[lock.market]
+            crawler = process.create_crawler(loader.load(config.market(name).profile))
+            kwargs = {"market": name, "mode": mode}
+            if base_url:
+                kwargs["base_url"] = base_url
+            process.crawl(crawler, **kwargs)
+            crawlers.append((name, crawler))
+        if crawlers:
+            history = JobHistory(config, store_path)
+            jobs = history.start([name for name, _ in crawlers], trigger=trigger, mode=mode)
+            process.start()
+        reports = [CrawlReport(name, dict(crawler.stats.get_stats())) for name, crawler in crawlers]
+        for report in reports:
+            history.finish(jobs[report.market], report.stats)
+    finally:
+        for lock in locks:
+            lock.release()
+    return reports + skipped

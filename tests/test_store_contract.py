@@ -318,6 +318,16 @@ def test_listings_and_vendors_missed_by_full_crawls_become_inactive_and_return(l
     assert keys(loaded.search(Query(text="cocaine", filters={"status": ["active"]}))) == ["a2"]
 
 
+def test_listing_urls_seen_since(loaded, enrich):
+    later = T0 + timedelta(days=3)
+    loaded.upsert_listings(enrich(make_listing(crawled_at=later, **{**CORPUS[2], "url": "http://127.0.0.1/l/b1"})))
+    assert sorted(loaded.listing_urls("beta", T0)) == sorted(["http://127.0.0.1/l/1", "http://127.0.0.1/l/1",
+                                                              "http://127.0.0.1/l/b1"])
+    assert list(loaded.listing_urls("beta", later)) == ["http://127.0.0.1/l/b1"]
+    assert list(loaded.listing_urls("beta", later + timedelta(seconds=1))) == []
+    assert list(loaded.listing_urls("nowhere", T0)) == []
+
+
 def test_folding_is_the_same_in_every_store(store, enrich):
     store.upsert_listings(enrich(make_listing(listing_key="s1", title="Straße nach Köln 84.5g", crawled_at=T0)))
     for text in ("strasse", "STRASSE", "köln", "koln", '"nach koln"', "84", '"84 5g"'):

@@ -17,7 +17,7 @@ from scrapy.http import Response
 from crawlers.extract import read_listings, to_listing
 from crawlers.pages import PageError
 from crawlers.spiders.market import MarketSpider
-from crawlers.transport.mirrors import origin, with_origin
+from crawlers.transport.mirrors import origin
 
 
 class GenericSpider(MarketSpider):
@@ -28,11 +28,8 @@ class GenericSpider(MarketSpider):
         super().__init__(*args, **kwargs)
         self.deny = re.compile(r"(?:^|[/_\-.?=&])(?:" + "|".join(map(re.escape, self.market.deny_words)) + r")(?:$|[/_\-.?=&])", re.I)
 
-    def _primary_url(self, url: str) -> str:
-        return with_origin(url, origin(self.base_url)) if origin(url) in self.mirrors else url
-
     def parse(self, response: Response):
-        url = self._primary_url(response.url)
+        url = self._canonical(response.url)
         result = read_listings(response.body, url, self.wall_markers)
         self._count(f"pages/{result.kind}")
         for reason, count in result.drops.items():
@@ -51,7 +48,7 @@ class GenericSpider(MarketSpider):
                 self._count("listings/scraped")
                 yield listing.model_copy(update={"evidence": self._evidence(response)})
         for link in result.links:
-            if self._followable(link):
+            if self._followable(link) and not self._seen_recently(link):
                 yield self._follow(link)
 
     def _followable(self, url: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import scrapy
@@ -27,6 +27,7 @@ from crawlers.transport.egress import EgressBlocked
 from crawlers.transport.errors import TorCircuitError
 from crawlers.transport.mirrors import origin, with_origin
 from enrichment.contracts import Evidence
+from index import StoreError, open_store
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,14 @@ class MarketSpider(scrapy.Spider):
 
     profile_name: str = ""
 
-    def __init__(self, market: str | None = None, base_url: str | None = None, **kwargs):
+    def __init__(self, market: str | None = None, base_url: str | None = None, mode: str = "full", **kwargs):
         super().__init__(**kwargs)
         config = load_config()
+        if mode not in ("full", "incremental"):
+            raise ValueError(f"mode must be full or incremental, not {mode!r}")
+        # incremental: listing pages the index saw within the refresh window are not fetched again
+        self.mode, self.refresh_days = mode, config.crawl.incremental_refresh_days
+        self.known_listings: set[str] = set()
         self.market: Market = config.market(market or self.name)
         self.market_name = self.market.name
         # None for markets read by the generic extractor (crawlers/spiders/generic.py)
@@ -69,7 +75,31 @@ class MarketSpider(scrapy.Spider):
             self._count("resumed")
             log.warning("market %s resumes: a fresh session was supplied since the %s at %s",
                         self.market_name, pause.reason, pause.url)
+        if self.mode == "incremental":
+            self.known_listings = self._recently_seen()
         yield self._follow(self.base_url + "/")
+
+    def _recently_seen(self) -> set[str]:
+        config = load_config()
+        since = datetime.now(UTC) - timedelta(days=self.refresh_days)
+        try:
+            with open_store(config, self.settings.get("INTERDICT_STORE_PATH") or None) as store:
+                return {self._canonical(u) for u in store.listing_urls(self.market_name, since)}
+        except StoreError as exc:  # an index outage must not stop the crawl: fetch everything
+            log.warning("incremental crawl of %s fetches every listing: the index cannot say what it has (%s)",
+                        self.market_name, exc)
+            return set()
+
+    def _canonical(self, url: str) -> str:
+        """A page is known by its URL on the primary base URL, whichever mirror served it."""
+        return with_origin(url, origin(self.base_url)) if origin(url) in self.mirrors else url
+
+    def _seen_recently(self, url: str) -> bool:
+        """In an incremental crawl: a listing page the index saw lately (counted, not fetched)."""
+        if self.known_listings and self._canonical(url) in self.known_listings:
+            self._count("incremental/skipped")
+            return True
+        return False
 
     def _stop_at_wall(self, wall: Wall | None, url: str) -> None:
         """A wall in front of the market: pause it, leave a hand-off entry, stop crawling."""
@@ -87,9 +117,7 @@ class MarketSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"interdict/{key}", n)
 
     def _page(self, cls: type[MarketPage], response: Response) -> MarketPage:
-        # Whichever mirror served it, a page is known by its URL on the primary base URL.
-        url = with_origin(response.url, origin(self.base_url)) if origin(response.url) in self.mirrors else response.url
-        return cls(url, response.text, self.market_name, datetime.now(UTC), self.market.transport)
+        return cls(self._canonical(response.url), response.text, self.market_name, datetime.now(UTC), self.market.transport)
 
     def parse(self, response: Response):
         if isinstance(response, HtmlResponse) and might_be_wall(response.body, self.wall_words):
@@ -114,7 +142,10 @@ class MarketSpider(scrapy.Spider):
 
     def _follow_index(self, response: Response):
         page = self._page(self.profile.index_page, response)
-        for url in page.listing_urls() + page.follow_urls():
+        for url in page.listing_urls():
+            if not self._seen_recently(url):
+                yield self._follow(url)
+        for url in page.follow_urls():
             yield self._follow(url)
 
     def _evidence(self, response: Response) -> Evidence:

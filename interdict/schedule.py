@@ -1,0 +1,80 @@
+"""`interdict schedule`: crawls run on cron schedules from the config ([schedules.NAME]).
+
+Each run is a child `interdict crawl` process, so a crash of one crawl never takes the
+scheduler down, and the child's market locks (interdict.locks) keep two runs of one market
+apart whoever started them — another schedule, an operator, a second scheduler."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+
+from config import Schedule, cron_trigger
+
+log = logging.getLogger("interdict.schedule")
+
+
+def crawl_command(name: str, schedule: Schedule) -> list[str]:
+    config = os.environ.get("INTERDICT_CONFIG")
+    return [sys.executable, "-m", "interdict.cli", *(["--config", config] if config else []), "crawl",
+            *schedule.markets, "--mode", schedule.mode, "--trigger", f"schedule:{name}"]
+
+
+def run_once(name: str, schedule: Schedule, store: str | None = None) -> int:
+    """One run of a schedule; what the crawl said goes to the scheduler's stderr."""
+    command = crawl_command(name, schedule) + (["--store", store] if store else [])
+    started = datetime.now(UTC)
+    print(f"{started:%Y-%m-%d %H:%M:%S} schedule {name}: {schedule.mode} crawl of {', '.join(schedule.markets)}",
+          file=sys.stderr, flush=True)
+    proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    for line in proc.stderr.splitlines():
+        if line.startswith(tuple(f"{m}: " for m in schedule.markets)) or line.startswith("interdict: "):
+            print(f"  {name}: {line}", file=sys.stderr, flush=True)
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} schedule {name}: exit {proc.returncode}", file=sys.stderr,
+          flush=True)
+    return proc.returncode
+
+
+def cmd_schedule(args, config) -> int:
+    from interdict.errors import UserError
+
+    schedules = config.schedules
+    if args.action == "list":
+        now = datetime.now(UTC)
+        for name, schedule in schedules.items():
+            upcoming = cron_trigger(schedule.cron, schedule.timezone).get_next_fire_time(None, now)
+            print(f"{name:<16} {schedule.cron:<18} {schedule.mode:<11} {', '.join(schedule.markets):<24} "
+                  f"next {upcoming:%Y-%m-%d %H:%M:%S %Z}")
+        if not schedules:
+            print("no schedule configured ([schedules.NAME] in the config)", file=sys.stderr)
+        return 0
+    if args.once:
+        if args.once not in schedules:
+            raise UserError(f"unknown schedule {args.once!r} (configured: {', '.join(schedules) or 'none'})")
+        return run_once(args.once, schedules[args.once], args.store)
+    if not schedules:
+        raise UserError("no schedule configured ([schedules.NAME] in the config): nothing to run")
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    # A run still going when its next time comes is not started twice (max_instances=1);
+    # missed times while the host was down collapse into one run (coalesce).
+    scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"max_instances": 1, "coalesce": True,
+                                                                "misfire_grace_time": 3600})
+    for name, schedule in schedules.items():
+        scheduler.add_job(run_once, cron_trigger(schedule.cron, schedule.timezone), args=[name, schedule, args.store],
+                          id=name, name=name)
+    scheduler.start()
+    for job in scheduler.get_jobs():
+        print(f"schedule {job.id}: next run {job.next_run_time:%Y-%m-%d %H:%M:%S %Z}", file=sys.stderr, flush=True)
+    stop = threading.Event()
+    try:
+        stop.wait(args.stop_after)  # None: until interrupted
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.shutdown(wait=True)  # a crawl under way finishes and is recorded
+    return 0

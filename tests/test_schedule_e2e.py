@@ -1,0 +1,120 @@
+"""Schedules, incremental crawls and the one-crawl-per-market lock, on the demo market Sable
+served for real on loopback and crawled by real `interdict crawl` / `schedule run` processes."""
+
+import re
+
+import pytest
+
+from config import ConfigError, load_config
+from conftest import run_cli
+from index import listing_id
+from index.embedded import EmbeddedStore
+from interdict.demo.run import demo_markets, free_port
+from interdict.locks import MarketBusy, MarketLock
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def sable(tmp_path_factory, catalog):
+    """Sable served at epoch 0, an operator config pointing the market there, and a store
+    holding one full crawl of it."""
+    work = tmp_path_factory.mktemp("schedule")
+    port = free_port()
+    config = work / "operator.toml"
+    config.write_text(f'''
+[crawl]
+state_dir = "{work / 'state'}"
+[markets.sable]
+base_urls = ["http://127.0.0.1:{port}"]
+[schedules.often]
+markets = ["sable"]
+cron = "*/4 * * * * *"
+mode = "incremental"
+[schedules.also-often]
+markets = ["sable"]
+cron = "*/4 * * * * *"
+mode = "incremental"
+''')
+    store = work / "store.db"
+    with demo_markets("127.0.0.1", {"sable": port, "vesper": free_port()}, catalog.seed, 0):
+        first = run_cli("--config", str(config), "crawl", "sable", "--store", str(store))
+        assert first.returncode == 0, first.stderr[-3000:]
+        yield {"config": config, "store": store, "state": work / "state", "work": work}
+
+
+def cli(sable, *args):
+    return run_cli("--config", str(sable["config"]), *args)
+
+
+def test_schedules_are_validated_with_the_offending_value_named(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[schedules.x]\nmarkets = ["sable"]\ncron = "61 3 * * *"\n')
+    with pytest.raises(ConfigError, match=r"schedules\.x: invalid cron '61 3 \* \* \*'"):
+        load_config(bad)
+    bad.write_text('[schedules.x]\nmarkets = ["atlantis"]\ncron = "0 3 * * *"\n')
+    with pytest.raises(ConfigError, match="schedule 'x' names unknown market\\(s\\) atlantis"):
+        load_config(bad)
+    bad.write_text('[schedules.x]\nmarkets = ["sable"]\ncron = "0 3 * *"\n')
+    with pytest.raises(ConfigError, match="needs 5 fields"):
+        load_config(bad)
+
+
+def test_schedule_list_shows_the_next_run(sable):
+    proc = cli(sable, "schedule", "list")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 2 and lines[0].split()[:3] == ["often", "*/4", "*"]
+    assert re.search(r"incremental\s+sable\s+next \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", lines[0])
+
+
+def test_an_incremental_crawl_fetches_only_listings_the_index_lacks(sable, catalog):
+    shown = catalog.markets["sable"].listings
+    forgotten = [listing_id("sable", spec.key) for spec in shown[::50]]
+    with EmbeddedStore(sable["store"]) as store:
+        for doc_id in forgotten:
+            assert store.delete_listing(doc_id)
+        total = store.count_listings()
+    proc = cli(sable, "schedule", "run", "--once", "often", "--store", str(sable["store"]))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    numbers = re.search(r"sable: (\d+) pages, (\d+) listings \((\d+) new", proc.stderr)
+    skipped = int(re.search(r"incremental: (\d+) listing page\(s\) seen recently", proc.stderr).group(1))
+    assert (int(numbers.group(2)), int(numbers.group(3))) == (len(forgotten), len(forgotten))
+    assert skipped == total  # every listing the index held, and only those, was skipped
+    with EmbeddedStore(sable["store"]) as store:
+        assert store.count_listings() == total + len(forgotten)
+        job = store.jobs(market="sable", limit=1)[0]
+    assert (job.trigger, job.mode, job.status, job.listings_new) == ("schedule:often", "incremental", "finished",
+                                                                     len(forgotten))
+    assert job.listings_missed == 0  # an incremental crawl judges nothing gone
+
+
+def test_a_market_being_crawled_is_not_crawled_again_at_once(sable):
+    lock = MarketLock(sable["state"], "sable").acquire()
+    try:
+        with pytest.raises(MarketBusy, match=r"another crawl of sable is running \(.+:\d+\)"):
+            MarketLock(sable["state"], "sable").acquire()
+        proc = cli(sable, "crawl", "sable", "--store", str(sable["store"]))
+        assert proc.returncode == 1
+        assert re.search(r"sable: skipped: another crawl of it is running \(.+:\d+\)", proc.stderr), proc.stderr
+    finally:
+        lock.release()
+    MarketLock(sable["state"], "sable").acquire().release()  # free again
+
+
+def test_schedule_run_starts_crawls_on_time_and_never_two_of_one_market(sable):
+    """Two schedules fire for Sable at the same instants: each instant one crawl runs and the
+    other is skipped; the recorded jobs never overlap."""
+    with EmbeddedStore(sable["store"]) as store:
+        before = {j.id for j in store.jobs(market="sable", limit=500)}
+    proc = cli(sable, "schedule", "run", "--stop-after", "18", "--store", str(sable["store"]))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "schedule often: next run" in proc.stderr and "schedule also-often: next run" in proc.stderr
+    with EmbeddedStore(sable["store"]) as store:
+        jobs = sorted((j for j in store.jobs(market="sable", limit=500) if j.id not in before), key=lambda j: j.started)
+    assert len(jobs) >= 2, proc.stderr
+    assert {j.trigger for j in jobs} <= {"schedule:often", "schedule:also-often"}
+    assert all(j.status == "finished" and j.mode == "incremental" for j in jobs)
+    for earlier, later in zip(jobs, jobs[1:]):
+        assert earlier.ended <= later.started, (earlier, later)
+    assert "sable: skipped: another crawl of it is running" in proc.stderr
