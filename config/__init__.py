@@ -66,6 +66,8 @@ class CrawlSettings(_Strict):
     inactive_after: int = Field(3, ge=1)
     # An incremental crawl skips listing pages the index saw on the market within this many days.
     incremental_refresh_days: float = Field(7, gt=0)
+    # A running crawl's counters are saved to its job record this often (seconds).
+    progress_interval: float = Field(30, gt=0)
 
 
 class EvidenceSettings(_Strict):

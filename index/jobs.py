@@ -36,6 +36,7 @@ class CrawlJob(BaseModel):
     listings_inactivated: int = 0
     vendors_disappeared: int = 0
     mirror: str | None = None  # the mirror that served most pages
+    progress_at: UtcDatetime | None = None  # when a running job's counters were last saved
     runner: str = ""  # host:pid of the process that ran it (a dead one left "running" = interrupted)
 
     @property

@@ -95,6 +95,26 @@ def scrapy_settings(store_path: str, output: str | None = None, verbose: bool = 
     return settings
 
 
+def _save_progress_every(interval: float, history, jobs: dict, crawlers: list) -> None:
+    """While the reactor runs: the stats are read in its thread, the store written in a worker
+    thread so a slow store never stalls crawling (the reactor joins its threads on shutdown,
+    before the outcome is recorded)."""
+    from twisted.internet import reactor, task, threads
+
+    busy = []
+
+    def tick() -> None:
+        if busy:  # the last write has not finished: skip this one
+            return
+        busy.append(True)
+        snapshot = [(jobs[name], dict(crawler.stats.get_stats())) for name, crawler in crawlers]
+        threads.deferToThread(history.progress, snapshot).addBoth(lambda _: busy.clear())
+
+    loop = task.LoopingCall(tick)
+    reactor.callWhenRunning(loop.start, interval, now=False)
+    reactor.addSystemEventTrigger("before", "shutdown", lambda: loop.running and loop.stop())
+
+
 def run_crawls(config: InterdictSettings, markets: dict[str, str | None], store_path: str,
                output: str | None = None, verbose: bool = False, trigger: str = "manual",
                mode: str = "full") -> list[CrawlReport]:
@@ -130,6 +150,7 @@ def run_crawls(config: InterdictSettings, markets: dict[str, str | None], store_
         if crawlers:
             history = JobHistory(config, store_path)
             jobs = history.start([name for name, _ in crawlers], trigger=trigger, mode=mode)
+            _save_progress_every(config.crawl.progress_interval, history, jobs, crawlers)
             process.start()
         reports = [CrawlReport(name, dict(crawler.stats.get_stats())) for name, crawler in crawlers]
         for report in reports:

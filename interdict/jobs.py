@@ -30,32 +30,37 @@ def _alive(runner: str) -> bool:
     return True
 
 
-def job_outcome(job: CrawlJob, stats: dict) -> CrawlJob:
-    """The job as the crawl's Scrapy stats tell its end."""
+def job_counts(stats: dict) -> dict:
+    """What a crawl's Scrapy stats say it did so far: the job's counters."""
     def count(key: str) -> int:
         return int(stats.get(key, 0) or 0)
 
     served = {k.removeprefix("interdict/mirror/served/"): v for k, v in stats.items()
               if k.startswith("interdict/mirror/served/")}
-    pages = count("response_received_count")
-    finish = stats.get("finish_reason")
-    if stats.get("interdict/paused"):
-        status, reason = "paused", f"{stats['interdict/paused']} at {stats.get('interdict/paused_url', '?')}"
-    elif finish not in (None, "finished"):
-        status, reason = "failed", str(finish)
-    elif pages == 0:
-        status, reason = "failed", "no page could be fetched (market down or unreachable)"
-    else:
-        status, reason = "finished", ""
-    return job.model_copy(update={
-        "ended": datetime.now(UTC), "status": status, "reason": reason, "pages": pages,
+    return {
+        "pages": count("response_received_count"),
         "listings": count("interdict/listings/scraped"), "listings_new": count("interdict/index/listings_new"),
         "listings_updated": count("interdict/index/listings_updated"),
         "listings_unchanged": count("interdict/index/listings_unchanged"),
         "vendors": count("interdict/vendors/scraped"),
         "errors": count("downloader/exception_count") + count("log_count/ERROR"),
         "bans": count("interdict/tor/bans"), "circuit_renewals": count("interdict/tor/circuit_renewals"),
-        "mirror": max(served, key=served.get) if served else None})
+        "mirror": max(served, key=served.get) if served else None}
+
+
+def job_outcome(job: CrawlJob, stats: dict) -> CrawlJob:
+    """The job as the crawl's Scrapy stats tell its end."""
+    counts = job_counts(stats)
+    finish = stats.get("finish_reason")
+    if stats.get("interdict/paused"):
+        status, reason = "paused", f"{stats['interdict/paused']} at {stats.get('interdict/paused_url', '?')}"
+    elif finish not in (None, "finished"):
+        status, reason = "failed", str(finish)
+    elif counts["pages"] == 0:
+        status, reason = "failed", "no page could be fetched (market down or unreachable)"
+    else:
+        status, reason = "finished", ""
+    return job.model_copy(update={"ended": datetime.now(UTC), "status": status, "reason": reason, **counts})
 
 
 class JobHistory:
@@ -88,6 +93,13 @@ class JobHistory:
 
         self._with_store(record)
         return jobs
+
+    def progress(self, jobs: list[tuple[CrawlJob, dict]]) -> None:
+        """Counters of running jobs so far (live in `interdict status` and the metrics, and
+        what a killed crawl's record keeps)."""
+        now = datetime.now(UTC)
+        self._with_store(lambda store: [store.save_job(job.model_copy(update={**job_counts(stats), "progress_at": now}))
+                                        for job, stats in jobs])
 
     def finish(self, job: CrawlJob, stats: dict) -> CrawlJob:
         done = job_outcome(job, stats)

@@ -44,6 +44,9 @@ def market_statuses(config, store: Store) -> list[MarketStatus]:
             state, detail = "never crawled", ""
         elif last.status == "running":
             state, detail = "running", f"since {last.started:%Y-%m-%d %H:%M} ({last.runner})"
+            if last.progress_at:
+                detail += (f": {last.pages} pages, {last.listings} listings, {last.errors} errors "
+                           f"by {last.progress_at:%H:%M:%S}")
         elif last.status == "finished":
             state, detail = "up", ""
         else:
@@ -70,6 +73,9 @@ class _JobCollector:
                 for name in ("pages", "listings", "listings_new", "listings_updated", "listings_unchanged", "errors",
                              "bans", "circuit_renewals", "listings_inactivated", "vendors_disappeared",
                              "duration_seconds")}
+        running = {name: family(f"crawl_running_job_{name}", f"{name} so far of the market's running crawl job "
+                                f"(saved every crawl.progress_interval seconds)")
+                   for name in ("pages", "listings", "errors")}
         jobs = family("crawl_jobs", f"crawl jobs in the history (latest {HISTORY} per market) by status",
                       ("market", "status"))
         for status in self.statuses:
@@ -82,12 +88,15 @@ class _JobCollector:
             if ended:
                 for name, metric in last.items():
                     metric.add_metric(m, float(ended.seconds if name == "duration_seconds" else getattr(ended, name)))
+            if status.state == "running":
+                for name, metric in running.items():
+                    metric.add_metric(m, float(getattr(status.last_job, name)))
             counts: dict[str, int] = {}
             for job in status.jobs:
                 counts[job.status] = counts.get(job.status, 0) + 1
             for job_status, count in sorted(counts.items()):
                 jobs.add_metric([status.market, job_status], float(count))
-        yield from (up, paused, success, *last.values(), jobs)
+        yield from (up, paused, success, *last.values(), *running.values(), jobs)
         listings = GaugeMetricFamily("interdict_index_listings", "listings in the index")
         listings.add_metric([], float(self.listings))
         vendors = GaugeMetricFamily("interdict_index_vendors", "vendors in the index")

@@ -118,3 +118,54 @@ def test_schedule_run_starts_crawls_on_time_and_never_two_of_one_market(sable):
     for earlier, later in zip(jobs, jobs[1:]):
         assert earlier.ended <= later.started, (earlier, later)
     assert "sable: skipped: another crawl of it is running" in proc.stderr
+
+
+def test_a_running_crawl_shows_its_progress_and_a_killed_one_keeps_it(sable, tmp_path):
+    """Counters are saved while the crawl runs (status, metrics); SIGKILL mid-crawl leaves the
+    record with what was done, and the next crawl of the market marks it interrupted."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from conftest import REPO
+
+    store_path = tmp_path / "store.db"
+    env = {**os.environ, "INTERDICT_CRAWL__PROGRESS_INTERVAL": "0.5", "INTERDICT_MARKETS__SABLE__CONCURRENCY": "2",
+           "INTERDICT_EVIDENCE__ENABLED": "false"}
+    crawl = subprocess.Popen([sys.executable, "-m", "interdict.cli", "--config", str(sable["config"]), "crawl", "sable",
+                              "--store", str(store_path)], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline, seen = time.monotonic() + 120, None
+        while time.monotonic() < deadline and crawl.poll() is None:
+            if store_path.exists():
+                with EmbeddedStore(store_path) as store:
+                    jobs = store.jobs(market="sable")
+                if jobs and jobs[0].status == "running" and jobs[0].listings >= 50:
+                    seen = jobs[0]
+                    break
+            time.sleep(0.3)
+        assert seen is not None and seen.progress_at is not None, "no progress saved while crawling"
+        status = cli(sable, "status", "--store", str(store_path))
+        line = next(l for l in status.stdout.splitlines() if l.startswith("sable "))
+        assert " running " in line and re.search(r": \d+ pages, \d+ listings, \d+ errors by", line), line
+        metrics = cli(sable, "metrics", "--store", str(store_path)).stdout
+        samples = {s.name: s.value for f in text_string_to_metric_families(metrics) for s in f.samples
+                   if s.labels.get("market") == "sable"}
+        assert samples["interdict_crawl_running_job_listings"] >= 50
+    finally:
+        crawl.send_signal(signal.SIGKILL)
+        crawl.wait()
+    with EmbeddedStore(store_path) as store:
+        killed = store.jobs(market="sable")[0]
+    assert killed.status == "running" and killed.listings >= seen.listings and killed.pages >= seen.pages
+    # the next crawl of the market (the killed one's lock went with its process)
+    again = cli(sable, "crawl", "sable", "--store", str(store_path), "--mode", "incremental")
+    assert again.returncode == 0, again.stderr[-2000:]
+    with EmbeddedStore(store_path) as store:
+        jobs = {j.id: j for j in store.jobs(market="sable")}
+    assert jobs[killed.id].status == "interrupted" and jobs[killed.id].listings == killed.listings
