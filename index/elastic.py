@@ -33,7 +33,7 @@ from index.jobs import CrawlJob
 from index.lifecycle import LifecycleReport, missed
 from index.profiles import ListingProfile, blocking_keys, listing_profile
 from index.query import FacetCount, Hit, Query, SearchResult, filter_terms, parse_text, text_fields
-from index.elastic_mappings import JOBS_MAPPING, LISTINGS_MAPPING, TEXT_FIELDS, VENDORS_MAPPING
+from index.elastic_mappings import JOBS_MAPPING, LISTINGS_MAPPING, TEXT_FIELDS, VENDORS_MAPPING, missing_properties
 from index.store import Store, StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -59,19 +59,6 @@ def _redact(url: str) -> str:
     if parts.port:
         netloc += f":{parts.port}"
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-def _missing_properties(wanted: dict, current: dict) -> dict:
-    """The part of a mapping an index lacks, object fields included (terms.status)."""
-    missing = {}
-    for name, spec in wanted.items():
-        if name not in current:
-            missing[name] = spec
-        elif "properties" in spec:
-            inner = _missing_properties(spec["properties"], current[name].get("properties", {}))
-            if inner:
-                missing[name] = {"properties": inner}
-    return missing
 
 
 class ElasticsearchStore(Store):
@@ -132,7 +119,7 @@ class ElasticsearchStore(Store):
                 # Fields a release adds are additive: an older index takes them at once (its
                 # documents gain them through `interdict store migrate`); existing fields stay.
                 current = next(iter(self.es.indices.get_mapping(index=alias).values()))["mappings"]
-                missing = _missing_properties(mapping["properties"], current.get("properties", {}))
+                missing = missing_properties(mapping["properties"], current.get("properties", {}))
                 if missing:
                     self.es.indices.put_mapping(index=alias, properties=missing)
         if not self.es.indices.exists(index=self.jobs_index):  # a plain index: its mapping never changes

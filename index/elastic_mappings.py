@@ -38,3 +38,16 @@ VENDORS_MAPPING = {
         "doc": {"type": "object", "enabled": False},
     },
 }
+
+
+def missing_properties(wanted: dict, current: dict) -> dict:
+    """The part of a mapping an index lacks, object fields included (terms.status)."""
+    missing = {}
+    for name, spec in wanted.items():
+        if name not in current:
+            missing[name] = spec
+        elif "properties" in spec:
+            inner = missing_properties(spec["properties"], current[name].get("properties", {}))
+            if inner:
+                missing[name] = {"properties": inner}
+    return missing

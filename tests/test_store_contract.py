@@ -368,6 +368,28 @@ def test_documents_the_index_refuses_are_reported_not_retried(elasticsearch_url,
         store.close()
 
 
+def test_an_index_of_an_earlier_release_takes_the_new_filter_field(elasticsearch_url, enrich):
+    """An index created before `terms.status` existed (strict mapping) gets the field in place:
+    documents are accepted and filterable at once."""
+    import copy
+
+    from conftest import es_store
+    from index.elastic_mappings import LISTINGS_MAPPING
+
+    store = es_store(elasticsearch_url)
+    older = copy.deepcopy(LISTINGS_MAPPING)
+    for group in ("terms", "labels"):
+        del older["properties"][group]["properties"]["status"]
+    store.es.indices.create(index=f"{store.prefix}-listings-v1", mappings=older)
+    store.es.indices.put_alias(index=f"{store.prefix}-listings-v1", name=store.listings, is_write_index=True)
+    try:
+        assert store.upsert_listings(enrich(make_listing(listing_key="o1", crawled_at=T0))).new == 1
+        assert keys(store.search(Query(filters={"status": ["active"]}))) == ["o1"]
+    finally:
+        store.es.indices.delete(index=",".join(store.es.indices.get(index=f"{store.prefix}-*")))
+        store.close()
+
+
 def test_deep_pages_beyond_the_result_window(elasticsearch_url, enricher):
     """Elasticsearch's from+size stops at 10,000 hits; the store pages past it."""
     from conftest import es_store
