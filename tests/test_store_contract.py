@@ -368,6 +368,26 @@ def test_documents_the_index_refuses_are_reported_not_retried(elasticsearch_url,
         store.close()
 
 
+def test_an_embedded_file_of_an_earlier_schema_is_migrated_when_opened(tmp_path, enrich):
+    """A schema 5 file (before the status filter) opens with every document filterable by status."""
+    import sqlite3
+
+    from index.embedded import SCHEMA_VERSION, EmbeddedStore
+
+    path = tmp_path / "old.db"
+    with EmbeddedStore(path) as store:
+        store.upsert_listings(enrich(*[make_listing(crawled_at=T0, **fields) for fields in CORPUS]))
+    db = sqlite3.connect(path)
+    db.execute("DELETE FROM terms WHERE field = 'status'")
+    db.execute("UPDATE meta SET value = '5' WHERE key = 'schema'")
+    db.commit()
+    db.close()
+    with EmbeddedStore(path) as store:
+        assert store.search(Query(filters={"status": ["active"]}, limit=0)).total == 5
+        assert store.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0] == str(SCHEMA_VERSION)
+        assert keys(store.search(Query(text="mdma"))) == ["a1", "b2"]
+
+
 def test_an_index_of_an_earlier_release_takes_the_new_filter_field(elasticsearch_url, enrich):
     """An index created before `terms.status` existed (strict mapping) gets the field in place:
     documents are accepted and filterable at once."""
