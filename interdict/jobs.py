@@ -98,8 +98,12 @@ class JobHistory:
         """Counters of running jobs so far (live in `interdict status` and the metrics, and
         what a killed crawl's record keeps)."""
         now = datetime.now(UTC)
-        self._with_store(lambda store: [store.save_job(job.model_copy(update={**job_counts(stats), "progress_at": now}))
-                                        for job, stats in jobs])
+
+        def record(store: Store) -> None:
+            for job, stats in jobs:
+                store.save_job(job.model_copy(update={**job_counts(stats), "progress_at": now}))
+
+        self._with_store(record)
 
     def finish(self, job: CrawlJob, stats: dict) -> CrawlJob:
         done = job_outcome(job, stats)
