@@ -97,9 +97,8 @@ def merge_listing(existing: ListingDocument | None, item: EnrichedListing) -> tu
     if (last.amount, last.currency) != (point.amount, point.currency) and seen > last.at:
         history.append(point)
     newer = seen >= existing.last_seen
-    back = seen_again(existing, seen)
     doc = existing.model_copy(update={
-        **back,
+        **seen_again(existing, seen),
         "first_seen": min(existing.first_seen, seen),
         "last_seen": max(existing.last_seen, seen),
         "seen_count": existing.seen_count + (1 if seen != existing.last_seen else 0),

@@ -6,7 +6,6 @@ apart whoever started them — another schedule, an operator, a second scheduler
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import sys
@@ -14,8 +13,6 @@ import threading
 from datetime import UTC, datetime
 
 from config import Schedule, cron_trigger
-
-log = logging.getLogger("interdict.schedule")
 
 
 def crawl_command(name: str, schedule: Schedule) -> list[str]:
