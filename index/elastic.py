@@ -272,6 +272,8 @@ class ElasticsearchStore(Store):
         for alias, model, source, kind in ((self.listings, ListingDocument, self._listing_source, "listings"),
                                            (self.vendors, VendorDocument, self._vendor_source, "vendors")):
             query = {"bool": {"filter": [{"term": {"market": market}}, {"range": {"last_seen": {"lt": started}}}]}}
+            if kind == "listings":  # inactive ones are left alone: not even read (vendors have no status field)
+                query["bool"]["must_not"] = [{"term": {"terms.status": "inactive"}}]
             actions = []
             for hit in helpers.scan(self.es, index=alias, query={"query": query}, _source=["doc"],
                                     seq_no_primary_term=True, size=1000):
