@@ -54,6 +54,8 @@ class CrawlSettings(_Strict):
     max_page_bytes: int = Field(5_000_000, gt=0)
     download_timeout: float = Field(30, gt=0)
     batch_size: int = Field(200, gt=0)
+    # A batch not full after this many seconds is sent anyway.
+    batch_max_wait: float = Field(2.0, gt=0)
     spool_wait: float = Field(300, ge=0)
     user_agent: str = "Mozilla/5.0"
     # Operator-supplied sessions (cookies, headers) per market, kept outside the repository
@@ -68,6 +70,14 @@ class CrawlSettings(_Strict):
     incremental_refresh_days: float = Field(7, gt=0)
     # A running crawl's counters are saved to its job record this often (seconds).
     progress_interval: float = Field(30, gt=0)
+    # A Redis server (redis://[:password@]host:port/db) holding each market's crawl frontier
+    # (crawlers/frontier.py): crawls survive being killed and resume where they were, and any
+    # number of workers (`interdict crawl --join`) share one market's crawl. Empty: each crawl
+    # keeps its frontier in memory and a killed crawl starts again from the home page.
+    frontier: str = Field("", repr=False, pattern=r"^(|rediss?://\S+|unix://\S+)$")
+    # A worker on another host whose heartbeat is older than this is taken for dead and its
+    # pages queued again (a dead worker on this host is noticed at once).
+    frontier_lease_timeout: float = Field(30, ge=2)
 
 
 class EvidenceSettings(_Strict):

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from functools import lru_cache
 from typing import IO
 
 from pydantic import ValidationError
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from twisted.internet import task
 
 from config import load_config
+from crawlers import signals as crawl_signals
 from enrichment.contracts import Listing, VendorProfile
 from index import Store, open_store
 from index.spool import SpooledWriter, spool_for
@@ -52,12 +55,18 @@ def shared_enricher():
 
 
 class EnrichIndexPipeline:
-    """Enrich in batches and upsert into the configured store; optionally echo JSON Lines."""
+    """Enrich in batches and upsert into the configured store; optionally echo JSON Lines.
+    A batch is sent when full, or once its first item has waited INTERDICT_BATCH_MAX_WAIT
+    seconds (a slow market's listings are not held back for long; the crawl frontier settles
+    pages only once their items are committed)."""
 
     def __init__(self, crawler: Crawler):
         settings = crawler.settings
-        self.stats = crawler.stats
+        self.stats, self.signals = crawler.stats, crawler.signals
         self.batch_size = settings.getint("INTERDICT_BATCH_SIZE", 200)
+        self.max_wait = settings.getfloat("INTERDICT_BATCH_MAX_WAIT", 2.0)
+        self.oldest: float | None = None  # when the first item of the batch being filled came
+        self.timer: task.LoopingCall | None = None
         self.store_path = settings.get("INTERDICT_STORE_PATH")
         self.output_target = settings.get("INTERDICT_OUTPUT") or ""
         self.listings: list[Listing] = []
@@ -79,14 +88,29 @@ class EnrichIndexPipeline:
             self.output = sys.stdout
         elif self.output_target:
             self.output = open(self.output_target, "a", encoding="utf-8")
+        self.timer = task.LoopingCall(self._flush_if_waited)
+        self.timer.start(max(0.2, self.max_wait / 2), now=False)
 
     def process_item(self, item, spider=None):
         (self.listings if isinstance(item, Listing) else self.vendors).append(item)
+        if self.oldest is None:
+            self.oldest = time.monotonic()
         if len(self.listings) >= self.batch_size or len(self.vendors) >= self.batch_size:
             self.flush()
         return item
 
+    def _flush_if_waited(self) -> None:
+        if self.oldest is not None and time.monotonic() - self.oldest >= self.max_wait:
+            self.flush()
+
     def flush(self) -> None:
+        self.oldest = None
+        batch = self.listings + self.vendors
+        self._write()
+        if batch:
+            self.signals.send_catch_log(crawl_signals.items_committed, items=batch)
+
+    def _write(self) -> None:
         enricher = shared_enricher()
         if self.listings:
             enriched = list(enricher.enrich_listings(self.listings))
@@ -107,6 +131,8 @@ class EnrichIndexPipeline:
             self.stats.inc_value(f"interdict/index/{kind}_{outcome}", getattr(report, outcome))
 
     def close_spider(self, spider=None) -> None:
+        if self.timer and self.timer.running:
+            self.timer.stop()
         try:
             self.flush()
             if self.writer.spool.batches():

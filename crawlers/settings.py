@@ -62,7 +62,22 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "crawlers.extensions.ProgressLine": 500,
+    # every crawl is a recorded job holding its market, however started (Scrapyd included)
+    "crawlers.jobs.CrawlJobs": 100,
 }
+SPIDER_MIDDLEWARES = {
+    # nearest the engine: sees a page's output after every other middleware
+    "crawlers.frontier.FrontierMiddleware": 10,
+}
+if _config.crawl.frontier:
+    # A shared frontier on Redis (crawlers/frontier.py): resumable, and shared by workers.
+    SCHEDULER = "crawlers.frontier.Frontier"
+    REDIS_URL = _config.crawl.frontier
+    SCHEDULER_PERSIST = True  # one finishing worker must not delete the others' queue
+    DUPEFILTER_CLASS = "crawlers.frontier.FingerprintDupeFilter"
+    INTERDICT_FRONTIER_LEASE_TIMEOUT = _config.crawl.frontier_lease_timeout
+INTERDICT_JOIN = False  # True: share a crawl of the market under way (crawlers/jobs.py)
+INTERDICT_TRIGGER = ""  # what started the crawl, recorded in its job (crawlers/jobs.py)
 
 TOR_SOCKS_URL = _config.tor.socks_url
 TOR_OUTAGE_PROBE_INTERVAL = _config.tor.outage_probe_interval
@@ -73,6 +88,7 @@ TOR_NEWNYM_MIN_INTERVAL = _config.tor.newnym_min_interval
 
 INTERDICT_STORE_PATH = _config.store.path
 INTERDICT_BATCH_SIZE = _config.crawl.batch_size
+INTERDICT_BATCH_MAX_WAIT = _config.crawl.batch_max_wait
 INTERDICT_OUTPUT = ""  # a path, or "-" for stdout: enriched listings as JSON Lines
 INTERDICT_PROGRESS = False
 INTERDICT_SESSIONS_FILE = _config.crawl.sessions_file

@@ -17,7 +17,7 @@ class CrawlJob(BaseModel):
     id: str
     market: str
     mode: Literal["full", "incremental"] = "full"
-    trigger: str = "manual"  # manual, demo, schedule
+    trigger: str = "manual"  # manual, demo, schedule:NAME, scrapy (a plain `scrapy crawl`), scrapyd:JOB
     started: UtcDatetime
     ended: UtcDatetime | None = None
     status: JobStatus = "running"
@@ -37,6 +37,10 @@ class CrawlJob(BaseModel):
     vendors_disappeared: int = 0
     mirror: str | None = None  # the mirror that served most pages
     progress_at: UtcDatetime | None = None  # when a running job's counters were last saved
+    # A job continuing a crawl that an earlier, interrupted job began (crawl.frontier): when
+    # that crawl began, and how many requests were waiting in its frontier when this one joined.
+    crawl_started: UtcDatetime | None = None
+    resumed: int = 0
     runner: str = ""  # host:pid of the process that ran it (a dead one left "running" = interrupted)
 
     @property

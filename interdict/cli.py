@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["full", "incremental"], default="full",
                    help="full: every page (and what is gone becomes inactive); incremental: skip listing pages "
                         "seen within crawl.incremental_refresh_days")
+    p.add_argument("--join", action="store_true",
+                   help="with a shared frontier (crawl.frontier): work on a crawl of the market under way, beside "
+                        "its other workers, rather than skip the market")
     p.add_argument("--trigger", default="manual", help=argparse.SUPPRESS)  # schedule:NAME when a schedule runs it
 
     p = sub.add_parser("parse", help="saved market pages -> one JSON object per listing found",

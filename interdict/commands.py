@@ -96,7 +96,8 @@ def cmd_crawl(args, config) -> int:
             raise UserError(f"--base-url {value!r}: the URL must start with http:// or https://")
         targets[market] = url
     store_path = args.store or config.store.path
-    reports = run_crawls(config, targets, store_path, args.output, args.verbose, trigger=args.trigger, mode=args.mode)
+    reports = run_crawls(config, targets, store_path, args.output, args.verbose, trigger=args.trigger, mode=args.mode,
+                         join=args.join)
     for report in reports:
         print("\n".join(report.lines()), file=sys.stderr)
     paused = [r.market for r in reports if r.paused]

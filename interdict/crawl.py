@@ -36,7 +36,7 @@ class CrawlReport:
 
     @property
     def skipped(self) -> bool:
-        return self.stats.get("finish_reason") == "already_running"
+        return bool(self.stats.get("interdict/busy"))
 
     def lines(self) -> list[str]:
         if self.skipped:
@@ -55,6 +55,12 @@ class CrawlReport:
         if len(served) > 1 or self.get("interdict/mirror/failovers"):
             lines.append(f"{self.market}: mirrors: " + ", ".join(f"{v} pages from {k}" for k, v in served.items())
                          + f"; {self.get('interdict/mirror/failovers')} failover(s)")
+        if self.get("interdict/frontier/resumed"):
+            lines.append(f"{self.market}: resumed the crawl begun {self.stats.get('interdict/frontier/started')}: "
+                         f"{self.get('interdict/frontier/resumed')} request(s) were waiting")
+        if self.get("interdict/frontier/reclaimed"):
+            lines.append(f"{self.market}: {self.get('interdict/frontier/reclaimed')} request(s) of ended workers "
+                         "queued again")
         if self.get("interdict/incremental/skipped"):
             lines.append(f"{self.market}: incremental: {self.get('interdict/incremental/skipped')} listing page(s) "
                          "seen recently were not fetched again")
@@ -85,77 +91,40 @@ class CrawlReport:
         return lines
 
 
-def scrapy_settings(store_path: str, output: str | None = None, verbose: bool = False) -> Settings:
+def scrapy_settings(store_path: str, output: str | None = None, verbose: bool = False, trigger: str = "manual",
+                    join: bool = False) -> Settings:
     settings = Settings()
     settings.setmodule("crawlers.settings", priority="project")
     settings.set("INTERDICT_STORE_PATH", store_path, priority="cmdline")
     settings.set("INTERDICT_OUTPUT", output or "", priority="cmdline")
     settings.set("INTERDICT_PROGRESS", sys.stderr.isatty(), priority="cmdline")
+    settings.set("INTERDICT_TRIGGER", trigger, priority="cmdline")
+    settings.set("INTERDICT_JOIN", join, priority="cmdline")
     settings.set("LOG_LEVEL", "INFO" if verbose else "WARNING", priority="cmdline")
     return settings
 
 
-def _save_progress_every(interval: float, history, jobs: dict, crawlers: list) -> None:
-    """While the reactor runs: the stats are read in its thread, the store written in a worker
-    thread so a slow store never stalls crawling (the reactor joins its threads on shutdown,
-    before the outcome is recorded)."""
-    from twisted.internet import reactor, task, threads
-
-    busy = []
-
-    def tick() -> None:
-        if busy:  # the last write has not finished: skip this one
-            return
-        busy.append(True)
-        snapshot = [(jobs[name], dict(crawler.stats.get_stats())) for name, crawler in crawlers]
-        threads.deferToThread(history.progress, snapshot).addBoth(lambda _: busy.clear())
-
-    loop = task.LoopingCall(tick)
-    reactor.callWhenRunning(loop.start, interval, now=False)
-    reactor.addSystemEventTrigger("before", "shutdown", lambda: loop.running and loop.stop())
-
-
 def run_crawls(config: InterdictSettings, markets: dict[str, str | None], store_path: str,
                output: str | None = None, verbose: bool = False, trigger: str = "manual",
-               mode: str = "full") -> list[CrawlReport]:
+               mode: str = "full", join: bool = False) -> list[CrawlReport]:
     """Crawl each market (name -> base URL override or None) at once; blocks until done.
-    Each market's crawl is a job in the store's history (interdict.jobs). A market another
-    process is crawling is skipped (interdict.locks), its report saying by whom."""
-    from interdict.jobs import JobHistory
-    from interdict.locks import MarketBusy, MarketLock
-
-    settings = scrapy_settings(store_path, output, verbose)
+    Each crawl records its job and holds its market itself (crawlers.jobs): a market another
+    crawl holds is skipped, its report saying by whom."""
+    settings = scrapy_settings(store_path, output, verbose, trigger, join)
     loader = SpiderLoader.from_settings(settings)
-    locks, skipped = [], []
-    try:
-        for name in markets:
-            spider_name = config.market(name).profile
-            if spider_name not in loader.list():
-                raise UserError(f"market {name!r}: no spider for profile {spider_name!r} "
-                                f"(have: {', '.join(loader.list())})")
-            try:
-                locks.append(MarketLock(config.crawl.state_dir, name).acquire())
-            except MarketBusy as busy:
-                skipped.append(CrawlReport(name, {"finish_reason": "already_running", "interdict/busy": busy.holder}))
-        process = CrawlerProcess(settings)
-        crawlers = []
-        for lock in locks:
-            name, base_url = lock.market, markets[lock.market]
-            crawler = process.create_crawler(loader.load(config.market(name).profile))
-            kwargs = {"market": name, "mode": mode}
-            if base_url:
-                kwargs["base_url"] = base_url
-            process.crawl(crawler, **kwargs)
-            crawlers.append((name, crawler))
-        if crawlers:
-            history = JobHistory(config, store_path)
-            jobs = history.start([name for name, _ in crawlers], trigger=trigger, mode=mode)
-            _save_progress_every(config.crawl.progress_interval, history, jobs, crawlers)
-            process.start()
-        reports = [CrawlReport(name, dict(crawler.stats.get_stats())) for name, crawler in crawlers]
-        for report in reports:
-            history.finish(jobs[report.market], report.stats)
-    finally:
-        for lock in locks:
-            lock.release()
-    return reports + skipped
+    for name in markets:
+        spider_name = config.market(name).profile
+        if spider_name not in loader.list():
+            raise UserError(f"market {name!r}: no spider for profile {spider_name!r} "
+                            f"(have: {', '.join(loader.list())})")
+    process = CrawlerProcess(settings)
+    crawlers = []
+    for name, base_url in markets.items():
+        crawler = process.create_crawler(loader.load(config.market(name).profile))
+        kwargs = {"market": name, "mode": mode}
+        if base_url:
+            kwargs["base_url"] = base_url
+        process.crawl(crawler, **kwargs)
+        crawlers.append((name, crawler))
+    process.start()
+    return [CrawlReport(name, dict(crawler.stats.get_stats())) for name, crawler in crawlers]

@@ -182,3 +182,40 @@ def es_store(url: str):
     from index.elastic import ElasticsearchStore
 
     return ElasticsearchStore(load_config(env={}).elasticsearch, url=url, index_prefix=f"t{uuid.uuid4().hex[:10]}")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A real Redis server (Debian's redis-server, installed by `make test`) on loopback for
+    the whole session; nothing is saved to disk."""
+    import redis
+
+    from interdict.demo.run import free_port
+
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.fail("redis-server is not installed (`make test` installs Debian's redis-server)")
+    port, workdir = free_port(), tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen([exe, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+                             "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        for _ in range(100):
+            try:
+                redis.Redis.from_url(url).ping()
+                break
+            except redis.ConnectionError:
+                if proc.poll() is not None:
+                    pytest.fail(f"redis-server exited: {proc.stderr.read().decode()[-500:]}")
+                import time
+
+                time.sleep(0.1)
+        else:
+            pytest.fail("redis-server did not answer within 10 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

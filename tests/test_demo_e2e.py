@@ -200,7 +200,7 @@ def test_a_job_whose_process_died_is_marked_interrupted(tmp_path):
 
     from config import load_config
     from index.jobs import CrawlJob
-    from interdict.jobs import RUNNER, JobHistory
+    from index.history import RUNNER, JobHistory
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()  # a process of this host that no longer runs

@@ -10,7 +10,7 @@ from conftest import run_cli
 from index import listing_id
 from index.embedded import EmbeddedStore
 from interdict.demo.run import demo_markets, free_port
-from interdict.locks import MarketBusy, MarketLock
+from crawlers.locks import MarketBusy, MarketLock
 
 pytestmark = pytest.mark.e2e
 

@@ -16,6 +16,7 @@ from scrapy.exceptions import DownloadCancelledError, DownloadConnectionRefusedE
 from twisted.python.failure import Failure
 
 from config import Market, load_config
+from crawlers import signals as crawl_signals
 from crawlers.evidence import EVIDENCE_META
 from crawlers.extract.dom import Page as ExtractPage
 from crawlers.extract.walls import Wall, marker_bytes, merged_markers, might_be_wall, wall_of
@@ -60,6 +61,8 @@ class MarketSpider(scrapy.Spider):
         self.wall_words = marker_bytes(self.wall_markers)
 
     async def start(self):
+        if self.crawler.stats.get_value("interdict/busy"):
+            return  # another crawl holds the market (crawlers.jobs)
         pause = self.states.paused(self.market_name)
         if pause is not None:
             if pause.session == self.session_fingerprint:
@@ -199,3 +202,5 @@ class MarketSpider(scrapy.Spider):
         else:
             reason = "fetch_error"
         self._drop(reason, url)
+        if hasattr(failure, "request"):
+            self.crawler.signals.send_catch_log(crawl_signals.request_settled, request=failure.request)

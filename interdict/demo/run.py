@@ -36,11 +36,14 @@ def port_is_free(host: str, port: int) -> bool:
 
 
 @contextmanager
-def demo_markets(host: str, ports: dict[str, int], seed: int, epoch: int, walls: bool = False):
+def demo_markets(host: str, ports: dict[str, int], seed: int, epoch: int, walls: bool = False,
+                 latency_ms: float = 0, access_log: str | os.PathLike[str] | None = None):
     """Run the demo web app in a child process; yield market -> base URL."""
     cmd = [sys.executable, "-m", "interdict.demo.server", "--host", host, "--seed", str(seed),
-           "--epoch", str(epoch), "--sable-port", str(ports["sable"]), "--vesper-port", str(ports["vesper"])]
+           "--epoch", str(epoch), "--sable-port", str(ports["sable"]), "--vesper-port", str(ports["vesper"]),
+           "--latency", str(latency_ms)]
     cmd += ["--walls"] if walls else []
+    cmd += ["--access-log", str(access_log)] if access_log else []
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         ready, _, _ = select.select([proc.stdout], [], [], READY_TIMEOUT)

@@ -1,6 +1,7 @@
 """Serve the demo marketplaces on loopback, one port per market.
 
     python -m interdict.demo.server --sable-port 8701 --vesper-port 8702 [--seed N] [--epoch N] [--walls]
+                                    [--latency MS] [--access-log FILE]
 
 Prints one line "ready sable=<url> vesper=<url>" once both accept connections.
 """
@@ -11,6 +12,7 @@ import argparse
 import ipaddress
 import sys
 import threading
+import time
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -23,7 +25,20 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # the default backlog of 5 drops SYNs under a crawl's burst
 
 
-def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
+class AccessLog:
+    """One line per request served, "market path" (tests count what a crawl fetched)."""
+
+    def __init__(self, path: str | None):
+        self.file = open(path, "a", encoding="utf-8", buffering=1) if path else None
+        self.lock = threading.Lock()
+
+    def write(self, market: str, path: str) -> None:
+        if self.file:
+            with self.lock:
+                self.file.write(f"{market} {path}\n")
+
+
+def _handler(site: Site, latency: float = 0.0, access: AccessLog | None = None) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as a real market's web server does
         disable_nagle_algorithm = True  # headers and body go out in separate writes
@@ -31,6 +46,10 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
         sys_version = ""
 
         def do_GET(self) -> None:  # noqa: N802
+            if access:
+                access.write(site.name, self.path)
+            if latency:
+                time.sleep(latency)  # a slow market (Tor: tens to hundreds of ms per page)
             jar = SimpleCookie(self.headers.get("Cookie") or "")
             page = site.page(self.path, {name: morsel.value for name, morsel in jar.items()})
             self.send_response(page.status)
@@ -46,12 +65,14 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
 
 
 class DemoServers:
-    def __init__(self, catalog: Catalog, host: str, ports: dict[str, int], walls: bool = False):
+    def __init__(self, catalog: Catalog, host: str, ports: dict[str, int], walls: bool = False,
+                 latency: float = 0.0, access_log: str | None = None):
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the demo markets only listen on loopback, not {host}")
         self.servers = {}
+        access = AccessLog(access_log)
         for name, port in ports.items():
-            server = _Server((host, port), _handler(SITES[name](catalog, walls)))
+            server = _Server((host, port), _handler(SITES[name](catalog, walls), latency, access))
             self.servers[name] = server
 
     def urls(self) -> dict[str, str]:
@@ -77,10 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epoch", type=int, default=0)
     parser.add_argument("--walls", action="store_true",
                         help="a login-protected section on Sable, a CAPTCHA in front of Vesper (see demo/sites.py)")
+    parser.add_argument("--latency", type=float, default=0.0, metavar="MS", help="answer each request this late")
+    parser.add_argument("--access-log", metavar="FILE", help='append "market path" per request served')
     args = parser.parse_args(argv)
     try:
         servers = DemoServers(Catalog(args.seed, args.epoch), args.host,
-                              {"sable": args.sable_port, "vesper": args.vesper_port}, args.walls).start()
+                              {"sable": args.sable_port, "vesper": args.vesper_port}, args.walls,
+                              args.latency / 1000, args.access_log).start()
     except (OSError, ValueError) as exc:
         print(f"error: cannot start demo markets: {exc}", file=sys.stderr)
         return 2
