@@ -129,6 +129,17 @@ class ApiSettings(_Strict):
     max_upload_bytes: int = Field(20_000_000, ge=1000)
 
 
+class ScrapydSettings(_Strict):
+    """A Scrapyd server that schedules may run their crawls on ([schedules.NAME] target =
+    "scrapyd"); Interdict is deployed there with deploy/scrapyd (docs/operations.md)."""
+    url: str = Field("", pattern=r"^(|https?://\S+)$")
+    project: str = "interdict"
+    username: str = ""
+    password: str = Field("", repr=False)
+    timeout: float = Field(30, gt=0)  # per HTTP request to Scrapyd
+    poll_interval: float = Field(5, gt=0)  # how often a run asks whether its Scrapyd jobs are done
+
+
 class DemoSettings(_Strict):
     seed: int = 20261128
     epoch: int = Field(0, ge=0)
@@ -232,6 +243,8 @@ class Schedule(_Strict):
     cron: str
     mode: Literal["full", "incremental"] = "full"
     timezone: str = "UTC"
+    # local: a child `interdict crawl` on this host; scrapyd: a job per market on [scrapyd].url
+    target: Literal["local", "scrapyd"] = "local"
 
     @model_validator(mode="after")
     def _cron_parses(self) -> "Schedule":
@@ -250,6 +263,7 @@ class Settings(_Strict):
     matching: MatchingSettings = MatchingSettings()
     watchlist: WatchlistSettings = WatchlistSettings()
     api: ApiSettings = ApiSettings()
+    scrapyd: ScrapydSettings = ScrapydSettings()
     demo: DemoSettings = DemoSettings()
     tor: TorSettings = TorSettings()
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
@@ -262,6 +276,8 @@ class Settings(_Strict):
             unknown = [m for m in schedule.markets if m not in self.markets]
             if unknown:
                 raise ValueError(f"schedule {name!r} names unknown market(s) {', '.join(unknown)}")
+            if schedule.target == "scrapyd" and not self.scrapyd.url:
+                raise ValueError(f"schedule {name!r} runs on Scrapyd, but no server is configured ([scrapyd] url)")
         return self
 
     def market(self, name: str) -> Market:

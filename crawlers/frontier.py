@@ -26,6 +26,9 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Request
+from scrapy.utils.defer import deferred_from_coro
+from redis import RedisError
+from scrapy_redis.connection import get_redis_from_settings
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
@@ -148,10 +151,10 @@ class Frontier(Scheduler):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "Frontier":
-        plain = Scheduler.from_settings(crawler.settings)
         settings = crawler.settings
-        frontier = cls(plain.server, crawler, settings.getfloat("INTERDICT_FRONTIER_LEASE_TIMEOUT", 30),
-                       queue_cls="crawlers.frontier.LeasedPriorityQueue", serializer=plain.serializer)
+        frontier = cls(get_redis_from_settings(settings), crawler,
+                       settings.getfloat("INTERDICT_FRONTIER_LEASE_TIMEOUT", 30),
+                       queue_cls="crawlers.frontier.LeasedPriorityQueue")
         frontier.stats = crawler.stats
         # The engine polls an empty scheduler every 5 s; a worker waiting for pages its peers
         # will add should look sooner. (A private attribute of Scrapy's engine, read per call.)
@@ -177,11 +180,18 @@ class Frontier(Scheduler):
         self.df = FingerprintDupeFilter(self.server, self._key("seen"), fingerprinter=self.crawler.request_fingerprinter)
         self._requeue, self._pending = self.server.register_script(_REQUEUE), self.server.register_script(_PENDING)
         self._complete = self.server.register_script(_COMPLETE)
-        if self.crawler.stats.get_value("interdict/busy"):
-            self.inert = True  # another crawl holds the market (crawlers.jobs): touch nothing
+        if self.crawler.stats.get_value("interdict/refused"):
+            self.inert = True  # not crawled (crawlers.jobs): touch nothing
             return
+        try:
+            self._join()
+        except RedisError as exc:  # gone since the market was claimed: nothing is fetched
+            self.inert = True
+            self.stats.set_value("interdict/frontier/unavailable", f"the crawl frontier (Redis) is unreachable: {str(exc).rstrip('.')}")
+
+    def _join(self) -> None:
         self.server.hsetnx(self._key("meta"), "started", datetime.now(UTC).isoformat())
-        self._beat()
+        self._reclaim()
         self.stats.set_value("interdict/frontier/started", self.crawl_started())
         waiting = len(self.queue)
         if waiting:
@@ -196,6 +206,12 @@ class Frontier(Scheduler):
         return started.decode() if started else ""
 
     def _beat(self) -> None:
+        try:
+            self._reclaim()
+        except RedisError as exc:
+            self._lost(exc)
+
+    def _reclaim(self) -> None:
         """Say this worker is alive; give the leases of dead workers back to the queue."""
         self.server.hset(self._key("workers"), self.worker, time.time())
         for worker, at in self.server.hgetall(self._key("workers")).items():
@@ -215,7 +231,10 @@ class Frontier(Scheduler):
             return False
         replaced = request.meta.pop(LEASE_META, None)  # a retry or redirect of a leased request
         fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
-        added = self.queue.push_new(self._key("seen"), fingerprint, request)
+        try:
+            added = self.queue.push_new(self._key("seen"), fingerprint, request)
+        except RedisError as exc:
+            return self._lost(exc)  # the page that gave it stays leased: fetched again on resume
         if added:
             self.stats.inc_value("scheduler/enqueued/redis")
         else:
@@ -227,7 +246,11 @@ class Frontier(Scheduler):
     def next_request(self) -> Request | None:
         if self.inert:
             return None
-        data = self.queue.pop_leased()
+        try:
+            data = self.queue.pop_leased()
+        except RedisError as exc:
+            self._lost(exc)
+            return None
         if data is None:
             return None
         request = self.queue.decode(data)
@@ -241,14 +264,34 @@ class Frontier(Scheduler):
         """Pages queued, or pages other workers are still on (they may find more)."""
         if self.inert:
             return False
-        return self._pending(keys=[self._key("queue"), self._key("workers")],
-                             args=[self._key("leases:"), self.worker]) > 0
+        try:
+            return self._pending(keys=[self._key("queue"), self._key("workers")],
+                                 args=[self._key("leases:"), self.worker]) > 0
+        except RedisError as exc:
+            return self._lost(exc)
 
     def close(self, reason: str) -> None:
         if self.heartbeat and self.heartbeat.running:
             self.heartbeat.stop()
         if self.inert:
             return
+        try:
+            self._close(reason)
+        except RedisError as exc:
+            self._lost(exc)
+
+    def _lost(self, exc: RedisError) -> bool:
+        """Redis is gone: stop crawling. What the frontier held stays in Redis (this worker's
+        unfinished pages still leased), so a crawl started once it is back resumes."""
+        if not self.inert:
+            self.inert = True
+            message = f"the crawl frontier (Redis) became unreachable: {str(exc).rstrip('.')}"
+            self.stats.set_value("interdict/frontier/unavailable", message)
+            log.error("%s: %s; the crawl stops, and the next crawl of %s resumes it", self.market, message, self.market)
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="frontier_unavailable"))
+        return False
+
+    def _close(self, reason: str) -> None:
         # the pipelines closed first: what is still leased was never finished here
         unfinished = self._requeue(keys=[self.queue.leases, self._key("queue"), self._key("workers")],
                                    args=[self.worker])
@@ -273,8 +316,11 @@ class Frontier(Scheduler):
         for token in tokens:
             self.items_expected.pop(token, None)
             self.items_done.pop(token, None)
-        if fields:
-            self.server.hdel(self.queue.leases, *fields)
+        if fields and not self.inert:
+            try:
+                self.server.hdel(self.queue.leases, *fields)
+            except RedisError as exc:
+                self._lost(exc)
 
     def _page_done(self, response, items: int) -> None:
         token = response.meta.get(LEASE_META)

@@ -14,6 +14,7 @@ import logging
 import os
 from datetime import datetime
 
+from redis import Redis, RedisError
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
@@ -41,8 +42,16 @@ class CrawlJobs:
         self.lock: MarketLock | None = None
         self.job = None
         self.loop: task.LoopingCall | None = None
-        holder = self._claim(crawler.settings.getbool("INTERDICT_JOIN"))
+        try:
+            holder = self._claim(crawler.settings.getbool("INTERDICT_JOIN"))
+        except RedisError as exc:
+            self._release()
+            self.stats.set_value("interdict/refused", "frontier_unavailable")
+            self.stats.set_value("interdict/frontier/unavailable", f"the crawl frontier (Redis) is unreachable: {str(exc).rstrip('.')}")
+            log.error("%s: not crawled: the crawl frontier (Redis) is unreachable: %s", self.market, str(exc).rstrip("."))
+            holder = ""
         if holder:
+            self.stats.set_value("interdict/refused", "busy")
             self.stats.set_value("interdict/busy", holder)
             log.warning("%s: not crawled: another crawl of it is running (%s)", self.market, holder)
         self.history = JobHistory(self.config, crawler.settings.get("INTERDICT_STORE_PATH") or None)
@@ -65,11 +74,9 @@ class CrawlJobs:
         except MarketBusy as busy:
             return busy.holder
         if self.config.crawl.frontier:
-            from redis import Redis
-
             from crawlers.frontier import live_workers
 
-            with Redis.from_url(self.config.crawl.frontier) as server:
+            with Redis.from_url(self.config.crawl.frontier, socket_connect_timeout=10, socket_timeout=10) as server:
                 workers = live_workers(server, self.market, self.config.crawl.frontier_lease_timeout)
             if workers:
                 self._release()

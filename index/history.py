@@ -55,6 +55,8 @@ def job_outcome(job: CrawlJob, stats: dict) -> CrawlJob:
     finish = stats.get("finish_reason")
     if stats.get("interdict/paused"):
         status, reason = "paused", f"{stats['interdict/paused']} at {stats.get('interdict/paused_url', '?')}"
+    elif stats.get("interdict/frontier/unavailable"):
+        status, reason = "failed", str(stats["interdict/frontier/unavailable"])
     elif finish not in (None, "finished"):
         status, reason = "failed", str(finish)
     elif counts["pages"] == 0:

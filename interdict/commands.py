@@ -102,6 +102,8 @@ def cmd_crawl(args, config) -> int:
         print("\n".join(report.lines()), file=sys.stderr)
     paused = [r.market for r in reports if r.paused]
     failed = [r.market for r in reports if r.pages == 0 and not r.paused and not r.skipped]
+    cut_short = [r.market for r in reports if r.pages and not r.paused
+                 and r.stats.get("finish_reason") not in (None, "finished")]
     if any(r.skipped for r in reports):
         return EXIT_PARTIAL
     if paused:
@@ -109,6 +111,9 @@ def cmd_crawl(args, config) -> int:
         return EXIT_PARTIAL
     if failed:
         print(f"interdict: error: no page could be fetched from {', '.join(failed)}", file=sys.stderr)
+        return EXIT_PARTIAL
+    if cut_short:
+        print(f"interdict: error: the crawl of {', '.join(cut_short)} ended early (see above)", file=sys.stderr)
         return EXIT_PARTIAL
     return 0
 

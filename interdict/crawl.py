@@ -55,6 +55,9 @@ class CrawlReport:
         if len(served) > 1 or self.get("interdict/mirror/failovers"):
             lines.append(f"{self.market}: mirrors: " + ", ".join(f"{v} pages from {k}" for k, v in served.items())
                          + f"; {self.get('interdict/mirror/failovers')} failover(s)")
+        if self.stats.get("interdict/frontier/unavailable"):
+            lines.append(f"{self.market}: {self.stats['interdict/frontier/unavailable']}; what it held stays there "
+                         "and the next crawl resumes it")
         if self.get("interdict/frontier/resumed"):
             lines.append(f"{self.market}: resumed the crawl begun {self.stats.get('interdict/frontier/started')}: "
                          f"{self.get('interdict/frontier/resumed')} request(s) were waiting")

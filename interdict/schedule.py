@@ -1,8 +1,9 @@
 """`interdict schedule`: crawls run on cron schedules from the config ([schedules.NAME]).
 
-Each run is a child `interdict crawl` process, so a crash of one crawl never takes the
-scheduler down, and the child's market locks (interdict.locks) keep two runs of one market
-apart whoever started them — another schedule, an operator, a second scheduler."""
+Each run is a child `interdict crawl` process, or a Scrapyd job per market (target =
+"scrapyd", interdict.scrapyd), so a crash of one crawl never takes the scheduler down; every
+crawl holds its market (crawlers.jobs), which keeps two runs of one market apart whoever
+started them — another schedule, an operator, a second scheduler."""
 
 from __future__ import annotations
 
@@ -21,19 +22,24 @@ def crawl_command(name: str, schedule: Schedule) -> list[str]:
             *schedule.markets, "--mode", schedule.mode, "--trigger", f"schedule:{name}"]
 
 
-def run_once(name: str, schedule: Schedule, store: str | None = None) -> int:
+def run_once(name: str, schedule: Schedule, config, store: str | None = None) -> int:
     """One run of a schedule; what the crawl said goes to the scheduler's stderr."""
-    command = crawl_command(name, schedule) + (["--store", store] if store else [])
     started = datetime.now(UTC)
-    print(f"{started:%Y-%m-%d %H:%M:%S} schedule {name}: {schedule.mode} crawl of {', '.join(schedule.markets)}",
-          file=sys.stderr, flush=True)
-    proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True)
-    for line in proc.stderr.splitlines():
-        if line.startswith(tuple(f"{m}: " for m in schedule.markets)) or line.startswith("interdict: "):
-            print(f"  {name}: {line}", file=sys.stderr, flush=True)
-    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} schedule {name}: exit {proc.returncode}", file=sys.stderr,
-          flush=True)
-    return proc.returncode
+    print(f"{started:%Y-%m-%d %H:%M:%S} schedule {name}: {schedule.mode} crawl of {', '.join(schedule.markets)}"
+          f"{' on Scrapyd' if schedule.target == 'scrapyd' else ''}", file=sys.stderr, flush=True)
+    if schedule.target == "scrapyd":
+        from interdict.scrapyd import run_on_scrapyd
+
+        code = run_on_scrapyd(name, schedule, config, store)
+    else:
+        command = crawl_command(name, schedule) + (["--store", store] if store else [])
+        proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        for line in proc.stderr.splitlines():
+            if line.startswith(tuple(f"{m}: " for m in schedule.markets)) or line.startswith("interdict: "):
+                print(f"  {name}: {line}", file=sys.stderr, flush=True)
+        code = proc.returncode
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} schedule {name}: exit {code}", file=sys.stderr, flush=True)
+    return code
 
 
 def cmd_schedule(args, config) -> int:
@@ -45,14 +51,14 @@ def cmd_schedule(args, config) -> int:
         for name, schedule in schedules.items():
             upcoming = cron_trigger(schedule.cron, schedule.timezone).get_next_fire_time(None, now)
             print(f"{name:<16} {schedule.cron:<18} {schedule.mode:<11} {', '.join(schedule.markets):<24} "
-                  f"next {upcoming:%Y-%m-%d %H:%M:%S %Z}")
+                  f"next {upcoming:%Y-%m-%d %H:%M:%S %Z}{'  on Scrapyd' if schedule.target == 'scrapyd' else ''}")
         if not schedules:
             print("no schedule configured ([schedules.NAME] in the config)", file=sys.stderr)
         return 0
     if args.once:
         if args.once not in schedules:
             raise UserError(f"unknown schedule {args.once!r} (configured: {', '.join(schedules) or 'none'})")
-        return run_once(args.once, schedules[args.once], args.store)
+        return run_once(args.once, schedules[args.once], config, args.store)
     if not schedules:
         raise UserError("no schedule configured ([schedules.NAME] in the config): nothing to run")
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -62,7 +68,7 @@ def cmd_schedule(args, config) -> int:
     scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"max_instances": 1, "coalesce": True,
                                                                 "misfire_grace_time": 3600})
     for name, schedule in schedules.items():
-        scheduler.add_job(run_once, cron_trigger(schedule.cron, schedule.timezone), args=[name, schedule, args.store],
+        scheduler.add_job(run_once, cron_trigger(schedule.cron, schedule.timezone), args=[name, schedule, config, args.store],
                           id=name, name=name)
     scheduler.start()
     for job in scheduler.get_jobs():

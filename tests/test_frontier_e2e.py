@@ -18,7 +18,7 @@ from datetime import timedelta
 import pytest
 import redis
 
-from conftest import EVIDENCE_DIR, REPO, SPOOL_DIR, run_cli
+from conftest import EVIDENCE_DIR, REPO, SPOOL_DIR, RedisServer, run_cli
 from index.embedded import EmbeddedStore
 from interdict.demo.run import demo_markets, free_port
 
@@ -29,10 +29,10 @@ pytestmark = pytest.mark.e2e
 OBSERVED_AT = {"first_seen", "last_seen", "crawled_at", "enriched_at", "at", "evidence"}
 
 
-def index_contents(store_path, market: str | None = None) -> tuple[dict, dict]:
+def index_contents(store_path, market: str | None = None, ignore: frozenset = frozenset()) -> tuple[dict, dict]:
     def strip(value):
         if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in OBSERVED_AT}
+            return {k: strip(v) for k, v in value.items() if k not in OBSERVED_AT | ignore}
         if isinstance(value, list):
             return [strip(v) for v in value]
         return value
@@ -58,7 +58,7 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def markets(tmp_path_factory, catalog, redis_url):
+def markets(tmp_path_factory, catalog, redis_server):
     """Both demo markets (10 ms per page, so workers overlap), a config using the shared
     frontier, and one uninterrupted crawl of both: the reference index and fetch counts."""
     work = tmp_path_factory.mktemp("frontier")
@@ -67,26 +67,27 @@ def markets(tmp_path_factory, catalog, redis_url):
     config.write_text(f'''
 [crawl]
 state_dir = "{work / 'state'}"
-frontier = "{redis_url}"
+frontier = "{redis_server.url}"
 [markets.sable]
 base_urls = ["http://127.0.0.1:{ports['sable']}"]
 [markets.vesper]
 base_urls = ["http://127.0.0.1:{ports['vesper']}"]
 ''')
     access = work / "access.log"
-    redis.Redis.from_url(redis_url).flushdb()
+    redis.Redis.from_url(redis_server.url).flushdb()
     with demo_markets("127.0.0.1", ports, catalog.seed, 0, latency_ms=10, access_log=access):
         served = Served(access)
         reference = work / "reference.db"
-        done = run_cli("--config", str(config), "crawl", "sable", "vesper", "--store", str(reference))
+        done = run_cli("--config", str(config), "crawl", "sable", "vesper", "--store", str(reference), "--verbose")
         assert done.returncode == 0, done.stderr[-3000:]
-        yield {"config": config, "work": work, "access": access, "reference": reference,
-               "fetched": Counter(served.lines()), "redis": redis.Redis.from_url(redis_url)}
+        assert redis_server.password not in done.stderr + done.stdout  # Scrapy's INFO log included
+        yield {"config": config, "work": work, "access": access, "reference": reference, "ports": ports,
+               "fetched": Counter(served.lines()), "redis": redis.Redis.from_url(redis_server.url)}
 
 
-def crawl_process(markets, store, *args) -> subprocess.Popen:
+def crawl_process(markets, store, *args, config=None) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "interdict.cli", "--config", str(markets["config"]), "crawl", *args,
+        [sys.executable, "-m", "interdict.cli", "--config", str(config or markets["config"]), "crawl", *args,
          "--store", str(store)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "INTERDICT_STORE__SPOOL_DIR": str(SPOOL_DIR), "INTERDICT_EVIDENCE__DIR": str(EVIDENCE_DIR)})
 
@@ -156,3 +157,53 @@ def test_three_workers_share_one_crawl_without_fetching_a_page_twice(markets):
         jobs = db.jobs(limit=50)
     assert sorted(j.market for j in jobs) == ["sable"] * 3 + ["vesper"] * 3
     assert all(j.status == "finished" for j in jobs)
+
+
+def test_a_redis_outage_stops_the_crawl_and_the_next_crawl_resumes_it(markets, tmp_path):
+    """Redis (durable: AOF, fsync always) is killed in the middle of a crawl: the crawl stops
+    at once with the reason, its job is failed with it; with Redis back, the next crawl resumes
+    and the index is the uninterrupted one."""
+    server = RedisServer(tmp_path, durable=True).start()
+    config = tmp_path / "operator.toml"
+    config.write_text(re.sub(r'frontier = ".*"', f'frontier = "{server.url}"', markets["config"].read_text()))
+    store, served = tmp_path / "store.db", Served(markets["access"])
+    try:
+        proc = crawl_process(markets, store, "sable", "--verbose", config=config)
+        while len(served.lines()) < 400 and proc.poll() is None:
+            time.sleep(0.02)
+        server.kill()
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 1 and "Traceback" not in err, err[-3000:]
+        assert re.search(r"sable: the crawl frontier \(Redis\) became unreachable: .*Connection refused", err)
+        assert "crawl ended early: frontier_unavailable" in err and server.password not in err
+        with EmbeddedStore(store) as db:
+            failed = db.jobs(market="sable")[0]
+        assert failed.status == "failed" and "frontier (Redis) became unreachable" in failed.reason
+
+        server.start()  # the same data folder: the frontier as it was
+        resumed = run_cli("--config", str(config), "crawl", "sable", "--store", str(store))
+        assert resumed.returncode == 0, resumed.stderr[-3000:]
+        assert "sable: resumed the crawl begun" in resumed.stderr
+    finally:
+        server.stop()
+    # The pages in hand when Redis went could not be marked done: fetched again, they count as
+    # seen twice (seen_count); everything else is as an uninterrupted crawl makes it.
+    ignore = frozenset({"seen_count"})
+    assert index_contents(store, "sable", ignore) == index_contents(markets["reference"], "sable", ignore)
+    with EmbeddedStore(store) as db:
+        assert {d.seen_count for d in db.iter_listings()} <= {1, 2}
+    assert set(served.lines()) == {p for p in markets["fetched"] if p.startswith("sable ")}
+
+
+def test_with_redis_down_a_crawl_fetches_nothing_and_says_why(markets, tmp_path):
+    server = RedisServer(tmp_path)  # never started: its port refuses connections
+    config = tmp_path / "operator.toml"
+    config.write_text(re.sub(r'frontier = ".*"', f'frontier = "{server.url}"', markets["config"].read_text()))
+    served = Served(markets["access"])
+    proc = run_cli("--config", str(config), "crawl", "sable", "--store", str(tmp_path / "s.db"))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert "sable: not crawled: the crawl frontier (Redis) is unreachable" in proc.stderr
+    assert served.lines() == [] and server.password not in proc.stderr
+    with EmbeddedStore(tmp_path / "s.db") as db:
+        job = db.jobs(market="sable")[0]
+    assert job.status == "failed" and "frontier (Redis) is unreachable" in job.reason

@@ -61,8 +61,8 @@ class MarketSpider(scrapy.Spider):
         self.wall_words = marker_bytes(self.wall_markers)
 
     async def start(self):
-        if self.crawler.stats.get_value("interdict/busy"):
-            return  # another crawl holds the market (crawlers.jobs)
+        if self.crawler.stats.get_value("interdict/refused"):
+            return  # another crawl holds the market, or its frontier is unreachable (crawlers.jobs)
         pause = self.states.paused(self.market_name)
         if pause is not None:
             if pause.session == self.session_fingerprint:
