@@ -28,28 +28,18 @@ from index.documents import (
     vendor_id,
 )
 from enrichment.gazetteers import fold
-from index.highlight import highlights
 from index.jobs import CrawlJob
 from index.lifecycle import LifecycleReport, missed
 from index.profiles import ListingProfile, blocking_keys, listing_profile
-from index.query import FacetCount, Hit, Query, SearchResult, filter_terms, parse_text, text_fields
-from index.elastic_mappings import JOBS_MAPPING, LISTINGS_MAPPING, TEXT_FIELDS, VENDORS_MAPPING, missing_properties
+from index.query import Query, SearchResult, filter_terms, text_fields
+from index.elastic_mappings import JOBS_MAPPING, LISTINGS_MAPPING, VENDORS_MAPPING, missing_properties
+from index.elastic_search import LABEL_SEPARATOR, MAX_RESULT_WINDOW, search_body, search_result, sort_values_at
 from index.store import Store, StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
-LABEL_SEPARATOR = "\x1f"
 CONFLICT_RETRIES = 5
-MAX_RESULT_WINDOW = 10_000  # Elasticsearch's default index.max_result_window
 MSEARCH_BATCH = 200  # candidate searches per _msearch request
-_SORTS = {
-    "price": [{"price_usd": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
-    "-price": [{"price_usd": {"order": "desc", "missing": "_last"}}, {"id": "asc"}],
-    "last_seen": [{"last_seen": "asc"}, {"id": "asc"}],
-    "-last_seen": [{"last_seen": "desc"}, {"id": "asc"}],
-    "first_seen": [{"first_seen": "asc"}, {"id": "asc"}],
-    "-first_seen": [{"first_seen": "desc"}, {"id": "asc"}],
-}
 
 
 def _redact(url: str) -> str:
@@ -389,67 +379,10 @@ class ElasticsearchStore(Store):
                            sort=[{"started": "desc"}, {"job_id": "desc"}])
         return [CrawlJob.model_validate(hit["_source"]["doc"]) for hit in found["hits"]["hits"]]
 
-    def _bool_query(self, query: Query) -> dict:
-        text = parse_text(query.text)
-        fields = [f"{name}^{weight:g}" for name, weight in TEXT_FIELDS.items()]
-
-        def phrase(tokens: list[str]) -> dict:
-            return {"multi_match": {"query": " ".join(tokens), "type": "phrase", "fields": fields}}
-
-        filters: list[dict] = [{"terms": {f"terms.{f}": values}} for f, values in query.filters.items()]
-        price = {k: v for k, v in (("gte", query.price_min_usd), ("lte", query.price_max_usd)) if v is not None}
-        if price:
-            filters.append({"range": {"price_usd": price}})
-        dates = {k: v.isoformat() for k, v in (("gte", query.date_from), ("lte", query.date_to)) if v is not None}
-        if dates:
-            filters.append({"range": {query.date_field: dates}})
-        return {"bool": {"must": [phrase(c) for c in text.must] or [{"match_all": {}}],
-                         "must_not": [phrase(c) for c in text.must_not], "filter": filters}}
-
     def search(self, query: Query) -> SearchResult:
-        text = parse_text(query.text)
-        if query.sort == "relevance":
-            sort = ["_score", {"id": "asc"}] if text.must else _SORTS["-last_seen"]
-        else:
-            sort = _SORTS[query.sort]
-        aggs = {f: {"terms": {"field": f"labels.{f}", "size": query.facet_size * 5 + 50}} for f in query.facets}
-        body = {"query": self._bool_query(query), "sort": sort, "from": query.offset, "size": query.limit,
-                "track_total_hits": True, "track_scores": True}
-        if aggs:
-            body["aggs"] = aggs
+        body = search_body(query)
         if query.offset and query.offset + query.limit > MAX_RESULT_WINDOW:
             # from+size stops at 10,000 hits: walk there with search_after instead
-            body["search_after"] = self._call(self._sort_values_at, body, query.offset)
+            body["search_after"] = self._call(sort_values_at, self.es, self.listings, body, query.offset)
             body["from"] = 0
-        response = self._call(self.es.search, index=self.listings, body=body)
-        hits = []
-        for raw in response["hits"]["hits"]:
-            doc = ListingDocument.model_validate(raw["_source"]["doc"])
-            hits.append(Hit(document=doc, score=raw.get("_score") if text.must else None,
-                            highlights=highlights(doc.data.listing.title, doc.data.listing.description, text)))
-        facets = {f: self._facet(response["aggregations"][f]["buckets"], query.facet_size) for f in query.facets}
-        return SearchResult(total=response["hits"]["total"]["value"], hits=hits, facets=facets)
-
-    def _sort_values_at(self, body: dict, offset: int) -> list | None:
-        """Sort values of the hit just before ``offset``, reached in search_after steps."""
-        after, seen = None, 0
-        while seen < offset:
-            step = min(MAX_RESULT_WINDOW, offset - seen)
-            page = {"query": body["query"], "sort": body["sort"], "size": step, "_source": False,
-                    "track_total_hits": False, **({"search_after": after} if after else {})}
-            hits = self.es.search(index=self.listings, body=page)["hits"]["hits"]
-            if not hits:
-                break
-            after, seen = hits[-1]["sort"], seen + len(hits)
-        return after
-
-    @staticmethod
-    def _facet(buckets: list[dict], size: int) -> list[FacetCount]:
-        counts: dict[str, list] = {}
-        for bucket in buckets:
-            key, _, label = bucket["key"].partition(LABEL_SEPARATOR)
-            entry = counts.setdefault(key, [0, label])
-            entry[0] += bucket["doc_count"]
-            entry[1] = min(entry[1], label)
-        ordered = sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0]))[:size]
-        return [FacetCount(value=k, label=label, count=n) for k, (n, label) in ordered]
+        return search_result(query, self._call(self.es.search, index=self.listings, body=body))

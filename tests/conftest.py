@@ -184,58 +184,15 @@ def es_store(url: str):
     return ElasticsearchStore(load_config(env={}).elasticsearch, url=url, index_prefix=f"t{uuid.uuid4().hex[:10]}")
 
 
-class RedisServer:
-    """A real Redis server (Debian's redis-server, installed by `make test`) of the test's own
-    on a free loopback port, with a password; `durable` keeps every write on disk (AOF, fsync
-    on each), so a server killed and started again holds what it held."""
-
-    def __init__(self, workdir: Path, durable: bool = False):
-        from interdict.demo.run import free_port
-
-        self.exe = shutil.which("redis-server")
-        if self.exe is None:
-            pytest.fail("redis-server is not installed (`make test` installs Debian's redis-server)")
-        self.workdir, self.durable, self.port = workdir, durable, free_port()
-        self.password = os.urandom(8).hex()
-        self.url = f"redis://:{self.password}@127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> "RedisServer":
-        import time
-
-        import redis
-
-        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.durable else ["--appendonly", "no"]
-        self.proc = subprocess.Popen([self.exe, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-                                      "--requirepass", self.password, "--dir", str(self.workdir), *persistence],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for _ in range(100):
-            try:
-                redis.Redis.from_url(self.url).ping()
-                return self
-            except redis.ConnectionError:
-                if self.proc.poll() is not None:
-                    pytest.fail(f"redis-server exited: {self.proc.stderr.read().decode()[-500:]}")
-                time.sleep(0.1)
-        pytest.fail("redis-server did not answer within 10 s")
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    """A real Redis server of the session's own (interdict.redisnode)."""
+    from interdict.redisnode import RedisNode, RedisNodeError
+
+    try:
+        server = RedisNode(tmp_path_factory.mktemp("redis")).start()
+    except RedisNodeError as exc:
+        pytest.fail(str(exc))
     try:
         yield server
     finally:

@@ -113,7 +113,7 @@ def test_a_schedule_targeting_scrapyd_runs_there_and_is_recorded(scrapyd, catalo
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert PASSWORD not in proc.stderr
     job_id = proc.stderr.split("Scrapyd job ", 1)[1].split()[0]
-    assert f"nightly: sable: finished, 1347 pages, 1150 listings (1150 new)" in proc.stderr, proc.stderr
+    assert "nightly: sable: finished, 1347 pages, 1150 listings (1150 new)" in proc.stderr, proc.stderr
     finished = api(scrapyd, "listjobs.json", project="interdict")["finished"]
     assert [j["id"] for j in finished] == [job_id]
     with EmbeddedStore(scrapyd["store"]) as store:

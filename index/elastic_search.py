@@ -1,0 +1,90 @@
+"""The shared query model (index.query) as Elasticsearch searches, and their answers as
+search results: the half of the Elasticsearch store that reads."""
+
+from __future__ import annotations
+
+from index.documents import ListingDocument
+from index.elastic_mappings import TEXT_FIELDS
+from index.highlight import highlights
+from index.query import FacetCount, Hit, Query, SearchResult, parse_text
+
+LABEL_SEPARATOR = "\x1f"  # between a facet value and its label in the `labels.*` keywords
+MAX_RESULT_WINDOW = 10_000  # Elasticsearch's default index.max_result_window
+SORTS = {
+    "price": [{"price_usd": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
+    "-price": [{"price_usd": {"order": "desc", "missing": "_last"}}, {"id": "asc"}],
+    "last_seen": [{"last_seen": "asc"}, {"id": "asc"}],
+    "-last_seen": [{"last_seen": "desc"}, {"id": "asc"}],
+    "first_seen": [{"first_seen": "asc"}, {"id": "asc"}],
+    "-first_seen": [{"first_seen": "desc"}, {"id": "asc"}],
+}
+
+
+def bool_query(query: Query) -> dict:
+    text = parse_text(query.text)
+    fields = [f"{name}^{weight:g}" for name, weight in TEXT_FIELDS.items()]
+
+    def phrase(tokens: list[str]) -> dict:
+        return {"multi_match": {"query": " ".join(tokens), "type": "phrase", "fields": fields}}
+
+    filters: list[dict] = [{"terms": {f"terms.{f}": values}} for f, values in query.filters.items()]
+    price = {k: v for k, v in (("gte", query.price_min_usd), ("lte", query.price_max_usd)) if v is not None}
+    if price:
+        filters.append({"range": {"price_usd": price}})
+    dates = {k: v.isoformat() for k, v in (("gte", query.date_from), ("lte", query.date_to)) if v is not None}
+    if dates:
+        filters.append({"range": {query.date_field: dates}})
+    return {"bool": {"must": [phrase(c) for c in text.must] or [{"match_all": {}}],
+                     "must_not": [phrase(c) for c in text.must_not], "filter": filters}}
+
+
+def search_body(query: Query) -> dict:
+    text = parse_text(query.text)
+    if query.sort == "relevance":
+        sort = ["_score", {"id": "asc"}] if text.must else SORTS["-last_seen"]
+    else:
+        sort = SORTS[query.sort]
+    body = {"query": bool_query(query), "sort": sort, "from": query.offset, "size": query.limit,
+            "track_total_hits": True, "track_scores": True}
+    aggs = {f: {"terms": {"field": f"labels.{f}", "size": query.facet_size * 5 + 50}} for f in query.facets}
+    if aggs:
+        body["aggs"] = aggs
+    return body
+
+
+def sort_values_at(es, index: str, body: dict, offset: int) -> list | None:
+    """Sort values of the hit just before ``offset``, reached in search_after steps."""
+    after, seen = None, 0
+    while seen < offset:
+        step = min(MAX_RESULT_WINDOW, offset - seen)
+        page = {"query": body["query"], "sort": body["sort"], "size": step, "_source": False,
+                "track_total_hits": False, **({"search_after": after} if after else {})}
+        hits = es.search(index=index, body=page)["hits"]["hits"]
+        if not hits:
+            break
+        after, seen = hits[-1]["sort"], seen + len(hits)
+    return after
+
+
+def search_result(query: Query, response: dict) -> SearchResult:
+    text = parse_text(query.text)
+    hits = []
+    for raw in response["hits"]["hits"]:
+        doc = ListingDocument.model_validate(raw["_source"]["doc"])
+        hits.append(Hit(document=doc, score=raw.get("_score") if text.must else None,
+                        highlights=highlights(doc.data.listing.title, doc.data.listing.description, text)))
+    facets = {f: facet_counts(response["aggregations"][f]["buckets"], query.facet_size) for f in query.facets}
+    return SearchResult(total=response["hits"]["total"]["value"], hits=hits, facets=facets)
+
+
+def facet_counts(buckets: list[dict], size: int) -> list[FacetCount]:
+    """Buckets of `value<sep>label` keywords merged per value (one value may carry labels that
+    differ between documents), the most frequent first."""
+    counts: dict[str, list] = {}
+    for bucket in buckets:
+        key, _, label = bucket["key"].partition(LABEL_SEPARATOR)
+        entry = counts.setdefault(key, [0, label])
+        entry[0] += bucket["doc_count"]
+        entry[1] = min(entry[1], label)
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0]))[:size]
+    return [FacetCount(value=k, label=label, count=n) for k, (n, label) in ordered]
