@@ -88,7 +88,8 @@ def main() -> None:
         wall = statistics.median(seconds[label])
         print(f"{label:<42} {wall:7.1f} {pages[label]:6d} {pages[label] / wall:8.1f} {base / wall:10.2f}x "
               f"{twice[label]:9d}")
-    print("(refetched: fetches beyond the first of a page; each market has a page answering 500, retried twice by design)")
+    print("(refetched: fetches beyond the first of a page; each market has a page answering 500, "
+          "retried twice by design)")
 
 
 if __name__ == "__main__":

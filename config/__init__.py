@@ -71,7 +71,7 @@ class CrawlSettings(_Strict):
     # A running crawl's counters are saved to its job record this often (seconds).
     progress_interval: float = Field(30, gt=0)
     # A Redis server (redis://[:password@]host:port/db) holding each market's crawl frontier
-    # (crawlers/frontier.py): crawls survive being killed and resume where they were, and any
+    # (crawlers/frontier/): crawls survive being killed and resume where they were, and any
     # number of workers (`interdict crawl --join`) share one market's crawl. Empty: each crawl
     # keeps its frontier in memory and a killed crawl starts again from the home page.
     frontier: str = Field("", repr=False, pattern=r"^(|rediss?://\S+|unix://\S+)$")

@@ -47,8 +47,9 @@ class CrawlJobs:
         except RedisError as exc:
             self._release()
             self.stats.set_value("interdict/refused", "frontier_unavailable")
-            self.stats.set_value("interdict/frontier/unavailable", f"the crawl frontier (Redis) is unreachable: {str(exc).rstrip('.')}")
-            log.error("%s: not crawled: the crawl frontier (Redis) is unreachable: %s", self.market, str(exc).rstrip("."))
+            message = f"the crawl frontier (Redis) is unreachable: {str(exc).rstrip('.')}"
+            self.stats.set_value("interdict/frontier/unavailable", message)
+            log.error("%s: not crawled: %s", self.market, message)
             holder = ""
         if holder:
             self.stats.set_value("interdict/refused", "busy")
@@ -113,8 +114,10 @@ class CrawlJobs:
             if self.job is not None:
                 stats = {**self.stats.get_stats(), "finish_reason": reason}
                 # with a shared frontier only the worker that saw the crawl complete may judge
-                # what the market no longer shows
-                complete = not self.config.crawl.frontier or bool(stats.get("interdict/frontier/completed"))
+                # what the market no longer shows, and only if the crawl began as a full one
+                # (history.finish checks this part's mode)
+                complete = not self.config.crawl.frontier or (bool(stats.get("interdict/frontier/completed"))
+                                                              and stats.get("interdict/frontier/mode") == "full")
                 self.job = self.history.finish(self.job, stats, crawl_complete=complete)
                 self.stats.set_value("interdict/job", self.job.id)
         finally:

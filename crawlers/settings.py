@@ -70,7 +70,7 @@ SPIDER_MIDDLEWARES = {
     "crawlers.frontier.FrontierMiddleware": 10,
 }
 if _config.crawl.frontier:
-    # A shared frontier on Redis (crawlers/frontier.py): resumable, and shared by workers.
+    # A shared frontier on Redis (crawlers/frontier/): resumable, and shared by workers.
     SCHEDULER = "crawlers.frontier.Frontier"
     REDIS_URL = _config.crawl.frontier
     SCHEDULER_PERSIST = True  # one finishing worker must not delete the others' queue

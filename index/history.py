@@ -18,7 +18,7 @@ from index.store import Store
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _alive(runner: str) -> bool:
+def runner_alive(runner: str) -> bool:
     host, _, pid = runner.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return True  # another machine's process: cannot tell, so not ours to judge
@@ -89,7 +89,7 @@ class JobHistory:
         def record(store: Store) -> None:
             for market, job in jobs.items():
                 for earlier in store.jobs(market=market, limit=20):
-                    if earlier.status == "running" and not _alive(earlier.runner):
+                    if earlier.status == "running" and not runner_alive(earlier.runner):
                         store.save_job(earlier.model_copy(update={
                             "status": "interrupted", "reason": f"the crawl process {earlier.runner} ended without "
                                                                "recording an outcome (killed or crashed)"}))

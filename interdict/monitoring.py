@@ -13,6 +13,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from crawlers.handoff import MarketStates
 from index import open_store
+from index.history import runner_alive
 from index.jobs import CrawlJob
 from index.store import Store
 
@@ -42,6 +43,8 @@ def market_statuses(config, store: Store) -> list[MarketStatus]:
             state, detail = "paused", f"{pause.reason} at {pause.url} since {pause.since}: `interdict handoff`"
         elif last is None:
             state, detail = "never crawled", ""
+        elif last.status == "running" and not runner_alive(last.runner):
+            state, detail = "failing", f"the crawl process {last.runner} ended without an outcome (killed or crashed)"
         elif last.status == "running":
             state, detail = "running", f"since {last.started:%Y-%m-%d %H:%M} ({last.runner})"
             if last.progress_at:
@@ -110,13 +113,37 @@ def metrics_text(config, store: Store) -> bytes:
     return generate_latest(registry)
 
 
+def frontier_lines(config) -> dict[str, str]:
+    """market -> a line on its crawl under way in the shared frontier (crawl.frontier)."""
+    if not config.crawl.frontier:
+        return {}
+    from redis import Redis, RedisError
+
+    from crawlers.frontier import frontier_state
+
+    lines = {}
+    try:
+        with Redis.from_url(config.crawl.frontier, socket_connect_timeout=5, socket_timeout=5) as server:
+            for market in sorted(config.markets):
+                state = frontier_state(server, market, config.crawl.frontier_lease_timeout)
+                if state.started:
+                    lines[market] = (f"frontier: crawl begun {state.started[:19].replace('T', ' ')}: {state.queued} "
+                                     f"queued, {state.in_hand} in hand, {state.workers} worker(s) alive")
+    except RedisError as exc:
+        return dict.fromkeys(config.markets, f"frontier: Redis unreachable ({str(exc).rstrip('.')})")
+    return lines
+
+
 def cmd_status(args, config) -> int:
     with open_store(config, args.store) as store:
         statuses = market_statuses(config, store)
+    frontier = frontier_lines(config)
     for s in statuses:
         success = f"{s.last_success.ended:%Y-%m-%d %H:%M}" if s.last_success and s.last_success.ended else "never"
         print(f"{s.market:<16} {s.state:<14} last success {success:<17} mirror {s.mirror or '—'}"
               + (f"  ({s.detail})" if s.detail else ""))
+        if s.market in frontier:
+            print(f"{'':<16} {frontier[s.market]}")
     return 1 if any(s.state in ("failing", "paused") for s in statuses) else 0
 
 

@@ -68,7 +68,8 @@ def cmd_schedule(args, config) -> int:
     scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"max_instances": 1, "coalesce": True,
                                                                 "misfire_grace_time": 3600})
     for name, schedule in schedules.items():
-        scheduler.add_job(run_once, cron_trigger(schedule.cron, schedule.timezone), args=[name, schedule, config, args.store],
+        scheduler.add_job(run_once, cron_trigger(schedule.cron, schedule.timezone),
+                          args=[name, schedule, config, args.store],
                           id=name, name=name)
     scheduler.start()
     for job in scheduler.get_jobs():

@@ -89,8 +89,9 @@ def _report(name: str, jobs: dict[str, str], config: InterdictSettings, store: s
                 record = next((j for j in db.jobs(market=market, limit=50) if j.trigger == trigger), None)
                 if record is None:
                     failed += 1
+                    log = f"logs/{config.scrapyd.project}/{config.market(market).profile}/{job}.log"
                     print(f"  {name}: {market}: Scrapyd job {job} recorded no crawl (skipped or not started: see "
-                          f"its log on Scrapyd, logs/{config.scrapyd.project}/{config.market(market).profile}/{job}.log)",
+                          f"its log on Scrapyd, {log})",
                           file=sys.stderr, flush=True)
                     continue
                 failed += record.status != "finished"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -123,6 +124,9 @@ def test_a_crawl_killed_anywhere_resumes_to_exactly_the_uninterrupted_index(mark
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         assert frontier_keys(markets), "a killed crawl must leave its frontier in Redis"
+    status = run_cli("--config", str(markets["config"]), "status", "--store", str(store)).stdout
+    assert re.search(r"^ +frontier: crawl begun [\d-]+ [\d:]+: \d+ queued, \d+ in hand, 0 worker\(s\) alive$",
+                     status, re.M), status
     resumed = run_cli("--config", str(markets["config"]), "crawl", "sable", "--store", str(store))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "sable: resumed the crawl begun" in resumed.stderr
@@ -209,3 +213,58 @@ def test_with_redis_down_a_crawl_fetches_nothing_and_says_why(markets, tmp_path)
     with EmbeddedStore(tmp_path / "s.db") as db:
         job = db.jobs(market="sable")[0]
     assert job.status == "failed" and "frontier (Redis) is unreachable" in job.reason
+
+
+def test_a_worker_on_another_host_holds_the_market_until_its_heartbeat_stops(markets):
+    """Another host cannot be run here, so a killed crawl's worker is renamed in Redis to one
+    on host "elsewhere" (the one part simulated): while its heartbeat is fresh a crawl skips
+    the market naming it; once it is older than crawl.frontier_lease_timeout (30 s) the next
+    crawl takes its pages back and completes the crawl."""
+    from crawlers.frontier.keys import server_time
+
+    store, served, r = markets["work"] / "elsewhere.db", Served(markets["access"]), markets["redis"]
+    proc = crawl_process(markets, store, "sable")
+    while len(served.lines()) < 400 and proc.poll() is None:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    prefix, ghost = "interdict:frontier:sable", "elsewhere:4242:0badc0de"
+    (dead,) = r.hkeys(f"{prefix}:workers")
+    held = r.hlen(f"{prefix}:leases:{dead.decode()}")
+    assert held > 0
+    r.rename(f"{prefix}:leases:{dead.decode()}", f"{prefix}:leases:{ghost}")
+    r.hdel(f"{prefix}:workers", dead)
+    r.hset(f"{prefix}:workers", ghost, server_time(r))  # alive, as far as anyone here can tell
+
+    skipped = run_cli("--config", str(markets["config"]), "crawl", "sable", "--store", str(store))
+    assert skipped.returncode == 1
+    assert f"sable: skipped: another crawl of it is running (frontier workers {ghost})" in skipped.stderr
+    assert r.hlen(f"{prefix}:leases:{ghost}") == held  # untouched
+
+    r.hset(f"{prefix}:workers", ghost, server_time(r) - 31)  # silent for longer than the lease timeout
+    done = run_cli("--config", str(markets["config"]), "crawl", "sable", "--store", str(store))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"sable: {held} request(s) of ended workers queued again" in done.stderr
+    assert index_contents(store, "sable") == index_contents(markets["reference"], "sable")
+    assert frontier_keys(markets) == []
+
+
+def test_a_crawl_that_began_incremental_judges_nothing_gone_when_a_full_one_completes_it(markets):
+    """An incremental crawl skips listing pages the index knows; a full crawl resuming it never
+    sees those pages (their index pages were read before the kill), so it must not count their
+    listings as missed."""
+    store, served = markets["work"] / "mixed.db", Served(markets["access"])
+    shutil.copy(markets["reference"], store)
+    proc = crawl_process(markets, store, "sable", "--mode", "incremental")
+    while len(served.lines()) < 30 and proc.poll() is None:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = run_cli("--config", str(markets["config"]), "crawl", "sable", "--store", str(store))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "this full crawl continues an incremental crawl under way" in done.stderr
+    with EmbeddedStore(store) as db:
+        job = db.jobs(market="sable")[0]
+        assert all(d.missed_crawls == 0 for d in db.iter_listings())
+    assert (job.mode, job.status, job.listings_missed) == ("full", "finished", 0)
+    assert frontier_keys(markets) == []

@@ -163,6 +163,9 @@ def test_a_running_crawl_shows_its_progress_and_a_killed_one_keeps_it(sable, tmp
     with EmbeddedStore(store_path) as store:
         killed = store.jobs(market="sable")[0]
     assert killed.status == "running" and killed.listings >= seen.listings and killed.pages >= seen.pages
+    status = cli(sable, "status", "--store", str(store_path))
+    line = next(l for l in status.stdout.splitlines() if l.startswith("sable "))
+    assert " failing " in line and "ended without an outcome (killed or crashed)" in line, line
     # the next crawl of the market (the killed one's lock went with its process)
     again = cli(sable, "crawl", "sable", "--store", str(store_path), "--mode", "incremental")
     assert again.returncode == 0, again.stderr[-2000:]

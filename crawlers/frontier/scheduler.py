@@ -1,16 +1,4 @@
-"""A market's crawl frontier shared through Redis (scrapy-redis), safe to kill at any point.
-
-scrapy-redis pops a request destructively: a worker killed after the pop loses the page. Here
-a pop moves the request into the popping worker's lease (a Redis hash) and the lease is
-settled only once what the page gave is safe: its links in the shared queue and its items
-committed by the index pipeline (crawlers.signals). A dead worker's leases go back to the
-queue. So several workers share one market's crawl without fetching a page twice, and a crawl
-killed anywhere resumes at its next start without losing a listing.
-
-Keys per market, under interdict:frontier:<market>: queue (sorted set), seen (fingerprints),
-meta (when the crawl began), workers (heartbeats), leases:<worker>. The crawl is complete, and
-every key deleted, when the queue is empty and no worker holds a lease (decided once, in Lua).
-"""
+"""The shared scheduler: leases, their settling, dead workers' pages given back, the crawl's end."""
 
 from __future__ import annotations
 
@@ -18,119 +6,32 @@ import hashlib
 import logging
 import os
 import socket
-import time
 import uuid
 from datetime import UTC, datetime
 
+from redis import RedisError
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider
 from scrapy.http import Request
 from scrapy.utils.defer import deferred_from_coro
-from redis import RedisError
 from scrapy_redis.connection import get_redis_from_settings
-from scrapy_redis.dupefilter import RFPDupeFilter
-from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
 from crawlers import signals as crawl_signals
+from crawlers.frontier.keys import (
+    COMPLETE_SCRIPT,
+    LEASE_META,
+    PENDING_SCRIPT,
+    REQUEUE_SCRIPT,
+    FingerprintDupeFilter,
+    LeasedPriorityQueue,
+    frontier_prefix,
+    is_dead,
+    server_time,
+)
 
 log = logging.getLogger(__name__)
-
-LEASE_META = "interdict_lease"
-
-_POP = """
-local m = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #m == 0 then return false end
-redis.call('ZREM', KEYS[1], m[1])
-redis.call('HSET', KEYS[2], m[1], m[2])
-return m[1]
-"""
-# The fingerprint is recorded and the request queued in one step: a kill between the two
-# would otherwise leave a page "seen" that nobody will ever fetch.
-_PUSH = """
-if ARGV[1] ~= '' and redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-return 1
-"""
-_REQUEUE = """
-local all = redis.call('HGETALL', KEYS[1])
-for i = 1, #all, 2 do redis.call('ZADD', KEYS[2], all[i + 1], all[i]) end
-redis.call('DEL', KEYS[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-return #all / 2
-"""
-_PENDING = """
-local n = redis.call('ZCARD', KEYS[1])
-for _, w in ipairs(redis.call('HKEYS', KEYS[2])) do
-  if w ~= ARGV[2] then n = n + redis.call('HLEN', ARGV[1] .. w) end
-end
-return n
-"""
-_COMPLETE = """
-if redis.call('EXISTS', KEYS[3]) == 0 or redis.call('ZCARD', KEYS[1]) > 0 then return 0 end
-for _, w in ipairs(redis.call('HKEYS', KEYS[2])) do
-  if redis.call('HLEN', ARGV[1] .. w) > 0 then return 0 end
-end
-redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
-return 1
-"""
-
-
-def frontier_prefix(market: str) -> str:
-    return f"interdict:frontier:{market}"
-
-
-def live_workers(server, market: str, lease_timeout: float) -> list[str]:
-    """Workers of the market's crawl that are alive (see Frontier._dead)."""
-    beats = server.hgetall(frontier_prefix(market) + ":workers")
-    return [w.decode() for w, at in beats.items() if not _dead(w.decode(), float(at), lease_timeout)]
-
-
-def _dead(worker: str, heartbeat: float, lease_timeout: float) -> bool:
-    host, pid, _ = worker.rsplit(":", 2)
-    if host == socket.gethostname():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            pass
-    return time.time() - heartbeat > lease_timeout
-
-
-class FingerprintDupeFilter(RFPDupeFilter):
-    """scrapy-redis's shared filter, keyed by the project's own request fingerprints (a page
-    served by another mirror of the market is the same page)."""
-
-    def __init__(self, server, key, debug=False, fingerprinter=None):
-        super().__init__(server, key, debug)
-        self.fingerprinter = fingerprinter
-
-    def request_fingerprint(self, request: Request) -> str:
-        return self.fingerprinter.fingerprint(request).hex()
-
-
-class LeasedPriorityQueue(PriorityQueue):
-    """scrapy-redis's priority queue whose pop leases instead of removing."""
-
-    def __init__(self, server, spider, key, serializer=None, leases: str = ""):
-        super().__init__(server, spider, key, serializer)
-        self.leases = leases
-        self._pop, self._push = server.register_script(_POP), server.register_script(_PUSH)
-
-    def encode(self, request: Request) -> bytes:
-        return self._encode_request(request)
-
-    def decode(self, data: bytes) -> Request:
-        return self._decode_request(data)
-
-    def push_new(self, seen_key: str, fingerprint: str, request: Request) -> bool:
-        return bool(self._push(keys=[seen_key, self.key], args=[fingerprint, -request.priority, self.encode(request)]))
-
-    def pop_leased(self) -> bytes | None:
-        return self._pop(keys=[self.key, self.leases])
 
 
 class Frontier(Scheduler):
@@ -153,8 +54,7 @@ class Frontier(Scheduler):
     def from_crawler(cls, crawler: Crawler) -> "Frontier":
         settings = crawler.settings
         frontier = cls(get_redis_from_settings(settings), crawler,
-                       settings.getfloat("INTERDICT_FRONTIER_LEASE_TIMEOUT", 30),
-                       queue_cls="crawlers.frontier.LeasedPriorityQueue")
+                       settings.getfloat("INTERDICT_FRONTIER_LEASE_TIMEOUT", 30))
         frontier.stats = crawler.stats
         # The engine polls an empty scheduler every 5 s; a worker waiting for pages its peers
         # will add should look sooner. (A private attribute of Scrapy's engine, read per call.)
@@ -177,9 +77,11 @@ class Frontier(Scheduler):
         self.prefix = frontier_prefix(self.market)
         self.queue = LeasedPriorityQueue(self.server, spider, self._key("queue"), self.serializer,
                                          leases=self._key(f"leases:{self.worker}"))
-        self.df = FingerprintDupeFilter(self.server, self._key("seen"), fingerprinter=self.crawler.request_fingerprinter)
-        self._requeue, self._pending = self.server.register_script(_REQUEUE), self.server.register_script(_PENDING)
-        self._complete = self.server.register_script(_COMPLETE)
+        self.df = FingerprintDupeFilter(self.server, self._key("seen"),
+                                        fingerprinter=self.crawler.request_fingerprinter)
+        self._requeue = self.server.register_script(REQUEUE_SCRIPT)
+        self._pending = self.server.register_script(PENDING_SCRIPT)
+        self._complete = self.server.register_script(COMPLETE_SCRIPT)
         if self.crawler.stats.get_value("interdict/refused"):
             self.inert = True  # not crawled (crawlers.jobs): touch nothing
             return
@@ -187,10 +89,18 @@ class Frontier(Scheduler):
             self._join()
         except RedisError as exc:  # gone since the market was claimed: nothing is fetched
             self.inert = True
-            self.stats.set_value("interdict/frontier/unavailable", f"the crawl frontier (Redis) is unreachable: {str(exc).rstrip('.')}")
+            self.stats.set_value("interdict/frontier/unavailable",
+                                 f"the crawl frontier (Redis) is unreachable: {str(exc).rstrip('.')}")
 
     def _join(self) -> None:
         self.server.hsetnx(self._key("meta"), "started", datetime.now(UTC).isoformat())
+        self.server.hsetnx(self._key("meta"), "mode", self.spider.mode)
+        begun_as = self.server.hget(self._key("meta"), "mode").decode()
+        self.stats.set_value("interdict/frontier/mode", begun_as)
+        if begun_as != self.spider.mode:
+            log.warning("%s: this %s crawl continues %s %s crawl under way; it is judged as one (an incremental "
+                        "part means nothing is marked gone)", self.market, self.spider.mode,
+                        "an" if begun_as == "incremental" else "a", begun_as)
         self._reclaim()
         self.stats.set_value("interdict/frontier/started", self.crawl_started())
         waiting = len(self.queue)
@@ -213,10 +123,11 @@ class Frontier(Scheduler):
 
     def _reclaim(self) -> None:
         """Say this worker is alive; give the leases of dead workers back to the queue."""
-        self.server.hset(self._key("workers"), self.worker, time.time())
+        now = server_time(self.server)
+        self.server.hset(self._key("workers"), self.worker, now)
         for worker, at in self.server.hgetall(self._key("workers")).items():
             worker = worker.decode()
-            if worker != self.worker and _dead(worker, float(at), self.lease_timeout):
+            if worker != self.worker and is_dead(worker, now - float(at), self.lease_timeout):
                 back = self._requeue(keys=[self._key(f"leases:{worker}"), self._key("queue"), self._key("workers")],
                                      args=[worker])
                 if back:
@@ -361,47 +272,3 @@ class Frontier(Scheduler):
 
     def _settled(self, request: Request) -> None:
         self._ack([request.meta.get(LEASE_META)])
-
-
-class FrontierMiddleware:
-    """Spider middleware telling the frontier (crawlers.signals.page_done) that a page's callback has
-    given everything, and how many items. A callback stopped by CloseSpider (a wall) leaves
-    its page unsettled, so a resumed crawl fetches it again; any other error settles it (a
-    page that always fails must not keep a crawl from completing)."""
-
-    def __init__(self, crawler: Crawler):
-        self.signals = crawler.signals
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "FrontierMiddleware":
-        return cls(crawler)
-
-    def _done(self, response, items: int) -> None:
-        if LEASE_META in response.meta:
-            self.signals.send_catch_log(crawl_signals.page_done, response=response, items=items)
-
-    def process_spider_output(self, response, result, spider=None):
-        items = 0
-        try:
-            for out in result:
-                items += not isinstance(out, Request)
-                yield out
-        except CloseSpider:
-            raise
-        except Exception:
-            self._done(response, items)
-            raise
-        self._done(response, items)
-
-    async def process_spider_output_async(self, response, result, spider=None):
-        items = 0
-        try:
-            async for out in result:
-                items += not isinstance(out, Request)
-                yield out
-        except CloseSpider:
-            raise
-        except Exception:
-            self._done(response, items)
-            raise
-        self._done(response, items)
