@@ -11,16 +11,16 @@ no job; its stats say who holds it (interdict/busy). A worker started to share a
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime
 
-from redis import Redis, RedisError
+from redis import RedisError
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task, threads
 
 from config import load_config
+from crawlers.frontier import connect, live_workers, unreachable
 from crawlers.locks import MarketBusy, MarketLock
 from index.history import JobHistory
 
@@ -31,7 +31,7 @@ def _trigger(crawler: Crawler) -> str:
     if crawler.settings.get("INTERDICT_TRIGGER"):
         return crawler.settings.get("INTERDICT_TRIGGER")
     job = getattr(crawler.spider, "_job", None)  # the job id Scrapyd passes every spider it runs
-    return f"scrapyd:{job}" if job or os.environ.get("SCRAPY_PROJECT") else "scrapy"
+    return f"scrapyd:{job}" if job else "scrapy"
 
 
 class CrawlJobs:
@@ -47,7 +47,7 @@ class CrawlJobs:
         except RedisError as exc:
             self._release()
             self.stats.set_value("interdict/refused", "frontier_unavailable")
-            message = f"the crawl frontier (Redis) is unreachable: {str(exc).rstrip('.')}"
+            message = unreachable(exc)
             self.stats.set_value("interdict/frontier/unavailable", message)
             log.error("%s: not crawled: %s", self.market, message)
             holder = ""
@@ -75,9 +75,7 @@ class CrawlJobs:
         except MarketBusy as busy:
             return busy.holder
         if self.config.crawl.frontier:
-            from crawlers.frontier import live_workers
-
-            with Redis.from_url(self.config.crawl.frontier, socket_connect_timeout=10, socket_timeout=10) as server:
+            with connect(self.config.crawl.frontier) as server:
                 workers = live_workers(server, self.market, self.config.crawl.frontier_lease_timeout)
             if workers:
                 self._release()

@@ -117,20 +117,20 @@ def frontier_lines(config) -> dict[str, str]:
     """market -> a line on its crawl under way in the shared frontier (crawl.frontier)."""
     if not config.crawl.frontier:
         return {}
-    from redis import Redis, RedisError
+    from redis import RedisError
 
-    from crawlers.frontier import frontier_state
+    from crawlers.frontier import connect, frontier_state, unreachable
 
     lines = {}
     try:
-        with Redis.from_url(config.crawl.frontier, socket_connect_timeout=5, socket_timeout=5) as server:
+        with connect(config.crawl.frontier) as server:
             for market in sorted(config.markets):
                 state = frontier_state(server, market, config.crawl.frontier_lease_timeout)
                 if state.started:
                     lines[market] = (f"frontier: crawl begun {state.started[:19].replace('T', ' ')}: {state.queued} "
                                      f"queued, {state.in_hand} in hand, {state.workers} worker(s) alive")
     except RedisError as exc:
-        return dict.fromkeys(config.markets, f"frontier: Redis unreachable ({str(exc).rstrip('.')})")
+        return dict.fromkeys(config.markets, f"frontier: {unreachable(exc)}")
     return lines
 
 

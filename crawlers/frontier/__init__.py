@@ -17,13 +17,15 @@ from crawlers.frontier.keys import (
     FingerprintDupeFilter,
     FrontierState,
     LeasedPriorityQueue,
+    connect,
     frontier_prefix,
     frontier_state,
     live_workers,
+    unreachable,
 )
 from crawlers.frontier.middleware import FrontierMiddleware
 from crawlers.frontier.scheduler import Frontier
 
 # the names the settings (SCHEDULER, DUPEFILTER_CLASS, SPIDER_MIDDLEWARES) and tools use
 __all__ = ["LEASE_META", "FingerprintDupeFilter", "Frontier", "FrontierMiddleware", "FrontierState",
-           "LeasedPriorityQueue", "frontier_prefix", "frontier_state", "live_workers"]
+           "LeasedPriorityQueue", "connect", "frontier_prefix", "frontier_state", "live_workers", "unreachable"]

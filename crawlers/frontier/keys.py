@@ -3,13 +3,14 @@ queue and the shared fingerprint filter (both scrapy-redis classes), and worker 
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass
 
+from redis import Redis, RedisError
 from scrapy.http import Request
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
+
+from index.history import runner_alive
 
 LEASE_META = "interdict_lease"
 
@@ -55,6 +56,16 @@ def frontier_prefix(market: str) -> str:
     return f"interdict:frontier:{market}"
 
 
+def connect(url: str) -> Redis:
+    """A client for the frontier's server outside the scheduler (claims, status)."""
+    return Redis.from_url(url, socket_connect_timeout=10, socket_timeout=10)
+
+
+def unreachable(exc: RedisError, since_start: bool = False) -> str:
+    """The one wording of a Redis outage, for stats, logs, reports and job reasons."""
+    return f"the crawl frontier (Redis) {'became' if since_start else 'is'} unreachable: {str(exc).rstrip('.')}"
+
+
 def server_time(server) -> float:
     """Heartbeats are stamped and judged by Redis's clock: hosts' clocks may disagree."""
     seconds, micros = server.time()
@@ -87,15 +98,7 @@ def frontier_state(server, market: str, lease_timeout: float) -> FrontierState:
 def is_dead(worker: str, silent_for: float, lease_timeout: float) -> bool:
     """A worker on this host is dead once its process is; one elsewhere once its heartbeat
     is older than the lease timeout."""
-    host, pid, _ = worker.rsplit(":", 2)
-    if host == socket.gethostname():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            pass
-    return silent_for > lease_timeout
+    return not runner_alive(worker.rsplit(":", 1)[0]) or silent_for > lease_timeout
 
 
 class FingerprintDupeFilter(RFPDupeFilter):

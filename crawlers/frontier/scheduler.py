@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import socket
 import uuid
 from datetime import UTC, datetime
 
@@ -29,7 +27,9 @@ from crawlers.frontier.keys import (
     frontier_prefix,
     is_dead,
     server_time,
+    unreachable,
 )
+from index.history import RUNNER
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class Frontier(Scheduler):
     def __init__(self, server, crawler: Crawler, lease_timeout: float, **kwargs):
         super().__init__(server, persist=True, **kwargs)
         self.crawler, self.lease_timeout = crawler, lease_timeout
-        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.worker = f"{RUNNER}:{uuid.uuid4().hex[:8]}"  # host:pid:nonce (is_dead reads host and pid)
         self.leased: dict[str, bytes] = {}  # token -> the request as queued (the lease's field)
         self.items_expected: dict[str, int] = {}  # token -> items its page gave (once all given)
         self.items_done: dict[str, int] = {}  # token -> of those, committed or dropped
@@ -89,8 +89,7 @@ class Frontier(Scheduler):
             self._join()
         except RedisError as exc:  # gone since the market was claimed: nothing is fetched
             self.inert = True
-            self.stats.set_value("interdict/frontier/unavailable",
-                                 f"the crawl frontier (Redis) is unreachable: {str(exc).rstrip('.')}")
+            self.stats.set_value("interdict/frontier/unavailable", unreachable(exc))
 
     def _join(self) -> None:
         self.server.hsetnx(self._key("meta"), "started", datetime.now(UTC).isoformat())
@@ -102,12 +101,13 @@ class Frontier(Scheduler):
                         "part means nothing is marked gone)", self.market, self.spider.mode,
                         "an" if begun_as == "incremental" else "a", begun_as)
         self._reclaim()
-        self.stats.set_value("interdict/frontier/started", self.crawl_started())
+        started = self.crawl_started()
+        self.stats.set_value("interdict/frontier/started", started)
         waiting = len(self.queue)
         if waiting:
             self.stats.set_value("interdict/frontier/resumed", waiting)
             log.warning("%s: resuming the crawl begun %s: %d request(s) waiting in the shared frontier",
-                        self.market, self.crawl_started(), waiting)
+                        self.market, started, waiting)
         self.heartbeat = task.LoopingCall(self._beat)
         self.heartbeat.start(max(0.5, min(5.0, self.lease_timeout / 4)), now=False)
 
@@ -196,7 +196,7 @@ class Frontier(Scheduler):
         unfinished pages still leased), so a crawl started once it is back resumes."""
         if not self.inert:
             self.inert = True
-            message = f"the crawl frontier (Redis) became unreachable: {str(exc).rstrip('.')}"
+            message = unreachable(exc, since_start=True)
             self.stats.set_value("interdict/frontier/unavailable", message)
             log.error("%s: %s; the crawl stops, and the next crawl of %s resumes it", self.market, message, self.market)
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="frontier_unavailable"))
@@ -213,9 +213,9 @@ class Frontier(Scheduler):
                 args=[self._key("leases:")]):
             self.stats.set_value("interdict/frontier/completed", 1)
             log.info("%s: crawl complete; the shared frontier is cleared", self.market)
-        elif len(self.queue):
+        elif waiting := len(self.queue):
             log.warning("%s: %d request(s) stay in the shared frontier; the next crawl of %s resumes them",
-                        self.market, len(self.queue), self.market)
+                        self.market, waiting, self.market)
 
     # -- settling leases ---------------------------------------------------------------
     # A page is settled once its callback is done and each of its items is either dropped or
