@@ -121,12 +121,25 @@ class WatchlistSettings(_Strict):
     examples: int = Field(5, ge=0, le=100)  # listing ids kept per term
 
 
+class InputSettings(_Strict):
+    """Limits on what enters through files, pipes and uploads (contracts/inputs.py)."""
+    # A JSON Lines line longer than this is named and skipped, never read whole.
+    max_line_chars: int = Field(16_000_000, ge=1000)
+    # A quoted CSV cell may span lines; one still open after this many lines is reported at
+    # its opening line and reading resumes after it.
+    max_field_lines: int = Field(50, ge=1)
+    # Problems named one by one per file or upload; past this they are only counted.
+    max_problems: int = Field(1000, ge=1)
+
+
 class ApiSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8760, ge=1, le=65535)
     # API keys (hashed), the audit log and match reviews: the service's own state.
     path: str = "var/api.db"
     max_upload_bytes: int = Field(20_000_000, ge=1000)
+    # Shipment rows (CSV rows, JSON Lines lines or list entries) one upload may hold.
+    max_upload_rows: int = Field(100_000, ge=1)
 
 
 class ScrapydSettings(_Strict):
@@ -263,6 +276,7 @@ class Settings(_Strict):
     matching: MatchingSettings = MatchingSettings()
     watchlist: WatchlistSettings = WatchlistSettings()
     api: ApiSettings = ApiSettings()
+    input: InputSettings = InputSettings()
     scrapyd: ScrapydSettings = ScrapydSettings()
     demo: DemoSettings = DemoSettings()
     tor: TorSettings = TorSettings()

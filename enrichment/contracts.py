@@ -15,14 +15,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from contracts.inputs import nulls_absent, repair_text
+
 # C0/C1 control characters (except tab and newline) never carry meaning in a listing and
-# would let crawled text smuggle terminal escapes or highlight markers into our output;
-# lone surrogates are not text at all (and no encoder accepts them).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# would let crawled text smuggle terminal escapes or highlight markers into our output.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def clean_text(value: str) -> str:
-    value = unicodedata.normalize("NFC", value)
+    value = unicodedata.normalize("NFC", repair_text(value))
     return _CONTROL.sub(" ", value).strip()
 
 
@@ -39,25 +40,35 @@ TitleStr = Annotated[str, AfterValidator(clean_text), AfterValidator(_not_blank)
 
 
 class Contract(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Numbers are finite wherever they enter or are derived: inf and NaN are refused by name.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-class Money(Contract):
+class InputContract(Contract):
+    """What arrives from outside (the crawl contract, parsed pages): null means absent."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_absent(cls, data: Any) -> Any:
+        return nulls_absent(data)
+
+
+class Money(InputContract):
     amount: float = Field(ge=0)
     currency: Annotated[str, AfterValidator(str.upper)] = Field(min_length=3, max_length=4)
 
 
-class PriceTier(Contract):
+class PriceTier(InputContract):
     quantity: CleanStr  # as listed: "10 g", "100 pills"
     price: Money
 
 
-class ShippingOption(Contract):
+class ShippingOption(InputContract):
     name: CleanStr  # "DHL Paket (tracked)", "USPS Priority Mail"
     price: Money | None = None  # what it adds to the order, when shown
 
 
-class Variant(Contract):
+class Variant(InputContract):
     """One choice a listing offers besides quantity (strain, flavour, size, colour)."""
 
     name: CleanStr
@@ -71,14 +82,14 @@ def _named(values: Any) -> Any:
     return values
 
 
-class VendorRef(Contract):
+class VendorRef(InputContract):
     name: CleanStr = Field(min_length=1)
     url: str | None = None
     rating: float | None = None
     sales: int | None = Field(default=None, ge=0)
 
 
-class Evidence(Contract):
+class Evidence(InputContract):
     """Where the raw response that produced a record is kept (WARC record and digest)."""
 
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")  # of the page body as parsed (the WARC payload)
@@ -95,7 +106,7 @@ def _utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
-class Listing(Contract):
+class Listing(InputContract):
     market: str = Field(min_length=1)
     url: str = Field(min_length=1)
     listing_key: str = Field(min_length=1)
@@ -125,7 +136,7 @@ class RawListing(BaseModel):
     are kept and written back unchanged (docs/enrichment.md).
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     title: TitleStr
     description: CleanStr = ""
@@ -137,6 +148,11 @@ class RawListing(BaseModel):
     category: CleanStr | list[CleanStr] | None = None
     market: str | None = None
     date: datetime | None = None  # when the listing was seen: the date prices convert at
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_absent(cls, data: Any) -> Any:
+        return nulls_absent(data, cls.model_fields)  # other fields are written back as they came
 
     @field_validator("price", mode="before")
     @classmethod
@@ -150,7 +166,7 @@ PARSED_FIELDS = ("title", "url", "price", "price_tiers", "vendor", "vendor_url",
                  "category", "description", "stock", "shipping_options", "variants")
 
 
-class ParsedListing(Contract):
+class ParsedListing(InputContract):
     """A listing as `interdict parse` reads it off a saved page: a market's page object or
     the generic extractor. ``confidence`` holds 0..1 per field of PARSED_FIELDS (0 = not
     found). The field names are a raw record's, so the output feeds `interdict enrich`."""
@@ -177,13 +193,13 @@ class ParsedListing(Contract):
     language: str | None = None
 
 
-class Feedback(Contract):
+class Feedback(InputContract):
     rating: float | None = None
     text: CleanStr = ""
     date: str | None = None
 
 
-class VendorProfile(Contract):
+class VendorProfile(InputContract):
     market: str = Field(min_length=1)
     name: CleanStr = Field(min_length=1)
     url: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import math
 import tomllib
 from dataclasses import dataclass
 from datetime import date
@@ -32,7 +33,8 @@ class RatesTable:
         source, target = self.cached_rate(currency, on), self.cached_rate(to, on)
         if source is None or target is None:
             return None
-        return round(amount * source / target, 2)
+        converted = round(amount * source / target, 2)
+        return converted if math.isfinite(converted) else None  # 1e305 BTC has no dollar value
 
 
     def cached_rate(self, currency: str, on: date) -> float | None:

@@ -23,7 +23,7 @@ def vendor_id(market: str, name: str) -> str:
 
 
 class PricePoint(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     at: UtcDatetime
     amount: float
     currency: str

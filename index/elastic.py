@@ -12,6 +12,7 @@ import logging
 from contextlib import contextmanager
 from datetime import datetime
 from collections.abc import Collection, Iterable, Iterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from elasticsearch import ApiError, AuthenticationException, ConnectionError as ESConnectionError, Elasticsearch
@@ -34,7 +35,7 @@ from index.profiles import ListingProfile, blocking_keys, listing_profile
 from index.query import Query, SearchResult, filter_terms, text_fields
 from index.elastic_mappings import JOBS_MAPPING, LISTINGS_MAPPING, VENDORS_MAPPING, missing_properties
 from index.elastic_search import LABEL_SEPARATOR, MAX_RESULT_WINDOW, search_body, search_result, sort_values_at
-from index.store import Store, StoreError, StoreUnavailable
+from index.store import Store, StoreError, StoreUnavailable, read_document
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
@@ -137,15 +138,25 @@ class ElasticsearchStore(Store):
             version = int(old.rsplit("-v", 1)[1]) + 1
             new = f"{alias}-v{version}"
             self.es.indices.create(index=new, mappings=mapping, settings={"number_of_shards": 1, "number_of_replicas": 0})
-            actions = ({"_op_type": "index", "_index": new, "_id": hit["_id"],
-                        "_source": source(model.model_validate(hit["_source"]["doc"]))}
-                       for hit in helpers.scan(self.es, index=old, query={"query": {"match_all": {}}}))
-            copied, _ = helpers.bulk(self.es, actions, refresh="wait_for")
+            left_out: list[str] = []
+
+            def actions():
+                for hit in helpers.scan(self.es, index=old, query={"query": {"match_all": {}}}):
+                    doc, reason = read_document(model, hit["_source"]["doc"])
+                    if doc is None:  # stays in the old index, which is kept
+                        self.unreadable.add(f"{hit['_id']}: {reason}")
+                        left_out.append(f"  left in {old}: {hit['_id']}: {reason}")
+                    else:
+                        yield {"_op_type": "index", "_index": new, "_id": hit["_id"], "_source": source(doc)}
+
+            copied, _ = helpers.bulk(self.es, actions(), refresh="wait_for")
             self.es.indices.update_aliases(actions=[
                 {"remove": {"index": old, "alias": alias}},
                 {"add": {"index": new, "alias": alias, "is_write_index": True}}])
-            moved.append(f"{alias}: {old} -> {new} ({copied} documents; {old} kept)")
-        return "; ".join(moved)
+            moved.append(f"{alias}: {old} -> {new} ({copied} documents; {len(left_out)} unreadable left in "
+                         f"{old}, which is kept)")
+            moved.extend(left_out)
+        return "\n".join(moved)
 
     # -- writing ---------------------------------------------------------------------------
     def _listing_source(self, doc: ListingDocument) -> dict:
@@ -174,7 +185,9 @@ class ElasticsearchStore(Store):
                 break
             ids = list(dict.fromkeys(doc_id(i) for i in pending))
             current = {d["_id"]: d for d in self.es.mget(index=alias, ids=ids)["docs"] if d.get("found")}
-            stored = {key: model.model_validate(d["_source"]["doc"]) for key, d in current.items()}
+            # an unreadable stored document is replaced by the new one, as if it were absent
+            stored = {key: doc for key, d in current.items()
+                      if (doc := self.decode(model, d["_source"]["doc"], key)) is not None}
             merged: dict = {}
             outcomes: list[tuple[str, str]] = []
             for item in pending:
@@ -267,8 +280,8 @@ class ElasticsearchStore(Store):
             actions = []
             for hit in helpers.scan(self.es, index=alias, query={"query": query}, _source=["doc"],
                                     seq_no_primary_term=True, size=1000):
-                doc = model.model_validate(hit["_source"]["doc"])
-                if doc.status == "inactive":
+                doc = self.decode(model, hit["_source"]["doc"], hit["_id"])
+                if doc is None or doc.status == "inactive":
                     continue
                 doc, gone = missed(doc, ended, after)
                 report.count(kind, gone)
@@ -299,26 +312,28 @@ class ElasticsearchStore(Store):
 
     def get_listing(self, doc_id: str) -> ListingDocument | None:
         doc = self._call(self._get, self.listings, doc_id)
-        return ListingDocument.model_validate(doc) if doc else None
+        return self.decode(ListingDocument, doc, doc_id) if doc else None
 
-    def _scan(self, alias: str, field: str = "doc") -> Iterator:
+    def _scan(self, alias: str, field: str = "doc") -> Iterator[tuple[str, Any]]:
         self._call(lambda: None)  # indices exist, cluster answers
         with self._errors():
             for hit in helpers.scan(self.es, index=alias, query={"query": {"match_all": {}}}, _source=[field], size=1000):
-                yield hit["_source"][field]
+                yield hit["_id"], hit["_source"][field]
 
     def iter_profiles(self) -> Iterator[ListingProfile]:
-        return (ListingProfile.from_json(p) for p in self._scan(self.listings, "profile"))
+        return (ListingProfile.from_json(p) for _, p in self._scan(self.listings, "profile"))
 
     def iter_listings(self) -> Iterator[ListingDocument]:
-        return (ListingDocument.model_validate(doc) for doc in self._scan(self.listings))
+        return (doc for doc_id, raw in self._scan(self.listings)
+                if (doc := self.decode(ListingDocument, raw, doc_id)) is not None)
 
     def iter_vendors(self) -> Iterator[VendorDocument]:
-        return (VendorDocument.model_validate(doc) for doc in self._scan(self.vendors))
+        return (doc for doc_id, raw in self._scan(self.vendors)
+                if (doc := self.decode(VendorDocument, raw, doc_id)) is not None)
 
     def get_vendor(self, doc_id: str) -> VendorDocument | None:
         doc = self._call(self._get, self.vendors, doc_id)
-        return VendorDocument.model_validate(doc) if doc else None
+        return self.decode(VendorDocument, doc, doc_id) if doc else None
 
     def candidates(self, keys: Collection[str], per_key: int) -> dict[str, list[str]]:
         keys = list(dict.fromkeys(keys))
@@ -385,4 +400,4 @@ class ElasticsearchStore(Store):
             # from+size stops at 10,000 hits: walk there with search_after instead
             body["search_after"] = self._call(sort_values_at, self.es, self.listings, body, query.offset)
             body["from"] = 0
-        return search_result(query, self._call(self.es.search, index=self.listings, body=body))
+        return search_result(query, self._call(self.es.search, index=self.listings, body=body), self.decode)

@@ -66,15 +66,21 @@ def sort_values_at(es, index: str, body: dict, offset: int) -> list | None:
     return after
 
 
-def search_result(query: Query, response: dict) -> SearchResult:
+def search_result(query: Query, response: dict, decode) -> SearchResult:
+    """The result of one search response; ``decode`` (Store.decode) reads each document and
+    skips, naming it, one it cannot read."""
     text = parse_text(query.text)
     hits = []
+    skipped = 0
     for raw in response["hits"]["hits"]:
-        doc = ListingDocument.model_validate(raw["_source"]["doc"])
+        doc = decode(ListingDocument, raw["_source"]["doc"], raw["_id"])
+        if doc is None:
+            skipped += 1
+            continue
         hits.append(Hit(document=doc, score=raw.get("_score") if text.must else None,
                         highlights=highlights(doc.data.listing.title, doc.data.listing.description, text)))
     facets = {f: facet_counts(response["aggregations"][f]["buckets"], query.facet_size) for f in query.facets}
-    return SearchResult(total=response["hits"]["total"]["value"], hits=hits, facets=facets)
+    return SearchResult(total=response["hits"]["total"]["value"], hits=hits, facets=facets, unreadable=skipped)
 
 
 def facet_counts(buckets: list[dict], size: int) -> list[FacetCount]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from enrichment.contracts import EnrichedListing, EnrichedVendor
@@ -32,11 +32,14 @@ from index.query import (
     parse_text,
     text_fields,
 )
-from index.store import Store, StoreError
+from index.store import Store, StoreError, read_document
 
 SCHEMA_VERSION = 6
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- documents `migrate` found unreadable (written by an older release, or damaged): kept whole
+CREATE TABLE IF NOT EXISTS unreadable_documents (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, doc TEXT NOT NULL, reason TEXT NOT NULL, set_aside TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS listings (
     rowid INTEGER PRIMARY KEY,
     id TEXT UNIQUE NOT NULL,
@@ -142,13 +145,30 @@ class EmbeddedStore(Store):
             self.db.execute(FTS_SCHEMA)
             self.db.execute("DELETE FROM terms")
             self.db.execute("DELETE FROM profiles")
-            for (doc_json,) in self.db.execute("SELECT doc FROM listings").fetchall():
-                self._write_listing(ListingDocument.model_validate_json(doc_json))
-            self.db.execute("DELETE FROM vendor_identifiers")
-            for (doc_json,) in self.db.execute("SELECT doc FROM vendors").fetchall():
-                self._write_vendor_identifiers(VendorDocument.model_validate_json(doc_json))
+            set_aside = []
+            for table, model in (("listings", ListingDocument), ("vendors", VendorDocument)):
+                if table == "vendors":
+                    self.db.execute("DELETE FROM vendor_identifiers")
+                for doc_id, doc_json in self.db.execute(f"SELECT id, doc FROM {table}").fetchall():
+                    doc, reason = read_document(model, doc_json)
+                    if doc is None:
+                        set_aside.append(self._set_aside(table, doc_id, doc_json, reason))
+                    elif table == "listings":
+                        self._write_listing(doc)
+                    else:
+                        self._write_vendor_identifiers(doc)
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        return f"{self.path}: {self.count_listings()} listings reindexed (schema {SCHEMA_VERSION})"
+        return "\n".join([f"{self.path}: {self.count_listings()} listings reindexed (schema {SCHEMA_VERSION}); "
+                          f"{len(set_aside)} unreadable document(s) set aside in table unreadable_documents",
+                          *set_aside])
+
+    def _set_aside(self, table: str, doc_id: str, doc_json: str, reason: str) -> str:
+        """Move a document this release cannot read out of the index, keeping it whole."""
+        self.unreadable.add(f"{doc_id}: {reason}")
+        self.db.execute("INSERT OR REPLACE INTO unreadable_documents VALUES (?, ?, ?, ?, ?)",
+                        (doc_id, table, doc_json, reason, _iso(datetime.now(UTC))))
+        self.db.execute(f"DELETE FROM {table} WHERE id = ?", (doc_id,))
+        return f"  set aside {table[:-1]} {doc_id}: {reason}"
 
     # -- writing ---------------------------------------------------------------------------
     def upsert_listings(self, items: Iterable[EnrichedListing]) -> UpsertReport:
@@ -214,21 +234,24 @@ class EmbeddedStore(Store):
         with self._transaction():
             # inactive listings are left as they are: nothing about them changes while gone
             rows = self.db.execute(
-                "SELECT doc FROM listings WHERE market = ? AND last_seen < ? AND rowid NOT IN"
+                "SELECT id, doc FROM listings WHERE market = ? AND last_seen < ? AND rowid NOT IN"
                 " (SELECT doc FROM terms WHERE field = 'status' AND key = 'inactive')",
                 (market, _iso(crawl_started))).fetchall()
-            for (doc_json,) in rows:
-                doc, gone = missed(ListingDocument.model_validate_json(doc_json), crawl_ended, after)
+            for doc_id, doc_json in rows:
+                doc = self.decode(ListingDocument, doc_json, doc_id)
+                if doc is None:
+                    continue
+                doc, gone = missed(doc, crawl_ended, after)
                 report.count("listings", gone)
                 if gone:
                     self._write_listing(doc)
                 else:
                     self.db.execute("UPDATE listings SET doc = ? WHERE id = ?", (doc.model_dump_json(), doc.id))
-            rows = self.db.execute("SELECT doc FROM vendors WHERE market = ? AND last_seen < ?",
+            rows = self.db.execute("SELECT id, doc FROM vendors WHERE market = ? AND last_seen < ?",
                                    (market, _iso(crawl_started))).fetchall()
-            for (doc_json,) in rows:
-                vendor = VendorDocument.model_validate_json(doc_json)
-                if vendor.status == "inactive":
+            for doc_id, doc_json in rows:
+                vendor = self.decode(VendorDocument, doc_json, doc_id)
+                if vendor is None or vendor.status == "inactive":
                     continue
                 vendor, gone = missed(vendor, crawl_ended, after)
                 report.count("vendors", gone)
@@ -253,19 +276,21 @@ class EmbeddedStore(Store):
     # -- reading ---------------------------------------------------------------------------
     def get_listing(self, doc_id: str) -> ListingDocument | None:
         row = self.db.execute("SELECT doc FROM listings WHERE id=?", (doc_id,)).fetchone()
-        return ListingDocument.model_validate_json(row[0]) if row else None
+        return self.decode(ListingDocument, row[0], doc_id) if row else None
 
     def iter_listings(self) -> Iterator[ListingDocument]:
-        for (doc,) in self.db.execute("SELECT doc FROM listings ORDER BY rowid"):
-            yield ListingDocument.model_validate_json(doc)
+        for doc_id, doc_json in self.db.execute("SELECT id, doc FROM listings ORDER BY rowid"):
+            if (doc := self.decode(ListingDocument, doc_json, doc_id)) is not None:
+                yield doc
 
     def iter_vendors(self) -> Iterator[VendorDocument]:
-        for (doc,) in self.db.execute("SELECT doc FROM vendors ORDER BY id"):
-            yield VendorDocument.model_validate_json(doc)
+        for doc_id, doc_json in self.db.execute("SELECT id, doc FROM vendors ORDER BY id"):
+            if (doc := self.decode(VendorDocument, doc_json, doc_id)) is not None:
+                yield doc
 
     def get_vendor(self, doc_id: str) -> VendorDocument | None:
         row = self.db.execute("SELECT doc FROM vendors WHERE id=?", (doc_id,)).fetchone()
-        return VendorDocument.model_validate_json(row[0]) if row else None
+        return self.decode(VendorDocument, row[0], doc_id) if row else None
 
     def iter_profiles(self) -> Iterator[ListingProfile]:
         for (profile,) in self.db.execute("SELECT profile FROM profiles ORDER BY doc"):
@@ -358,7 +383,7 @@ class EmbeddedStore(Store):
                 order = f"{_BM25}, l.id" if fts else "l.last_seen DESC, l.id"
             else:
                 order = _SORT_SQL[query.sort]
-            cols = f"l.doc, {_BM25}" if fts else "l.doc, NULL"
+            cols = f"l.id, l.doc, {_BM25}" if fts else "l.id, l.doc, NULL"
             rows = self.db.execute(
                 f"SELECT {cols} FROM {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
                 [*params, query.limit, query.offset],
@@ -368,11 +393,15 @@ class EmbeddedStore(Store):
             raise StoreError(f"search failed: {exc}") from None
         hits = []
         text = parse_text(query.text)
-        for doc_json, score in rows:
-            doc = ListingDocument.model_validate_json(doc_json)
+        skipped = 0
+        for doc_id, doc_json, score in rows:
+            doc = self.decode(ListingDocument, doc_json, doc_id)
+            if doc is None:
+                skipped += 1
+                continue
             hits.append(Hit(document=doc, score=-score if score is not None else None,
                             highlights=highlights(doc.data.listing.title, doc.data.listing.description, text)))
-        return SearchResult(total=total, hits=hits, facets=facets)
+        return SearchResult(total=total, hits=hits, facets=facets, unreadable=skipped)
 
     def _facet(self, field: str, source: str, where: str, params: list, size: int) -> list[FacetCount]:
         rows = self.db.execute(

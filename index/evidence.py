@@ -17,13 +17,13 @@ import hashlib
 import io
 import os
 import threading
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Iterator
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.bufferedreaders import BufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.utils import Digester
@@ -125,6 +125,45 @@ class EvidenceArchive:
                 self._handle = None
 
 
+CHUNK = 1 << 20
+
+
+class _BoundedDecoder:
+    """Undoes a Content-Encoding (gzip, deflate, br) chunk by chunk, keeping at most
+    ``limit`` decoded bytes: a body that inflates a thousandfold costs no more than that."""
+
+    def __init__(self, encoding: str, limit: int):
+        self.limit, self.out, self.truncated, self.failed = limit, bytearray(), False, ""
+        self._zlib = self._brotli = None
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            self._zlib = zlib.decompressobj(47)  # gzip or zlib header, detected
+        elif encoding == "br":
+            import brotli  # a dependency of Scrapy's own decompression
+
+            self._brotli = brotli.Decompressor()
+        elif encoding not in ("", "identity"):
+            self.failed = f"Content-Encoding {encoding!r} shown as stored"
+
+    def feed(self, chunk: bytes) -> None:
+        room = self.limit - len(self.out)
+        if self.truncated or room <= 0:
+            self.truncated = self.truncated or bool(chunk)
+            return
+        try:
+            if self._zlib is not None:
+                self.out += self._zlib.decompress(chunk, room)
+                self.truncated = bool(self._zlib.unconsumed_tail)
+            elif self._brotli is not None:
+                self.out += self._brotli.process(chunk, output_buffer_limit=room)
+                self.truncated = not self._brotli.can_accept_more_data()
+            else:
+                self.out += chunk[:room]
+                self.truncated = len(chunk) > room
+        except Exception as exc:  # noqa: BLE001 - a body that does not decode is shown as stored
+            self.failed = f"does not decode ({exc}); shown as stored"
+            self._zlib = self._brotli = None
+
+
 @dataclass
 class Page:
     url: str
@@ -133,20 +172,24 @@ class Page:
     mirror: str
     status: str
     headers: list[tuple[str, str]]
-    body: bytes  # decoded for reading (Content-Encoding undone)
+    body: bytes  # decoded for reading (Content-Encoding undone), at most the limit read_page was given
     payload_digest: str  # as written in the record
     sha256: str  # hex digest of the payload (the bytes as received) as read now
+    truncated: bool = False  # the decoded body is longer than the limit
+    decode_problem: str = ""  # why the body is shown as stored, if it is
 
 
-def read_page(folder: str | Path, warc_file: str, offset: int, record_id: str | None = None) -> Page:
-    """The response record at ``offset`` of ``warc_file`` (inside ``folder``)."""
+def read_page(folder: str | Path, warc_file: str, offset: int, record_id: str | None = None,
+              max_bytes: int = 5_000_000) -> Page:
+    """The response record at ``offset`` of ``warc_file`` (inside ``folder``), its body
+    decoded up to ``max_bytes``; read in chunks, so memory stays bounded whatever the record."""
     path = _inside(Path(folder), warc_file)
     with open(path, "rb") as handle:
         handle.seek(offset)
         for record in ArchiveIterator(handle):
             if record_id and record.rec_headers.get_header("WARC-Record-ID") != record_id:
                 raise LookupError(f"{warc_file} at {offset} holds another record")
-            return _page(record)
+            return _page(record, max_bytes)
     raise LookupError(f"no record at {offset} in {warc_file}")
 
 
@@ -158,22 +201,39 @@ def _inside(folder: Path, name: str) -> Path:
     return path
 
 
-def _page(record) -> Page:
-    raw = record.raw_stream.read()
-    encoding = (record.http_headers.get_header("content-encoding") or "").lower() if record.http_headers else ""
-    body = raw
-    if encoding in BufferedReader.get_supported_decompressors():
-        try:
-            body = BufferedReader(io.BytesIO(raw), decomp_type=encoding).read()
-        except Exception:  # noqa: BLE001 - a body that does not decode is shown as stored
-            body = raw
+def payload_sha256(record, sink=None) -> str:
+    """SHA-256 hex of the record's payload as archived, read chunk by chunk (each chunk also
+    given to ``sink``); reading it to the end lets warcio check the record's own digests."""
+    digest = hashlib.sha256()
+    while chunk := record.raw_stream.read(CHUNK):
+        digest.update(chunk)
+        if sink is not None:
+            sink(chunk)
+    return digest.hexdigest()
+
+
+def _page(record, max_bytes: int) -> Page:
+    encoding = (record.http_headers.get_header("content-encoding") or "").lower().strip() if record.http_headers else ""
+    decoder = _BoundedDecoder(encoding, max_bytes)
+    as_stored = bytearray()  # the first bytes as archived: shown when the body does not decode
+
+    def sink(chunk: bytes) -> None:
+        if len(as_stored) <= max_bytes:
+            as_stored.extend(chunk[: max_bytes + 1 - len(as_stored)])
+        decoder.feed(chunk)
+
+    sha256 = payload_sha256(record, sink)
+    if decoder.failed:
+        body, truncated = bytes(as_stored[:max_bytes]), len(as_stored) > max_bytes
+    else:
+        body, truncated = bytes(decoder.out), decoder.truncated
     headers = record.rec_headers
     return Page(url=headers.get_header("WARC-Target-URI"), fetched_at=headers.get_header("WARC-Date"),
                 route=headers.get_header("Interdict-Route") or "", mirror=headers.get_header("Interdict-Mirror") or "",
                 status=record.http_headers.get_statuscode() if record.http_headers else "",
                 headers=list(record.http_headers.headers) if record.http_headers else [], body=body,
-                payload_digest=headers.get_header("WARC-Payload-Digest") or "",
-                sha256=hashlib.sha256(raw).hexdigest())
+                payload_digest=headers.get_header("WARC-Payload-Digest") or "", sha256=sha256,
+                truncated=truncated, decode_problem=decoder.failed)
 
 
 @dataclass(frozen=True)
@@ -183,42 +243,66 @@ class Problem:
     what: str
 
 
-def records(where: str | Path) -> Iterator[tuple[str, int, object, list[str]]]:
-    """(file, offset, (record, page), digest problems) of every record in the archive folder
-    (or one of its files), each read in full so that warcio checks its block and payload
-    digests."""
+def records(where: str | Path, start: int = 0) -> Iterator[tuple[str, int, object, str | None, list[str], int]]:
+    """(file, offset, record, payload SHA-256 of a response or None, digest problems, where the
+    next record starts) of every record in the archive folder (or, from ``start``, of one of
+    its files). Each is read to its end in chunks, as archived (never decoded), so warcio
+    checks its block and payload digests in bounded memory."""
     where = Path(where)
     for path in sorted(where.glob("*.warc.gz")) if where.is_dir() else [where]:
         with open(path, "rb") as handle:
+            handle.seek(start)
             iterator = ArchiveIterator(handle, check_digests=True)
             for record in iterator:
-                page = _page(record) if record.rec_type == "response" else None
-                record.content_stream().read()
+                sha256 = payload_sha256(record)
                 offset = iterator.get_record_offset()  # after reading: asking first consumes the record
-                yield path.name, offset, (record, page), list(record.digest_checker.problems)
+                yield (path.name, offset, record, sha256 if record.rec_type == "response" else None,
+                       list(record.digest_checker.problems), offset + iterator.get_record_length())
+
+
+_GZIP_MEMBER = b"\x1f\x8b\x08"
+
+
+def _next_member(path: Path, after: int) -> int | None:
+    """Where the next gzip member (each record is one) starts after ``after``, if anywhere."""
+    with open(path, "rb") as handle:
+        handle.seek(after)
+        carry = b""
+        position = after
+        while block := handle.read(CHUNK):
+            found = (carry + block).find(_GZIP_MEMBER)
+            if found >= 0:
+                return position - len(carry) + found
+            carry, position = block[-2:], position + len(block)
+    return None
 
 
 def verify_archive(folder: str | Path) -> tuple[dict[tuple[str, str], str], list[Problem]]:
     """Re-check every record's digests. Returns the response records found
-    ((file, record id) -> payload SHA-256 hex) and every mismatch."""
+    ((file, record id) -> payload SHA-256 hex) and every problem: a record whose digests do
+    not match, and a record that cannot be read at all, named by offset; reading goes on at
+    the next record of the file."""
     found: dict[tuple[str, str], str] = {}
     problems: list[Problem] = []
     for path in sorted(Path(folder).glob("*.warc.gz")):
-        read = 0
-        try:
-            for name, offset, (record, page), issues in records(path):
-                read += 1
-                record_id = record.rec_headers.get_header("WARC-Record-ID")
-                if record.format != "warc" or not record_id:
-                    problems.append(Problem(name, "", f"unreadable: no WARC record at offset {offset}"))
-                    break
-                if page is not None:
-                    found[(name, record_id)] = page.sha256
-                problems.extend(Problem(name, record_id, issue) for issue in issues)
-        except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
-            problems.append(Problem(path.name, "", f"unreadable after {read} record(s): "
-                                                   f"{str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)}"))
-            continue
+        read, start = 0, 0
+        while start is not None:
+            failing = start  # where the record that breaks, if one does, starts
+            try:
+                for name, offset, record, sha256, issues, failing in records(path, start):
+                    read += 1
+                    record_id = record.rec_headers.get_header("WARC-Record-ID")
+                    if record.format != "warc" or not record_id:
+                        problems.append(Problem(name, "", f"unreadable: no WARC record at offset {offset}"))
+                        continue
+                    if sha256 is not None:
+                        found[(name, record_id)] = sha256
+                    problems.extend(Problem(name, record_id, issue) for issue in issues)
+                start = None
+            except Exception as exc:  # noqa: BLE001 - whatever breaks one record, the others are still checked
+                text = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                problems.append(Problem(path.name, "", f"unreadable record at offset {failing}: {text}"))
+                start = _next_member(path, failing + 1)
         if read == 0 and path.stat().st_size:
             problems.append(Problem(path.name, "", "unreadable: no WARC record in it"))
     return found, problems

@@ -36,7 +36,7 @@ def normalise_term(field: str, value: str) -> str:
 
 
 class Query(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     text: str = ""
     filters: dict[str, list[str]] = {}  # OR within a field, AND across fields
     price_min_usd: float | None = None
@@ -143,6 +143,7 @@ class SearchResult(BaseModel):
     total: int
     hits: list[Hit]
     facets: dict[str, list[FacetCount]] = {}
+    unreadable: int = 0  # stored documents of this page that could not be read (Store.unreadable names them)
 
 
 # Crawled text never contains these (contracts strip control characters), so renderers can

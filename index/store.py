@@ -3,9 +3,15 @@ both must pass the same contract tests (tests/test_store_contract.py)."""
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from contracts.inputs import Problems, describe_invalid
 
 from enrichment.contracts import EnrichedListing, EnrichedVendor
 from index.documents import ListingDocument, UpsertReport, VendorDocument
@@ -13,6 +19,20 @@ from index.jobs import CrawlJob
 from index.lifecycle import LifecycleReport
 from index.profiles import ListingProfile
 from index.query import Query, SearchResult
+
+
+log = logging.getLogger(__name__)
+T = TypeVar("T", bound=BaseModel)
+
+
+def read_document(model: type[T], raw: str | bytes | dict) -> tuple[T | None, str]:
+    """(document, "") or (None, why it cannot be read)."""
+    try:
+        return (model.model_validate_json(raw) if isinstance(raw, (str, bytes)) else model.model_validate(raw)), ""
+    except ValidationError as exc:
+        return None, describe_invalid(exc)
+    except ValueError as exc:  # JSON that does not parse
+        return None, str(exc)[:200]
 
 
 class StoreError(Exception):
@@ -24,6 +44,27 @@ class StoreUnavailable(StoreError):
 
 
 class Store(ABC):
+    """Reads never fail on one stored document that this release cannot read (written by an
+    older release, or damaged): it is skipped, named in the log and in ``unreadable``, and
+    `interdict store migrate` sets it aside."""
+
+    _unreadable: Problems | None = None
+
+    @property
+    def unreadable(self) -> Problems:
+        """Documents skipped by this store's reads so far ("id: reason", the first 1,000)."""
+        if self._unreadable is None:
+            self._unreadable = Problems(1000)
+        return self._unreadable
+
+    def decode(self, model: type[T], raw: str | bytes | dict, doc_id: str) -> T | None:
+        """The stored document, or None (logged and counted) when it cannot be read."""
+        doc, reason = read_document(model, raw)
+        if doc is None and self.unreadable.add(f"{doc_id}: {reason}"):
+            log.warning("stored document %s cannot be read and is skipped (%s); `interdict store migrate` "
+                        "sets such documents aside", doc_id, reason)
+        return doc
+
     @abstractmethod
     def upsert_listings(self, items: Iterable[EnrichedListing]) -> UpsertReport: ...
 

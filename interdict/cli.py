@@ -4,6 +4,7 @@ other and into jq; a user mistake gives one line on stderr and a non-zero exit."
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
@@ -21,6 +22,17 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"interdict: error: {message} (see {self.prog} --help)\n")
+
+
+def finite(text: str) -> float:
+    """An argparse type: a float that is a number (not inf or nan)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,9 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--shipments", type=int, default=3000, help="matching: synthetic shipments (default 3000)")
     p.add_argument("--demo", action="store_true", help="matching: on the demo catalog indexed with staggered "
                    "listing lifetimes in a scratch store (the figures of docs/matching.md), not --store")
-    p.add_argument("--decoys", type=float, default=0.4, help="matching: share of lawful decoys (default 0.4)")
+    p.add_argument("--decoys", type=finite, default=0.4, help="matching: share of lawful decoys (default 0.4)")
     p.add_argument("--seed", type=int, default=7, help="matching: seed of the synthetic stream")
-    p.add_argument("--threshold", type=float, help="matching: score that makes a match (default: config)")
+    p.add_argument("--threshold", type=finite, help="matching: score that makes a match (default: config)")
     p.add_argument("--top", type=int, help=argparse.SUPPRESS)
     p.add_argument("--datasets", metavar="NAMES", help="comma-separated subset: agora,torrez,alphabay")
     p.add_argument("--limit", type=int, metavar="N", help="an even sample of N listings per dataset")
@@ -117,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="generate: write the shipments here (JSON Lines)")
     p.add_argument("--truth", metavar="FILE", help="generate: write the planted answers here (JSON Lines)")
     p.add_argument("--count", type=int, default=1000, help="generate: shipments (default 1000)")
-    p.add_argument("--decoys", type=float, default=0.4, help="generate: share of lawful decoys (default 0.4)")
+    p.add_argument("--decoys", type=finite, default=0.4, help="generate: share of lawful decoys (default 0.4)")
     p.add_argument("--seed", type=int, default=7)
     store_arg(p)
 
@@ -129,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     store_arg(p)
     p.add_argument("--json", action="store_true", help="one JSON object per shipment")
     p.add_argument("--workers", type=int, default=1, help="processes (one per core; default 1)")
-    p.add_argument("--threshold", type=float, help="score that makes a match (default: config matching.threshold)")
+    p.add_argument("--threshold", type=finite, help="score that makes a match (default: config matching.threshold)")
     p.add_argument("--top", type=int, help="matches kept per shipment (default: config matching.top)")
 
     p = sub.add_parser("watchlist", help="terms for risk engines from the index: `watchlist export`",
@@ -159,7 +171,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "crawls of one market at once); `schedule run --once NAME` runs one now.")
     p.add_argument("action", choices=["list", "run"])
     p.add_argument("--once", metavar="NAME", help="run this schedule now, once, and exit with its crawl's status")
-    p.add_argument("--stop-after", type=float, metavar="SECONDS", help="stop scheduling after this long "
+    p.add_argument("--stop-after", type=finite, metavar="SECONDS", help="stop scheduling after this long "
                    "(a crawl under way finishes first)")
     store_arg(p)
 
@@ -234,8 +246,8 @@ def _parser() -> argparse.ArgumentParser:
     store_arg(p)
     p.add_argument("--filter", "-f", action="append", default=[], metavar="FIELD=VALUE",
                    help="exact filter; repeat for more (same field: any of, different fields: all of)")
-    p.add_argument("--price-min", type=float, metavar="USD")
-    p.add_argument("--price-max", type=float, metavar="USD")
+    p.add_argument("--price-min", type=finite, metavar="USD")
+    p.add_argument("--price-max", type=finite, metavar="USD")
     p.add_argument("--since", metavar="DATE", help="last seen on or after (ISO date or datetime)")
     p.add_argument("--until", metavar="DATE", help="last seen on or before")
     p.add_argument("--first-seen", action="store_true", help="--since/--until apply to first seen instead")
@@ -263,9 +275,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"interdict: error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except ValidationError as exc:
-        from interdict.jsonl import describe_validation
+        from contracts.inputs import describe_invalid
 
-        print(f"interdict: error: {describe_validation(exc)}", file=sys.stderr)
+        print(f"interdict: error: {describe_invalid(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interdict: interrupted", file=sys.stderr)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from contracts.inputs import describe_invalid
 from enrichment.contracts import EnrichedListing, EnrichedVendor, Listing, VendorProfile
 from index import Query, open_store
 from interdict.errors import UserError
@@ -20,7 +21,7 @@ from interdict.schedule import cmd_schedule  # noqa: F401 - dispatched by name f
 from interdict.service import cmd_audit, cmd_keys, cmd_serve  # noqa: F401 - dispatched by name from cli.py
 from interdict.shipments import cmd_match, cmd_shipments  # noqa: F401 - dispatched by name from cli.py
 from interdict.watchlist import cmd_watchlist  # noqa: F401 - dispatched by name from cli.py
-from interdict.jsonl import LineErrors, describe_validation, read_records
+from interdict.jsonl import LineErrors, read_records
 from interdict.progress import Progress
 
 EXIT_PARTIAL = 1
@@ -61,6 +62,9 @@ def cmd_search(args, config) -> int:
                   facets=args.facet, sort=args.sort, limit=args.limit, offset=args.offset)
     with open_store(config, args.store) as store:
         result = store.search(query)
+    if result.unreadable:
+        print(f"interdict: {result.unreadable} stored document(s) of this page could not be read and were left out "
+              f"(`interdict store migrate` sets them aside)", file=sys.stderr)
     if args.json:
         for hit in result.hits:
             print(json.dumps({"score": hit.score, "highlights": hit.highlights,
@@ -197,12 +201,12 @@ def cmd_enrich(args, config) -> int:
             progress.tick()
 
     kind, batch = "", []
-    for lineno, record in read_records(args.input, errors):
+    for lineno, record in read_records(args.input, errors, config.input.max_line_chars):
         this = "listing" if CRAWLED_LISTING_KEYS <= record.keys() else "raw"
         try:
             item = Listing.model_validate(record) if this == "listing" else RawListing.model_validate(record)
         except ValidationError as exc:
-            errors.add(lineno, f"not a listing: {describe_validation(exc)}")
+            errors.add(lineno, f"not a listing: {describe_invalid(exc)}")
             continue
         if batch and (this != kind or len(batch) >= enricher.batch_size):
             flush(kind, batch)
@@ -312,11 +316,11 @@ def cmd_index(args, config) -> int:
             progress.tick(len(batch))
             batch.clear()
 
-        for lineno, record in read_records(args.input, errors):
+        for lineno, record in read_records(args.input, errors, config.input.max_line_chars):
             try:
                 batch.append(_as_indexable(record))
             except (ValidationError, ValueError) as exc:
-                reason = describe_validation(exc) if isinstance(exc, ValidationError) else str(exc)
+                reason = describe_invalid(exc) if isinstance(exc, ValidationError) else str(exc)
                 errors.add(lineno, reason)
                 continue
             if len(batch) >= INDEX_BATCH:

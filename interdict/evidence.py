@@ -29,16 +29,16 @@ def cmd_evidence(args, config) -> int:
         if args.action == "show":
             if not args.doc_id:
                 raise UserError("evidence show needs a document id (from `interdict search --json`: id)")
-            return _show(store, folder, args.doc_id, args.headers_only)
+            return _show(store, folder, args.doc_id, args.headers_only, config.crawl.max_page_bytes)
         return _verify(store, folder)
 
 
-def _show(store, folder: Path, doc_id: str, headers_only: bool) -> int:
+def _show(store, folder: Path, doc_id: str, headers_only: bool, max_bytes: int) -> int:
     evidence, what = _evidence_of(store, doc_id)
     if evidence is None or not evidence.warc_file:
         raise UserError(f"{what} has no WARC record (fetched while evidence archiving was off, or imported)")
     try:
-        page = read_page(folder, evidence.warc_file, evidence.warc_offset or 0, evidence.warc_record_id)
+        page = read_page(folder, evidence.warc_file, evidence.warc_offset or 0, evidence.warc_record_id, max_bytes)
     except (OSError, LookupError) as exc:
         raise UserError(f"cannot read the evidence of {what}: {exc}") from None
     matches = page.sha256 == evidence.sha256
@@ -50,6 +50,10 @@ def _show(store, folder: Path, doc_id: str, headers_only: bool) -> int:
         f"payload sha256: {page.sha256}  ({page.payload_digest} in the record)",
         f"index says: {evidence.sha256} — " + ("MATCHES" if matches else "MISMATCH"),
     ]
+    if page.decode_problem:
+        lines.append(f"body: {page.decode_problem}")
+    if page.truncated:
+        lines.append(f"body: shown up to {max_bytes:,} bytes (crawl.max_page_bytes); the digest covers all of it")
     # Metadata on stderr, the page itself on stdout: `evidence show ID > page.html` saves it.
     print("\n".join(lines), file=sys.stderr)
     if not headers_only:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from pydantic import ValidationError
-
+from contracts.inputs import DEFAULT_MAX_LINE_CHARS, BadLine, json_lines
 from interdict.errors import UserError
 
 
@@ -26,6 +24,8 @@ class LineErrors:
 
 def open_input(path: str | None) -> tuple[IO[str], str]:
     if path in (None, "-"):
+        if hasattr(sys.stdin, "reconfigure"):  # bytes that are not UTF-8 become U+FFFD, as in files
+            sys.stdin.reconfigure(errors="replace")
         return sys.stdin, "<stdin>"
     try:
         return Path(path).open(encoding="utf-8", errors="replace"), path
@@ -33,31 +33,21 @@ def open_input(path: str | None) -> tuple[IO[str], str]:
         raise UserError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def read_records(path: str | None, errors: LineErrors | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for every line that holds a JSON object; others are reported."""
+def read_records(path: str | None, errors: LineErrors | None = None,
+                 max_chars: int = DEFAULT_MAX_LINE_CHARS) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every line that holds a JSON object; others (bad JSON, too
+    deep, too long, numbers that are not finite) are reported and skipped."""
     stream, name = open_input(path)
     errors = errors if errors is not None else LineErrors(name)
     errors.source = name
     with stream if stream is not sys.stdin else _no_close(stream):
-        for lineno, line in enumerate(stream, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                errors.add(lineno, f"not valid JSON ({exc.msg} at column {exc.colno})")
-                continue
-            if not isinstance(record, dict):
+        for lineno, record in json_lines(stream, max_chars):
+            if isinstance(record, BadLine):
+                errors.add(lineno, str(record))
+            elif not isinstance(record, dict):
                 errors.add(lineno, f"expected a JSON object, got {type(record).__name__}")
-                continue
-            yield lineno, record
-
-
-def describe_validation(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "record"
-    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
+            else:
+                yield lineno, record
 
 
 class _no_close:

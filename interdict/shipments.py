@@ -12,6 +12,7 @@ from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 
+from contracts.inputs import InputLimits
 from index import open_store
 from interdict.errors import UserError
 from matching.contracts import Shipment, ShipmentMatches
@@ -20,11 +21,12 @@ from matching.shipments import RowError, read_shipments
 EXIT_BAD_ROWS = 1
 
 
-def _read(files: list[str], problems: list[int]) -> Iterator[Shipment]:
+def _read(files: list[str], problems: list[int], config) -> Iterator[Shipment]:
     """Good shipments of every file; bad rows and unreadable files on stderr, counted."""
+    limits = InputLimits(**config.input.model_dump())
     for name in files:
         try:
-            for found in read_shipments(name):
+            for found in read_shipments(name, limits):
                 if isinstance(found, RowError):
                     problems[0] += 1
                     print(found.line(name), file=sys.stderr)
@@ -44,7 +46,7 @@ def cmd_shipments(args, config) -> int:
         raise UserError("shipments check: name one or more files")
     problems = [0]
     shipments = 0
-    for shipment in _read(args.files, problems):
+    for shipment in _read(args.files, problems, config):
         shipments += 1
         if args.json:
             print(shipment.model_dump_json())
@@ -82,7 +84,7 @@ def cmd_match(args, config) -> int:
     problems = [0]
     shipments = matched = 0
     started = time.monotonic()
-    results = match_in_processes(partial(open_store, config, args.store), _read(args.files, problems),
+    results = match_in_processes(partial(open_store, config, args.store), _read(args.files, problems, config),
                                  args.workers, settings, encode=partial(_shown, as_json=args.json,
                                                                         threshold=settings.threshold))
     for has_match, text in results:

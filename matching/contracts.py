@@ -8,12 +8,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import phonenumbers
 import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator, model_validator
 
+from contracts.inputs import nulls_absent
 from enrichment.contracts import CleanStr
 
 ItemCategory = Literal["gift", "documents", "commercial_sample", "sale_of_goods", "returned_goods", "other"]
@@ -96,7 +97,13 @@ Phone = Annotated[str, AfterValidator(_phone)]
 
 
 class Contract(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Shipment data as it arrives: null means absent; numbers are finite."""
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_absent(cls, data: Any) -> Any:
+        return nulls_absent(data)
 
 
 class Party(Contract):

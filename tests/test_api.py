@@ -226,9 +226,9 @@ def test_matching_takes_json_csv_and_json_lines_and_names_bad_rows(api, ids):
         unknown = client.post("/api/match", content=b"<xml/>", headers={"Content-Type": "application/xml"})
     assert one["results"][0]["item_id"] == shipment.item_id and one["problems"] == []
     assert len(several["results"]) == 1 and several["problems"][0].startswith("shipment 2: ")
-    assert len(lines["results"]) == 5 and lines["problems"][0].startswith("row 6: line: not valid JSON")
+    assert len(lines["results"]) == 5 and lines["problems"][0].startswith("line 6: line: not valid JSON")
     assert table.status_code == 200 and len(table.json()["results"]) >= 1
-    assert any(p.startswith("row ") for p in table.json()["problems"])
+    assert any(p.startswith("line ") for p in table.json()["problems"])
     assert too_big.status_code == 413 and unknown.status_code == 415
 
 

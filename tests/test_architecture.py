@@ -8,6 +8,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
+    "contracts": {"crawlers", "enrichment", "index", "matching", "interdict", "config"},
     "enrichment": {"crawlers", "index", "matching", "interdict"},
     "index": {"crawlers", "matching", "interdict"},
     "config": {"crawlers", "enrichment", "index", "matching", "interdict"},

@@ -50,7 +50,7 @@ def test_archive_rotates_reads_back_and_verifies(tmp_path):
     assert page.sha256 == stored[17].sha256 and page.payload_digest.startswith("sha256:")
     found, problems = verify_archive(tmp_path)
     assert problems == [] and len(found) == 30
-    kinds = [record.rec_type for _, _, (record, _), _ in records(tmp_path)]
+    kinds = [record.rec_type for _, _, record, _, _, _ in records(tmp_path)]
     assert kinds.count("request") == 30 and kinds.count("warcinfo") == len(files)
     # The operator's session cookie is never written to the archive.
     assert all(b"SECRET" not in gzip.decompress(f.read_bytes()) for f in files)
@@ -119,3 +119,63 @@ def test_show_explains_documents_without_evidence(tmp_path):
     assert proc.returncode == 2 and "has no WARC record" in proc.stderr
     missing = run_cli("evidence", "show", "nope", "--store", str(store))
     assert missing.returncode == 2 and "no listing or vendor with id 'nope'" in missing.stderr
+
+
+def _archive_encoded(folder: Path, bodies: dict[str, tuple[str, bytes]]):
+    """One record per page, its body stored as sent with its Content-Encoding."""
+    archive = EvidenceArchive(folder, max_file_bytes=1_000_000_000, label="enc")
+    stored = {name: archive.write(url=f"http://shop.test/{name}", method="GET", request_headers=[], status=200,
+                                  reason="OK", response_headers=[("Content-Type", "text/html"),
+                                                                 ("Content-Encoding", encoding)],
+                                  body=body, fetched_at=NOW, route="clearnet", mirror="http://shop.test",
+                                  market="enc")
+              for name, (encoding, body) in bodies.items()}
+    archive.close()
+    return stored
+
+
+def test_brotli_and_gzip_pages_verify_and_show_decoded_and_one_broken_record_spoils_no_other(tmp_path):
+    import brotli
+
+    page = b"<html><h1>Vacuum sealer</h1>" + b"ships from NL " * 500 + b"</html>"
+    stored = _archive_encoded(tmp_path, {"br": ("br", brotli.compress(page)), "gz": ("gzip", gzip.compress(page)),
+                                         "broken": ("br", b"not brotli at all"), "last": ("gzip", gzip.compress(page))})
+    found, problems = verify_archive(tmp_path)
+    assert problems == [] and len(found) == 4
+    for name in ("br", "gz", "last"):
+        shown = read_page(tmp_path, stored[name].warc_file, stored[name].offset, stored[name].record_id)
+        assert shown.body == page and shown.sha256 == stored[name].sha256 and not shown.truncated
+    broken = read_page(tmp_path, stored["broken"].warc_file, stored["broken"].offset)
+    assert broken.body == b"not brotli at all" and "does not decode" in broken.decode_problem
+    # A record whose gzip member is damaged is named; the records after it are still verified.
+    path = tmp_path / stored["gz"].warc_file
+    raw = bytearray(path.read_bytes())
+    raw[stored["gz"].offset + 40: stored["gz"].offset + 60] = b"\xff" * 20
+    path.write_bytes(bytes(raw))
+    found, problems = verify_archive(tmp_path)
+    assert [p.what.split(":")[0] for p in problems] == [f"unreadable record at offset {stored['gz'].offset}"]
+    assert {(stored[n].warc_file, stored[n].record_id) for n in ("br", "broken", "last")} <= set(found)
+
+
+def test_verify_and_show_of_a_gzip_bomb_stay_within_bounded_memory(tmp_path):
+    """200 MB of zeros gzipped to ~200 KB: the crawl stops such a page at crawl.max_page_bytes
+    but archives what was sent. Measured in a child process: its peak RSS over its RSS after
+    start-up and imports."""
+    import subprocess
+    import sys
+
+    bomb = gzip.compress(b"\0" * 200_000_000, compresslevel=9)
+    stored = _archive_encoded(tmp_path, {"bomb": ("gzip", bomb)})["bomb"]
+    probe = f"""
+import resource, sys
+from index.evidence import read_page, verify_archive
+def peak(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+before = peak()
+found, problems = verify_archive({str(tmp_path)!r})
+page = read_page({str(tmp_path)!r}, {stored.warc_file!r}, {stored.offset}, max_bytes=5_000_000)
+assert not problems and len(found) == 1 and page.truncated and len(page.body) == 5_000_000
+print(peak() - before)
+"""
+    grown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert grown.returncode == 0, grown.stderr
+    assert int(grown.stdout) <= 100, f"verify and show grew {grown.stdout.strip()} MB"

@@ -70,9 +70,9 @@ def test_every_bad_row_is_named_and_good_items_are_processed(tmp_path):
     assert "check digit" in reasons[3, "item_id"] and "ISO 3166" in reasons[4, "destination_country"]
     assert "phone" in reasons[6, "sender_phone"] and "less than the articles' net weight" in reasons[9, "gross_weight_kg"]
     # A multi-row item with a bad row is not processed, and says so with all its rows.
-    assert any(e.column == "item_id" and "rows 6, 7" in e.reason and "not processed" in e.reason for e in found
+    assert any(e.column == "item_id" and "lines 6, 7" in e.reason and "not processed" in e.reason for e in found
                if isinstance(e, RowError))
-    assert any(e.row == 2 and "rows 2, 8" in e.reason for e in found if isinstance(e, RowError))
+    assert any(e.row == 2 and "lines 2, 8" in e.reason for e in found if isinstance(e, RowError))
 
 
 def test_broken_csv_structure_is_reported(tmp_path):

@@ -1,6 +1,7 @@
 """The Store contract. Every store implementation passes this file unchanged: the embedded
 store and a real Elasticsearch node (tests/conftest.py)."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -428,3 +429,30 @@ def test_deep_pages_beyond_the_result_window(elasticsearch_url, enricher):
         elastic.MAX_RESULT_WINDOW = window
         store.es.indices.delete(index=",".join(store.es.indices.get(index=f"{store.prefix}-*")))
         store.close()
+
+
+def _store_as_an_older_release_did(store, doc_id: str) -> None:
+    """Rewrite one stored document the way a release that took `"price": "Infinity"` left it:
+    the amount stored as null, which no reader accepts."""
+    doc = store.get_listing(doc_id).model_dump(mode="json")
+    doc["data"]["listing"]["price"]["amount"] = None
+    if hasattr(store, "db"):
+        store.db.execute("UPDATE listings SET doc = ? WHERE id = ?", (json.dumps(doc), doc_id))
+    else:
+        store.es.update(index=store.listings, id=doc_id, doc={"doc": doc}, refresh="wait_for")
+
+
+def test_one_unreadable_stored_document_never_breaks_reads_and_migrate_sets_it_aside(loaded, enrich):
+    bad = listing_id("alpha", "a1")
+    _store_as_an_older_release_did(loaded, bad)
+    found = loaded.search(Query(text="mdma", limit=50))
+    assert keys(found) == ["b2"] and found.unreadable == 1
+    assert loaded.get_listing(bad) is None and len(list(loaded.iter_listings())) == 4
+    assert any(p.startswith(f"{bad}: data.listing.price.amount") for p in loaded.unreadable.named)
+    assert loaded.search(Query(filters={"ships_from": ["NL"]})).unreadable == 1
+    report = loaded.migrate()
+    assert f"{bad}: data.listing.price.amount" in report, report
+    after = loaded.search(Query(text="mdma", limit=50))
+    assert keys(after) == ["b2"] and after.unreadable == 0 and loaded.count_listings() == 4
+    seen_again = loaded.upsert_listings(enrich(make_listing(crawled_at=T0 + timedelta(days=1), **CORPUS[0])))
+    assert seen_again.new == 1 and keys(loaded.search(Query(text="mdma", limit=50))) == ["a1", "b2"]

@@ -8,6 +8,8 @@ destinations and a shipping option with its rate.
 
 from __future__ import annotations
 
+import math
+
 import logging
 from typing import Any
 
@@ -93,10 +95,12 @@ def _text(value) -> str | None:
 
 
 def _number(value) -> float | None:
+    """A schema.org number; "Infinity", "NaN" and "1e999" are no number at all."""
     try:
-        return float(str(value).replace(",", "")) if value not in (None, "") else None
+        number = float(str(value).replace(",", "")) if value not in (None, "") else None
     except ValueError:
         return None
+    return number if number is None or math.isfinite(number) else None
 
 
 def _country(region) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 from spacy.language import Language
@@ -71,9 +72,10 @@ def parse_number(text: str) -> float | None:
     elif text.count(".") > 1:
         text = text.replace(".", "")
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None  # 400 digits, "1e999": no amount at all
 
 
 def parse_price(text: str) -> tuple[float, str] | None:

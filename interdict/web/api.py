@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Depends, HTTPException, Query as Param, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
+from contracts.inputs import BadLine, InputLimits, Problems, csv_records, decode_line
+
 from index.documents import ListingDocument, vendor_id
 from index.query import FILTER_FIELDS, SORTS, Query, QueryError
 from index.store import Store
@@ -25,7 +27,7 @@ from interdict.web.vendors import vendor_profile
 from matching import watchlist
 from matching.contracts import Shipment, ShipmentMatches
 from matching.matcher import Matcher
-from matching.shipments import RowError, read_csv, read_jsonl
+from matching.shipments import read_csv, read_jsonl
 
 
 # -- who is asking ---------------------------------------------------------------------------
@@ -107,6 +109,8 @@ class SearchOut(BaseModel):
     total: int
     hits: list[HitOut]
     facets: dict[str, list[dict]]
+    unreadable: int = Field(0, description="stored documents of this page left out: they cannot be read "
+                                           "(`interdict store migrate` sets them aside)")
 
 
 def hit_out(doc: ListingDocument, score: float | None, highlights: dict[str, str]) -> HitOut:
@@ -133,7 +137,8 @@ def search(request: Request, key: Annotated[ApiKey, Depends(require("search"))],
            category: Annotated[list[str], Param()] = [], product: Annotated[list[str], Param()] = [],
            ships_from: Annotated[list[str], Param()] = [], ships_to: Annotated[list[str], Param()] = [],
            hs_code: Annotated[list[str], Param()] = [], identifier: Annotated[list[str], Param()] = [],
-           price_min_usd: float | None = None, price_max_usd: float | None = None,
+           price_min_usd: float | None = Param(None, allow_inf_nan=False),
+           price_max_usd: float | None = Param(None, allow_inf_nan=False),
            date_field: Literal["last_seen", "first_seen"] = "last_seen", date_from: datetime | None = None,
            date_to: datetime | None = None, sort: Literal[SORTS] = "relevance",  # type: ignore[valid-type]
            facets: str = "market,category,ships_from", limit: int = Param(20, ge=0, le=200),
@@ -146,7 +151,8 @@ def search(request: Request, key: Annotated[ApiKey, Depends(require("search"))],
     result = store_of(request).search(query)
     audit_use(request, key, "search", q or "*", filters={k: v for k, v in filters.items() if v}, total=result.total)
     return SearchOut(total=result.total, hits=[hit_out(h.document, h.score, h.highlights) for h in result.hits],
-                     facets={f: [c.model_dump() for c in counts] for f, counts in result.facets.items()})
+                     facets={f: [c.model_dump() for c in counts] for f, counts in result.facets.items()},
+                     unreadable=result.unreadable)
 
 
 @router.get("/listings/{doc_id}", summary="A listing: fields, entities, price history, evidence reference")
@@ -194,44 +200,77 @@ async def read_upload(request: Request) -> bytes:
     return bytes(body)
 
 
-def shipments_from_body(body: bytes, content_type: str) -> tuple[list[Shipment], list[str]]:
+def shipments_from_body(body: bytes, content_type: str, limits: InputLimits,
+                        max_rows: int) -> tuple[list[Shipment], Problems]:
+    """Good shipments and the bad rows (the first ``limits.max_problems`` named, the rest
+    counted) of an upload, read row by row; more than ``max_rows`` rows: 413."""
     text = body.decode("utf-8-sig", errors="replace")
+    del body
     kind = content_type.split(";")[0].strip().lower()
+    problems = Problems(limits.max_problems)
+    too_many = HTTPException(413, f"upload has more than {max_rows:,} rows (config api.max_upload_rows)")
     if kind in ("application/json", ""):
         try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise HTTPException(422, f"body is not JSON: {exc}") from None
+            data = decode_line(text, max_chars=len(text) + 1)
+        except BadLine as exc:
+            raise HTTPException(422, f"body is not usable JSON: {exc}") from None
         records = data if isinstance(data, list) else [data]
-        shipments, problems = [], []
+        if len(records) > max_rows:
+            raise too_many
+        shipments = []
         for number, record in enumerate(records, 1):
             try:
                 shipments.append(Shipment.model_validate(record))
             except ValidationError as exc:
-                problems += [f"shipment {number}: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+                for e in exc.errors():
+                    problems.add(f"shipment {number}: {'.'.join(map(str, e['loc']))}: {e['msg']}")
         return shipments, problems
     if kind in ("text/csv", "application/csv"):
-        items = list(read_csv(io.StringIO(text, newline="")))
+        items = read_csv(io.StringIO(text, newline=""), limits)
     elif kind in ("application/x-ndjson", "application/jsonl", "application/jsonlines"):
-        items = list(read_jsonl(io.StringIO(text)))
+        items = read_jsonl(io.StringIO(text), limits)
     else:
         raise HTTPException(415, "send application/json (a shipment or a list), text/csv or application/x-ndjson")
-    return ([i for i in items if isinstance(i, Shipment)],
-            [f"row {i.row}: {i.column}: {i.reason}" for i in items if isinstance(i, RowError)])
+    if text.count("\n") + 1 > max_rows and _rows(text, kind, limits) > max_rows:  # lines bound rows from above
+        raise too_many
+    shipments = []
+    for item in items:
+        if isinstance(item, Shipment):
+            shipments.append(item)
+        else:
+            problems.add(f"line {item.row}: {item.column}: {item.reason}")
+    return shipments, problems
+
+
+def _rows(text: str, kind: str, limits: InputLimits) -> int:
+    """Data rows of a CSV (records after the header) or JSON Lines (lines not blank) body."""
+    if kind.endswith("csv"):
+        return sum(1 for _ in csv_records(io.StringIO(text, newline=""), limits.max_field_lines,
+                                          limits.max_line_chars)) - 1
+    return sum(1 for line in io.StringIO(text) if line.strip())
 
 
 class MatchOut(BaseModel):
     results: list[dict]
-    problems: list[str] = Field(description="bad rows, each with row, column and reason; good rows are matched")
+    problems: list[str] = Field(description="bad rows, each with line, column and reason; good rows are matched "
+                                            "(the first [input] max_problems)")
+    problems_total: int = Field(0, description="every problem, named or not")
+
+
+def _upload(request: Request, body: bytes) -> tuple[list[Shipment], Problems]:
+    config = request.app.state.config
+    return shipments_from_body(body, request.headers.get("content-type", ""), InputLimits(**config.input.model_dump()),
+                               config.api.max_upload_rows)
 
 
 @router.post("/match", response_model=MatchOut, summary="Match shipments (JSON, CSV or JSON Lines body)")
 async def match(request: Request, key: Annotated[ApiKey, Depends(require("match"))]) -> MatchOut:
-    shipments, problems = shipments_from_body(await read_upload(request), request.headers.get("content-type", ""))
+    shipments, problems = _upload(request, await read_upload(request))
     results = await run_matching(request, shipments)
     audit_use(request, key, "match", f"{len(shipments)} shipment(s)", items=[s.item_id for s in shipments][:50],
-              problems=len(problems))
-    return MatchOut(results=[_result_json(r) for r in results], problems=problems)
+              problems=problems.count)
+    return MatchOut(results=[_result_json(r) for r in results], problems=problems.named,
+                    problems_total=problems.count)
 
 
 async def run_matching(request: Request, shipments: list[Shipment]) -> list[ShipmentMatches]:
@@ -250,10 +289,10 @@ def _result_json(result: ShipmentMatches) -> dict:
 @router.post("/batches", summary="Match an uploaded batch and keep it for review")
 async def create_batch(request: Request, key: Annotated[ApiKey, Depends(require("review"))],
                        name: str = "upload") -> dict:
-    shipments, problems = shipments_from_body(await read_upload(request), request.headers.get("content-type", ""))
+    shipments, problems = _upload(request, await read_upload(request))
     results = await run_matching(request, shipments)
     batch = request.app.state.reviews.add_batch(name[:200], key.name, results, problems)
-    audit_use(request, key, "match", f"batch/{batch.id}", name=name, shipments=len(results), problems=len(problems))
+    audit_use(request, key, "match", f"batch/{batch.id}", name=name, shipments=len(results), problems=problems.count)
     return {**batch.__dict__, "matched": sum(bool(r.matches) for r in results)}
 
 

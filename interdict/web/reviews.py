@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from contracts.inputs import Problems
 from matching.contracts import RESULTS, ShipmentMatches
 from matching.watchlist import csv_safe
 
@@ -47,7 +48,8 @@ class Batch:
     created: str
     key_name: str
     shipments: int
-    problems: list[str]
+    problems: list[str]  # the first ones named ([input] max_problems)
+    problems_total: int  # every problem of the upload, named or not
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,12 @@ class Review:
     note: str
     key_name: str
     at: str
+
+
+def _problems(stored: str) -> tuple[list[str], int]:
+    """(named problems, total) of a stored batch; batches of earlier releases kept a list."""
+    data = json.loads(stored)
+    return (data, len(data)) if isinstance(data, list) else (data["named"], data["total"])
 
 
 def match_target(match) -> str:
@@ -74,26 +82,29 @@ class ReviewStore:
     def close(self) -> None:
         self._db.close()
 
-    def add_batch(self, name: str, key_name: str, results: list[ShipmentMatches], problems: list[str]) -> Batch:
+    def add_batch(self, name: str, key_name: str, results: list[ShipmentMatches], problems: Problems) -> Batch:
         batch = Batch(id=secrets.token_hex(8), name=name, created=datetime.now(UTC).isoformat(timespec="seconds"),
-                      key_name=key_name, shipments=len(results), problems=problems)
+                      key_name=key_name, shipments=len(results), problems=problems.named,
+                      problems_total=problems.count)
         with self._lock:
             self._db.execute("BEGIN")
             self._db.execute("INSERT INTO match_batches VALUES (?, ?, ?, ?, ?, ?)",
                              (batch.id, batch.name, batch.created, batch.key_name, batch.shipments,
-                              json.dumps(problems)))
+                              json.dumps({"named": problems.named, "total": problems.count})))
             self._db.executemany("INSERT INTO match_results VALUES (?, ?, ?, ?)",
                                  ((batch.id, i, r.item_id, r.to_json()) for i, r in enumerate(results)))
             self._db.execute("COMMIT")
         return batch
 
     def batches(self, limit: int = 100) -> list[Batch]:
+        """The newest batches, each with its problem count but none of the problems named
+        (a listing of batches stays small whatever was uploaded)."""
         rows = self._db.execute("SELECT * FROM match_batches ORDER BY created DESC, id LIMIT ?", (limit,))
-        return [Batch(*row[:5], json.loads(row[5])) for row in rows]
+        return [Batch(*row[:5], [], _problems(row[5])[1]) for row in rows]
 
     def batch(self, batch_id: str) -> Batch | None:
         row = self._db.execute("SELECT * FROM match_batches WHERE id = ?", (batch_id,)).fetchone()
-        return Batch(*row[:5], json.loads(row[5])) if row else None
+        return Batch(*row[:5], *_problems(row[5])) if row else None
 
     def results(self, batch_id: str, offset: int = 0, limit: int = 1_000_000) -> list[ShipmentMatches]:
         rows = self._db.execute("SELECT result FROM match_results WHERE batch = ? ORDER BY seq LIMIT ? OFFSET ?",
