@@ -2,6 +2,7 @@
 config/markets.toml through each spider (see crawlers/spiders/market.py)."""
 
 import logging
+from urllib.parse import urlsplit
 
 from config import load_config
 from crawlers import offline
@@ -31,6 +32,12 @@ DOWNLOAD_WARNSIZE = _config.crawl.max_page_bytes // 2
 RETRY_TIMES = 2
 COOKIES_ENABLED = True
 REDIRECT_ENABLED = True
+
+# Direct fetches connect only to the public addresses a name resolves to (crawlers/transport/dns.py);
+# the host names markets that live on private addresses use are let through, for them alone.
+TWISTED_DNS_RESOLVER = "crawlers.transport.dns.EgressGuardResolver"
+INTERDICT_PRIVATE_HOSTS = sorted({urlsplit(u).hostname.lower() for m in _config.markets.values()
+                                  if m.allow_private_targets for u in m.base_urls if urlsplit(u).hostname})
 
 DOWNLOADER = "crawlers.downloader.SlotBoundDownloader"
 DOWNLOAD_HANDLERS = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
@@ -114,6 +115,11 @@ def run_crawls(config: InterdictSettings, markets: dict[str, str | None], store_
     Each crawl records its job and holds its market itself (crawlers.jobs): a market another
     crawl holds is skipped, its report saying by whom."""
     settings = scrapy_settings(store_path, output, verbose, trigger, join)
+    overrides = {urlsplit(url).hostname.lower() for name, url in markets.items()
+                 if url and config.market(name).allow_private_targets and urlsplit(url).hostname}
+    if overrides:  # a market moved to another private address by --base-url lives there now
+        settings.set("INTERDICT_PRIVATE_HOSTS", sorted({*settings.getlist("INTERDICT_PRIVATE_HOSTS"), *overrides}),
+                     priority="cmdline")
     loader = SpiderLoader.from_settings(settings)
     for name in markets:
         spider_name = config.market(name).profile

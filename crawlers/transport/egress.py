@@ -26,7 +26,19 @@ class EgressBlocked(IgnoreRequest):
         self.reason = reason
 
 
-def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def is_internal_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Loopback, private, link-local (cloud metadata), multicast, reserved, unspecified or
+    carrier-grade NAT; an IPv4-mapped IPv6 address is judged by its IPv4 address."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return (ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast or ip.is_reserved
+            or ip.is_unspecified or ip in _CGNAT)
+
+
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
+def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
@@ -40,8 +52,11 @@ def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
     return None
 
 
-def egress_problem(url: str, allowed_netlocs: frozenset[str] = frozenset()) -> str | None:
-    """Why the crawler must not connect to ``url``, or None."""
+def egress_problem(url: str, allowed_netlocs: frozenset[str] = frozenset(),
+                   private_hosts: frozenset[str] = frozenset()) -> str | None:
+    """Why the crawler must not connect to ``url``, or None. Names are judged again by what
+    they resolve to when a direct fetch connects (crawlers/transport/dns.py); ``private_hosts``
+    are the names some market lives at, which that resolver lets through."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         return f"scheme_{parts.scheme or 'none'}"
@@ -53,16 +68,13 @@ def egress_problem(url: str, allowed_netlocs: frozenset[str] = frozenset()) -> s
         return None
     if host.endswith(".onion"):
         return "invalid_onion" if onion_problem(host) else None
-    ip = _ip_literal(host)
+    ip = ip_literal(host)
     if ip is not None:
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
-        if ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast or ip.is_reserved \
-                or ip.is_unspecified or ip in ipaddress.ip_network("100.64.0.0/10"):
-            return "private_address"
-        return None
+        return "private_address" if is_internal_ip(ip) else None
     if host in LOCAL_NAMES or host.endswith(LOCAL_SUFFIXES) or "." not in host:
         return "local_name"
+    if host in private_hosts:  # another market's private host: only that market may go there
+        return "private_host_of_another_market"
     return None
 
 
@@ -70,6 +82,7 @@ class EgressGuardMiddleware:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self._allowed: frozenset[str] | None = None
+        self.private_hosts = frozenset(h.lower() for h in crawler.settings.getlist("INTERDICT_PRIVATE_HOSTS"))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "EgressGuardMiddleware":
@@ -88,7 +101,7 @@ class EgressGuardMiddleware:
         return self._allowed
 
     def process_request(self, request: Request) -> None:
-        problem = egress_problem(request.url, self.allowed_netlocs())
+        problem = egress_problem(request.url, self.allowed_netlocs(), self.private_hosts)
         if problem:
             self.crawler.stats.inc_value(f"interdict/egress_blocked/{problem}")
             raise EgressBlocked(problem, request.url)
