@@ -138,6 +138,13 @@ class ApiSettings(_Strict):
     # API keys (hashed), the audit log and match reviews: the service's own state.
     path: str = "var/api.db"
     max_upload_bytes: int = Field(20_000_000, ge=1000)
+    # The audit log's key (HMAC of its hash chain; mode 0600, made on first use) and the file its
+    # head is anchored in. Both belong outside var/, where the log lives: docs/api.md says why.
+    audit_key_file: str = "~/.config/interdict/audit.key"
+    audit_head_file: str = "~/.config/interdict/audit-head.json"
+    # Web app sessions: idle minutes before one expires, and its longest life in hours.
+    session_idle_minutes: int = Field(60, ge=1)
+    session_max_hours: int = Field(12, ge=1)
     # Shipment rows (CSV rows, JSON Lines lines or list entries) one upload may hold.
     max_upload_rows: int = Field(100_000, ge=1)
 

@@ -11,6 +11,10 @@ from interdict.errors import UserError
 from interdict.web.access import ROLES, AccessError, AccessStore
 
 
+def access_store(config) -> AccessStore:
+    return AccessStore(config.api.path, config.api.audit_key_file, config.api.audit_head_file)
+
+
 def build_app(config, store_target: str | None = None):
     from interdict.web.app import create_app
 
@@ -23,7 +27,8 @@ def cmd_serve(args, config) -> int:
     host, port = args.host or config.api.host, args.port or config.api.port
     with open_store(config, args.store):  # fail now, with a clear message, if the store cannot open
         pass
-    access = AccessStore(config.api.path)
+    access = access_store(config)
+    _ = access.heads  # the audit key is made (or its file checked) now, not at the first request
     active = [k for k in access.keys() if k.revoked is None]
     access.close()
     print(f"Interdict on http://{host}:{port}/ (API under /api; every route but /health needs a key)", file=sys.stderr)
@@ -34,7 +39,7 @@ def cmd_serve(args, config) -> int:
 
 
 def cmd_keys(args, config) -> int:
-    access = AccessStore(config.api.path)
+    access = access_store(config)
     try:
         if args.action == "create":
             if not args.name or not args.role:
@@ -60,12 +65,12 @@ def cmd_keys(args, config) -> int:
 
 
 def cmd_audit(args, config) -> int:
-    access = AccessStore(config.api.path)
+    access = access_store(config)
     try:
         if args.verify:
-            checked, problem = access.verify()
-            print(f"{checked} record(s) checked: " + (problem or "the chain is intact"), file=sys.stderr)
-            return 1 if problem else 0
+            verification = access.verify()
+            print(verification.summary(), file=sys.stderr)
+            return 1 if verification.problem else 0
         for record in reversed(access.audit(args.limit, args.action, args.key)):
             if args.json:
                 print(json.dumps(record.__dict__, ensure_ascii=False))

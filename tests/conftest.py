@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -17,24 +18,49 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
-SPOOL_DIR = Path(os.environ.get("TMPDIR", "/tmp")) / f"interdict-test-spool-{os.getpid()}"
-EVIDENCE_DIR = Path(os.environ.get("TMPDIR", "/tmp")) / f"interdict-test-evidence-{os.getpid()}"
+SCRATCH = Path(os.environ.get("TMPDIR", "/tmp")) / f"interdict-test-{os.getpid()}"
+SPOOL_DIR = SCRATCH / "spool"
+EVIDENCE_DIR = SCRATCH / "evidence"
+# The audit key and head of every service a test starts (in this process or a child): never
+# the developer's own (~/.config/interdict).
+os.environ.setdefault("INTERDICT_API__AUDIT_KEY_FILE", str(SCRATCH / "audit" / "audit.key"))
+os.environ.setdefault("INTERDICT_API__AUDIT_HEAD_FILE", str(SCRATCH / "audit" / "audit-head.json"))
+
+
+def test_scratch() -> Path:
+    """A folder of the running test's own (crawl locks, pauses, sessions file): tests never
+    share crawl state with each other or with a developer's demo."""
+    test = os.environ.get("PYTEST_CURRENT_TEST", "outside a test").rsplit(" (", 1)[0]
+    return SCRATCH / "tests" / hashlib.sha256(test.encode()).hexdigest()[:16]
+
+
+def own_config() -> Path:
+    """An operator config file of the running test's own: its crawl state (locks, pauses,
+    hand-offs) and sessions file. A test that passes a config of its own (--config or
+    INTERDICT_CONFIG) sets them there."""
+    own = test_scratch()
+    path = own / "config.toml"
+    if not path.exists():
+        own.mkdir(parents=True, exist_ok=True)
+        path.write_text(f'[crawl]\nstate_dir = "{own / "state"}"\nsessions_file = "{own / "sessions.toml"}"\n')
+    return path
 
 
 def run_cli(*args: str, input: str | None = None, timeout: float = 600, env: dict | None = None):
-    """Run the real `interdict` command in a child process (spooling outside the repository)."""
+    """Run the real `interdict` command in a child process: spool and evidence outside the
+    repository, crawl state and sessions file the running test's own (own_config)."""
     return subprocess.run([sys.executable, "-m", "interdict.cli", *args], input=input, capture_output=True,
                           text=True, timeout=timeout, cwd=REPO,
                           env={**os.environ, "INTERDICT_STORE__SPOOL_DIR": str(SPOOL_DIR),
-                               "INTERDICT_EVIDENCE__DIR": str(EVIDENCE_DIR), **(env or {})})
+                               "INTERDICT_EVIDENCE__DIR": str(EVIDENCE_DIR),
+                               "INTERDICT_CONFIG": str(own_config()), **(env or {})})
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _scratch_folders():
-    """The spool and evidence folders of the CLI runs live for one test session."""
+    """The scratch folders of the CLI runs live for one test session."""
     yield
-    for folder in (SPOOL_DIR, EVIDENCE_DIR):
-        shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(SCRATCH, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sqlite3
 import time
 from functools import partial
@@ -334,9 +335,11 @@ def test_the_audit_log_says_who_did_what_and_cannot_be_rewritten(api, ids, batch
     tampered = sqlite3.connect(copy)
     tampered.executescript("DROP TRIGGER audit_no_update; UPDATE audit SET target = 'innocent' WHERE seq = 3;")
     tampered.close()
-    checked, problem = AccessStore(copy).verify()
-    assert problem == "record 3 does not match its digest: altered after it was written" and checked == 2
-    assert AccessStore(api.keys["state"]).verify()[1] is None
+    anchor = (os.environ["INTERDICT_API__AUDIT_KEY_FILE"], os.environ["INTERDICT_API__AUDIT_HEAD_FILE"])
+    tampered = AccessStore(copy, *anchor).verify()
+    assert tampered.problem == "record 3 does not match its digest: altered after it was written"
+    assert tampered.checked == 2
+    assert AccessStore(api.keys["state"], *anchor).verify().problem is None
 
 
 def test_metrics_for_prometheus(api):

@@ -6,8 +6,8 @@ SHA-256 digest (keys are 256 random bits, so a slow password hash adds nothing; 
 key is shown once, at creation, and never stored or logged). Roles are sets of permissions.
 
 The audit log refuses UPDATE and DELETE (SQLite triggers) and chains each record to the one
-before it by SHA-256, so an edit made behind the service's back (or a deleted record) is
-found by ``verify()``.
+before it with a keyed digest whose head is anchored outside the log (interdict/web/audit.py),
+so an edit, a deletion or a cut made behind the service's back is found by ``verify()``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ import secrets
 import sqlite3
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from interdict.web.audit import GENESIS, Head, HeadFile, Verification, keyed_digest, load_or_create_key, verify_chain
 
 ROLES: dict[str, frozenset[str]] = {
     "analyst": frozenset({"search", "read", "match", "review"}),
@@ -38,12 +40,14 @@ CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, key_id TEXT, key_name TEXT, role TEXT,
     action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL, status INTEGER NOT NULL,
     prev TEXT NOT NULL, digest TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS web_sessions (
+    digest TEXT PRIMARY KEY, key_id TEXT NOT NULL, created TEXT NOT NULL, last_used TEXT NOT NULL,
+    ended TEXT);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
-_GENESIS = "0" * 64
 
 
 class AccessError(ValueError):
@@ -85,15 +89,33 @@ def _now() -> str:
 
 
 class AccessStore:
-    """Keys and the audit log. Thread-safe: the web server calls it from worker threads."""
+    """Keys and the audit log. Thread-safe: the web server calls it from worker threads.
+    ``audit_key_file`` and ``audit_head_file`` (config [api]) default to files beside the
+    database, which is fine for tests and nothing else: an anchor must live elsewhere."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, audit_key_file: str | Path | None = None,
+                 audit_head_file: str | Path | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
+        self._key_file = Path(audit_key_file or self.path.with_name(self.path.name + ".audit-key")).expanduser()
+        self._head_file = audit_head_file or self.path.with_name(self.path.name + ".audit-head")
+        self._audit_key: bytes | None = None
+        self._heads: HeadFile | None = None
+
+    @property
+    def heads(self) -> HeadFile:
+        if self._heads is None:  # the key is read (or made) on first use of the audit log
+            self._audit_key = load_or_create_key(self._key_file)
+            self._heads = HeadFile(self._head_file, self._audit_key)
+        return self._heads
+
+    @property
+    def log_id(self) -> str:
+        return str(self.path.resolve())
 
     def close(self) -> None:
         self._db.close()
@@ -125,7 +147,42 @@ class AccessStore:
             raise AccessError(f"no key {key_id!r}")
         if not done:
             raise AccessError(f"key {key_id} ({key.name}) was already revoked on {key.revoked}")
+        self._end_sessions("key_id = ?", key_id)  # its web sessions end with it
         return key
+
+    # -- web sessions -------------------------------------------------------------------------
+    def start_session(self, key: ApiKey) -> str:
+        """A new web session of ``key``; the token (random, 256 bits) goes into the cookie and
+        only its digest is kept, so the cookie never holds the key and a stolen database no
+        session."""
+        token = secrets.token_urlsafe(32)
+        now = _now()
+        with self._lock:
+            self._db.execute("INSERT INTO web_sessions VALUES (?, ?, ?, ?, NULL)", (_digest(token), key.id, now, now))
+        return token
+
+    def session_key(self, token: str, idle: timedelta, longest: timedelta) -> ApiKey | None:
+        """The active key of a live session (not ended, not idle past ``idle``, not older than
+        ``longest``, its key not revoked); its last use moves to now."""
+        row = self._db.execute(
+            "SELECT s.digest, s.created, s.last_used, k.id, k.name, k.role, k.created, k.revoked FROM web_sessions s "
+            "JOIN api_keys k ON k.id = s.key_id WHERE s.digest = ? AND s.ended IS NULL", (_digest(token),)).fetchone()
+        if row is None or row[7] is not None:
+            return None
+        now = datetime.now(UTC)
+        if now - datetime.fromisoformat(row[2]) > idle or now - datetime.fromisoformat(row[1]) > longest:
+            self._end_sessions("digest = ?", row[0])
+            return None
+        with self._lock:
+            self._db.execute("UPDATE web_sessions SET last_used = ? WHERE digest = ?", (_now(), row[0]))
+        return ApiKey(*row[3:8])
+
+    def end_session(self, token: str) -> None:
+        self._end_sessions("digest = ?", _digest(token))
+
+    def _end_sessions(self, where: str, value: str) -> None:
+        with self._lock:
+            self._db.execute(f"UPDATE web_sessions SET ended = ? WHERE {where} AND ended IS NULL", (_now(), value))
 
     def authenticate(self, presented: str) -> ApiKey | None:
         """The active key a presented token belongs to, or None (unknown, wrong or revoked)."""
@@ -144,15 +201,24 @@ class AccessStore:
     def record(self, key: ApiKey | None, action: str, target: str, detail: dict | None = None,
                status: int = 200) -> None:
         detail_text = json.dumps(detail or {}, sort_keys=True, ensure_ascii=False, default=str)
-        at = _now()
-        fields = [at, key.id if key else None, key.name if key else None, key.role if key else None,
+        fields = [_now(), key.id if key else None, key.name if key else None, key.role if key else None,
                   action, target, detail_text, status]
+        heads = self.heads
         with self._lock:
-            last = self._db.execute("SELECT digest FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-            prev = last[0] if last else _GENESIS
-            digest = _chain(prev, fields)
-            self._db.execute("INSERT INTO audit (at, key_id, key_name, role, action, target, detail, status, prev, "
-                             "digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (*fields, prev, digest))
+            self._db.execute("BEGIN IMMEDIATE")  # one writer at a time, across processes too
+            try:
+                last = self._db.execute("SELECT seq, digest FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+                prev = last[1] if last else GENESIS
+                digest = keyed_digest(heads.key, prev, fields)
+                seq = self._db.execute("INSERT INTO audit (at, key_id, key_name, role, action, target, detail, status, "
+                                       "prev, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+                                       (*fields, prev, digest)).fetchone()[0]
+                anchored, _ = heads.read(self.log_id)
+                heads.write(self.log_id, Head(seq, digest, anchored.keyed_from if anchored else seq))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def audit(self, limit: int = 100, action: str | None = None, key_id: str | None = None) -> list[AuditRecord]:
         """Latest records first."""
@@ -167,20 +233,11 @@ class AccessStore:
                + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY seq DESC LIMIT ?")
         return [AuditRecord(*row[:7], json.loads(row[7]), row[8]) for row in self._db.execute(sql, (*args, limit))]
 
-    def verify(self) -> tuple[int, str | None]:
-        """(records checked, the first problem found or None): every record's digest must
-        follow from its fields and the record before it, and no sequence number may be missing."""
-        prev, expected_seq, checked = _GENESIS, None, 0
-        for row in self._db.execute("SELECT seq, at, key_id, key_name, role, action, target, detail, status, prev, "
-                                    "digest FROM audit ORDER BY seq"):
-            seq, fields, row_prev, digest = row[0], list(row[1:9]), row[9], row[10]
-            if expected_seq is not None and seq != expected_seq:
-                return checked, f"record {expected_seq} is missing"
-            if row_prev != prev or _chain(prev, fields) != digest:
-                return checked, f"record {seq} does not match its digest: altered after it was written"
-            prev, expected_seq, checked = digest, seq + 1, checked + 1
-        return checked, None
-
-
-def _chain(prev: str, fields: list) -> str:
-    return hashlib.sha256((prev + json.dumps(fields, ensure_ascii=False, default=str)).encode()).hexdigest()
+    def verify(self) -> Verification:
+        """Every record's digest re-computed in order, and the end of the log compared with its
+        anchored head (interdict/web/audit.py says what this proves and what it does not)."""
+        rows = ((row[0], list(row[1:9]), row[9], row[10]) for row in self._db.execute(
+            "SELECT seq, at, key_id, key_name, role, action, target, detail, status, prev, digest FROM audit "
+            "ORDER BY seq"))
+        head, problem = self.heads.read(self.log_id)
+        return verify_chain(rows, self.heads.key, head, problem)

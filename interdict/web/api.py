@@ -20,7 +20,8 @@ from contracts.inputs import BadLine, InputLimits, Problems, csv_records, decode
 from index.documents import ListingDocument, vendor_id
 from index.query import FILTER_FIELDS, SORTS, Query, QueryError
 from index.store import Store
-from interdict.web.access import ROLES, AccessError, AccessStore, ApiKey
+from interdict.web.access import ROLES, AccessError, ApiKey
+from interdict.web.auth import audit_use, require
 from interdict.web.reviews import Decision, ReviewError, ReviewStore
 from interdict.web.safe import highlighted_html
 from interdict.web.vendors import vendor_profile
@@ -30,57 +31,8 @@ from matching.matcher import Matcher
 from matching.shipments import read_csv, read_jsonl
 
 
-# -- who is asking ---------------------------------------------------------------------------
-SESSION_COOKIE = "interdict_key"
-CSRF_HEADER = "x-interdict-csrf"
-
-
-def presented_key(request: Request) -> str | None:
-    """The key from the Authorization or X-API-Key header, or the web app's session cookie.
-    A browser sends the cookie with any request, even one another site makes it send, so a
-    cookie alone does not authorise a change: writes must also carry a header that only a
-    script of our own origin can add (the web app's fetch calls do)."""
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    if request.headers.get("x-api-key"):
-        return request.headers["x-api-key"]
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie and request.method not in ("GET", "HEAD") and request.headers.get(CSRF_HEADER) != "1":
-        return None
-    return cookie
-
-
-def require(permission: str | None):
-    """A dependency: the caller's key, if it grants ``permission`` (None: any valid key);
-    else 401 (no key, or one that is unknown or revoked) or 403 (a valid key whose role does
-    not grant it). Refusals are audited too."""
-
-    def check(request: Request) -> ApiKey:
-        access: AccessStore = request.app.state.access
-        target = request.url.path
-        presented = presented_key(request)
-        key = access.authenticate(presented) if presented else None
-        if key is None:
-            access.record(None, "denied", target, {"reason": "no key" if not presented else "unknown or revoked key"},
-                          status=401)
-            raise HTTPException(401, "an API key is required (Authorization: Bearer <key>)",
-                                headers={"WWW-Authenticate": "Bearer"})
-        if permission is not None and permission not in key.permissions:
-            access.record(key, "denied", target, {"needs": permission}, status=403)
-            raise HTTPException(403, f"role {key.role!r} may not {permission} (roles that may: "
-                                     f"{', '.join(r for r, p in ROLES.items() if permission in p)})")
-        return key
-
-    return check
-
-
 def store_of(request: Request) -> Store:
     return request.app.state.stores.get()
-
-
-def audit_use(request: Request, key: ApiKey, action: str, subject: str, **detail) -> None:
-    request.app.state.access.record(key, action, subject, {k: v for k, v in detail.items() if v not in (None, [], "")})
 
 
 router = APIRouter(prefix="/api")

@@ -9,11 +9,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from config import Settings, load_config
 from index.store import Store, StoreError
 from interdict.web.access import AccessStore
 from interdict.web.api import router
+from interdict.web.auth import audit_unrecorded
 from interdict.web.reviews import ReviewStore
 
 
@@ -53,7 +55,7 @@ def create_app(open_store: Callable[[], Store], access_path: str, config: Settin
                   "API key (Authorization: Bearer <key>) whose role grants it.")
     app.state.config = config
     app.state.stores = ThreadStores(open_store)
-    app.state.access = AccessStore(access_path)
+    app.state.access = AccessStore(access_path, config.api.audit_key_file, config.api.audit_head_file)
     app.state.reviews = ReviewStore(access_path)
     app.state.matching = config.matching
     app.state.watchlist = config.watchlist
@@ -101,6 +103,8 @@ def _add_web_app(app: FastAPI) -> None:
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         response = await call_next(request)
+        # every request that presented a key is in the audit log, refusals included
+        await run_in_threadpool(audit_unrecorded, request, response.status_code)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         if request.url.path.startswith("/api/") or request.cookies:

@@ -1,7 +1,7 @@
 """The analyst web app: overview charts, search with facets, listing and vendor pages, and
 match review — server-rendered pages over the same Store and the same access rules as the
-API (a page needs the permission its API route needs; the key is kept in an HttpOnly,
-SameSite=Strict cookie after the login form). Crawled text is escaped by the templates
+API (a page needs the permission its API route needs; after the login form an HttpOnly,
+SameSite=Strict cookie holds a web session id, never the key: interdict/web/auth.py). Crawled text is escaped by the templates
 (Jinja2 autoescape); pages load nothing but their own CSS and script (CSP 'self')."""
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from index.documents import vendor_id
 from index.query import FILTER_FIELDS, Query
 from interdict.web import charts
 from interdict.web.access import ApiKey
-from interdict.web.api import SESSION_COOKIE, audit_use, hit_out, require, search_query, store_of
+from interdict.web.api import hit_out, search_query, store_of
+from interdict.web.auth import SESSION_COOKIE, audit_use, caller, from_another_site, record, require
 from interdict.web.vendors import vendor_profile
 
 HERE = Path(__file__).resolve().parent
@@ -54,25 +55,46 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:
     return page(request, "login.html", next=_safe_next(next), failed=False)
 
 
+def _refuse_cross_site(request: Request, what: str) -> Response | None:
+    if from_another_site(request):
+        record(request, None, "denied", request.url.path, {"reason": f"{what} posted from another site"}, status=403)
+        return page(request, "error.html", status=403, status_code=403,
+                    detail=f"{what} refused: the form was sent from another site")
+    return None
+
+
 @router.post("/login")
 async def login(request: Request) -> Response:
+    if refused := _refuse_cross_site(request, "login"):
+        return refused
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
     key_text = (form.get("key") or [""])[0].strip()
     target = _safe_next((form.get("next") or ["/"])[0])
     access = request.app.state.access
     key = access.authenticate(key_text) if key_text else None
     if key is None:
-        access.record(None, "denied", "/login", {"reason": "login with an unknown or revoked key"}, status=401)
+        record(request, None, "denied", "/login", {"reason": "login with an unknown or revoked key"}, status=401)
         return page(request, "login.html", status=401, next=target, failed=True)
-    access.record(key, "login", "/login")
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:
+        access.end_session(previous)
+    record(request, key, "login", "/login")
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, key_text, httponly=True, samesite="strict", path="/",
-                        secure=request.url.scheme == "https", max_age=12 * 3600)
+    api = request.app.state.config.api
+    response.set_cookie(SESSION_COOKIE, access.start_session(key), httponly=True, samesite="strict", path="/",
+                        secure=request.url.scheme == "https", max_age=api.session_max_hours * 3600)
     return response
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request) -> Response:
+    if refused := _refuse_cross_site(request, "logout"):
+        return refused
+    session = request.cookies.get(SESSION_COOKIE)
+    if session:
+        who = caller(request)
+        request.app.state.access.end_session(session)
+        record(request, who.key, "logout", "/logout")
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
