@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from functools import lru_cache
@@ -11,6 +12,7 @@ from typing import IO
 from pydantic import ValidationError
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
 from config import load_config
@@ -62,7 +64,7 @@ class EnrichIndexPipeline:
 
     def __init__(self, crawler: Crawler):
         settings = crawler.settings
-        self.stats, self.signals = crawler.stats, crawler.signals
+        self.crawler, self.stats, self.signals = crawler, crawler.stats, crawler.signals
         self.batch_size = settings.getint("INTERDICT_BATCH_SIZE", 200)
         self.max_wait = settings.getfloat("INTERDICT_BATCH_MAX_WAIT", 2.0)
         self.oldest: float | None = None  # when the first item of the batch being filled came
@@ -116,12 +118,24 @@ class EnrichIndexPipeline:
             enriched = list(enricher.enrich_listings(self.listings))
             self._count("listings", self.writer.write("listings", enriched))
             if self.output:
-                self.output.writelines(e.model_dump_json() + "\n" for e in enriched)
-                self.output.flush()
+                self._emit(enriched)
             self.listings = []
         if self.vendors:
             self._count("vendors", self.writer.write("vendors", enricher.enrich_vendors(self.vendors)))
             self.vendors = []
+
+    def _emit(self, enriched: list) -> None:
+        """The listings (already stored) to the output; a reader that went away (`| head`)
+        stops the crawl at once, recorded as interrupted: nothing is lost, nothing repeats."""
+        try:
+            self.output.writelines(e.model_dump_json() + "\n" for e in enriched)
+            self.output.flush()
+        except BrokenPipeError:
+            if self.output is sys.stdout:  # later writes (Python's own at exit) go nowhere
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            self.output = None
+            log.warning("the output was closed (its reader went away): the crawl stops")
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="output_closed"))
 
     def _count(self, kind: str, report) -> None:
         if report is None:

@@ -55,6 +55,8 @@ def job_outcome(job: CrawlJob, stats: dict) -> CrawlJob:
     finish = stats.get("finish_reason")
     if stats.get("interdict/paused"):
         status, reason = "paused", f"{stats['interdict/paused']} at {stats.get('interdict/paused_url', '?')}"
+    elif finish == "output_closed":
+        status, reason = "interrupted", "its output was closed (the reader of `-o -` went away)"
     elif stats.get("interdict/frontier/unavailable"):
         status, reason = "failed", str(stats["interdict/frontier/unavailable"])
     elif finish not in (None, "finished"):
