@@ -17,12 +17,13 @@ install: $(BIN)/.installed
 
 # Debian packages the tests start for real: tor (a private Tor network on loopback), chromium
 # (the web app's end-to-end tests, driven by Playwright) and redis-server (the shared crawl
-# frontier). The tests start servers of their own on free loopback ports.
+# frontier); jq and curl run the documented command lines as printed. The tests start servers
+# of their own on free loopback ports.
 system-deps:
 	@if ! command -v tor >/dev/null || ! command -v tor-gencert >/dev/null || ! command -v chromium >/dev/null \
-			|| ! command -v redis-server >/dev/null; then \
+			|| ! command -v redis-server >/dev/null || ! command -v jq >/dev/null || ! command -v curl >/dev/null; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq tor chromium redis-server >/dev/null; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq tor chromium redis-server jq curl >/dev/null; \
 	fi
 	@# the package may start a system tor; Interdict's tests run their own and want 9050 free
 	@if pgrep -x tor >/dev/null && [ -z "$$INTERDICT_KEEP_SYSTEM_TOR" ]; then \

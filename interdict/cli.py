@@ -180,7 +180,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "or paused (for monitoring scripts).")
     store_arg(p)
 
-    p = sub.add_parser("metrics", help="crawl and index metrics in Prometheus text format (also GET /metrics)")
+    p = sub.add_parser("metrics", help="crawl and index metrics in Prometheus text format (also GET /api/metrics)")
     store_arg(p)
 
     p = sub.add_parser("serve", help="the HTTP API and analyst web app (config [api]; docs/api.md)",

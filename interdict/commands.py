@@ -87,6 +87,8 @@ def cmd_crawl(args, config) -> int:
 
     for name in args.markets:
         config.market(name)
+    if args.join and not config.crawl.frontier:
+        raise UserError("--join shares a crawl through crawl.frontier (a Redis URL), and none is configured")
     targets: dict[str, str | None] = dict.fromkeys(args.markets)
     for value in args.base_url:
         market, sep, url = value.partition("=")

@@ -1,6 +1,6 @@
 """What operators watch: `interdict status` (each market: up, failing, paused at a wall,
 running, never crawled; the mirror in use; the last success) and the same facts as
-Prometheus metrics (`interdict metrics`, and GET /metrics on the API), from the job
+Prometheus metrics (`interdict metrics`, and GET /api/metrics on the API), from the job
 history in the store and the hand-off states of paused markets."""
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import threading
 from datetime import UTC, datetime
 
 from config import Schedule, cron_trigger
+from interdict.stopping import sigterm_as_interrupt
 
 
 def crawl_command(name: str, schedule: Schedule) -> list[str]:
@@ -75,10 +76,11 @@ def cmd_schedule(args, config) -> int:
     for job in scheduler.get_jobs():
         print(f"schedule {job.id}: next run {job.next_run_time:%Y-%m-%d %H:%M:%S %Z}", file=sys.stderr, flush=True)
     stop = threading.Event()
-    try:
-        stop.wait(args.stop_after)  # None: until interrupted
-    except KeyboardInterrupt:
-        pass
-    finally:
-        scheduler.shutdown(wait=True)  # a crawl under way finishes and is recorded
+    with sigterm_as_interrupt():
+        try:
+            stop.wait(args.stop_after)  # None: until interrupted
+        except KeyboardInterrupt:
+            pass
+        finally:
+            scheduler.shutdown(wait=True)  # a crawl under way finishes and is recorded
     return 0

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from config import Settings
 from index import Query, open_store
 from interdict.errors import UserError
+from interdict.stopping import sigterm_as_interrupt
 
 DEMO_MARKETS = ("sable", "vesper")
 READY_TIMEOUT = 60
@@ -66,11 +67,13 @@ def serve_only(config: Settings, seed: int, epoch: int, walls: bool = False) -> 
         parts = urlsplit(config.market(name).base_url)
         ports[name] = parts.port or 80
     host = urlsplit(config.market("sable").base_url).hostname or config.demo.host
-    with demo_markets(host, ports, seed, epoch, walls) as urls:
-        print("demo markets: " + ", ".join(f"{n} {u}" for n, u in urls.items()) + " (Ctrl-C stops)")
+    with sigterm_as_interrupt():
         try:
-            while True:
-                time.sleep(3600)
+            with demo_markets(host, ports, seed, epoch, walls) as urls:
+                print("demo markets: " + ", ".join(f"{n} {u}" for n, u in urls.items()) + " (Ctrl-C stops)",
+                      flush=True)
+                while True:
+                    time.sleep(3600)
         except KeyboardInterrupt:
             return 0
 
