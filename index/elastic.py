@@ -65,6 +65,7 @@ class ElasticsearchStore(Store):
             kwargs["basic_auth"] = (settings.username, settings.password)
         self.es = Elasticsearch(self.urls, **kwargs)
         self.listings = f"{self.prefix}-listings"
+        self._window: int | None = None
         self.vendors = f"{self.prefix}-vendors"
         self.jobs_index = f"{self.prefix}-jobs"
         self._ready = False  # indices are checked on first use: a down cluster must not stop a crawl
@@ -394,10 +395,22 @@ class ElasticsearchStore(Store):
                            sort=[{"started": "desc"}, {"job_id": "desc"}])
         return [CrawlJob.model_validate(hit["_source"]["doc"]) for hit in found["hits"]["hits"]]
 
+    def _result_window(self) -> int:
+        """The index's index.max_result_window (10,000 unless an operator changed it), read once."""
+        if self._window is None:
+            found = self._call(self.es.indices.get_settings, index=self.listings, name="index.max_result_window",
+                               include_defaults=True)
+            settings = next(iter(found.values()))
+            value = (settings.get("settings", {}).get("index", {}).get("max_result_window")
+                     or settings.get("defaults", {}).get("index", {}).get("max_result_window"))
+            self._window = int(value or MAX_RESULT_WINDOW)
+        return self._window
+
     def search(self, query: Query) -> SearchResult:
         body = search_body(query)
-        if query.offset and query.offset + query.limit > MAX_RESULT_WINDOW:
-            # from+size stops at 10,000 hits: walk there with search_after instead
-            body["search_after"] = self._call(sort_values_at, self.es, self.listings, body, query.offset)
+        if query.offset and query.offset + query.limit > self._result_window():
+            # from+size stops at the result window: walk there with search_after instead
+            body["search_after"] = self._call(sort_values_at, self.es, self.listings, body, query.offset,
+                                              self._result_window())
             body["from"] = 0
         return search_result(query, self._call(self.es.search, index=self.listings, body=body), self.decode)

@@ -9,7 +9,7 @@ from index.highlight import highlights
 from index.query import FacetCount, Hit, Query, SearchResult, parse_text
 
 LABEL_SEPARATOR = "\x1f"  # between a facet value and its label in the `labels.*` keywords
-MAX_RESULT_WINDOW = 10_000  # Elasticsearch's default index.max_result_window
+MAX_RESULT_WINDOW = 10_000  # Elasticsearch's default index.max_result_window, unless the index says otherwise
 SORTS = {
     "price": [{"price_usd": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
     "-price": [{"price_usd": {"order": "desc", "missing": "_last"}}, {"id": "asc"}],
@@ -52,11 +52,12 @@ def search_body(query: Query) -> dict:
     return body
 
 
-def sort_values_at(es, index: str, body: dict, offset: int) -> list | None:
-    """Sort values of the hit just before ``offset``, reached in search_after steps."""
+def sort_values_at(es, index: str, body: dict, offset: int, window: int = MAX_RESULT_WINDOW) -> list | None:
+    """Sort values of the hit just before ``offset``, reached in search_after steps of at most
+    ``window`` hits (the index's max_result_window)."""
     after, seen = None, 0
     while seen < offset:
-        step = min(MAX_RESULT_WINDOW, offset - seen)
+        step = min(window, offset - seen)
         page = {"query": body["query"], "sort": body["sort"], "size": step, "_source": False,
                 "track_total_hits": False, **({"search_after": after} if after else {})}
         hits = es.search(index=index, body=page)["hits"]["hits"]

@@ -201,13 +201,16 @@ def es_workdir():
         shutil.rmtree(path, ignore_errors=True)
 
 
-def es_store(url: str):
+def es_store(url: str, prefix: str | None = None):
+    """A store on the test node, under a prefix of its own (or ``prefix``: another connection
+    to the same indices)."""
     import uuid
 
     from config import load_config
     from index.elastic import ElasticsearchStore
 
-    return ElasticsearchStore(load_config(env={}).elasticsearch, url=url, index_prefix=f"t{uuid.uuid4().hex[:10]}")
+    return ElasticsearchStore(load_config(env={}).elasticsearch, url=url,
+                              index_prefix=prefix or f"t{uuid.uuid4().hex[:10]}")
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import REPO, make_listing
+from index.documents import listing_id
 from servers import make_app, serving
 
 pytestmark = pytest.mark.timeout(600)
@@ -47,14 +48,20 @@ def site(matching_db, enricher, tmp_path_factory):
                              price={"amount": 300 + i, "currency": "EUR"}, category_path=[payload],
                              crawled_at=datetime(2026, 9, 1, tzinfo=UTC))
                 for i, payload in enumerate(HOSTILE * 8)]  # 40: among the top vendors
+    archived = make_listing(market="sable", listing_key="archived-1", url="http://127.0.0.1/l/archived",
+                            title="Speed paste 10g", description="Ships from NL.", vendor={"name": "Keeper"},
+                            price={"amount": 50, "currency": "EUR"}, crawled_at=datetime(2025, 1, 1, tzinfo=UTC),
+                            evidence={"sha256": "ab" * 32, "warc_record_id": "<urn:uuid:0f0f0f0f-1111-2222-3333-"
+                                      "444444444444>", "warc_file": "interdict-vesper-1.warc.gz", "warc_offset": 0})
     with EmbeddedStore(db) as store:
-        store.upsert_listings(enricher.enrich_listings(listings))
+        store.upsert_listings(enricher.enrich_listings([*listings, archived]))
     state = folder / "api.db"
     access = AccessStore(state)
     key = access.create_key("browser analyst", "analyst")[1]
     access.close()
     with serving(make_app(partial(EmbeddedStore, db), state)) as url:
-        yield {"url": url, "key": key, "db": db, "folder": folder, "vendor": vendor}
+        yield {"url": url, "key": key, "db": db, "folder": folder, "vendor": vendor,
+               "archived": listing_id("sable", "archived-1")}
 
 
 @pytest.fixture(scope="module")
@@ -113,12 +120,16 @@ def test_search_listing_and_vendor_pages(page, site):
     page.locator("article.hit h2 a").first.click()
     page.wait_for_url("**/listings/**")
     assert page.locator("svg.chart path").count() == 1 and page.locator("table.entities tbody tr").count() > 0
-    assert "SHA-256" in page.locator("table.fields").inner_text() or "not archived" in page.locator("table.fields").inner_text()
+    assert "Evidence\tnot archived" in page.locator("table.fields").inner_text()  # the demo index keeps no WARC
     shot(page, "listing")
     page.locator("p.meta a[href^='/vendors/']").click()
     page.wait_for_url("**/vendors/**")
     assert page.locator("table.listings tbody tr").count() > 0
     shot(page, "vendor")
+    page.goto(f"{site['url']}/listings/{site['archived']}")
+    evidence = page.locator("table.fields tr:has(th:text('Evidence')) td").inner_text()
+    assert evidence == ("WARC record <urn:uuid:0f0f0f0f-1111-2222-3333-444444444444>, SHA-256 " + "ab" * 32
+                        + " in interdict-vesper-1.warc.gz")
     page.goto(f"{site['url']}/")
     assert page.locator("svg.chart").count() == 3 and page.locator("svg.chart rect").count() > 10
     shot(page, "overview")
