@@ -4,16 +4,29 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install system-deps bench-deps clean
+.PHONY: demo test install upgrade system-deps bench-deps clean
 
-$(BIN)/.installed: pyproject.toml
+# Every dependency at the version and hashes of requirements.lock (made by `make upgrade`
+# with pip-tools from pyproject.toml's ranges); then Interdict itself, without dependencies.
+$(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -c 'import sys; sys.exit("Interdict needs Python >= 3.11") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(BIN)/.installed
+
+# Newer versions within pyproject.toml's ranges into requirements.lock, then the whole suite on
+# them: commit the lock only when it passes.
+PIP_TOOLS := pip-tools==7.7.0
+upgrade:
+	$(PYTHON) -m venv $(VENV)-tools
+	$(VENV)-tools/bin/python -m pip install --quiet '$(PIP_TOOLS)'
+	$(VENV)-tools/bin/pip-compile --quiet --upgrade --extra test --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-find-links -o requirements.lock pyproject.toml
+	rm -f $(BIN)/.installed
+	$(MAKE) test
 
 # Debian packages the tests start for real: tor (a private Tor network on loopback), chromium
 # (the web app's end-to-end tests, driven by Playwright) and redis-server (the shared crawl
@@ -38,8 +51,9 @@ bench-deps: install system-deps
 demo: install
 	$(BIN)/interdict demo
 
+# Two workers (pytest-xdist); tests sharing one service run on one of them (tests/conftest.py).
 test: install system-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) $(VENV)-tools var .pytest_cache

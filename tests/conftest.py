@@ -56,6 +56,25 @@ def run_cli(*args: str, input: str | None = None, timeout: float = 600, env: dic
                                "INTERDICT_CONFIG": str(own_config()), **(env or {})})
 
 
+# Which service a test needs, from the fixtures it uses: a marker to select by (-m "not tor"),
+# and one xdist group per service, so that under `pytest -n 2 --dist loadgroup` (make test) the
+# tests sharing a session's Tor network, Elasticsearch node or Redis server run on one worker
+# and each service is started once.
+SERVICES = {"tor": "tor", "elasticsearch_url": "es", "es_dir": "es", "redis_server": "redis", "browser": "browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        needs = [m.name for m in item.iter_markers() if m.name in SERVICES.values()]  # a module's own mark
+        needs += [SERVICES[f] for f in getattr(item, "fixturenames", ()) if f in SERVICES]
+        if "elasticsearch" in getattr(getattr(item, "callspec", None), "params", {}).values():
+            needs.append("es")  # a store contract test asking for the node by name
+        for service in dict.fromkeys(needs):
+            item.add_marker(service)
+        if needs:
+            item.add_marker(pytest.mark.xdist_group(needs[0]))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _scratch_folders():
     """The scratch folders of the CLI runs live for one test session."""

@@ -4,6 +4,7 @@ and records what came back. Run with `scrapy runspider` so the project's setting
 import scrapy
 
 from config import load_config
+from crawlers.transport.mirrors import origin
 
 
 class ProbeSpider(scrapy.Spider):
@@ -13,6 +14,7 @@ class ProbeSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.market = load_config().market(market)
         self.market_name = self.market.name
+        self.mirrors = {origin(u) for u in self.market.base_urls}  # the market's own hosts, as a market spider has
         self.paths = [p for p in paths.split(",") if p]
         self.follow = bool(follow)
 

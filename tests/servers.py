@@ -219,3 +219,65 @@ def make_app(open_store, state_path, **options):
     from interdict.web.app import create_app
 
     return create_app(open_store, str(state_path), **options)
+
+
+class SheddingProxy:
+    """An HTTP proxy in front of a real Elasticsearch node that answers writes (`_bulk`) with
+    ``status`` (429 or 503) while ``shedding`` is set, as an overloaded cluster does, and
+    passes everything else through. The one stand-in of the suite: a real node cannot be
+    made to shed load on cue."""
+
+    def __init__(self, upstream: str):
+        from urllib.parse import urlsplit
+
+        target = urlsplit(upstream)
+        self.shedding, self.status, self.refused = False, 429, 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _any(self):  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                if proxy.shedding and "_bulk" in self.path:
+                    proxy.refused += 1
+                    answer = json.dumps({"error": {"type": "es_rejected_execution_exception",
+                                                   "reason": "rejected execution (queue capacity reached)"},
+                                         "status": proxy.status}).encode()
+                    status, headers = proxy.status, [("Content-Type", "application/json")]
+                else:
+                    import http.client
+
+                    upstream_conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+                    upstream_conn.request(self.command, self.path, body=body,
+                                          headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+                    reply = upstream_conn.getresponse()
+                    answer, status = reply.read(), reply.status
+                    headers = [(k, v) for k, v in reply.getheaders()
+                               if k.lower() not in ("content-length", "transfer-encoding", "connection")]
+                    upstream_conn.close()
+                self.send_response(status)
+                for key, value in headers:
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(answer)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _any  # noqa: N815
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

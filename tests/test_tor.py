@@ -69,9 +69,12 @@ def test_onion_crawl_equals_direct_crawl(onion_crawl):
 def test_onion_pages_are_evidence_with_their_tor_route(onion_crawl):
     from index.evidence import records
 
-    pages = [page for _, _, (record, page), _ in records(onion_crawl["tmp"] / "evidence") if page is not None]
+    pages = [record.rec_headers for _, _, record, sha256, _, _ in records(onion_crawl["tmp"] / "evidence")
+             if sha256 is not None]  # the response records
     assert len(pages) > 2100
-    assert {p.route for p in pages} == {"tor"} and all(".onion" in p.url and ".onion" in p.mirror for p in pages)
+    assert {p.get_header("Interdict-Route") for p in pages} == {"tor"}
+    assert all(".onion" in p.get_header("WARC-Target-URI") and ".onion" in p.get_header("Interdict-Mirror")
+               for p in pages)
     with EmbeddedStore(onion_crawl["tmp"] / "onion.db") as store:
         evidence = [d.data.listing.evidence for d in store.iter_listings()]
     assert len(evidence) == 2100 and all(e.warc_record_id and ".onion" in e.served_by for e in evidence)
@@ -109,6 +112,40 @@ def test_fail_closed_when_tor_is_down(tor, tmp_path):
     again = run_cli("--config", str(config), "crawl", "counted", "--store", str(tmp_path / "s.db"))
     assert target.paths()[:1] == ["/"], again.stderr[-2000:]
     target.close()
+
+
+def test_a_crawl_paused_by_a_tor_outage_resumes_when_tor_is_back(tor, tmp_path, catalog):
+    """The resume path: Tor's client goes away in the middle of a crawl and comes back within
+    outage_give_up; the crawl pauses, probes, resumes and finishes with every listing."""
+    import time
+
+    config = tor.config("resume", {"sable_onion": tor.onion_markets()["sable_onion"]}, outage_probe_interval=1,
+                        outage_give_up=180)
+    store = tmp_path / "s.db"
+    crawl = subprocess.Popen([sys.executable, "-m", "interdict.cli", "--config", str(config), "crawl", "sable_onion",
+                              "--store", str(store)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env={**os.environ, "INTERDICT_CRAWL__BATCH_SIZE": "20",
+                                             "INTERDICT_CRAWL__STATE_DIR": str(tmp_path / "state")})
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and crawl.poll() is None:
+            if store.exists() and _count(store) >= 60:  # well under way
+                break
+            time.sleep(0.2)
+        tor.net.stop_client()
+        time.sleep(4)  # several failed fetches and probes while Tor is away
+    finally:
+        tor.net.start_client()
+    _, stderr = crawl.communicate(timeout=600)
+    assert crawl.returncode == 0, stderr[-3000:]
+    assert "crawl paused" in stderr and re.search(r"Tor is back after \d+ s; crawl resumed", stderr), stderr[-3000:]
+    assert "sable_onion: paused 1 time(s) while Tor was unreachable" in stderr
+    assert _count(store) == len(catalog.markets["sable"].listings)
+
+
+def _count(path) -> int:
+    with EmbeddedStore(path) as store:
+        return store.count_listings()
 
 
 def test_transport_features_through_tor(tor, tmp_path):
