@@ -97,8 +97,14 @@ def api(scrapyd, endpoint: str, **params) -> dict:
     return requests.get(scrapyd["url"] + endpoint, params=params, auth=(USER, PASSWORD), timeout=30).json()
 
 
-def test_the_documented_command_deploys_every_spider(scrapyd):
-    done = deploy(scrapyd)
+@pytest.fixture(scope="module")
+def deployed(scrapyd) -> subprocess.CompletedProcess:
+    """Interdict deployed once for the module, whichever test asks first (tests may run in any order)."""
+    return deploy(scrapyd)
+
+
+def test_the_documented_command_deploys_every_spider(scrapyd, deployed):
+    done = deployed
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Server response (200):" in done.stderr
     answer = json.loads(done.stdout)
@@ -107,15 +113,15 @@ def test_the_documented_command_deploys_every_spider(scrapyd):
     assert {"sable", "vesper", "generic"} <= set(spiders)
 
 
-def test_a_schedule_targeting_scrapyd_runs_there_and_is_recorded(scrapyd, catalog):
-    assert api(scrapyd, "listprojects.json")["projects"] == ["interdict"]  # deployed by the test above
+def test_a_schedule_targeting_scrapyd_runs_there_and_is_recorded(scrapyd, deployed, catalog):
+    assert api(scrapyd, "listprojects.json")["projects"] == ["interdict"]
     proc = run_cli("--config", str(scrapyd["config"]), "schedule", "run", "--once", "nightly")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert PASSWORD not in proc.stderr
     job_id = proc.stderr.split("Scrapyd job ", 1)[1].split()[0]
-    assert "nightly: sable: finished, 1347 pages, 1150 listings (1150 new)" in proc.stderr, proc.stderr
+    assert "nightly: sable: finished, 1347 pages, 1150 listings (" in proc.stderr, proc.stderr
     finished = api(scrapyd, "listjobs.json", project="interdict")["finished"]
-    assert [j["id"] for j in finished] == [job_id]
+    assert job_id in [j["id"] for j in finished]
     with EmbeddedStore(scrapyd["store"]) as store:
         job = store.jobs(market="sable")[0]
         assert store.count_listings() == len(catalog.markets["sable"].listings)
@@ -124,7 +130,7 @@ def test_a_schedule_targeting_scrapyd_runs_there_and_is_recorded(scrapyd, catalo
     assert PASSWORD not in log
 
 
-def test_a_crawl_scheduled_with_scrapyds_own_api_is_recorded_too(scrapyd):
+def test_a_crawl_scheduled_with_scrapyds_own_api_is_recorded_too(scrapyd, deployed):
     answer = requests.post(scrapyd["url"] + "schedule.json", auth=(USER, PASSWORD), timeout=30,
                            data={"project": "interdict", "spider": "sable", "market": "sable",
                                  "mode": "incremental"}).json()
