@@ -1,7 +1,7 @@
 """Rules for data entering Interdict, wherever it enters (records, pages, uploads, the API):
 null means absent, numbers are finite, text is repaired, and one bad line is named and
-skipped — never the run. Readers of JSON Lines and CSV call ``decode_line`` and
-``LineTooLong``; contracts call ``nulls_absent`` and ``repair_text``."""
+skipped — never the run. Readers of JSON Lines and CSV use ``json_lines`` and
+``csv_records``; contracts call ``nulls_absent`` and ``repair_text``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from pydantic import ValidationError
 # A lone surrogate ("\ud83d", half of a cut emoji) is valid JSON but no encoder accepts it.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)
+# What a JSON number that is not finite needs: a constant, an exponent of 3+ digits, or 309+ digits.
+_MAYBE_NOT_FINITE = re.compile(r"NaN|Infinity|[eE][+]?\d{3}|\d{309}", re.ASCII)
 
 DEFAULT_MAX_LINE_CHARS = 16 * 1024 * 1024
 
@@ -47,10 +49,6 @@ class Problems:
             self.named.append(text)
             return True
         return False
-
-    @property
-    def unnamed(self) -> int:
-        return self.count - len(self.named)
 
 
 class BadLine(ValueError):
@@ -111,8 +109,9 @@ def decode_line(line: str, max_chars: int = DEFAULT_MAX_LINE_CHARS) -> Any:
         odd.append(name)
         return float(name)
 
+    hooks = {"parse_float": number, "parse_constant": constant} if _MAYBE_NOT_FINITE.search(line) else {}
     try:
-        value = json.loads(line, parse_float=number, parse_constant=constant)
+        value = json.loads(line, **hooks)
     except json.JSONDecodeError as exc:
         raise BadLine(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     except RecursionError:

@@ -63,6 +63,7 @@ def run_cli(*args: str, input: str | None = None, timeout: float = 600, env: dic
 SERVICES = {"tor": "tor", "elasticsearch_url": "es", "es_dir": "es", "redis_server": "redis", "browser": "browser"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
         needs = [m.name for m in item.iter_markers() if m.name in SERVICES.values()]  # a module's own mark
@@ -71,8 +72,9 @@ def pytest_collection_modifyitems(config, items):
             needs.append("es")  # a store contract test asking for the node by name
         for service in dict.fromkeys(needs):
             item.add_marker(service)
-        if needs:
-            item.add_marker(pytest.mark.xdist_group(needs[0]))
+        # otherwise a module stays on one worker: its module-scoped fixtures (a crawl of the
+        # demo markets, a Scrapyd server) are made once
+        item.add_marker(pytest.mark.xdist_group(needs[0] if needs else item.module.__name__))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -94,6 +96,30 @@ def enricher():
     from enrichment.pipeline import Enricher
 
     return Enricher()
+
+
+@pytest.fixture(scope="session")
+def demo_crawl(tmp_path_factory, catalog) -> Path:
+    """One crawl of both demo markets (epoch 0) into an embedded store, made once for the
+    whole run — every xdist worker shares it (a lock in the run's common temp folder) — and
+    only read by the tests that use it: compare with it, never write to it."""
+    import fcntl
+
+    from interdict.demo.run import demo_markets
+
+    shared = tmp_path_factory.getbasetemp().parent / "demo-crawl"
+    shared.mkdir(exist_ok=True)
+    store, done = shared / "store.db", shared / "done"
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            with demo_markets("127.0.0.1", {"sable": 0, "vesper": 0}, catalog.seed, 0) as urls:
+                proc = run_cli("crawl", "sable", "vesper", "--store", str(store),
+                               *[f"--base-url={m}={u}" for m, u in urls.items()],
+                               env={"INTERDICT_EVIDENCE__ENABLED": "false"})
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            done.write_text(proc.stderr)
+    return store
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import pytest
 from conftest import run_cli
 from index.embedded import EmbeddedStore
 from index.evidence import EvidenceArchive, read_page, records, verify_archive
-from interdict.demo.run import demo_markets, free_port
+from interdict.demo.run import demo_markets
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -73,7 +73,7 @@ def test_crawled_listings_reference_their_warc_record(tmp_path, catalog):
     evidence = tmp_path / "evidence"
     store_path = tmp_path / "store.db"
     env = {"INTERDICT_EVIDENCE__DIR": str(evidence), "INTERDICT_EVIDENCE__MAX_FILE_BYTES": "400000"}
-    with demo_markets("127.0.0.1", {"sable": free_port(), "vesper": free_port()}, catalog.seed, 0) as urls:
+    with demo_markets("127.0.0.1", {"sable": 0, "vesper": 0}, catalog.seed, 0) as urls:
         proc = run_cli("crawl", "vesper", "--store", str(store_path), f"--base-url={urls['vesper']}", env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     files = sorted(evidence.glob("*.warc.gz"))

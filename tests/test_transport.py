@@ -162,7 +162,7 @@ def test_dead_mirror_is_skipped_and_the_crawl_completes(tmp_path, catalog):
     from interdict.demo.run import demo_markets, free_port
 
     dead = f"http://127.0.0.1:{free_port()}"
-    with demo_markets("127.0.0.1", {"sable": free_port(), "vesper": free_port()}, catalog.seed, 0) as urls:
+    with demo_markets("127.0.0.1", {"sable": 0, "vesper": 0}, catalog.seed, 0) as urls:
         config = _market_config(tmp_path, "mirrored", profile="sable", transport="clearnet",
                                 allow_private_targets=True, base_urls=[dead, urls["sable"]])
         proc = run_cli("--config", str(config), "crawl", "mirrored", "--store", str(tmp_path / "s.db"))
