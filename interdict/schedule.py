@@ -26,7 +26,8 @@ def crawl_command(name: str, schedule: Schedule) -> list[str]:
 def run_once(name: str, schedule: Schedule, config, store: str | None = None) -> int:
     """One run of a schedule; what the crawl said goes to the scheduler's stderr."""
     started = datetime.now(UTC)
-    print(f"{started:%Y-%m-%d %H:%M:%S} schedule {name}: {schedule.mode} crawl of {', '.join(schedule.markets)}"
+    print(f"{started:%Y-%m-%d %H:%M:%S}.{started.microsecond // 1000:03d} schedule {name}: {schedule.mode} crawl of "
+          f"{', '.join(schedule.markets)}"
           f"{' on Scrapyd' if schedule.target == 'scrapyd' else ''}", file=sys.stderr, flush=True)
     if schedule.target == "scrapyd":
         from interdict.scrapyd import run_on_scrapyd

@@ -21,6 +21,10 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 SCRATCH = Path(os.environ.get("TMPDIR", "/tmp")) / f"interdict-test-{os.getpid()}"
 SPOOL_DIR = SCRATCH / "spool"
 EVIDENCE_DIR = SCRATCH / "evidence"
+# Ports for the servers a test starts, its own children included: each xdist worker a range of
+# its own, below the kernel's ephemeral ports, so no two ever race for one (interdict.demo.run.free_port).
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+os.environ.setdefault("INTERDICT_FREE_PORTS", f"{20000 + 2500 * _WORKER}-{20000 + 2500 * _WORKER + 2499}")
 # The audit key and head of every service a test starts (in this process or a child): never
 # the developer's own (~/.config/interdict).
 os.environ.setdefault("INTERDICT_API__AUDIT_KEY_FILE", str(SCRATCH / "audit" / "audit.key"))

@@ -6,8 +6,8 @@ $ANALYST_KEY and $ADMIN_KEY: keys made for the run) and the documented ports are
 free ones. Long-running commands (`serve`, `demo --serve-only`, `schedule run`) are started,
 checked to answer, then stopped with SIGTERM, which must end them and what they started.
 A command documented to fail is checked for its one-line error; every other one must exit 0
-and say something. `make demo`/`make test` are CI itself; commands for other hosts and the
-benchmarks are named with the test that runs them."""
+and say something. `make demo`/`make test` are CI itself; commands for other hosts are named
+with the test that runs them."""
 
 from __future__ import annotations
 
@@ -40,7 +40,6 @@ NOT_HERE = {  # command (start of it) -> why it is not run here, and which test 
     "cd deploy/scrapyd && SCRAPYD_URL=": "tests/test_scrapyd_e2e.py::test_the_documented_command_deploys_every_spider",
     "curl -u ops:... http://HOST:6800/schedule.json":
         "tests/test_scrapyd_e2e.py::test_a_crawl_scheduled_with_scrapyds_own_api_is_recorded_too",
-    ".venv/bin/python bench/": "a benchmark: minutes of load, run by hand (bench/README.md)",
 }
 LONG_RUNNING = {".venv/bin/interdict demo --serve-only", ".venv/bin/interdict serve", ".venv/bin/interdict schedule run"}
 FAILS = {".venv/bin/interdict crawl sable --join": "crawl.frontier"}  # without a Redis frontier configured

@@ -113,11 +113,13 @@ def test_schedule_run_starts_crawls_on_time_and_never_two_of_one_market(sable):
     with EmbeddedStore(sable["store"]) as store:
         jobs = sorted((j for j in store.jobs(market="sable", limit=500) if j.id not in before), key=lambda j: j.started)
     assert len(jobs) >= 2, proc.stderr
-    # every run starts on an instant of its cron (*/4 seconds: second 0, 4, 8…), both schedules at each
-    starts = re.findall(r"^\S+ \d\d:\d\d:(\d\d) schedule (often|also-often): incremental crawl of sable$",
+    # every run starts on an instant of its cron (*/4 seconds: second 0, 4, 8…) — within the
+    # first second after it, however busy the machine — both schedules at each
+    starts = re.findall(r"^\S+ \d\d:\d\d:(\d\d)\.(\d{3}) schedule (often|also-often): incremental crawl of sable$",
                         proc.stderr, re.M)
-    assert len({second for second, _ in starts}) >= 2 and all(int(second) % 4 == 0 for second, _ in starts), starts
-    assert {name for _, name in starts} == {"often", "also-often"}
+    late = [(int(s) % 4) * 1000 + int(ms) for s, ms, _ in starts]
+    assert len({s for s, _, _ in starts}) >= 2 and all(ms < 1000 for ms in late), starts
+    assert {name for _, _, name in starts} == {"often", "also-often"}
     assert {j.trigger for j in jobs} <= {"schedule:often", "schedule:also-often"}
     assert all(j.status == "finished" and j.mode == "incremental" for j in jobs)
     for earlier, later in zip(jobs, jobs[1:]):

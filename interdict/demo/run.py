@@ -21,10 +21,28 @@ DEMO_MARKETS = ("sable", "vesper")
 READY_TIMEOUT = 60
 
 
+_next_port: dict[str, int] = {}
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    """A port nothing listens on. With INTERDICT_FREE_PORTS=FIRST-LAST (the test suite gives
+    each parallel worker a range of its own) it is taken from that range, one after another,
+    so two workers never pick the same port between choosing it and binding it; else the
+    kernel picks one."""
+    span = os.environ.get("INTERDICT_FREE_PORTS", "")
+    if not span:
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            return sock.getsockname()[1]
+    first, last = (int(p) for p in span.split("-"))
+    size = last - first + 1
+    cursor = _next_port.setdefault(span, first + (os.getpid() * 7919) % size)  # children start elsewhere
+    for step in range(size):
+        port = first + (cursor - first + step) % size
+        if port_is_free(host, port):
+            _next_port[span] = first + (port - first + 1) % size
+            return port
+    raise UserError(f"no free port in INTERDICT_FREE_PORTS={span}")
 
 
 def port_is_free(host: str, port: int) -> bool:
