@@ -87,6 +87,10 @@ def test_egress_guard_allows_only_the_markets_own_private_address():
     assert egress_problem("http://127.0.0.1:8701/listing/1", allowed) is None
     assert egress_problem("http://127.0.0.1:9200/", allowed) == "private_address"
     assert egress_problem("http://127.0.0.1/", allowed) == "private_address"
+    # a name some market lives at (the resolver lets it through) is that market's alone
+    private = frozenset({"shop.test"})
+    assert egress_problem("http://shop.test:8080/x", frozenset({"shop.test:8080"}), private) is None
+    assert egress_problem("http://shop.test:8080/x", allowed, private) == "private_host_of_another_market"
 
 
 def _market_config(tmp_path, name, **spec):

@@ -26,6 +26,9 @@ class EgressBlocked(IgnoreRequest):
         self.reason = reason
 
 
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
 def is_internal_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """Loopback, private, link-local (cloud metadata), multicast, reserved, unspecified or
     carrier-grade NAT; an IPv4-mapped IPv6 address is judged by its IPv4 address."""
@@ -33,9 +36,6 @@ def is_internal_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         ip = ip.ipv4_mapped
     return (ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast or ip.is_reserved
             or ip.is_unspecified or ip in _CGNAT)
-
-
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
 
 
 def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

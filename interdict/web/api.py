@@ -16,7 +16,6 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query as Param, Req
 from pydantic import BaseModel, Field, ValidationError
 
 from contracts.inputs import BadLine, InputLimits, Problems, csv_records, decode_line
-
 from index.documents import ListingDocument, vendor_id
 from index.query import FILTER_FIELDS, SORTS, Query, QueryError
 from index.store import Store
@@ -157,7 +156,6 @@ def shipments_from_body(body: bytes, content_type: str, limits: InputLimits,
     """Good shipments and the bad rows (the first ``limits.max_problems`` named, the rest
     counted) of an upload, read row by row; more than ``max_rows`` rows: 413."""
     text = body.decode("utf-8-sig", errors="replace")
-    del body
     kind = content_type.split(";")[0].strip().lower()
     problems = Problems(limits.max_problems)
     too_many = HTTPException(413, f"upload has more than {max_rows:,} rows (config api.max_upload_rows)")
