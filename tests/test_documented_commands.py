@@ -89,7 +89,7 @@ class Run:
     def __init__(self, tmp: Path):
         self.work = tmp / "work"
         self.work.mkdir()
-        for name in (".venv", "docs", "deploy"):
+        for name in (".venv", "docs", "deploy", "bench"):
             (self.work / name).symlink_to(REPO / name)
         if SHARED_DATA.exists():
             (tmp / "shared").symlink_to(SHARED_DATA.parent)
