@@ -90,13 +90,11 @@ def _first_not_finite(value: Any, path: str = "") -> str | None:
     return None
 
 
-def decode_line(line: str, max_chars: int = DEFAULT_MAX_LINE_CHARS) -> Any:
+def decode_line(line: str) -> Any:
     """The JSON value of one line, or BadLine naming what is wrong with it: not JSON, nested
     too deep, an integer too long to convert, a number that is not finite (1e999, NaN,
-    Infinity: the field is named), a line longer than ``max_chars``. Lone surrogates are
-    repaired."""
-    if len(line) > max_chars:
-        raise BadLine(f"line of {len(line):,} characters is longer than the limit of {max_chars:,}")
+    Infinity: the field is named). Lone surrogates are repaired. (How long a line may be is
+    the reader's to bound: bounded_lines.)"""
     odd: list[str] = []
 
     def number(text: str) -> float:

@@ -31,7 +31,7 @@ os.environ.setdefault("INTERDICT_API__AUDIT_KEY_FILE", str(SCRATCH / "audit" / "
 os.environ.setdefault("INTERDICT_API__AUDIT_HEAD_FILE", str(SCRATCH / "audit" / "audit-head.json"))
 
 
-def test_scratch() -> Path:
+def scratch_of_running_test() -> Path:
     """A folder of the running test's own (crawl locks, pauses, sessions file): tests never
     share crawl state with each other or with a developer's demo."""
     test = os.environ.get("PYTEST_CURRENT_TEST", "outside a test").rsplit(" (", 1)[0]
@@ -42,7 +42,7 @@ def own_config() -> Path:
     """An operator config file of the running test's own: its crawl state (locks, pauses,
     hand-offs) and sessions file. A test that passes a config of its own (--config or
     INTERDICT_CONFIG) sets them there."""
-    own = test_scratch()
+    own = scratch_of_running_test()
     path = own / "config.toml"
     if not path.exists():
         own.mkdir(parents=True, exist_ok=True)

@@ -55,11 +55,10 @@ class _Guard:
 
 @implementer(IHostnameResolver)
 class EgressGuardResolver:
-    def __init__(self, reactor, private_hosts: Sequence[str] = (), stats=None):
+    def __init__(self, reactor, private_hosts: Sequence[str] = ()):
         self.reactor = reactor
         self.original = reactor.nameResolver
         self.private_hosts = frozenset(h.lower().rstrip(".") for h in private_hosts)
-        self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler, reactor) -> "EgressGuardResolver":

@@ -105,6 +105,7 @@ class AccessStore:
         self._head_file = audit_head_file or self.path.with_name(self.path.name + ".audit-head")
         self._audit_key: bytes | None = None
         self._heads: HeadFile | None = None
+        self._keyed_from: int | None = None  # the log's first keyed record, from its anchored head
 
     @property
     def heads(self) -> HeadFile:
@@ -213,8 +214,10 @@ class AccessStore:
                 seq = self._db.execute("INSERT INTO audit (at, key_id, key_name, role, action, target, detail, status, "
                                        "prev, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
                                        (*fields, prev, digest)).fetchone()[0]
-                anchored, _ = heads.read(self.log_id)
-                heads.write(self.log_id, Head(seq, digest, anchored.keyed_from if anchored else seq))
+                if self._keyed_from is None:  # never changes once the log is keyed: read it once
+                    anchored, _ = heads.read(self.log_id)
+                    self._keyed_from = anchored.keyed_from if anchored else seq
+                heads.write(self.log_id, Head(seq, digest, self._keyed_from))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
