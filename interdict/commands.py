@@ -250,14 +250,18 @@ def cmd_eval(args, config) -> int:
 
 
 def _eval_parsing(args, data: Path) -> int:
-    from crawlers.extract.evaluation import evaluate_parsing, write_json
+    from crawlers.extract.detail_evaluation import evaluate_detail_pages
+    from crawlers.extract.evaluation import evaluate_parsing
 
     report = evaluate_parsing(data)
-    if not report.pages and not report.unlabelled:
-        raise UserError(f"no market pages under {data / 'market-html'}")
+    details = evaluate_detail_pages(data)
+    if not report.pages and not report.unlabelled and not details.pages:
+        raise UserError(f"no market pages under {data / 'market-html'} or {data / 'listing-pages'}")
+    print(details.table())
     print(report.table())
     if args.json:
-        write_json(report, Path(args.json))
+        Path(args.json).write_text(json.dumps({"detail_pages": details.as_json(), "index_pages": report.as_json()},
+                                              indent=1) + "\n", encoding="utf-8")
     return 0
 
 

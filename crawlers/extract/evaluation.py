@@ -10,7 +10,6 @@ No page object is used: this measures the generic extractor alone.
 from __future__ import annotations
 
 import csv
-import json
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -156,7 +155,3 @@ def evaluate_parsing(data: Path) -> ParsingReport:
         report.unlabelled[str(folder.parent.name if folder.name == "page-downloads" else folder.name)] = stats
     report.seconds = time.perf_counter() - started
     return report
-
-
-def write_json(report: ParsingReport, path: Path) -> None:
-    path.write_text(json.dumps(report.as_json(), indent=1) + "\n", encoding="utf-8")
