@@ -21,6 +21,7 @@ from crawlers.extract.values import place_codes
 from enrichment.contracts import ParsedListing
 
 LISTING_PAGES = Path("listing-pages")
+MIN_FIELD_CONFIDENCE = 0.5  # as crawlers.extract.to_listing: below it a field is left out of an indexed listing
 DETAIL_FIELDS = ("title", "price_amount", "price_currency", "vendor", "ships_from", "ships_to", "category")
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "pages"
 _PATH_SPLIT_RE = re.compile(r"\s*[/›»>]\s*")
@@ -37,7 +38,11 @@ def _same_place(found: str | None, gold: str) -> bool:
 
 
 def field_value(parsed: ParsedListing | None, name: str):
+    """What an index would get: a field read with less than MIN_FIELD_CONFIDENCE is not one."""
     if parsed is None:
+        return None
+    source = "price" if name.startswith("price_") else name
+    if parsed.confidence.get(source, 0.0) < MIN_FIELD_CONFIDENCE:
         return None
     if name == "price_amount":
         return parsed.price.amount if parsed.price else None

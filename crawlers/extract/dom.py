@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
@@ -24,6 +25,7 @@ HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 # Tags after which text reads as a new line (label and value in separate segments).
 _BLOCK_TAGS = frozenset("p div li tr td th dt dd br h1 h2 h3 h4 h5 h6 section article header footer "
                         "table ul ol dl form label option select span strong b small a".split())
+MENU_MIN_LINKS = 6  # a template of at least this many links is a menu
 MAX_DEPTH = 256  # libxml2's default nesting limit
 MAX_HTML_CHARS = 5_000_000  # bigger pages are cut (and say so) rather than stall a worker
 
@@ -71,6 +73,8 @@ class Page:
         self.host = urlsplit(url).hostname or ""
         self._templates: dict[str, list[HtmlElement]] | None = None
         self._text: str | None = None
+        self._menu_items: set[int] | None = None
+        self._absolute: dict[str, str | None] = {}
 
     @staticmethod
     def _clean(root: HtmlElement) -> None:
@@ -82,6 +86,9 @@ class Page:
             if element.get("hidden") is not None or (style and _HIDDEN_STYLE_RE.search(style)) \
                     or element.get("type") == "hidden":
                 element.drop_tree()
+            elif element.tag == "a" and element.get("href") and not element.text and not len(element) and (element.tail or "").strip():
+                # '<a href=…/>Name</a>': lxml closes the link at '/>', a browser keeps the name in it.
+                element.text, element.tail = element.tail, None
 
     @property
     def body(self) -> HtmlElement | None:
@@ -105,6 +112,13 @@ class Page:
                         self._templates[path].append(element)
         return self._templates
 
+    def menu_items(self) -> set[int]:
+        """ids of the links and options of the page's menus: one template repeated many times."""
+        if self._menu_items is None:
+            self._menu_items = {id(e) for elements in self.templates().values() if len(elements) >= MENU_MIN_LINKS
+                                and elements[0].tag in ("a", "option") for e in elements}
+        return self._menu_items
+
     def text(self) -> str:
         """The page's visible text (computed once: walls, language and drops all read it)."""
         if self._text is None:
@@ -115,10 +129,12 @@ class Page:
     def absolute(self, href: str | None) -> str | None:
         if not href:
             return None
-        href = href.strip()
-        if href.startswith(("javascript:", "mailto:", "#", "data:")):
-            return None
-        return urljoin(self.url, href)
+        found = self._absolute.get(href, False)
+        if found is False:  # menus repeat the same links on every page: join each once
+            bare = href.strip()
+            found = None if bare.startswith(("javascript:", "mailto:", "#", "data:")) else urljoin(self.url, bare)
+            self._absolute[href] = found
+        return found
 
     def segments(self, block: HtmlElement) -> list[Segment]:
         """The block's visible text in reading order, one segment per text node."""
@@ -172,4 +188,9 @@ def signature(element: HtmlElement) -> str:
 
 
 def internal(url: str, host: str) -> bool:
-    return (urlsplit(url).hostname or "") == host or not host
+    return not host or _hostname(url) == host
+
+
+@lru_cache(maxsize=65536)
+def _hostname(url: str) -> str:
+    return urlsplit(url).hostname or ""

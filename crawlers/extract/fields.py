@@ -18,7 +18,7 @@ from lxml.html import HtmlElement
 
 from crawlers.extract.dom import Page, Segment, internal, visible_text
 from crawlers.extract.labels import (
-    BARE_AMOUNT_RE, EDGE_PUNCT, HANDLE_RE, LABELS, SUFFIX, accept, clean_value, has_hint,
+    BARE_AMOUNT_RE, EDGE_PUNCT, about_the_listing, GENERIC_LINK_TEXTS, HANDLE_RE, MENU_COUNT_RE, LABELS, SUFFIX, accept, clean_value, has_hint,
     label_of, split_inline_labels, split_route, starts_section, title_like, vendor_link, vendor_name,
 )
 from crawlers.extract.rows import tiers_and_options
@@ -56,10 +56,14 @@ class BlockReader:
     """Reads one block (an index page's listing block, or a listing page's body)."""
 
     def __init__(self, page: Page, block: HtmlElement, *, whole_page: bool, nav_terms: frozenset[str] = frozenset(),
-                 column_labels: list[str] | None = None):
+                 column_labels: list[str] | None = None, exclude: frozenset[int] = frozenset()):
+        """``exclude``: ids of elements not to read (a detail page's related-listing blocks)."""
         self.page, self.block, self.whole_page = page, block, whole_page
         self.nav_terms = nav_terms
-        self.segments = _split_label_chains(page.segments(block))
+        segments = page.segments(block)
+        if exclude:
+            segments = [s for s in segments if id(s.element) not in exclude]
+        self.segments = _split_label_chains(segments)
         self.column_labels = column_labels
         self.used: set[int] = set()
         self.record = Record()
@@ -67,8 +71,12 @@ class BlockReader:
     def read(self) -> Record:
         self._labelled()
         self._table_columns()
-        self._links()
-        self._title()
+        if self.whole_page:  # the page's own heading first: the seller box comes after it
+            self._page_title()
+            self._links()
+        else:
+            self._links()
+            self._title()
         self._unlabelled()
         self._tiers_and_options()
         return self.record
@@ -83,12 +91,15 @@ class BlockReader:
                 self._suffix(i)
                 continue
             label, rest = found
+            if not rest and (segment.href or _choice(segment.element)):
+                continue  # a menu entry or a tab ("VENDOR", "Description") names a page, not a value
             for field_name in LABELS[label]:
                 if field_name in ("price_tiers", "shipping_options"):
                     continue  # lists under a heading: read with the rows (_tiers_and_options)
                 value, used = self._value_after(i, field_name, rest)
                 if value is not None:
-                    self.record.offer(field_name, Candidate(value, LABELLED, f"label:{label}", i))
+                    confidence = LABELLED if about_the_listing(segment.text) else LABELLED - 0.05
+                    self.record.offer(field_name, Candidate(value, confidence, f"label:{label}", i))
                     href = self.segments[used[0]].href if used else None
                     if field_name == "vendor" and href and internal(href, self.page.host):
                         self.record.offer("vendor_url", Candidate(href, LABELLED, f"label:{label}"))
@@ -116,6 +127,8 @@ class BlockReader:
                 break
             if not text.strip(EDGE_PUNCT):
                 continue
+            if _choice(self.segments[j].element) or (self.whole_page and self._in_menu(self.segments[j])):
+                break  # a drop-down of all countries, or a menu under a heading, is not the value
             value = accept(field_name, text)
             if value is not None:
                 return value, [j]
@@ -146,10 +159,25 @@ class BlockReader:
 
     # -- links: title and vendor ----------------------------------------------------------
 
+    def _in_menu(self, segment: Segment) -> bool:
+        menu = self.page.menu_items()
+        element = segment.element
+        return id(element) in menu or any(id(a) in menu for a in element.iterancestors("a", "option"))
+
+    def _vendor_links(self) -> list[Segment]:
+        """Links to a profile, named like a vendor; on a whole page, not the site's own header
+        (the logged-in user's menu), and the seller box after the title before anything else."""
+        found = [s for s in self.segments if s.href and vendor_link(s.href, s.text) and vendor_name(s.text)]
+        if not self.whole_page:
+            return found
+        found = [s for s in found if not _in_site_header(s.element)]
+        start = self._title_index()
+        return sorted(found, key=lambda s: s.index < start)
+
     def _links(self) -> None:
         self.vendor_href = None
-        for segment in self.segments:
-            name = vendor_name(segment.text) if segment.href and vendor_link(segment.href) else None
+        for segment in self._vendor_links():
+            name = vendor_name(segment.text)
             if name:
                 self.record.offer("vendor", Candidate(name, 0.85, "link:vendor", segment.index))
                 self.record.offer("vendor_url", Candidate(segment.href, 0.85, "link:vendor", segment.index))
@@ -192,18 +220,23 @@ class BlockReader:
         """A listing page's title: the heading that covers most of the <title> (which adds the
         site's name), else the first main heading."""
         title_words = set(re.findall(r"\w+", self.page.raw_title.lower()))
+        title_phrase = _phrase(self.page.raw_title)
         scored = []
         for s in self.segments:
-            if not s.heading or s.heading > 3 or _in_site_header(s.element):
+            # A heading, or an element the markup calls the title ("<div class=heading>").
+            level = s.heading if s.heading else (3 if has_hint(s, "title") and not s.href else 0)
+            if not level or level > 3 or _in_site_header(s.element):
                 continue
             words = set(re.findall(r"\w+", s.text.lower()))
             shared = len(words & title_words)
             precision = shared / len(words) if words else 0
             coverage = shared / len(title_words) if title_words else 0
-            scored.append((coverage if precision >= 0.6 else 0, -s.heading, -s.index, s))
+            # "Buy tipjar worldwide shipping": a short title is all inside the <title>'s phrase.
+            phrase = bool(words) and _phrase(s.text) in title_phrase
+            scored.append((coverage if precision >= 0.6 else 0, -level, -s.index, phrase, s))
         if scored:
-            coverage, _, _, best = max(scored, key=lambda x: x[:3])
-            confidence = 0.9 if coverage >= 0.5 else 0.7 if coverage >= 0.25 else 0.5
+            coverage, _, _, phrase, best = max(scored, key=lambda x: x[:3])
+            confidence = 0.9 if coverage >= 0.5 or phrase else 0.7 if coverage >= 0.25 else 0.5
             self.record.offer("title", Candidate(best.text, confidence, "heading", best.index))
             self.used.add(best.index)
 
@@ -236,7 +269,9 @@ class BlockReader:
             elif has_hint(segment, "vendor") and "vendor" not in self.record.fields and vendor_name(text) \
                     and not place_codes(bare):
                 self.record.offer("vendor", Candidate(vendor_name(text), 0.6, "hint:vendor", segment.index))
-            elif len(bare) <= 40 and place_codes(split_route(bare)[0]) and "ships_from" not in self.record.fields:
+            elif len(bare) <= 40 and (len(bare) > 3 or not self.whole_page) and not _choice(segment.element) \
+                    and place_codes(split_route(bare)[0]) and "ships_from" not in self.record.fields:
+                # On a whole page a lone "No" or "IN" is a word, not a country: places there need a label.
                 self.record.offer("ships_from", Candidate(bare, GUESSED, "place", segment.index))
         self._price(prices)
         self._description()
@@ -254,15 +289,39 @@ class BlockReader:
         self.used.add(index)
 
     def _breadcrumbs(self) -> None:
-        """'Drugs › Stimulants › Speed' in an element the markup calls breadcrumbs."""
+        """'Drugs › Stimulants › Speed' in an element the markup calls breadcrumbs, or, on a
+        listing page, a run of links to the market's menu entries beside the title. The site's
+        root ("Home") and the listing itself are not part of its category."""
         if "category" in self.record.fields:
             return
-        crumbs = [s for s in self.segments if any(h in s.hints for h in ("breadcrumb", "crumbs"))]
-        parts = [p for s in crumbs for p in re.split(r"\s*[›»>/|]\s*", s.text) if p.strip(EDGE_PUNCT)]
+        crumbs = [s for s in self.segments if _under_breadcrumbs(s)]
+        source, confidence = "breadcrumbs", HINTED
+        if not crumbs and self.whole_page:
+            crumbs, source, confidence = self._path_beside_title(), "path", STRUCTURAL
+        title = clean_value(self.record.value("title") or "").lower()
+        parts = [p.strip(EDGE_PUNCT) for s in crumbs for p in re.split(r"\s*[›»>/|]\s*", s.text)]
+        parts = [p for p in parts if p and p.lower() != title and p.lower() not in GENERIC_LINK_TEXTS]
         if parts and len(parts) <= 8:
-            self.record.offer("category", Candidate(" / ".join(p.strip(EDGE_PUNCT) for p in parts), HINTED,
-                                                    "breadcrumbs", crumbs[0].index))
+            self.record.offer("category", Candidate(" / ".join(parts), confidence, source, crumbs[0].index))
             self.used.update(s.index for s in crumbs)
+
+    def _path_beside_title(self) -> list[Segment]:
+        """Two or more adjacent links, each to one of the market's menu entries, right after
+        (or right before) the page's title: the listing's category path."""
+        start = self._title_index()
+        for span in (self.segments[start + 1:start + 8], self.segments[max(0, start - 7):start][::-1]):
+            run = []
+            for segment in span:
+                if not segment.text.strip(EDGE_PUNCT) and not segment.href:
+                    continue  # a separator between crumbs ("›")
+                if not segment.href or self._in_menu(segment):
+                    break
+                if MENU_COUNT_RE.sub("", clean_value(segment.text)).lower() not in self.nav_terms:
+                    break
+                run.append(segment)
+            if len(run) >= 2:
+                return sorted(run, key=lambda s: s.index)
+        return []
 
     def _money_at(self, i: int) -> MoneyHit | None:
         """Money in segment ``i``, read together with the next one when the amount and the
@@ -311,6 +370,28 @@ def _split_label_chains(segments: list[Segment]) -> list[Segment]:
     for i, segment in enumerate(out):
         segment.index = i
     return out
+
+
+def _phrase(text: str) -> str:
+    """Words of ``text``, lower case, space-separated and space-delimited (for phrase search)."""
+    return " " + " ".join(re.findall(r"\w+", text.lower())) + " "
+
+
+def _under_breadcrumbs(segment: Segment) -> bool:
+    if any(h in segment.hints for h in ("breadcrumb", "crumbs")):
+        return True
+    for depth, ancestor in enumerate(segment.element.iterancestors()):
+        classes = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}".lower()
+        if "breadcrumb" in classes or "crumbs" in classes:
+            return True
+        if depth >= 3:
+            return False
+    return False
+
+
+def _choice(element: HtmlElement) -> bool:
+    """One of a form's choices (an option of a drop-down): what a user may pick, not a value."""
+    return element.tag in ("option", "select") or next(element.iterancestors("select"), None) is not None
 
 
 _SITE_HEADER_HINTS = ("logo", "brand", "navbar", "site-name", "sitename", "masthead")

@@ -20,9 +20,9 @@ from lxml.html import HtmlElement
 from pydantic import ValidationError
 
 from crawlers.extract.blocks import listing_groups
-from crawlers.extract.dom import Page, collapse, visible_text
+from crawlers.extract.dom import MENU_MIN_LINKS, Page, collapse, visible_text
 from crawlers.extract.fields import BlockReader, Candidate, Record
-from crawlers.extract.labels import GENERIC_LINK_TEXTS, clean_value, split_route
+from crawlers.extract.labels import GENERIC_LINK_TEXTS, MENU_COUNT_RE, clean_value, split_route
 from crawlers.extract.values import place_list, priced_name
 from crawlers.extract.walls import Wall, wall_of
 from enrichment.contracts import PARSED_FIELDS, Listing, Money, ParsedListing
@@ -30,12 +30,12 @@ from enrichment.contracts import PARSED_FIELDS, Listing, Money, ParsedListing
 MIN_TITLE_CONFIDENCE = 0.5
 LISTING_PAGE_EVIDENCE = ("vendor", "description", "ships_from", "ships_to", "category", "price_tiers", "stock")
 NAV_TERM_MAX_CHARS = 40
-MENU_MIN_LINKS = 6
 _TITLE_SPLIT_RE = re.compile(r"\s+[-–|:›»]\s+|\s*::\s*")
 _CATEGORY_WORD_RE = re.compile(r"\b(?:category|categories|kategorie|catégorie|categoría)\b", re.I)
 PAGE_CATEGORY = 0.5  # an index page's subject, for blocks that do not name their category
 _NOT_WORDS_RE = re.compile(r"[\d\W_]+")
-_COUNT_RE = re.compile(r"\s*[(\[]?\d+[)\]]?$")
+DETAIL_FACTS = ("vendor", "ships_from", "ships_to", "category", "stock")
+DETAIL_MIN_FACTS = 2
 SECONDARY_GROUP_SHARE = 0.5  # a second block template counts if it has half the blocks of the first
 
 
@@ -58,7 +58,10 @@ class ExtractedPage:
 def extract(html: str | bytes, url: str, wall_markers: Mapping | None = None) -> ExtractedPage:
     page = Page(html, url)
     groups = listing_groups(page)
-    if groups:
+    detail = _detail_beside_blocks(page, groups) if groups else None
+    if detail is not None:
+        result = detail
+    elif groups:
         result = _index(page, groups)
     else:
         result = _listing_page(page) if urlsplit(url).path.strip("/") else _home_page(page)
@@ -105,7 +108,7 @@ def _nav_terms(page: Page, inside: set[int]) -> frozenset[str]:
         for a in elements:
             if id(a) in inside:
                 continue
-            text = _COUNT_RE.sub("", clean_value(visible_text(a))).lower()
+            text = MENU_COUNT_RE.sub("", clean_value(visible_text(a))).lower()
             if 1 < len(text) <= NAV_TERM_MAX_CHARS and text not in GENERIC_LINK_TEXTS:
                 terms.add(text)
     return frozenset(terms)
@@ -116,7 +119,7 @@ def _page_category(page: Page, nav: frozenset[str], inside: set[int]) -> str | N
     <title>, that names one of the market's menu entries ("Cypher - Drugs category")."""
     headings = [visible_text(h) for h in page.body.iter("h1", "h2", "h3") if id(h) not in inside]
     for text in headings + _TITLE_SPLIT_RE.split(page.raw_title):
-        bare = _CATEGORY_WORD_RE.sub("", _COUNT_RE.sub("", clean_value(text))).strip(" -–|:")
+        bare = _CATEGORY_WORD_RE.sub("", MENU_COUNT_RE.sub("", clean_value(text))).strip(" -–|:")
         if bare and bare.lower() in nav:
             return bare
     return None
@@ -133,10 +136,30 @@ def _column_labels(row: HtmlElement) -> list[str] | None:
     return None
 
 
-def _index(page: Page, groups) -> ExtractedPage:
+def _chosen_blocks(groups) -> list[HtmlElement]:
     first = groups[0]
     chosen = [first] + [g for g in groups[1:] if len(g.blocks) >= SECONDARY_GROUP_SHARE * len(first.blocks)]
-    blocks = [b for g in chosen for b in g.blocks]
+    return [b for g in chosen for b in g.blocks]
+
+
+def _detail_beside_blocks(page: Page, groups) -> ExtractedPage | None:
+    """A listing page that also shows listing blocks ("more from this seller", "related
+    items"): read outside the blocks, the page still has its own listing, titled like the
+    page, with a labelled price and labelled facts (seller, places, category, stock). An
+    index page has none of that outside its blocks."""
+    inside = frozenset(id(e) for block in _chosen_blocks(groups) for e in block.iter())
+    record = BlockReader(page, page.body, whole_page=True, exclude=inside,
+                         nav_terms=_nav_terms(page, set(inside))).read()
+    title, price = record.fields.get("title"), record.fields.get("price")
+    facts = [n for n in DETAIL_FACTS if n in record.fields and record.fields[n].source.startswith("label:")]
+    if title is None or title.confidence < 0.9 or price is None or not price.source.startswith("label:") \
+            or len(facts) < DETAIL_MIN_FACTS:
+        return None
+    return _listing_page(page, record)
+
+
+def _index(page: Page, groups) -> ExtractedPage:
+    blocks = _chosen_blocks(groups)
     inside = {id(e) for block in blocks for e in block.iter()}
     nav = _nav_terms(page, inside)
     records = [BlockReader(page, b, whole_page=False, nav_terms=nav,
@@ -183,14 +206,15 @@ def _home_page(page: Page) -> ExtractedPage:
     return ExtractedPage(page.url, "dropped", drops=Counter({"front_page": 1}))
 
 
-def _listing_page(page: Page) -> ExtractedPage:
+def _listing_page(page: Page, record: Record | None = None) -> ExtractedPage:
     out = ExtractedPage(page.url, "listing")
     body = page.body
     if body is None:
         out.kind = "dropped"
         out.drops["empty_page"] += 1
         return out
-    record = BlockReader(page, body, whole_page=True).read()
+    if record is None:
+        record = BlockReader(page, body, whole_page=True, nav_terms=_nav_terms(page, set())).read()
     title = record.fields.get("title")
     if title is None or title.confidence < MIN_TITLE_CONFIDENCE:
         out.kind = "dropped"

@@ -20,9 +20,13 @@ HINTS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _DATA["hints"].item
 GENERIC_LINK_TEXTS = frozenset(_DATA["generic_link_texts"])
 LABEL_RE = re.compile(
     r"^(?P<label>" + "|".join(sorted(map(re.escape, LABELS), key=len, reverse=True)) + r")"
+    r"(?:\s*\((?P<qualifier>[^()]{1,24})\))?"  # "Ships to (product)", "Price (per gram)"
     r"(?=[\s:：]|$)\s*(?P<colon>[:：])?\s*", re.I)
+# A qualified label about the listing itself beats one about its seller ("Ships to (seller)").
+LISTING_QUALIFIERS = frozenset(_DATA["listing_qualifiers"])
 EDGE_PUNCT = " \t-–—|:›»>/·•,()[]{}*"
 _COUNT_SUFFIX_RE = re.compile(r"\s*[(\[]\d+[)\]]$")
+MENU_COUNT_RE = re.compile(r"\s*[(\[]?\d+[)\]]?$")  # "Cannabis 153", "Drugs (14312)": a menu entry's count
 _ARROW_RE = re.compile(r"\s*(?:⟶|→|->|=>|➔|➜|>)\s*")
 BARE_AMOUNT_RE = re.compile(r"^\s*(?:[$€£]\s?)?\d+(?:[ .,\u00a0\u202f]\d+)*\s*$")
 HANDLE_RE = re.compile(r"^@([\w.\-]{2,40})$")
@@ -42,6 +46,12 @@ def label_of(text: str) -> tuple[str, str] | None:
     if not match["colon"] and label in NEEDS_COLON and (rest or text.strip().lower() != label):
         return None
     return label, rest
+
+
+def about_the_listing(text: str) -> bool:
+    """False for a label qualified as being about something else: 'Ships to (seller)'."""
+    match = LABEL_RE.match(text)
+    return not (match and match["qualifier"]) or match["qualifier"].strip().lower() in LISTING_QUALIFIERS
 
 
 INLINE_LABEL_RE = re.compile(
@@ -79,15 +89,17 @@ def split_route(value: str) -> tuple[str, str | None]:
     return (parts[0].strip(), parts[1].strip()) if len(parts) == 2 and parts[1].strip() else (value, None)
 
 
-def vendor_link(url: str) -> bool:
+def vendor_link(url: str, text: str = "") -> bool:
     """A link to a vendor's profile: a profile pattern followed by at most the vendor's id
-    ("/store/john-doe", not "/store/john-doe/item/3b85…", which is one of their listings)."""
+    ("/store/john-doe", not "/store/john-doe/item/3b85…", which is one of their listings),
+    or by the link's own text and a token ("/@BadBreed/e9b3…" reading "BadBreed")."""
     lowered = url.lower().split("#")[0].rstrip("/")
+    name = clean_value(text).lstrip("@").lower()
     for pattern in VENDOR_LINK_PATTERNS:
         at = lowered.find(pattern)
         if at >= 0:
             rest = lowered[at + len(pattern):].lstrip("/=")
-            if rest and rest.count("/") == 0:
+            if rest and (rest.count("/") == 0 or (name and rest.split("/", 1)[0] == name)):
                 return True
     return False
 

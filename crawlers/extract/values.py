@@ -44,11 +44,18 @@ class MoneyHit:
         return self.currency in CRYPTO
 
 
+# "CAD $367.5", "AUD $ 12": a currency code written before a symbol names the symbol's currency.
+_CODE_BEFORE_RE = re.compile(rf"(?<![^\W\d_])({_CODE})\s*$", re.I)
+
+
 def money_in(text: str) -> list[MoneyHit]:
     out = []
     for match in MONEY_RE.finditer(text):
         amount = parse_number((match["a1"] or match["a2"]).translate(_GROUP_SPACES))
         currency = currency_code(match["c1"] or match["c2"])
+        if match["c1"] and len(match["c1"]) == 1:
+            code = _CODE_BEFORE_RE.search(text, max(0, match.start() - 8), match.start())
+            currency = (currency_code(code.group(1)) or currency) if code else currency
         high = match["h1"] or match["h2"]
         if amount is None or currency is None:
             continue
