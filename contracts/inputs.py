@@ -249,3 +249,61 @@ def csv_records(stream: IO[str], max_field_lines: int = 50,
             yield lineno, next(csv.reader((line,)))
         except csv.Error as exc:
             yield lineno, BadLine(f"not a CSV record ({exc})")
+
+
+def sql_value_tuples(text: str) -> Iterator[list[str | None]]:
+    """The value tuples of a MySQL dump's INSERT statements (strings unescaped, NULL as None).
+    A dump cut short ends the tuples (BadLine names where)."""
+    try:
+        yield from _sql_tuples(text)
+    except IndexError:
+        raise BadLine("the SQL dump ends inside a value (cut short?)") from None
+
+
+_SQL_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "0": "\0", "Z": "\x1a"}
+_CREATE_TABLE_RE = re.compile(r"CREATE TABLE\s+`?(\w+)`?\s*\((.*?)\)\s*(?:ENGINE|;)", re.S | re.I)
+_COLUMN_RE = re.compile(r"^\s*`(\w+)`", re.M)
+
+
+def sql_columns(text: str) -> list[str]:
+    """The column names of the first table a MySQL dump creates."""
+    match = _CREATE_TABLE_RE.search(text)
+    return _COLUMN_RE.findall(match.group(2)) if match else []
+
+
+def _sql_tuples(text: str) -> Iterator[list[str | None]]:
+    i, size = 0, len(text)
+    while True:
+        start = text.find("VALUES (", i)
+        if start < 0:
+            return
+        i = start + len("VALUES ")
+        while i < size and text[i] == "(":
+            i += 1
+            row: list[str | None] = []
+            while True:
+                if text[i] == "'":
+                    i += 1
+                    chunk = []
+                    while text[i] != "'":
+                        if text[i] == "\\":
+                            chunk.append(_SQL_ESCAPES.get(text[i + 1], text[i + 1]))
+                            i += 2
+                        else:
+                            chunk.append(text[i])
+                            i += 1
+                    row.append("".join(chunk))
+                    i += 1
+                else:
+                    end = min(p for p in (text.find(",", i), text.find(")", i)) if p >= 0)
+                    token = text[i:end].strip()
+                    row.append(None if token == "NULL" else token)
+                    i = end
+                if text[i] == ",":
+                    i += 1
+                    continue
+                i += 1  # the closing parenthesis
+                break
+            yield row
+            if text[i] == ",":
+                i += 1

@@ -18,8 +18,8 @@ from twisted.internet import task
 from config import load_config
 from crawlers import signals as crawl_signals
 from enrichment.contracts import Listing, VendorProfile
+from crawlers.ingest import Ingest, IngestReport
 from index import Store, open_store
-from index.spool import SpooledWriter, spool_for
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,8 @@ class EnrichIndexPipeline:
         config = load_config()
         target = self.store_path or config.store.path
         self.store = open_store(config, target)
-        self.writer = SpooledWriter(self.store, spool_for(config.store.spool_dir, target))
+        self.ingest = Ingest(self.store, config.store.spool_dir, target, shared_enricher, batch_size=1 << 30)
+        self.writer = self.ingest.writer
         self.spool_wait = config.crawl.spool_wait
         if self.output_target == "-":
             self.output = sys.stdout
@@ -113,16 +114,12 @@ class EnrichIndexPipeline:
             self.signals.send_catch_log(crawl_signals.items_committed, items=batch)
 
     def _write(self) -> None:
-        enricher = shared_enricher()
-        if self.listings:
-            enriched = list(enricher.enrich_listings(self.listings))
-            self._count("listings", self.writer.write("listings", enriched))
-            if self.output:
-                self._emit(enriched)
-            self.listings = []
-        if self.vendors:
-            self._count("vendors", self.writer.write("vendors", enricher.enrich_vendors(self.vendors)))
-            self.vendors = []
+        self.ingest.add_all([*self.listings, *self.vendors])
+        self.listings, self.vendors = [], []
+        done = self.ingest.flush()
+        self._count(done)
+        if self.output and done.written:
+            self._emit(done.written)
 
     def _emit(self, enriched: list) -> None:
         """The listings (already stored) to the output; a reader that went away (`| head`)
@@ -137,12 +134,12 @@ class EnrichIndexPipeline:
             log.warning("the output was closed (its reader went away): the crawl stops")
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="output_closed"))
 
-    def _count(self, kind: str, report) -> None:
-        if report is None:
-            self.stats.inc_value(f"interdict/index/{kind}_spooled_batches")
-            return
-        for outcome in ("new", "updated", "unchanged", "rejected"):
-            self.stats.inc_value(f"interdict/index/{kind}_{outcome}", getattr(report, outcome))
+    def _count(self, done: IngestReport) -> None:
+        if done.spooled_batches:
+            self.stats.inc_value("interdict/index/spooled_batches", done.spooled_batches)
+        for kind, report in (("listings", done.listings), ("vendors", done.vendors)):
+            for outcome in ("new", "updated", "unchanged", "rejected"):
+                self.stats.inc_value(f"interdict/index/{kind}_{outcome}", getattr(report, outcome))
 
     def close_spider(self, spider=None) -> None:
         if self.timer and self.timer.running:

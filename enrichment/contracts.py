@@ -106,13 +106,24 @@ def _utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
+class Capture(InputContract):
+    """Where an imported listing came from (a crawled one has its ``Evidence`` only)."""
+
+    source: str  # the path given to `interdict import`
+    member: str = ""  # the file inside the archive or folder, or the WARC record's URL
+    archive_sha256: str | None = None
+    captured_from: Literal["warc-date", "column", "option", "mtime", "import"]  # where crawled_at came from
+    approximate: bool = False  # a file's modification time: when it was copied, perhaps, not captured
+    legacy_onion: bool = False  # a v2 onion address (retired 2021): kept in imports, never crawled
+
+
 class Listing(InputContract):
     market: str = Field(min_length=1)
     url: str = Field(min_length=1)
     listing_key: str = Field(min_length=1)
     title: TitleStr
     description: CleanStr = ""
-    price: Money
+    price: Money | None = None  # a listing or capture that shows none: indexed, never priced
     price_tiers: list[PriceTier] = []
     vendor: VendorRef
     category_path: list[CleanStr] = []
@@ -125,6 +136,7 @@ class Listing(InputContract):
     crawled_at: UtcDatetime
     evidence: Evidence | None = None
     transport: Literal["tor", "clearnet"] = "clearnet"
+    capture: Capture | None = None  # set by imports
 
 
 class RawListing(BaseModel):

@@ -172,12 +172,14 @@ class Enricher:
                 on = listing.crawled_at.date()
                 out = self._summarise(view.mentions + self._cell_places(listing.ships_from, listing.ships_to),
                                       language, on, view.truncated)
-                listed = self._price(listing.price.amount, listing.price.currency, on, source="field")
+                listed = (self._price(listing.price.amount, listing.price.currency, on, source="field")
+                          if listing.price else None)
                 tiers = [self._price(t.price.amount, t.price.currency, on, source="tier", text=t.quantity)
                          for t in listing.price_tiers]
-                out["prices"] = [listed] + tiers + out["prices"]
+                out["prices"] = ([listed] if listed else []) + tiers + out["prices"]
                 out["tiers"] = _tier_summaries(listing.price_tiers, tiers)
-                out["price_usd"], out["price_eur"] = listed["usd"], listed["eur"]
+                if listed:
+                    out["price_usd"], out["price_eur"] = listed["usd"], listed["eur"]
                 out["vendor"] = listing.vendor.name
                 yield EnrichedListing(listing=listing, enrichment=Enrichment.model_validate(out))
 

@@ -67,13 +67,36 @@ class UpsertReport(BaseModel):
 
 def listing_content_hash(item: EnrichedListing) -> str:
     """Digest of what the market shows, ignoring when and how we fetched it."""
-    shown = item.listing.model_dump(mode="json", exclude={"crawled_at", "evidence"})
+    shown = item.listing.model_dump(mode="json", exclude={"crawled_at", "evidence", "capture"})
     return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
 
 
 def vendor_content_hash(item: EnrichedVendor) -> str:
     shown = item.vendor.model_dump(mode="json", exclude={"crawled_at", "evidence"})
     return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
+
+
+def with_point(history: list[PricePoint], point: PricePoint) -> list[PricePoint]:
+    """The price history (price changes, oldest first) with one more sighting, wherever in
+    time it falls: captures imported out of order land in their place. A sighting at the price
+    already in force adds nothing; one that shows a later change's price earlier moves that
+    change back to it."""
+    out = sorted(history, key=lambda p: p.at)
+    before = [p for p in out if p.at <= point.at]
+    after = [p for p in out if p.at > point.at]
+    same = lambda a, b: (a.amount, a.currency) == (b.amount, b.currency)  # noqa: E731
+    if before and same(before[-1], point):
+        return out
+    if after and same(after[0], point):
+        after = after[1:]
+    return before + [point] + after
+
+
+def _said(listing) -> int:
+    """How much a sighting of a listing says (a detail page more than an index page's block)."""
+    return (len(listing.description) // 80 + bool(listing.price) + bool(listing.ships_from) + len(listing.ships_to)
+            + len(listing.category_path) + len(listing.price_tiers) + len(listing.shipping_options)
+            + len(listing.variants))
 
 
 def merge_listing(existing: ListingDocument | None, item: EnrichedListing) -> tuple[ListingDocument, str]:
@@ -85,18 +108,17 @@ def merge_listing(existing: ListingDocument | None, item: EnrichedListing) -> tu
     listing = item.listing
     seen = listing.crawled_at
     point = PricePoint(at=seen, amount=listing.price.amount, currency=listing.price.currency,
-                       price_usd=item.enrichment.price_usd)
+                       price_usd=item.enrichment.price_usd) if listing.price else None
     digest = listing_content_hash(item)
     if existing is None:
         doc = ListingDocument(id=listing_id(listing.market, listing.listing_key), market=listing.market,
                               listing_key=listing.listing_key, first_seen=seen, last_seen=seen,
-                              content_hash=digest, price_history=[point], data=item)
+                              content_hash=digest, price_history=[point] if point else [], data=item)
         return doc, "new"
-    history = list(existing.price_history)
-    last = history[-1]
-    if (last.amount, last.currency) != (point.amount, point.currency) and seen > last.at:
-        history.append(point)
-    newer = seen >= existing.last_seen
+    history = with_point(existing.price_history, point) if point else list(existing.price_history)
+    # The latest sighting describes the listing; two of the same moment (an imported capture's
+    # index and detail page) keep the one that says more.
+    newer = seen > existing.last_seen or (seen == existing.last_seen and _said(listing) >= _said(existing.data.listing))
     doc = existing.model_copy(update={
         **seen_again(existing, seen),
         "first_seen": min(existing.first_seen, seen),

@@ -118,6 +118,23 @@ class EvidenceArchive:
             self._handle.flush()
             return Stored(self._name, record_id, offset, hashlib.sha256(body).hexdigest())
 
+    def write_resource(self, *, url: str, body: bytes, captured_at: datetime, headers: dict[str, str],
+                       content_type: str = "text/html") -> Stored:
+        """A page brought in by an import, kept as a WARC ``resource`` record: its capture date
+        as WARC-Date and where it came from (``headers``: Interdict-Source, -Member, ...)."""
+        extra = {"WARC-Date": captured_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), **headers}
+        with self._lock:
+            if self._handle is None or self._handle.tell() >= self.max_file_bytes:
+                self.close()
+                self._open()
+            record = self._writer.create_warc_record(url, "resource", payload=io.BytesIO(body),
+                                                     warc_content_type=content_type, warc_headers_dict=extra)
+            offset = self._handle.tell()
+            self._writer.write_record(record)
+            self._handle.flush()
+            return Stored(self._name, record.rec_headers.get_header("WARC-Record-ID"), offset,
+                          hashlib.sha256(body).hexdigest())
+
     def close(self) -> None:
         with self._lock:
             if self._handle is not None:
@@ -256,7 +273,7 @@ def records(where: str | Path, start: int = 0) -> Iterator[tuple[str, int, objec
             for record in iterator:
                 sha256 = payload_sha256(record)
                 offset = iterator.get_record_offset()  # after reading: asking first consumes the record
-                yield (path.name, offset, record, sha256 if record.rec_type == "response" else None,
+                yield (path.name, offset, record, sha256 if record.rec_type in ("response", "resource") else None,
                        list(record.digest_checker.problems), offset + iterator.get_record_length())
 
 

@@ -16,7 +16,7 @@ class CrawlJob(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
     market: str
-    mode: Literal["full", "incremental"] = "full"
+    mode: Literal["full", "incremental", "import"] = "full"  # import: `interdict import`, judges nothing
     trigger: str = "manual"  # manual, demo, schedule:NAME, scrapy (a plain `scrapy crawl`), scrapyd:JOB
     started: UtcDatetime
     ended: UtcDatetime | None = None

@@ -101,7 +101,7 @@ def filter_terms(doc: ListingDocument) -> dict[str, list[tuple[str, str]]]:
         "product": [p.canonical for p in enr.products],
         "ships_from": enr.ships_from,
         "ships_to": enr.ships_to,
-        "currency": [item.price.currency],
+        "currency": [item.price.currency] if item.price else [],
         "market_category": item.category_path[-1:],
         "hs_code": [p.hs_code for p in enr.products if p.hs_code],
         "identifier": enr.identifier_values(),

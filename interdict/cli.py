@@ -89,6 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="the URL the page was fetched from (default: a file:// URL)")
     p.add_argument("--as-listing", action="store_true",
                    help="print the crawl contract (what `enrich` and `index` take) instead; confident fields only")
+    p.add_argument("--generic", action="store_true",
+                   help="read every page with the generic extractor, even where a page object knows the market")
+    p.add_argument("--captured", metavar="DATE",
+                   help="when the pages were saved (ISO date; default: each file's modification time)")
 
     p = sub.add_parser("enrich", help="listings (JSON Lines) -> enriched listings (JSON Lines)",
                        description="Each line: a crawled listing (as `parse` prints it) or a raw record with at "
@@ -228,9 +232,37 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--headers-only", action="store_true", help="show: metadata and digests only")
     store_arg(p)
 
+    p = sub.add_parser("import", help="saved pages, archives, WARC files and datasets -> the store (docs/import.md)",
+                       description="Bring in real captures: saved pages and folders of them (found by content, "
+                                   "recursively), .tar/.tar.gz/.zip archives (read in place), WARC files of any "
+                                   "crawler, and CSV / JSON Lines / MySQL-dump datasets (columns mapped with --map). "
+                                   "Each listing keeps its capture date and a reference to the page, kept as WARC "
+                                   "evidence; a re-run skips what was imported.")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--market", help="the market's name (default: the pages' host, or the archive's top folder); "
+                   "no config entry needed")
+    p.add_argument("--captured", metavar="DATE", help="when the captures were made (ISO date), where the input "
+                   "does not say (WARC-Date and date columns win); default: the files' modification time")
+    p.add_argument("--format", choices=["auto", "html", "warc", "csv", "jsonl", "sql"], default="auto",
+                   help="what the inputs are (default: told by content)")
+    p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
+                   help="datasets: the column that holds FIELD (title, vendor, price, currency, description, "
+                        "ships_from, ships_to, category, url, date, market; vendors: name, profile, pgp_key, "
+                        "contact, joined); COL1+COL2 joins columns; unmapped fields are guessed and printed")
+    p.add_argument("--encoding", default="utf-8", help="datasets: their text encoding (e.g. mac_roman, cp1252)")
+    p.add_argument("--currency", metavar="CODE", help="datasets: the currency of bare price numbers (e.g. BTC)")
+    p.add_argument("--kind", choices=["listings", "vendors"], default="listings",
+                   help="datasets: rows are listings (default) or vendor profiles")
+    p.add_argument("--generic", action="store_true", help="pages: the generic extractor even where a page object "
+                   "knows the market")
+    p.add_argument("--workers", type=int, default=0, help="pages: parser processes (default: one per core)")
+    store_arg(p)
+
     p = sub.add_parser("index", help="enriched listings or plain listings (JSON Lines) -> the store")
     p.add_argument("input", nargs="?", default="-", metavar="FILE|-")
     store_arg(p)
+    p.add_argument("--market", help="raw records (a title and fields as `enrich` takes them): their market, "
+                   "where a record has no market field")
     p.add_argument("--replay", action="store_true",
                    help="only send what waits in the store's spool (batches kept while it was unavailable)")
 

@@ -15,6 +15,7 @@ from index import Query, open_store
 from interdict.errors import UserError
 from interdict.evidence import cmd_evidence  # noqa: F401 - dispatched by name from cli.py
 from interdict.handoff import cmd_handoff  # noqa: F401 - dispatched by name from cli.py
+from interdict.imports import cmd_import  # noqa: F401 - dispatched by name from cli.py
 from interdict.jobs import cmd_jobs  # noqa: F401 - dispatched by name from cli.py
 from interdict.monitoring import cmd_metrics, cmd_status  # noqa: F401 - dispatched by name from cli.py
 from interdict.schedule import cmd_schedule  # noqa: F401 - dispatched by name from cli.py
@@ -29,9 +30,15 @@ INDEX_BATCH = 500
 
 
 def _decode(data: bytes) -> str:
-    from w3lib.encoding import html_to_unicode
+    from crawlers.extract.encoding import decode_html
 
-    return html_to_unicode(None, data)[1]
+    return decode_html(data)[0]
+
+
+def _captured(value: str | None) -> datetime | None:
+    """--captured: the day (or moment) the pages were saved, UTC unless it says otherwise."""
+    found = _date(value, "--captured")
+    return found.replace(tzinfo=UTC) if found is not None and found.tzinfo is None else found
 
 
 def _date(value: str | None, option: str) -> datetime | None:
@@ -133,6 +140,7 @@ def cmd_parse(args, config) -> int:
     from crawlers.pages import PROFILES, PageError, profile_for_html
 
     failures = 0
+    captured = _captured(args.captured)
     for name in args.files:
         path = Path(name)
         try:
@@ -141,10 +149,10 @@ def cmd_parse(args, config) -> int:
             print(f"interdict: {name}: cannot read: {exc.strerror}", file=sys.stderr)
             failures += 1
             continue
-        market = config.market(args.market) if args.market else None
-        profile = (PROFILES.get(market.profile) if market else None) or profile_for_html(html)
-        market_name = market.name if market else (profile.name if profile else "")
-        crawled_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        market = config.markets.get(args.market) if args.market else None  # a market no longer crawled is fine
+        profile = None if args.generic else (PROFILES.get(market.profile) if market else None) or profile_for_html(html)
+        market_name = args.market or (profile.name if profile else "")
+        crawled_at = captured or datetime.fromtimestamp(path.stat().st_mtime, UTC)
         url = args.url or path.resolve().as_uri()
         result = parse_page(html, url, profile, market_name, crawled_at,
                             merged_markers(market.wall_markers) if market else None)
@@ -265,8 +273,9 @@ def _eval_parsing(args, data: Path) -> int:
     return 0
 
 
-def _as_indexable(record: dict):
-    """Accept what the other commands print: enriched records, plain ones, search hits."""
+def _as_indexable(record: dict, market: str | None = None):
+    """Accept what the other commands print: enriched records, plain ones, search hits, and
+    raw records (a title and fields as markets show them, as `enrich` takes them)."""
     if "listing" in record and "enrichment" in record:
         return EnrichedListing.model_validate(record)
     if "vendor" in record and "enrichment" in record:
@@ -277,68 +286,44 @@ def _as_indexable(record: dict):
         return Listing.model_validate(record)
     if "profile" in record or "pgp_key" in record:
         return VendorProfile.model_validate(record)
-    raise ValueError("neither a listing nor a vendor record")
+    if "title" in record:
+        from enrichment.contracts import RawListing
+        from interdict.imports.records import listing_from_raw
+
+        return listing_from_raw(RawListing.model_validate(record), market, None)
+    raise ValueError("neither a listing nor a vendor record (nor a raw record with a title)")
 
 
 def cmd_index(args, config) -> int:
-    from index import UpsertReport
-    from index.spool import SpooledWriter, spool_for
+    from crawlers.ingest import Ingest
+    from enrichment.pipeline import Enricher
 
     target = args.store or config.store.path
     errors = LineErrors(args.input)
     progress = Progress("indexed")
-    report, vendor_report = UpsertReport(), UpsertReport()
-    enricher = None
-    spooled = 0
     with open_store(config, target) as store:
-        writer = SpooledWriter(store, spool_for(config.store.spool_dir, target))
+        ingest = Ingest(store, config.store.spool_dir, target, lambda: Enricher.from_settings(config.enrichment),
+                        batch_size=INDEX_BATCH)
         if args.replay:
-            waiting = len(writer.spool.batches())
-            if not writer.drain():
-                raise UserError(f"store still unavailable; {writer.spool.pending_records()} record(s) stay spooled")
+            waiting = len(ingest.writer.spool.batches())
+            if not ingest.drain():
+                raise UserError(f"store still unavailable; {ingest.writer.spool.pending_records()} record(s) "
+                                "stay spooled")
             print(f"replayed {waiting} spooled batch(es)", file=sys.stderr)
             return 0
-        batch: list = []
-
-        def flush() -> None:
-            nonlocal report, vendor_report, enricher, spooled
-            plain = [r for r in batch if isinstance(r, (Listing, VendorProfile))]
-            if plain and enricher is None:
-                from enrichment.pipeline import Enricher
-
-                enricher = Enricher.from_settings(config.enrichment)
-            listings = [r for r in batch if isinstance(r, EnrichedListing)]
-            listings += list(enricher.enrich_listings(r for r in plain if isinstance(r, Listing))) if plain else []
-            vendors = [r for r in batch if isinstance(r, EnrichedVendor)]
-            vendors += list(enricher.enrich_vendors(r for r in plain if isinstance(r, VendorProfile))) if plain else []
-            for kind, records in (("listings", listings), ("vendors", vendors)):
-                result = writer.write(kind, records)
-                if result is None:
-                    spooled += len(records)
-                elif kind == "listings":
-                    report += result
-                else:
-                    vendor_report += result
-            progress.tick(len(batch))
-            batch.clear()
-
         for lineno, record in read_records(args.input, errors, config.input.max_line_chars):
             try:
-                batch.append(_as_indexable(record))
+                ingest.add(_as_indexable(record, args.market))
             except (ValidationError, ValueError) as exc:
                 reason = describe_invalid(exc) if isinstance(exc, ValidationError) else str(exc)
                 errors.add(lineno, reason)
                 continue
-            if len(batch) >= INDEX_BATCH:
-                flush()
-        flush()
+            progress.tick()
+        ingest.flush()
     progress.done()
-    print(f"indexed listings: {report.new} new, {report.updated} updated, {report.unchanged} unchanged; "
-          f"vendors: {vendor_report.new} new, {vendor_report.updated} updated; "
-          f"{len(errors.errors)} line(s) skipped"
-          + (f"; store unavailable: {spooled} record(s) spooled (`interdict index --replay` sends them)"
-             if spooled else ""), file=sys.stderr)
-    return EXIT_PARTIAL if errors.errors or spooled else 0
+    report = ingest.report
+    print(f"indexed {report.line()}; {len(errors.errors)} line(s) skipped", file=sys.stderr)
+    return EXIT_PARTIAL if errors.errors or report.spooled else 0
 
 
 def cmd_store(args, config) -> int:

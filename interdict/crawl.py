@@ -72,7 +72,7 @@ class CrawlReport:
             lines.append(f"{self.market}: {self.get('interdict/tor/circuit_renewals')} circuit renewal(s) after bans")
         if self.get("interdict/tor/pauses"):
             lines.append(f"{self.market}: paused {self.get('interdict/tor/pauses')} time(s) while Tor was unreachable")
-        spooled = self.get("interdict/index/listings_spooled_batches") + self.get("interdict/index/vendors_spooled_batches")
+        spooled = self.get("interdict/index/spooled_batches")
         if spooled:
             lines.append(f"{self.market}: store unavailable for {spooled} batch(es): spooled, "
                          f"{self.get('interdict/index/replayed_batches')} replayed, "

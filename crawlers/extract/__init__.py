@@ -70,9 +70,10 @@ def listing_key(url: str) -> str:
 def to_listing(parsed: ParsedListing, market: str, crawled_at: datetime,
                transport: Literal["tor", "clearnet"] = "clearnet") -> Listing:
     """The crawl contract for a generically read listing; fields read with low confidence are
-    left out, and a listing without a confident title, price and vendor is not one."""
+    left out, and a listing without a confident title and vendor is not one (one without a
+    confident price is: it shows none, or none that can be trusted)."""
     confident = {f for f, c in parsed.confidence.items() if c >= MIN_FIELD_CONFIDENCE}
-    for required in ("title", "price", "vendor"):
+    for required in ("title", "vendor"):
         if required not in confident or getattr(parsed, required) is None:
             raise PageError(f"unsure_{required}", parsed.url or parsed.source)
     url = parsed.url or parsed.source
@@ -80,7 +81,7 @@ def to_listing(parsed: ParsedListing, market: str, crawled_at: datetime,
         return Listing(
             market=market, url=url, listing_key=listing_key(url), title=parsed.title,
             description=parsed.description if "description" in confident else "",
-            price=parsed.price, price_tiers=parsed.price_tiers if "price_tiers" in confident else [],
+            price=parsed.price if "price" in confident else None, price_tiers=parsed.price_tiers if "price_tiers" in confident else [],
             vendor={"name": parsed.vendor, "url": parsed.vendor_url if "vendor_url" in confident else None},
             category_path=[p.strip() for p in (parsed.category or "").split("/") if p.strip()]
             if "category" in confident else [],

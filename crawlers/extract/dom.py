@@ -14,6 +14,8 @@ import lxml.html
 from lxml import etree
 from lxml.html import HtmlElement
 
+from crawlers.extract.encoding import decode_html
+
 # Not content: scripts and styles never show; forms' option lists and hidden elements are
 # where honeypot links and junk hide (a hidden link is not something a user could follow).
 _DROP_TAGS = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
@@ -52,7 +54,7 @@ class Page:
     def __init__(self, html: str | bytes, url: str):
         self.url = url
         if isinstance(html, bytes):
-            html = html.decode("utf-8", errors="replace")
+            html = decode_html(html)[0]
         self.truncated = len(html) > MAX_HTML_CHARS
         html = html[:MAX_HTML_CHARS]
         self.raw_title = ""

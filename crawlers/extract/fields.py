@@ -112,9 +112,14 @@ class BlockReader:
             return accept(field_name, rest), [i]
         if field_name == "description":
             parts, used = [], []
+            label = self.segments[i].element
             container = self.segments[i + 1].element.getparent() if i + 1 < len(self.segments) else None
             for j in range(i + 1, min(i + 60, len(self.segments))):
                 element = self.segments[j].element
+                if not parts and _tab_beside(label, element, self.segments[j].text):
+                    used.append(j)  # "Description | Refund Policy": the next tab's name is no description
+                    container = self.segments[j + 1].element.getparent() if j + 1 < len(self.segments) else None
+                    continue
                 if starts_section(self.segments[j].text) or (container is not None and element is not container
                                                               and container not in element.iterancestors()):
                     break
@@ -387,6 +392,12 @@ def _under_breadcrumbs(segment: Segment) -> bool:
         if depth >= 3:
             return False
     return False
+
+
+def _tab_beside(label: HtmlElement, element: HtmlElement, text: str) -> bool:
+    """Another tab of the bar the label is in: a short sibling of the same kind."""
+    return (element is not label and element.tag == label.tag and element.getparent() is label.getparent()
+            and len(text) <= 40)
 
 
 def _choice(element: HtmlElement) -> bool:

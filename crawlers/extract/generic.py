@@ -220,7 +220,7 @@ def _listing_page(page: Page, record: Record | None = None) -> ExtractedPage:
         out.kind = "dropped"
         out.drops["no_listing_title"] += 1
         return out
-    if "price" not in record.fields:
+    if "price" not in record.fields and not _priceless_listing(record):
         out.kind = "dropped"
         out.drops["no_listing_price"] += 1
         return out
@@ -241,6 +241,16 @@ def _listing_page(page: Page, record: Record | None = None) -> ExtractedPage:
     else:
         out.listings.append(listing)
     return out
+
+
+def _priceless_listing(record: Record) -> bool:
+    """A listing that shows no price (sold out, "message for price", a capture cut short) is
+    still one when the page names its seller and labels more facts about it; without a price
+    and those, a page with a heading is just a page."""
+    vendor = record.fields.get("vendor")
+    labelled = [n for n in LISTING_PAGE_EVIDENCE if n != "vendor" and n in record.fields
+                and record.fields[n].source.startswith("label:")]
+    return vendor is not None and vendor.confidence >= 0.8 and len(labelled) >= 2
 
 
 def _money(hit) -> Money:

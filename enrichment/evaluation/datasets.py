@@ -20,6 +20,8 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
+from contracts.inputs import sql_value_tuples
+
 import pycountry
 
 from enrichment.contracts import RawListing
@@ -202,54 +204,14 @@ def load_cases(root: Path, datasets: list[str] | None = None) -> Iterator[Case]:
 
 # -- Dream Market 2016 seller profiles (a MySQL dump) ------------------------------------
 
-_SQL_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "0": "\0", "Z": "\x1a"}
 DREAM_COLUMNS = ("seq", "seller_name", "member_since", "contracts", "contact", "pgp", "level", "description",
                  "positive_feedbacks", "negative_feedbacks", "market_name")
-
-
-def _sql_tuples(text: str) -> Iterator[list[str | None]]:
-    """The value tuples of the dump's INSERT statements (strings unescaped, NULL as None)."""
-    i, size = 0, len(text)
-    while True:
-        start = text.find("VALUES (", i)
-        if start < 0:
-            return
-        i = start + len("VALUES ")
-        while i < size and text[i] == "(":
-            i += 1
-            row: list[str | None] = []
-            while True:
-                if text[i] == "'":
-                    i += 1
-                    chunk = []
-                    while text[i] != "'":
-                        if text[i] == "\\":
-                            chunk.append(_SQL_ESCAPES.get(text[i + 1], text[i + 1]))
-                            i += 2
-                        else:
-                            chunk.append(text[i])
-                            i += 1
-                    row.append("".join(chunk))
-                    i += 1
-                else:
-                    end = min(p for p in (text.find(",", i), text.find(")", i)) if p >= 0)
-                    token = text[i:end].strip()
-                    row.append(None if token == "NULL" else token)
-                    i = end
-                if text[i] == ",":
-                    i += 1
-                    continue
-                i += 1  # the closing parenthesis
-                break
-            yield row
-            if text[i] == ",":
-                i += 1
 
 
 def dream_sellers(root: Path) -> Iterator[dict[str, str | None]]:
     path = root / "dream-2016-sellers" / "DreamMarket2016_seller.sql"
     if not path.exists():
         return
-    for row in _sql_tuples(path.read_text(encoding="utf-8", errors="replace")):
+    for row in sql_value_tuples(path.read_text(encoding="utf-8", errors="replace")):
         if len(row) == len(DREAM_COLUMNS):
             yield dict(zip(DREAM_COLUMNS, row))

@@ -44,8 +44,8 @@ class HitOut(BaseModel):
     title: str
     vendor: str
     vendor_id: str
-    price: float
-    currency: str
+    price: float | None  # None: the listing shows no price
+    currency: str | None
     price_usd: float | None
     category: str | None
     ships_from: list[str]
@@ -67,8 +67,8 @@ class SearchOut(BaseModel):
 def hit_out(doc: ListingDocument, score: float | None, highlights: dict[str, str]) -> HitOut:
     item, enr = doc.data.listing, doc.data.enrichment
     return HitOut(id=doc.id, market=doc.market, title=item.title, vendor=item.vendor.name,
-                  vendor_id=vendor_id(doc.market, item.vendor.name), price=item.price.amount,
-                  currency=item.price.currency, price_usd=enr.price_usd, category=enr.category,
+                  vendor_id=vendor_id(doc.market, item.vendor.name),
+                  price=item.price.amount if item.price else None, currency=item.price.currency if item.price else None, price_usd=enr.price_usd, category=enr.category,
                   ships_from=enr.ships_from, ships_to=enr.ships_to, first_seen=doc.first_seen,
                   last_seen=doc.last_seen, score=score,
                   highlights_html={f: highlighted_html(t) for f, t in highlights.items()})

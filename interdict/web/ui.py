@@ -172,7 +172,8 @@ def listing_page(doc_id: str, request: Request, key: ApiKey = Depends(require("r
     if doc is None:
         raise HTTPException(404, f"no listing {doc_id}")
     item = doc.data.listing
-    chart = charts.price_line([(p.at, p.amount) for p in doc.price_history], item.price.currency)
+    chart = charts.price_line([(p.at, p.amount) for p in doc.price_history],
+                              item.price.currency if item.price else "")
     return page(request, "listing.html", key=key, doc=doc, item=item, enr=doc.data.enrichment, chart=chart,
                 vendor_id=vendor_id(doc.market, item.vendor.name))
 

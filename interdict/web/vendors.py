@@ -53,7 +53,8 @@ def vendor_profile(store: Store, doc_id: str, limit: int = 200) -> dict | None:
         item = doc.data.listing
         listings.append({"id": doc.id, "market": doc.market, "title": item.title, "vendor": item.vendor.name,
                          "relation": related.get(vendor_id(doc.market, item.vendor.name), "same name on another market"),
-                         "price": item.price.amount, "currency": item.price.currency,
+                         "price": item.price.amount if item.price else None,
+                         "currency": item.price.currency if item.price else None,
                          "price_usd": doc.data.enrichment.price_usd, "category": doc.data.enrichment.category,
                          "ships_from": doc.data.enrichment.ships_from, "first_seen": doc.first_seen,
                          "last_seen": doc.last_seen})
