@@ -82,6 +82,8 @@ def with_point(history: list[PricePoint], point: PricePoint) -> list[PricePoint]
     already in force adds nothing; one that shows a later change's price earlier moves that
     change back to it."""
     out = sorted(history, key=lambda p: p.at)
+    if any(p.at == point.at for p in out):
+        return out  # this moment is recorded already (a re-import, or two rows of one capture)
     before = [p for p in out if p.at <= point.at]
     after = [p for p in out if p.at > point.at]
     same = lambda a, b: (a.amount, a.currency) == (b.amount, b.currency)  # noqa: E731

@@ -18,7 +18,7 @@ import io
 import os
 import threading
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Iterator
@@ -30,6 +30,7 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 FILE_PREFIX = "interdict"
+IMPORT_HEADERS = ("Interdict-Source", "Interdict-Member", "Interdict-Archive-SHA256", "Interdict-Captured-From")
 _DROPPED_HEADERS = {"transfer-encoding", "content-length"}
 # An operator's session is not evidence, and must not end up in a file that is shared.
 SECRET_HEADERS = {"cookie", "set-cookie", "authorization", "proxy-authorization", "x-api-key"}
@@ -194,6 +195,7 @@ class Page:
     sha256: str  # hex digest of the payload (the bytes as received) as read now
     truncated: bool = False  # the decoded body is longer than the limit
     decode_problem: str = ""  # why the body is shown as stored, if it is
+    imported: dict[str, str] = field(default_factory=dict)  # an imported page's Interdict-Source, -Member, ...
 
 
 def read_page(folder: str | Path, warc_file: str, offset: int, record_id: str | None = None,
@@ -250,7 +252,9 @@ def _page(record, max_bytes: int) -> Page:
                 status=record.http_headers.get_statuscode() if record.http_headers else "",
                 headers=list(record.http_headers.headers) if record.http_headers else [], body=body,
                 payload_digest=headers.get_header("WARC-Payload-Digest") or "", sha256=sha256,
-                truncated=truncated, decode_problem=decoder.failed)
+                truncated=truncated, decode_problem=decoder.failed,
+                imported={name.removeprefix("Interdict-").lower(): value for name, value in headers.headers
+                          if name in IMPORT_HEADERS and value} if record.rec_type == "resource" else {})
 
 
 @dataclass(frozen=True)

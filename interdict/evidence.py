@@ -36,7 +36,7 @@ def cmd_evidence(args, config) -> int:
 def _show(store, folder: Path, doc_id: str, headers_only: bool, max_bytes: int) -> int:
     evidence, what = _evidence_of(store, doc_id)
     if evidence is None or not evidence.warc_file:
-        raise UserError(f"{what} has no WARC record (fetched while evidence archiving was off, or imported)")
+        raise UserError(f"{what} has no WARC record (fetched while evidence archiving was off)")
     try:
         page = read_page(folder, evidence.warc_file, evidence.warc_offset or 0, evidence.warc_record_id, max_bytes)
     except (OSError, LookupError) as exc:
@@ -45,6 +45,8 @@ def _show(store, folder: Path, doc_id: str, headers_only: bool, max_bytes: int) 
     lines = [
         f"document: {doc_id} — {what}",
         f"url: {page.url}",
+        (f"imported: captured {page.fetched_at} (from {page.imported.get('captured-from', '?')}); "
+         + ", ".join(f"{k}: {v}" for k, v in page.imported.items() if k != "captured-from")) if page.imported else
         f"fetched: {page.fetched_at}  route: {page.route}  served by: {page.mirror}  status: {page.status}",
         f"record: {evidence.warc_file} @ {evidence.warc_offset} {evidence.warc_record_id}",
         f"payload sha256: {page.sha256}  ({page.payload_digest} in the record)",

@@ -99,6 +99,37 @@ def test_history_keeps_first_seen_moves_last_seen_and_records_price_changes(load
     assert loaded.count_listings() == 5
 
 
+def test_a_listing_without_a_price_is_indexed_sorts_last_and_fails_price_filters(loaded, enrich):
+    unpriced = {k: v for k, v in CORPUS[0].items() if k != "price"} | {"listing_key": "np", "title": "MDMA no price"}
+    report = loaded.upsert_listings(enrich(make_listing(crawled_at=T0, **unpriced, price=None)))
+    assert report.new == 1
+    doc = loaded.get_listing(listing_id("alpha", "np"))
+    assert doc.data.listing.price is None and doc.price_history == [] and doc.data.enrichment.price_usd is None
+    assert "np" in keys(loaded.search(Query(text="mdma", limit=50)))
+    for sort in ("price", "-price"):
+        assert [h.document.listing_key for h in loaded.search(Query(sort=sort, limit=50)).hits][-1] == "np", sort
+    assert "np" not in keys(loaded.search(Query(price_min_usd=0, limit=50)))
+    assert "np" not in keys(loaded.search(Query(price_max_usd=1e9, limit=50)))
+    # seen again with a price, it gets its first price point; seen again without, it keeps it
+    priced = make_listing(crawled_at=T0 + timedelta(days=1), **unpriced, price={"amount": 12, "currency": "USD"})
+    loaded.upsert_listings(enrich(priced))
+    loaded.upsert_listings(enrich(make_listing(crawled_at=T0 + timedelta(days=2), **unpriced, price=None)))
+    doc = loaded.get_listing(listing_id("alpha", "np"))
+    assert [(p.amount, p.at) for p in doc.price_history] == [(12, T0 + timedelta(days=1))]
+
+
+def test_captures_merge_in_time_order_whatever_the_order_they_come_in(store, enrich):
+    """Imports bring old captures after newer ones: the history is the market's, in its order."""
+    days = [T0 + timedelta(days=d) for d in range(5)]
+    prices = [100, 100, 90, 90, 120]  # changes on day 2 (90) and day 4 (120)
+    for i in (4, 0, 2, 3, 1):
+        store.upsert_listings(enrich(make_listing(crawled_at=days[i], **{**CORPUS[0], "price": {
+            "amount": prices[i], "currency": "USD"}})))
+    doc = store.get_listing(listing_id("alpha", "a1"))
+    assert [(p.amount, p.at) for p in doc.price_history] == [(100, days[0]), (90, days[2]), (120, days[4])]
+    assert (doc.first_seen, doc.last_seen, doc.data.listing.price.amount) == (days[0], days[4], 120)
+
+
 @pytest.mark.parametrize("filters, expected", [
     ({"market": ["alpha"]}, ["a1", "a2"]),
     ({"vendor": ["DUTCHMASTERS"]}, ["a1", "b2"]),

@@ -39,6 +39,19 @@ def _has_link(page: Page, element: HtmlElement) -> bool:
     return False
 
 
+def _completeness(page: Page, sample: list[HtmlElement]) -> float:
+    """Share of the sample holding a link and a price; 0 as soon as it cannot reach
+    MIN_COMPLETE (most templates of a page are menus and text, and fail early)."""
+    allowed = len(sample) * (1 - MIN_COMPLETE)
+    failed = 0
+    for element in sample:
+        if not (_has_link(page, element) and has_money(visible_text(element))):
+            failed += 1
+            if failed > allowed:
+                return 0.0
+    return (len(sample) - failed) / len(sample)
+
+
 def listing_groups(page: Page) -> list[BlockGroup]:
     """Templates whose instances look like listing blocks, best first (disjoint)."""
     if page.body is None:
@@ -48,7 +61,7 @@ def listing_groups(page: Page) -> list[BlockGroup]:
         if len(elements) < MIN_BLOCKS:
             continue
         sample = elements[:: max(1, len(elements) // SAMPLE)]  # an estimate is enough to rank templates
-        complete = sum(1 for e in sample if _has_link(page, e) and has_money(visible_text(e))) / len(sample)
+        complete = _completeness(page, sample)
         if complete >= MIN_COMPLETE:
             candidates.append(BlockGroup(path, elements, complete))
     # More complete blocks first; among templates with the same number of blocks the

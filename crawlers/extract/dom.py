@@ -5,6 +5,7 @@ hints around them). Everything market-independent the extractor needs from HTML 
 from __future__ import annotations
 
 import re
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,20 +21,31 @@ from crawlers.extract.encoding import decode_html
 # where honeypot links and junk hide (a hidden link is not something a user could follow).
 _DROP_TAGS = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
-_SPACE_RE = re.compile(r"\s+")
 # Class tokens that carry no structure (ids, generated hashes, grid widths).
 _UNSTABLE_CLASS_RE = re.compile(r"\d|^(?:active|selected|odd|even|first|last|hover|show|open)$")
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 # Tags after which text reads as a new line (label and value in separate segments).
 _BLOCK_TAGS = frozenset("p div li tr td th dt dd br h1 h2 h3 h4 h5 h6 section article header footer "
                         "table ul ol dl form label option select span strong b small a".split())
+_MAYBE_HIDDEN = etree.XPath("//*[@hidden or @style or @type='hidden']")
+_EMPTY_LINKS = etree.XPath("//a[@href and not(node())]")
 MENU_MIN_LINKS = 6  # a template of at least this many links is a menu
 MAX_DEPTH = 256  # libxml2's default nesting limit
 MAX_HTML_CHARS = 5_000_000  # bigger pages are cut (and say so) rather than stall a worker
 
 
+_PARSERS = threading.local()
+
+
+def _parser() -> lxml.html.HTMLParser:
+    """One parser per thread: its error log tells whether libxml2 cut the page's nesting."""
+    if not hasattr(_PARSERS, "parser"):
+        _PARSERS.parser = lxml.html.HTMLParser()
+    return _PARSERS.parser
+
+
 def collapse(text: str | None) -> str:
-    return _SPACE_RE.sub(" ", text or "").strip()
+    return " ".join(text.split()) if text else ""
 
 
 @dataclass(slots=True)
@@ -61,7 +73,8 @@ class Page:
         self.refreshes = False  # a <meta http-equiv=refresh>: queues and interstitials
         self.too_deep = False
         try:
-            root = lxml.html.document_fromstring(html) if html.strip() else None
+            parser = _parser()
+            root = lxml.html.document_fromstring(html, parser=parser) if html.strip() else None
         except (etree.ParserError, ValueError):
             root = None
         self.root: HtmlElement | None = root
@@ -69,7 +82,7 @@ class Page:
             title = root.find(".//title")
             self.raw_title = collapse(title.text_content()) if title is not None else ""
             # libxml2 stops nesting at 256 levels and drops what is deeper: say so.
-            self.too_deep = bool(root.xpath(f"boolean(//*[count(ancestor::*) >= {MAX_DEPTH - 2}])"))
+            self.too_deep = any(e.type_name == "ERR_RESOURCE_LIMIT" and "depth" in e.message for e in parser.error_log)
             self.refreshes = bool(root.xpath("//meta[translate(@http-equiv, 'REFRESH', 'refresh')='refresh']"))
             self._clean(root)
         self.host = urlsplit(url).hostname or ""
@@ -77,19 +90,21 @@ class Page:
         self._text: str | None = None
         self._menu_items: set[int] | None = None
         self._absolute: dict[str, str | None] = {}
+        parts = urlsplit(url)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
 
     @staticmethod
     def _clean(root: HtmlElement) -> None:
         etree.strip_elements(root, etree.Comment, etree.ProcessingInstruction, *_DROP_TAGS, with_tail=False)
-        for element in list(root.iter()):
-            if not isinstance(element.tag, str):
-                continue
+        # Candidates found by XPath (in C); most elements of a page have none of these attributes.
+        for element in _MAYBE_HIDDEN(root):
             style = element.get("style")
             if element.get("hidden") is not None or (style and _HIDDEN_STYLE_RE.search(style)) \
                     or element.get("type") == "hidden":
                 element.drop_tree()
-            elif element.tag == "a" and element.get("href") and not element.text and not len(element) and (element.tail or "").strip():
-                # '<a href=…/>Name</a>': lxml closes the link at '/>', a browser keeps the name in it.
+        for element in _EMPTY_LINKS(root):
+            # '<a href=…/>Name</a>': lxml closes the link at '/>', a browser keeps the name in it.
+            if (element.tail or "").strip():
                 element.text, element.tail = element.tail, None
 
     @property
@@ -106,12 +121,7 @@ class Page:
             self._templates = defaultdict(list)
             body = self.body
             if body is not None:
-                path_of: dict[HtmlElement, str] = {body: "body"}
-                for element in body.iterdescendants():
-                    if isinstance(element.tag, str):
-                        path = path_of.get(element.getparent(), "?") + "/" + signature(element)
-                        path_of[element] = path
-                        self._templates[path].append(element)
+                self._walk_templates(body, "body")
         return self._templates
 
     def menu_items(self) -> set[int]:
@@ -120,6 +130,16 @@ class Page:
             self._menu_items = {id(e) for elements in self.templates().values() if len(elements) >= MENU_MIN_LINKS
                                 and elements[0].tag in ("a", "option") for e in elements}
         return self._menu_items
+
+    def _walk_templates(self, element: HtmlElement, path: str) -> None:
+        templates = self._templates
+        for child in element:
+            tag = child.tag
+            if isinstance(tag, str):
+                child_path = f"{path}/{_signature(tag, child.get('class'))}"
+                templates[child_path].append(child)
+                if len(child):
+                    self._walk_templates(child, child_path)
 
     def text(self) -> str:
         """The page's visible text (computed once: walls, language and drops all read it)."""
@@ -134,7 +154,14 @@ class Page:
         found = self._absolute.get(href, False)
         if found is False:  # menus repeat the same links on every page: join each once
             bare = href.strip()
-            found = None if bare.startswith(("javascript:", "mailto:", "#", "data:")) else urljoin(self.url, bare)
+            if bare.startswith(("javascript:", "mailto:", "#", "data:")):
+                found = None
+            elif bare.startswith(("http://", "https://")) and "/." not in bare:
+                found = bare  # already absolute (what urljoin would return)
+            elif bare.startswith("/") and not bare.startswith("//") and "/." not in bare and "\\" not in bare:
+                found = self._origin + bare
+            else:
+                found = urljoin(self.url, bare)
             self._absolute[href] = found
         return found
 
@@ -147,7 +174,7 @@ class Page:
             if tag == "a" and element.get("href"):
                 href = self.absolute(element.get("href")) or href
             heading = HEADINGS.get(tag, heading)
-            own = " ".join((element.get("class") or "").split() + [element.get("id") or ""]).lower().strip()
+            own = _own_hints(element.get("class"), element.get("id"))
             hints = f"{own} {parent_hints}"
             text = collapse(element.text)
             if text:
@@ -185,8 +212,18 @@ def visible_text(element: HtmlElement) -> str:
 
 def signature(element: HtmlElement) -> str:
     """Tag and stable class tokens: what repeated blocks of one template share."""
-    classes = sorted(c for c in (element.get("class") or "").split() if not _UNSTABLE_CLASS_RE.search(c))
-    return element.tag + ("." + ".".join(classes) if classes else "")
+    return _signature(element.tag, element.get("class"))
+
+
+@lru_cache(maxsize=65536)
+def _own_hints(classes: str | None, element_id: str | None) -> str:
+    return " ".join((classes or "").split() + [element_id or ""]).lower().strip()
+
+
+@lru_cache(maxsize=65536)
+def _signature(tag: str, classes: str | None) -> str:
+    stable = sorted(c for c in (classes or "").split() if not _UNSTABLE_CLASS_RE.search(c))
+    return tag + ("." + ".".join(stable) if stable else "")
 
 
 def internal(url: str, host: str) -> bool:

@@ -370,7 +370,11 @@ class BlockReader:
 def _split_label_chains(segments: list[Segment]) -> list[Segment]:
     out = []
     for segment in segments:
-        for piece in split_inline_labels(segment.text):
+        pieces = split_inline_labels(segment.text) if ":" in segment.text or "：" in segment.text else None
+        if not pieces or len(pieces) == 1:
+            out.append(segment)
+            continue
+        for piece in pieces:
             out.append(Segment(piece, segment.element, segment.href, segment.heading, segment.hints))
     for i, segment in enumerate(out):
         segment.index = i

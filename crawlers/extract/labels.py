@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 
 from crawlers.extract.dom import Segment, collapse
@@ -93,15 +94,25 @@ def vendor_link(url: str, text: str = "") -> bool:
     """A link to a vendor's profile: a profile pattern followed by at most the vendor's id
     ("/store/john-doe", not "/store/john-doe/item/3b85…", which is one of their listings),
     or by the link's own text and a token ("/@BadBreed/e9b3…" reading "BadBreed")."""
-    lowered = url.lower().split("#")[0].rstrip("/")
+    rests = _profile_rests(url)
+    if not rests:
+        return False
     name = clean_value(text).lstrip("@").lower()
+    return any(rest.count("/") == 0 or (name and rest.split("/", 1)[0] == name) for rest in rests)
+
+
+@lru_cache(maxsize=65536)
+def _profile_rests(url: str) -> tuple[str, ...]:
+    """What follows each profile pattern the URL holds ("/vendor/x" -> "x")."""
+    lowered = url.lower().split("#")[0].rstrip("/")
+    rests = []
     for pattern in VENDOR_LINK_PATTERNS:
         at = lowered.find(pattern)
         if at >= 0:
             rest = lowered[at + len(pattern):].lstrip("/=")
-            if rest and (rest.count("/") == 0 or (name and rest.split("/", 1)[0] == name)):
-                return True
-    return False
+            if rest:
+                rests.append(rest)
+    return tuple(rests)
 
 
 def vendor_name(text: str) -> str | None:

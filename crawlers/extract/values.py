@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Iterator
 
 from enrichment.components.quantities import CURRENCY_SYMBOLS, CURRENCY_WORDS, currency_code, parse_number
 from enrichment.gazetteers import load_places
@@ -44,28 +45,34 @@ class MoneyHit:
         return self.currency in CRYPTO
 
 
+_CURRENCY_HINT_RE = re.compile(_CUR, re.I)
 # "CAD $367.5", "AUD $ 12": a currency code written before a symbol names the symbol's currency.
 _CODE_BEFORE_RE = re.compile(rf"(?<![^\W\d_])({_CODE})\s*$", re.I)
 
 
-def money_in(text: str) -> list[MoneyHit]:
-    out = []
+def _money_hits(text: str) -> Iterator[MoneyHit]:
     for match in MONEY_RE.finditer(text):
         amount = parse_number((match["a1"] or match["a2"]).translate(_GROUP_SPACES))
         currency = currency_code(match["c1"] or match["c2"])
         if match["c1"] and len(match["c1"]) == 1:
             code = _CODE_BEFORE_RE.search(text, max(0, match.start() - 8), match.start())
             currency = (currency_code(code.group(1)) or currency) if code else currency
-        high = match["h1"] or match["h2"]
         if amount is None or currency is None:
             continue
+        high = match["h1"] or match["h2"]
         top = parse_number(high.translate(_GROUP_SPACES)) if high else None
-        out.append(MoneyHit(amount, currency, match.start(), match.end(), top if top and top > amount else None))
-    return out
+        yield MoneyHit(amount, currency, match.start(), match.end(), top if top and top > amount else None)
+
+
+def money_in(text: str) -> list[MoneyHit]:
+    if not _CURRENCY_HINT_RE.search(text):
+        return []  # no currency sign or word at all: most text of a page
+    return list(_money_hits(text))
 
 
 def has_money(text: str) -> bool:
-    return any(True for _ in money_in(text))
+    """Whether ``text`` holds an amount with a currency (stops at the first)."""
+    return _CURRENCY_HINT_RE.search(text) is not None and next(_money_hits(text), None) is not None
 
 
 def best_money(text: str) -> MoneyHit | None:

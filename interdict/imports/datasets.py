@@ -24,7 +24,8 @@ from interdict.imports.sources import Member
 # A price column that names its currency: "price in $", "price_usd", "btc_price".
 _CURRENCY_IN_NAME = (("$", "USD"), ("usd", "USD"), ("btc", "BTC"), ("eur", "EUR"), ("€", "EUR"), ("xmr", "XMR"),
                      ("gbp", "GBP"), ("aud", "AUD"), ("cad", "CAD"))
-MAX_FIELD_LINES = 500  # datasets hold long multi-line cells (feedback, descriptions)
+MAX_FIELD_LINES = 500
+_SAID: set[str] = set()  # datasets hold long multi-line cells (feedback, descriptions)
 
 
 def _text(member: Member, encoding: str) -> str:
@@ -99,9 +100,11 @@ def dataset_records(member: Member, args, market: str | None) -> Iterator[tuple[
         if mapping is None:
             mapping = guess_mapping(list(row), given, kind)
             currency = currency or _currency_from(mapping)
-            print(f"interdict: {member.where}: columns {describe_mapping(mapping)}"
-                  + (f" (prices in {currency})" if currency and "currency" not in mapping else "")
-                  + " — correct with --map FIELD=COLUMN", file=sys.stderr)
+            said = f"columns {describe_mapping(mapping)}" + (
+                f" (prices in {currency})" if currency and "currency" not in mapping else "")
+            if said not in _SAID:  # once per layout, not once per file of a 70-file dataset
+                _SAID.add(said)
+                print(f"interdict: {member.where}: {said} — correct with --map FIELD=COLUMN", file=sys.stderr)
             if kind == "listings" and "title" not in mapping:
                 yield member.where, "no title column found: name it with --map title=COLUMN"
                 return

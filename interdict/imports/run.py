@@ -43,6 +43,7 @@ class Summary:
     already: int = 0  # members imported before (same digest, same market)
     skipped: Counter = field(default_factory=Counter)  # reason -> count: members and rows that could not be read
     no_listing: Counter = field(default_factory=Counter)  # reason -> pages read that hold no listing
+    not_pages: int = 0  # files that are no page nor dataset (images, stylesheets): passed over
     named: list[str] = field(default_factory=list)  # the first skipped members, with why
     legacy_onions: int = 0
 
@@ -205,9 +206,13 @@ def run_import(config: Config, args, store, ingest) -> Summary:
     importer = Importer(config, ingest, archive, ledger, args)
     try:
         for path in args.paths:
-            for item in members(path, None if args.format == "auto" else args.format):
+            for item in members(str(Path(path).resolve()) if Path(path).exists() else path,
+                                None if args.format == "auto" else args.format):
                 if isinstance(item, Skipped):
-                    importer.summary.skip(item.where, item.reason)
+                    if item.problem:
+                        importer.summary.skip(item.where, item.reason)
+                    else:
+                        importer.summary.not_pages += 1
                     continue
                 importer.summary.files.add(item.source)
                 if item.kind == "html":
@@ -295,6 +300,8 @@ def _print_summary(summary: Summary, report, seconds: float) -> None:
              f"store: {report.line()}"]
     if summary.legacy_onions:
         lines.append(f"{summary.legacy_onions} page(s) of v2 onion services (retired 2021): flagged legacy_onion")
+    if summary.not_pages:
+        lines.append(f"{summary.not_pages} file(s) that are no page nor dataset (images, stylesheets...): passed over")
     if summary.no_listing:
         lines.append(f"pages without a listing: "
                      + "; ".join(f"{n} × {reason}" for reason, n in summary.no_listing.most_common(8)))

@@ -13,6 +13,7 @@ import hashlib
 import os
 import tarfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +53,10 @@ class Member:
 class Skipped:
     where: str
     reason: str
+    problem: bool = True  # False: a file that is simply no page (an image, a stylesheet, robots.txt)
+
+
+NOT_A_PAGE = "not a page, archive or dataset (by content)"
 
 
 def sniff(head: bytes, name: str = "") -> str | None:
@@ -117,7 +122,7 @@ def _file(source: str, path: Path, name: str, forced: str | None) -> Iterator[Me
         return
     kind = forced if forced in ("html", "csv", "jsonl", "sql") else kind
     if kind is None:
-        yield Skipped(where, "not a page, archive or dataset (by content)")
+        yield Skipped(where, NOT_A_PAGE, problem=False)
     elif size > MAX_MEMBER_BYTES and kind == "html":
         yield Skipped(where, f"{size} bytes: larger than a page can be ({MAX_MEMBER_BYTES})")
     else:
@@ -145,7 +150,7 @@ def _archive(source: str, path: Path, kind: str, forced: str | None) -> Iterator
             yield from _tar(source, path, sha256, forced)
         else:
             yield from _zip(source, path, sha256, forced)
-    except (OSError, EOFError, tarfile.TarError, zipfile.BadZipFile) as exc:
+    except (OSError, EOFError, tarfile.TarError, zipfile.BadZipFile, zlib.error) as exc:
         yield Skipped(source, f"archive broken, read up to here: {exc}")
 
 
@@ -157,9 +162,10 @@ def _top(name: str) -> str | None:
 def _inner(source: str, name: str, data: bytes, sha256: str, mtime: datetime | None,
            forced: str | None) -> Member | Skipped:
     kind = forced if forced in ("html", "csv", "jsonl", "sql") else sniff(data[:4096], name)
+    if kind is None:
+        return Skipped(f"{source}:{name}", NOT_A_PAGE, problem=False)
     if kind not in ("html", "csv", "jsonl", "sql"):
-        return Skipped(f"{source}:{name}", "not a page or dataset (by content)" if kind is None
-                       else f"a {kind} inside an archive (unpack it, or import it alone)")
+        return Skipped(f"{source}:{name}", f"a {kind} inside an archive (unpack it, or import it alone)")
     return Member(source, name, data, kind, archive_sha256=sha256, mtime=mtime, top_folder=_top(name))
 
 
@@ -186,7 +192,7 @@ def _zip(source: str, path: Path, sha256: str, forced: str | None) -> Iterator[M
                 continue
             try:
                 data = archive.read(info)
-            except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001 - bad CRC, broken deflate, encryption: this member only
                 yield Skipped(f"{source}:{info.filename}", f"cannot read: {exc}")
                 continue
             yield _inner(source, info.filename, data, sha256, datetime(*info.date_time, tzinfo=UTC), forced)
