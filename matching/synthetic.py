@@ -179,10 +179,10 @@ class StreamGenerator:
         members = load_region_members()
         out = []
         for place in profile.ships_from:
-            if len(place) == 2:
-                out.append(place)
-            elif place in members:
+            if place in members:  # a region ("EU" too: two letters, not a country) stands for its countries
                 out += sorted(members[place])
+            elif len(place) == 2:
+                out.append(place)
         return out
 
     def _destination(self, profile: ListingProfile, origin: str) -> str:

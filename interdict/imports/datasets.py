@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from contracts.inputs import BadLine, csv_records, describe_invalid, json_lines, sql_columns, sql_value_tuples
 from enrichment.contracts import Capture
 from interdict.imports.records import (
-    describe_mapping, guess_mapping, listing_from_raw, mapped, raw_listing, vendor_from_row,
+    Incomplete, describe_mapping, guess_mapping, listing_from_raw, mapped, raw_listing, vendor_from_row,
 )
 from interdict.imports.sources import Member
 
@@ -82,7 +82,8 @@ def _currency_from(mapping: dict[str, list[str]]) -> str | None:
 
 
 def dataset_records(member: Member, args, market: str | None) -> Iterator[tuple[str, Any]]:
-    """(where, Listing | VendorProfile | why a row was skipped) for every row of a dataset."""
+    """(where, Listing | VendorProfile | Incomplete (a row that is no listing) | why a row could
+    not be read) for every row of a dataset."""
     kind = getattr(args, "kind", "listings")
     given = dict(pair.split("=", 1) for pair in args.map or [])
     try:
@@ -111,10 +112,15 @@ def dataset_records(member: Member, args, market: str | None) -> Iterator[tuple[
         fields = mapped(row, mapping)
         if currency and "currency" not in fields:
             fields["currency"] = currency
+        if kind == "listings" and not fields.get("title"):
+            yield where, Incomplete("no title")
+            continue
         try:
             yield where, _record(fields, kind, market, member, args.captured, lineno)
         except ValidationError as exc:
             yield where, f"not a listing: {describe_invalid(exc)}"
+        except Incomplete as exc:
+            yield where, exc
         except ValueError as exc:
             yield where, str(exc)
 

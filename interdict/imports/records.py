@@ -48,6 +48,11 @@ _MISSING = {"", "na", "n/a", "nan", "null", "none", "-", "--"}
 _PATH_SPLIT_RE = re.compile(r"\s*(?:/|>|›|»|\|)\s*")
 
 
+class Incomplete(ValueError):
+    """A row that describes no listing (or vendor): it lacks the title or the vendor. Real
+    datasets hold such rows; they are counted and named, not errors of the input."""
+
+
 def _bare(column: str) -> str:
     return re.sub(r"[\s_\-.]+", "", column.strip().lower())
 
@@ -133,7 +138,7 @@ def listing_from_raw(raw: RawListing, market: str | None, captured: datetime | N
         raise ValueError("no market: give --market NAME, or a market field")
     vendor = vendor_name(raw.vendor) if raw.vendor else None
     if not vendor:
-        raise ValueError("no vendor: a listing is filed under its vendor (map one with --map vendor=COLUMN)")
+        raise Incomplete("no vendor: a listing is filed under its vendor (map one with --map vendor=COLUMN)")
     url = extra.get("url") if isinstance(extra.get("url"), str) and extra.get("url") else None
     key = listing_key(url) if url else stable_key(market, raw.title, vendor)
     price = price_of(raw.price, raw.currency)
@@ -166,7 +171,7 @@ def vendor_from_row(fields: dict[str, Any], market: str | None, captured: dateti
         raise ValueError("no market: give --market NAME, or a market field")
     name = vendor_name(str(fields.get("name") or ""))
     if not name:
-        raise ValueError("no vendor name (map one with --map name=COLUMN)")
+        raise Incomplete("no vendor name (map one with --map name=COLUMN)")
     text = "\n".join(str(fields[f]) for f in ("profile", "contact") if fields.get(f))
     return VendorProfile(market=str(market), name=name, url=str(fields.get("url") or f"urn:interdict:vendor:{market}:{name}"),
                          profile=text, pgp_key=str(fields["pgp_key"]) if fields.get("pgp_key") else None,

@@ -26,8 +26,9 @@ from enrichment.contracts import Capture, Evidence, Listing
 from index.evidence import EvidenceArchive
 from interdict.imports.datasets import dataset_records
 from interdict.imports.pages import PageResult, legacy_onion, read_page
+from interdict.imports.records import Incomplete
 from interdict.errors import UserError
-from interdict.imports.sources import Member, Skipped, members
+from interdict.imports.sources import METER, Member, Skipped, members
 from interdict.progress import Progress
 
 IN_FLIGHT_PER_WORKER = 16  # pages handed to each worker ahead: keeps them busy, memory bounded
@@ -44,6 +45,7 @@ class Summary:
     skipped: Counter = field(default_factory=Counter)  # reason -> count: members and rows that could not be read
     no_listing: Counter = field(default_factory=Counter)  # reason -> pages read that hold no listing
     not_pages: int = 0  # files that are no page nor dataset (images, stylesheets): passed over
+    incomplete: Counter = field(default_factory=Counter)  # reason -> dataset rows that describe no listing
     named: list[str] = field(default_factory=list)  # the first skipped members, with why
     legacy_onions: int = 0
 
@@ -144,7 +146,7 @@ class Importer:
             self.summary.skip(member.where, f"could not be read: {type(exc).__name__}: {exc}")
             return
         self.summary.pages[result.kind] += 1
-        self.progress.tick()
+        self.progress.tick(fraction=METER.fraction)
         if not result.listings:
             self.summary.no_listing[result.reason or "nothing found"] += 1
             self.ledger.add(member.sha256, market, member, 0)
@@ -179,6 +181,11 @@ class Importer:
             if isinstance(record, str):
                 self.summary.skip(where, record)
                 continue
+            if isinstance(record, Incomplete):
+                self.summary.incomplete[str(record)] += 1
+                if len(self.summary.named) < 20:
+                    self.summary.named.append(f"{where}: {record}")
+                continue
             self.summary.rows += 1
             count += 1
             self._add(record)
@@ -204,6 +211,8 @@ def run_import(config: Config, args, store, ingest) -> Summary:
     archive = EvidenceArchive(config.evidence.dir, config.evidence.max_file_bytes, label="import")
     ledger = Ledger(Path(config.crawl.state_dir) / "imports.sqlite")
     importer = Importer(config, ingest, archive, ledger, args)
+    if importer.progress.enabled:
+        METER.measure(args.paths)
     try:
         for path in args.paths:
             for item in members(str(Path(path).resolve()) if Path(path).exists() else path,
@@ -305,10 +314,13 @@ def _print_summary(summary: Summary, report, seconds: float) -> None:
     if summary.no_listing:
         lines.append(f"pages without a listing: "
                      + "; ".join(f"{n} × {reason}" for reason, n in summary.no_listing.most_common(8)))
+    if summary.incomplete:
+        lines.append(f"dataset rows that are no listing, passed over: "
+                     + "; ".join(f"{n} × {reason}" for reason, n in summary.incomplete.most_common(8)))
     if summary.skipped:
-        lines.append(f"skipped {sum(summary.skipped.values())}: "
+        lines.append(f"skipped {sum(summary.skipped.values())} (could not be read): "
                      + "; ".join(f"{n} × {reason}" for reason, n in summary.skipped.most_common(8)))
-        lines += [f"  {named}" for named in summary.named]
+    lines += [f"  {named}" for named in summary.named]
     print("\n".join(lines), file=sys.stderr)
 
 

@@ -28,6 +28,30 @@ DATASET_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": 
                     ".sql": "sql"}
 
 
+class ByteMeter:
+    """How much of the inputs has been read, in bytes of the files as stored (a progress bar's
+    fraction): a tarball's compressed bytes, a folder's files."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.done = 0
+
+    def measure(self, paths: list[str]) -> None:
+        for text in paths:
+            path = Path(text)
+            if path.is_dir():
+                self.total += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+            elif path.is_file():
+                self.total += path.stat().st_size
+
+    @property
+    def fraction(self) -> float | None:
+        return self.done / self.total if self.total else None
+
+
+METER = ByteMeter()
+
+
 @dataclass
 class Member:
     source: str  # the path as given on the command line
@@ -118,8 +142,11 @@ def _file(source: str, path: Path, name: str, forced: str | None) -> Iterator[Me
         return
     kind = sniff(head, path.name)
     if kind in ("gzip", "tar", "zip", "warc") or forced == "warc":
+        start = METER.done
         yield from _archive(source if not name else where, path, kind or "warc", forced)
+        METER.done = start + size
         return
+    METER.done += size
     kind = forced if forced in ("html", "csv", "jsonl", "sql") else kind
     if kind is None:
         yield Skipped(where, NOT_A_PAGE, problem=False)
@@ -170,8 +197,10 @@ def _inner(source: str, name: str, data: bytes, sha256: str, mtime: datetime | N
 
 
 def _tar(source: str, path: Path, sha256: str, forced: str | None) -> Iterator[Member | Skipped]:
-    with tarfile.open(path, "r|*") as archive:  # streamed: one member in memory at a time
+    with open(path, "rb") as raw, tarfile.open(fileobj=raw, mode="r|*") as archive:  # streamed: one member at a time
+        start = METER.done
         for info in archive:
+            METER.done = start + raw.tell()
             if not info.isfile():
                 continue
             if info.size > MAX_MEMBER_BYTES:
@@ -184,7 +213,9 @@ def _tar(source: str, path: Path, sha256: str, forced: str | None) -> Iterator[M
 
 def _zip(source: str, path: Path, sha256: str, forced: str | None) -> Iterator[Member | Skipped]:
     with zipfile.ZipFile(path) as archive:
+        start = METER.done
         for info in archive.infolist():
+            METER.done = start + info.header_offset
             if info.is_dir():
                 continue
             if info.file_size > MAX_MEMBER_BYTES:
@@ -212,7 +243,9 @@ def _warc(source: str, path: Path, sha256: str) -> Iterator[Member | Skipped]:
     --warc-file, ACHE, Interdict's own); other records (requests, metadata, images) are not pages."""
     with open(path, "rb") as handle:
         iterator = ArchiveIterator(handle)
+        start = METER.done
         for record in iterator:
+            METER.done = start + handle.tell()
             if record.rec_type not in ("response", "resource"):
                 continue
             url = record.rec_headers.get_header("WARC-Target-URI") or ""
