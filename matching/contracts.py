@@ -38,7 +38,7 @@ def s10_problem(item_id: str) -> str | None:
         return "not an S10 item id (2 letters, 8 digits, check digit, 2-letter country: RR123456785DE)"
     if s10_check_digit(match["serial"]) != int(match["check"]):
         return f"S10 check digit is {match['check']}, should be {s10_check_digit(match['serial'])}"
-    if not _known_country(match["country"]) and match["country"] != "UK":
+    if not known_country(match["country"]) and match["country"] != "UK":
         return f"S10 country {match['country']!r} is not an ISO 3166 code"
     return None
 
@@ -46,13 +46,13 @@ def s10_problem(item_id: str) -> str | None:
 # Validators memoised: a stream repeats the same few countries and currencies, and parsing
 # a phone number costs tens of microseconds.
 @lru_cache(maxsize=1024)
-def _known_country(code: str) -> bool:
+def known_country(code: str) -> bool:
     return pycountry.countries.get(alpha_2=code) is not None
 
 
 def _country(value: str) -> str:
     code = value.strip().upper()
-    if len(code) != 2 or not _known_country(code):
+    if len(code) != 2 or not known_country(code):
         raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
     return code
 

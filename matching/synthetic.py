@@ -32,7 +32,7 @@ from enrichment.rates import load_rates
 from index.documents import ListingDocument
 from index.profiles import ListingProfile, filler_words, listing_profile
 from index.store import Store
-from matching.contracts import Shipment, s10_check_digit
+from matching.contracts import Shipment, known_country, s10_check_digit
 
 DATA = json.loads((Path(__file__).resolve().parent / "data" / "synthetic_goods.json").read_text(encoding="utf-8"))
 # How planted shipments describe their goods, and how often.
@@ -183,7 +183,7 @@ class StreamGenerator:
                 out += sorted(members[place])
             elif len(place) == 2:
                 out.append(place)
-        return out
+        return [c for c in out if known_country(c)]  # a parcel's S10 id needs an ISO country (not Kosovo's XK)
 
     def _destination(self, profile: ListingProfile, origin: str) -> str:
         pool = [d for d in DATA["destinations"] + [origin]

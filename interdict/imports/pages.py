@@ -16,8 +16,10 @@ from datetime import datetime
 from urllib.parse import quote, urlsplit
 
 from crawlers.extract import parse_page, to_listing
+from crawlers.extract.encoding import decode_html
 from crawlers.pages import PageError, profile_for_html
 from enrichment.contracts import Listing
+from interdict.imports.records import stable_key, transport_of
 
 PSEUDO_HOST_SUFFIX = ".import.invalid"
 _OWN_URL_RES = (
@@ -63,9 +65,6 @@ class PageResult:
 def read_page(data: bytes, url: str | None, market: str, member: str, captured: datetime,
               generic: bool = False) -> PageResult:
     """The listings of one imported page (run in a worker process)."""
-    from crawlers.extract.encoding import decode_html
-    from interdict.imports.records import stable_key
-
     known_url = url or own_url(data)
     page_url = known_url or pseudo_url(market, member)
     html = decode_html(data)[0]
@@ -76,7 +75,7 @@ def read_page(data: bytes, url: str | None, market: str, member: str, captured: 
         out.listings = [listing.model_copy(update={"market": market, "crawled_at": captured})
                         for listing in result.page_object_listings]
         return out
-    transport = "tor" if (urlsplit(page_url).hostname or "").endswith(".onion") else "clearnet"
+    transport = transport_of(page_url)
     for parsed in result.listings:
         try:
             listing = to_listing(parsed, market, captured, transport)

@@ -15,7 +15,7 @@ import sqlite3
 import sys
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,10 +24,10 @@ from pathlib import Path
 from config import Settings as Config
 from enrichment.contracts import Capture, Evidence, Listing
 from index.evidence import EvidenceArchive
+from interdict.errors import UserError
 from interdict.imports.datasets import dataset_records
 from interdict.imports.pages import PageResult, legacy_onion, read_page
 from interdict.imports.records import Incomplete
-from interdict.errors import UserError
 from interdict.imports.sources import METER, Member, Skipped, members
 from interdict.progress import Progress
 
@@ -75,10 +75,6 @@ class Ledger:
     def commit(self) -> None:
         self.db.commit()
 
-    def close(self) -> None:
-        self.db.commit()
-        self.db.close()
-
 
 def market_of(member: Member, given: str | None) -> str | None:
     """--market, else the host of the page's URL, else the archive's (or folder's) top folder."""
@@ -91,7 +87,7 @@ def market_of(member: Member, given: str | None) -> str | None:
     url = member.url or (own_url(member.data) if member.kind == "html" else None)
     host = (urlsplit(url).hostname or "") if url else ""
     if host:
-        return host.removesuffix(".onion").split(".")[-1][:24] if host.endswith(".onion") else host
+        return host
     if member.top_folder:
         return member.top_folder
     first = Path(member.name).parts[0] if member.name and len(Path(member.name).parts) > 1 else None
@@ -116,7 +112,7 @@ class Importer:
         self.progress = Progress("imported pages")
         self.workers = max(1, args.workers or os.cpu_count() or 1)
         self.pool = ProcessPoolExecutor(self.workers) if self.workers > 1 else None
-        self.waiting: list[tuple[Member, str, datetime, str, bool, Future | PageResult]] = []
+        self.waiting: deque[tuple[Member, str, datetime, str, bool, Future | PageResult]] = deque()
 
     # -- pages -------------------------------------------------------------------------------
     def page(self, member: Member) -> None:
@@ -128,15 +124,11 @@ class Importer:
             self.summary.already += 1
             return
         when, source, approximate = captured_at(member, self.args.captured)
-        if self.pool is None:
-            job: Future | PageResult = _read(member.data, member.url, market, member.name or member.source, when,
-                                            self.args.generic)
-        else:
-            job = self.pool.submit(_read, member.data, member.url, market, member.name or member.source, when,
-                                   self.args.generic)
+        page = (member.data, member.url, market, member.name or member.source, when, self.args.generic)
+        job: Future | PageResult = read_page(*page) if self.pool is None else self.pool.submit(read_page, *page)
         self.waiting.append((member, market, when, source, approximate, job))
         while len(self.waiting) > self.workers * IN_FLIGHT_PER_WORKER:
-            self._settle(self.waiting.pop(0))
+            self._settle(self.waiting.popleft())
 
     def _settle(self, waiting) -> None:
         member, market, when, source, approximate, job = waiting
@@ -167,7 +159,7 @@ class Importer:
 
     def settle_all(self) -> None:
         while self.waiting:
-            self._settle(self.waiting.pop(0))
+            self._settle(self.waiting.popleft())
 
     # -- datasets ------------------------------------------------------------------------------
     def dataset(self, member: Member) -> None:
@@ -201,10 +193,6 @@ class Importer:
         if self.pool is not None:
             self.pool.shutdown()
         self.progress.done()
-
-
-def _read(data: bytes, url: str | None, market: str, member: str, when: datetime, generic: bool) -> PageResult:
-    return read_page(data, url, market, member, when, generic)
 
 
 def run_import(config: Config, args, store, ingest) -> Summary:
@@ -267,7 +255,7 @@ def cmd_import(args, config) -> int:
             report = ingest.report
             store.save_job(job.model_copy(update={
                 "ended": datetime.now(UTC), "status": status, "reason": reason,
-                "pages": sum(summary.pages.values()), "listings": summary.listings + summary.rows,
+                "pages": sum(summary.pages.values()), "listings": summary.listings,
                 "listings_new": report.listings.new, "listings_updated": report.listings.updated,
                 "listings_unchanged": report.listings.unchanged, "vendors": report.vendors.new + report.vendors.updated,
                 "errors": sum(summary.skipped.values())}))

@@ -16,6 +16,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Iterator
 
@@ -68,7 +69,7 @@ class Member:
     def where(self) -> str:
         return f"{self.source}:{self.name}" if self.name else self.source
 
-    @property
+    @cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
 
