@@ -133,3 +133,28 @@ def test_real_detail_pages():
         assert total and correct / total >= 0.95, (name, report.misses)
     for market, fields in report.scores.items():
         assert fields["title"][0] == fields["title"][1], (market, report.misses)
+
+
+def test_a_page_that_lies_about_its_encoding_is_read_by_what_its_bytes_are():
+    body = ("<h1>Käse-Paste 10g</h1><p>Verkäufer: <a href='/vendor/koenig'>koenig</a></p><p>Preis: 12,50 €</p>"
+            "<p>Versand aus: Deutschland</p>")
+    html = f"<html><head><meta charset='utf-8'><title>Käse-Paste 10g</title></head><body>{body}</body></html>"
+    listing = extract(html.encode("cp1252"), "http://m.example/p/1").listings[0]  # declared UTF-8, saved as 1252
+    assert listing.title == "Käse-Paste 10g" and (listing.price.amount, listing.price.currency) == (12.5, "EUR")
+    cyrillic = "<html><body><h1>Мефедрон 5 грамм</h1><p>Цена: 50 $</p><p>Продавец: <a href='/u/x'>x</a></p></body></html>"
+    assert extract(cyrillic.encode("cp1251"), "http://m.example/p/2").listings[0].title == "Мефедрон 5 грамм"
+
+
+def test_parse_reads_with_the_generic_extractor_and_dates_what_it_is_told(tmp_path):
+    from conftest import run_cli
+
+    saved = tmp_path / "saved.html"
+    saved.write_text(page("<h1>Ketamine 5g</h1><table><tr><th>Price</th><td>EUR 95</td></tr><tr><th>Vendor</th><td>"
+                          "<a href='/vendor/k'>kman</a></td></tr><tr><th>Ships from</th><td>Germany</td></tr></table>",
+                          "Ketamine 5g"))
+    proc = run_cli("parse", "--generic", "--as-listing", "--market", "gone-market", "--captured", "2019-02-03",
+                   str(saved))
+    assert proc.returncode == 0, proc.stderr
+    listing = json.loads(proc.stdout)
+    assert (listing["market"], listing["crawled_at"][:10], listing["vendor"]["name"]) == ("gone-market", "2019-02-03",
+                                                                                          "kman")

@@ -58,11 +58,11 @@ class ExtractedPage:
 def extract(html: str | bytes, url: str, wall_markers: Mapping | None = None) -> ExtractedPage:
     page = Page(html, url)
     groups = listing_groups(page)
-    detail = _detail_beside_blocks(page, groups) if groups else None
-    if detail is not None:
-        result = detail
-    elif groups:
-        result = _index(page, groups)
+    if groups:
+        blocks = _chosen_blocks(groups)
+        inside = frozenset(id(e) for block in blocks for e in block.iter())
+        nav = _nav_terms(page, inside)
+        result = _detail_beside_blocks(page, inside, nav) or _index(page, blocks, inside, nav)
     else:
         result = _listing_page(page) if urlsplit(url).path.strip("/") else _home_page(page)
         wall = None if page.too_deep else wall_of(page, wall_markers)
@@ -97,7 +97,7 @@ def page_language(text: str) -> str | None:
     return labels[0].removeprefix("__label__") if labels and scores[0] >= 0.5 else None
 
 
-def _nav_terms(page: Page, inside: set[int]) -> frozenset[str]:
+def _nav_terms(page: Page, inside: frozenset[int] = frozenset()) -> frozenset[str]:
     """Link texts of the menus outside the listing blocks (``inside``: ids of their elements),
     the market's categories mostly: links of one template repeated many times. Counts
     ("Cannabis 153") are cut."""
@@ -114,7 +114,7 @@ def _nav_terms(page: Page, inside: set[int]) -> frozenset[str]:
     return frozenset(terms)
 
 
-def _page_category(page: Page, nav: frozenset[str], inside: set[int]) -> str | None:
+def _page_category(page: Page, nav: frozenset[str], inside: frozenset[int]) -> str | None:
     """The category an index page is about: a heading outside the blocks, or a part of the
     <title>, that names one of the market's menu entries ("Cypher - Drugs category")."""
     headings = [visible_text(h) for h in page.body.iter("h1", "h2", "h3") if id(h) not in inside]
@@ -142,14 +142,12 @@ def _chosen_blocks(groups) -> list[HtmlElement]:
     return [b for g in chosen for b in g.blocks]
 
 
-def _detail_beside_blocks(page: Page, groups) -> ExtractedPage | None:
+def _detail_beside_blocks(page: Page, inside: frozenset[int], nav: frozenset[str]) -> ExtractedPage | None:
     """A listing page that also shows listing blocks ("more from this seller", "related
     items"): read outside the blocks, the page still has its own listing, titled like the
     page, with a labelled price and labelled facts (seller, places, category, stock). An
     index page has none of that outside its blocks."""
-    inside = frozenset(id(e) for block in _chosen_blocks(groups) for e in block.iter())
-    record = BlockReader(page, page.body, whole_page=True, exclude=inside,
-                         nav_terms=_nav_terms(page, set(inside))).read()
+    record = BlockReader(page, page.body, whole_page=True, exclude=inside, nav_terms=nav).read()
     title, price = record.fields.get("title"), record.fields.get("price")
     facts = [n for n in DETAIL_FACTS if n in record.fields and record.fields[n].source.startswith("label:")]
     if title is None or title.confidence < 0.9 or price is None or not price.source.startswith("label:") \
@@ -158,10 +156,7 @@ def _detail_beside_blocks(page: Page, groups) -> ExtractedPage | None:
     return _listing_page(page, record)
 
 
-def _index(page: Page, groups) -> ExtractedPage:
-    blocks = _chosen_blocks(groups)
-    inside = {id(e) for block in blocks for e in block.iter()}
-    nav = _nav_terms(page, inside)
+def _index(page: Page, blocks: list[HtmlElement], inside: frozenset[int], nav: frozenset[str]) -> ExtractedPage:
     records = [BlockReader(page, b, whole_page=False, nav_terms=nav,
                            column_labels=_column_labels(b) if b.tag == "tr" else None).read() for b in blocks]
     shown = _page_category(page, nav, inside)
@@ -214,7 +209,7 @@ def _listing_page(page: Page, record: Record | None = None) -> ExtractedPage:
         out.drops["empty_page"] += 1
         return out
     if record is None:
-        record = BlockReader(page, body, whole_page=True, nav_terms=_nav_terms(page, set())).read()
+        record = BlockReader(page, body, whole_page=True, nav_terms=_nav_terms(page)).read()
     title = record.fields.get("title")
     if title is None or title.confidence < MIN_TITLE_CONFIDENCE:
         out.kind = "dropped"
