@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 
 from lxml.html import HtmlElement
 
+from crawlers.extract.context import in_site_header, is_choice, tab_beside, under_breadcrumbs
 from crawlers.extract.dom import Page, Segment, internal, visible_text
 from crawlers.extract.labels import (
-    BARE_AMOUNT_RE, EDGE_PUNCT, about_the_listing, GENERIC_LINK_TEXTS, HANDLE_RE, MENU_COUNT_RE, LABELS, SUFFIX, accept, clean_value, has_hint,
-    label_of, split_inline_labels, split_route, starts_section, title_like, vendor_link, vendor_name,
+    BARE_AMOUNT_RE, EDGE_PUNCT, GENERIC_LINK_TEXTS, HANDLE_RE, LABELS, MENU_COUNT_RE, SUFFIX, about_the_listing, accept,
+    clean_value, has_hint, label_of, split_inline_labels, split_route, starts_section, title_like, vendor_link,
+    vendor_name,
 )
 from crawlers.extract.rows import tiers_and_options
 from crawlers.extract.values import MoneyHit, best_money, place_codes
@@ -91,7 +93,7 @@ class BlockReader:
                 self._suffix(i)
                 continue
             label, rest = found
-            if not rest and (segment.href or _choice(segment.element)):
+            if not rest and (segment.href or is_choice(segment.element)):
                 continue  # a menu entry or a tab ("VENDOR", "Description") names a page, not a value
             for field_name in LABELS[label]:
                 if field_name in ("price_tiers", "shipping_options"):
@@ -116,7 +118,7 @@ class BlockReader:
             container = self.segments[i + 1].element.getparent() if i + 1 < len(self.segments) else None
             for j in range(i + 1, min(i + 60, len(self.segments))):
                 element = self.segments[j].element
-                if not parts and _tab_beside(label, element, self.segments[j].text):
+                if not parts and tab_beside(label, element, self.segments[j].text):
                     used.append(j)  # "Description | Refund Policy": the next tab's name is no description
                     container = self.segments[j + 1].element.getparent() if j + 1 < len(self.segments) else None
                     continue
@@ -132,7 +134,7 @@ class BlockReader:
                 break
             if not text.strip(EDGE_PUNCT):
                 continue
-            if _choice(self.segments[j].element) or (self.whole_page and self._in_menu(self.segments[j])):
+            if is_choice(self.segments[j].element) or (self.whole_page and self._in_menu(self.segments[j])):
                 break  # a drop-down of all countries, or a menu under a heading, is not the value
             value = accept(field_name, text)
             if value is not None:
@@ -175,7 +177,7 @@ class BlockReader:
         found = [s for s in self.segments if s.href and vendor_link(s.href, s.text) and vendor_name(s.text)]
         if not self.whole_page:
             return found
-        found = [s for s in found if not _in_site_header(s.element)]
+        found = [s for s in found if not in_site_header(s.element)]
         start = self._title_index()
         return sorted(found, key=lambda s: s.index < start)
 
@@ -230,7 +232,7 @@ class BlockReader:
         for s in self.segments:
             # A heading, or an element the markup calls the title ("<div class=heading>").
             level = s.heading if s.heading else (3 if has_hint(s, "title") and not s.href else 0)
-            if not level or level > 3 or _in_site_header(s.element):
+            if not level or level > 3 or in_site_header(s.element):
                 continue
             words = set(re.findall(r"\w+", s.text.lower()))
             shared = len(words & title_words)
@@ -274,7 +276,7 @@ class BlockReader:
             elif has_hint(segment, "vendor") and "vendor" not in self.record.fields and vendor_name(text) \
                     and not place_codes(bare):
                 self.record.offer("vendor", Candidate(vendor_name(text), 0.6, "hint:vendor", segment.index))
-            elif len(bare) <= 40 and (len(bare) > 3 or not self.whole_page) and not _choice(segment.element) \
+            elif len(bare) <= 40 and (len(bare) > 3 or not self.whole_page) and not is_choice(segment.element) \
                     and place_codes(split_route(bare)[0]) and "ships_from" not in self.record.fields:
                 # On a whole page a lone "No" or "IN" is a word, not a country: places there need a label.
                 self.record.offer("ships_from", Candidate(bare, GUESSED, "place", segment.index))
@@ -299,7 +301,7 @@ class BlockReader:
         root ("Home") and the listing itself are not part of its category."""
         if "category" in self.record.fields:
             return
-        crumbs = [s for s in self.segments if _under_breadcrumbs(s)]
+        crumbs = [s for s in self.segments if under_breadcrumbs(s)]
         source, confidence = "breadcrumbs", HINTED
         if not crumbs and self.whole_page:
             crumbs, source, confidence = self._path_beside_title(), "path", STRUCTURAL
@@ -384,43 +386,3 @@ def _split_label_chains(segments: list[Segment]) -> list[Segment]:
 def _phrase(text: str) -> str:
     """Words of ``text``, lower case, space-separated and space-delimited (for phrase search)."""
     return " " + " ".join(re.findall(r"\w+", text.lower())) + " "
-
-
-def _under_breadcrumbs(segment: Segment) -> bool:
-    if any(h in segment.hints for h in ("breadcrumb", "crumbs")):
-        return True
-    for depth, ancestor in enumerate(segment.element.iterancestors()):
-        classes = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}".lower()
-        if "breadcrumb" in classes or "crumbs" in classes:
-            return True
-        if depth >= 3:
-            return False
-    return False
-
-
-def _tab_beside(label: HtmlElement, element: HtmlElement, text: str) -> bool:
-    """Another tab of the bar the label is in: a short sibling of the same kind."""
-    return (element is not label and element.tag == label.tag and element.getparent() is label.getparent()
-            and len(text) <= 40)
-
-
-def _choice(element: HtmlElement) -> bool:
-    """One of a form's choices (an option of a drop-down): what a user may pick, not a value."""
-    return element.tag in ("option", "select") or next(element.iterancestors("select"), None) is not None
-
-
-_SITE_HEADER_HINTS = ("logo", "brand", "navbar", "site-name", "sitename", "masthead")
-
-
-def _in_site_header(element: HtmlElement) -> bool:
-    """Inside the page's own header (the market's name and menus), not the listing's."""
-    for ancestor in element.iterancestors():
-        classes = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}".lower()
-        if any(h in classes for h in _SITE_HEADER_HINTS) or ancestor.tag == "nav":
-            return True
-        parent = ancestor.getparent()
-        if ancestor.tag == "header" and parent is not None and parent.tag == "body":
-            return True
-    return False
-
-
