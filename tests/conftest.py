@@ -79,9 +79,6 @@ def pytest_collection_modifyitems(config, items):
         # otherwise a module stays on one worker: its module-scoped fixtures (a crawl of the
         # demo markets, a Scrapyd server) are made once
         item.add_marker(pytest.mark.xdist_group(needs[0] if needs else item.module.__name__))
-    # The slowest tests (every documented command, ~9 minutes) first: under xdist they then run
-    # beside everything else instead of alone at the end.
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session", autouse=True)
