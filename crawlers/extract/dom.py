@@ -30,7 +30,6 @@ _BLOCK_TAGS = frozenset("p div li tr td th dt dd br h1 h2 h3 h4 h5 h6 section ar
 _MAYBE_HIDDEN = etree.XPath("//*[@hidden or @style or @type='hidden']")
 _EMPTY_LINKS = etree.XPath("//a[@href and not(node())]")
 MENU_MIN_LINKS = 6  # a template of at least this many links is a menu
-MAX_DEPTH = 256  # libxml2's default nesting limit
 MAX_HTML_CHARS = 5_000_000  # bigger pages are cut (and say so) rather than stall a worker
 
 
