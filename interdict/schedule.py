@@ -17,6 +17,13 @@ from config import Schedule, cron_trigger
 from interdict.stopping import sigterm_as_interrupt
 
 
+def _say(line: str) -> None:
+    """One write per line: schedules run in threads, and print() writes the text and its
+    newline apart, so two schedules firing together could splice their lines."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
 def crawl_command(name: str, schedule: Schedule) -> list[str]:
     config = os.environ.get("INTERDICT_CONFIG")
     return [sys.executable, "-m", "interdict.cli", *(["--config", config] if config else []), "crawl",
@@ -26,9 +33,8 @@ def crawl_command(name: str, schedule: Schedule) -> list[str]:
 def run_once(name: str, schedule: Schedule, config, store: str | None = None) -> int:
     """One run of a schedule; what the crawl said goes to the scheduler's stderr."""
     started = datetime.now(UTC)
-    print(f"{started:%Y-%m-%d %H:%M:%S}.{started.microsecond // 1000:03d} schedule {name}: {schedule.mode} crawl of "
-          f"{', '.join(schedule.markets)}"
-          f"{' on Scrapyd' if schedule.target == 'scrapyd' else ''}", file=sys.stderr, flush=True)
+    _say(f"{started:%Y-%m-%d %H:%M:%S}.{started.microsecond // 1000:03d} schedule {name}: {schedule.mode} crawl of "
+         f"{', '.join(schedule.markets)}{' on Scrapyd' if schedule.target == 'scrapyd' else ''}")
     if schedule.target == "scrapyd":
         from interdict.scrapyd import run_on_scrapyd
 
@@ -38,9 +44,9 @@ def run_once(name: str, schedule: Schedule, config, store: str | None = None) ->
         proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True)
         for line in proc.stderr.splitlines():
             if line.startswith(tuple(f"{m}: " for m in schedule.markets)) or line.startswith("interdict: "):
-                print(f"  {name}: {line}", file=sys.stderr, flush=True)
+                _say(f"  {name}: {line}")
         code = proc.returncode
-    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} schedule {name}: exit {code}", file=sys.stderr, flush=True)
+    _say(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} schedule {name}: exit {code}")
     return code
 
 
@@ -75,7 +81,7 @@ def cmd_schedule(args, config) -> int:
                           id=name, name=name)
     scheduler.start()
     for job in scheduler.get_jobs():
-        print(f"schedule {job.id}: next run {job.next_run_time:%Y-%m-%d %H:%M:%S %Z}", file=sys.stderr, flush=True)
+        _say(f"schedule {job.id}: next run {job.next_run_time:%Y-%m-%d %H:%M:%S %Z}")
     stop = threading.Event()
     with sigterm_as_interrupt():
         try:

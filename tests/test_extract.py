@@ -170,6 +170,26 @@ def test_malformed_and_binary_pages_do_not_crash():
     assert junk.listings == []
 
 
+def test_what_a_browser_would_not_show_is_not_read():
+    """Hidden elements (honeypot links, hidden inputs) go with what they hold, the text after
+    them stays; '<a href=…/>Name' keeps its name; an XHTML page's XML declaration is no obstacle."""
+    from crawlers.extract.dom import Page
+
+    body = ("<main><h1>Heroin #4 10g</h1><p>Price: 500 $</p>"
+            "<div hidden><a href='/trap/1'>trap one</a></div> after one"
+            "<span style='color: red; DISPLAY : none'><a href='/trap/2'>trap two</a></span> after two"
+            "<p style='color: red'>Vendor: <a href='/vendor/h4'/>h4</p>"
+            "<input type='hidden' value='trap three'><a href='#top'>top</a><a href='http://elsewhere.example/x'>x</a>"
+            "<a href='/listing/2#reviews'>reviews</a></main>")
+    html = '<?xml version="1.0" encoding="UTF-8"?>\n' + page(body, "Heroin #4 10g - Market")
+    seen = Page(html, "http://m.example/listing/2")
+    assert "trap" not in seen.text() and "after one" in seen.text() and "after two" in seen.text()
+    assert seen.internal_links() == ["http://m.example/vendor/h4", "http://m.example/listing/2"]
+    listing = extract(html.encode(), "http://m.example/listing/2").listings[0]
+    assert (listing.title, listing.price.amount, listing.vendor) == ("Heroin #4 10g", 500, "h4")
+    assert listing.vendor_url == "http://m.example/vendor/h4"
+
+
 def test_crawl_contract_keeps_only_confident_fields():
     parsed = extract(card_index(), "http://nowhere.example/cat/stimulants").listings[0]
     listing = to_listing(parsed, "nowhere", NOW)

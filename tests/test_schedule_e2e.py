@@ -103,8 +103,8 @@ def test_a_market_being_crawled_is_not_crawled_again_at_once(sable):
 
 
 def test_schedule_run_starts_crawls_on_time_and_never_two_of_one_market(sable):
-    """Two schedules fire for Sable at the same instants: each instant one crawl runs and the
-    other is skipped; the recorded jobs never overlap."""
+    """Two schedules fire for Sable at the same instants: each instant at most one crawl runs,
+    the other is skipped."""
     with EmbeddedStore(sable["store"]) as store:
         before = {j.id for j in store.jobs(market="sable", limit=500)}
     proc = cli(sable, "schedule", "run", "--stop-after", "18", "--store", str(sable["store"]))
@@ -122,9 +122,14 @@ def test_schedule_run_starts_crawls_on_time_and_never_two_of_one_market(sable):
     assert {name for _, _, name in starts} == {"often", "also-often"}
     assert {j.trigger for j in jobs} <= {"schedule:often", "schedule:also-often"}
     assert all(j.status == "finished" and j.mode == "incremental" for j in jobs)
-    for earlier, later in zip(jobs, jobs[1:]):
-        assert earlier.ended <= later.started, (earlier, later)
-    assert "sable: skipped: another crawl of it is running" in proc.stderr
+    # Never two at once, told without comparing clocks of two processes (a VM's wall clock
+    # may be stepped between them): every crawl started either ran (and recorded its job)
+    # or found the market held; and as both schedules fire at each instant, at most one
+    # crawl per instant ran.
+    skipped = len(re.findall(r"^  (?:often|also-often): sable: skipped: another crawl of it is running",
+                             proc.stderr, re.M))
+    assert skipped >= 1 and len(starts) == len(jobs) + skipped, proc.stderr
+    assert len(jobs) <= len({s for s, _, _ in starts}), proc.stderr
 
 
 def test_a_running_crawl_shows_its_progress_and_a_killed_one_keeps_it(sable, tmp_path):

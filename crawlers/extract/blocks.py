@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lxml.html import HtmlElement
 
-from crawlers.extract.dom import Page, internal, visible_text
+from crawlers.extract.dom import Element, Page
 from crawlers.extract.values import has_money
 
 MIN_BLOCKS = 3
@@ -23,7 +22,7 @@ SAMPLE = 24  # instances of a template checked to estimate its completeness  # s
 @dataclass
 class BlockGroup:
     path: str
-    blocks: list[HtmlElement]
+    blocks: list[Element]
     complete: float  # share of blocks with a link and a price
 
     @property
@@ -31,21 +30,13 @@ class BlockGroup:
         return self.path.count("/")
 
 
-def _has_link(page: Page, element: HtmlElement) -> bool:
-    for a in element.iter("a"):
-        url = page.absolute(a.get("href"))
-        if url and internal(url, page.host) and url.split("#")[0] != page.url:
-            return True
-    return False
-
-
-def _completeness(page: Page, sample: list[HtmlElement]) -> float:
+def _completeness(page: Page, sample: list[Element]) -> float:
     """Share of the sample holding a link and a price; 0 as soon as it cannot reach
     MIN_COMPLETE (most templates of a page are menus and text, and fail early)."""
     allowed = len(sample) * (1 - MIN_COMPLETE)
     failed = 0
     for element in sample:
-        if not (_has_link(page, element) and has_money(visible_text(element))):
+        if not (page.has_site_link(element) and has_money(page.text_of(element))):
             failed += 1
             if failed > allowed:
                 return 0.0

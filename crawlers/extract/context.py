@@ -4,9 +4,8 @@ chrome around it."""
 
 from __future__ import annotations
 
-from lxml.html import HtmlElement
 
-from crawlers.extract.dom import Segment
+from crawlers.extract.dom import Element, Segment
 
 
 def under_breadcrumbs(segment: Segment) -> bool:
@@ -21,13 +20,13 @@ def under_breadcrumbs(segment: Segment) -> bool:
     return False
 
 
-def tab_beside(label: HtmlElement, element: HtmlElement, text: str) -> bool:
+def tab_beside(label: Element, element: Element, text: str) -> bool:
     """Another tab of the bar the label is in: a short sibling of the same kind."""
     return (element is not label and element.tag == label.tag and element.getparent() is label.getparent()
             and len(text) <= 40)
 
 
-def is_choice(element: HtmlElement) -> bool:
+def is_choice(element: Element) -> bool:
     """One of a form's choices (an option of a drop-down): what a user may pick, not a value."""
     return element.tag in ("option", "select") or next(element.iterancestors("select"), None) is not None
 
@@ -35,7 +34,7 @@ def is_choice(element: HtmlElement) -> bool:
 _SITE_HEADER_HINTS = ("logo", "brand", "navbar", "site-name", "sitename", "masthead")
 
 
-def in_site_header(element: HtmlElement) -> bool:
+def in_site_header(element: Element) -> bool:
     """Inside the page's own header (the market's name and menus), not the listing's."""
     for ancestor in element.iterancestors():
         classes = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}".lower()

@@ -14,10 +14,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from lxml.html import HtmlElement
 
 from crawlers.extract.context import in_site_header, is_choice, tab_beside, under_breadcrumbs
-from crawlers.extract.dom import Page, Segment, internal, visible_text
+from crawlers.extract.dom import Element, Page, Segment, internal
 from crawlers.extract.labels import (
     BARE_AMOUNT_RE, EDGE_PUNCT, GENERIC_LINK_TEXTS, HANDLE_RE, LABELS, MENU_COUNT_RE, SUFFIX, about_the_listing, accept,
     clean_value, has_hint, label_of, split_inline_labels, split_route, starts_section, title_like, vendor_link,
@@ -57,7 +56,7 @@ class Record:
 class BlockReader:
     """Reads one block (an index page's listing block, or a listing page's body)."""
 
-    def __init__(self, page: Page, block: HtmlElement, *, whole_page: bool, nav_terms: frozenset[str] = frozenset(),
+    def __init__(self, page: Page, block: Element, *, whole_page: bool, nav_terms: frozenset[str] = frozenset(),
                  column_labels: list[str] | None = None, exclude: frozenset[int] = frozenset()):
         """``exclude``: ids of elements not to read (a detail page's related-listing blocks)."""
         self.page, self.block, self.whole_page = page, block, whole_page
@@ -159,7 +158,7 @@ class BlockReader:
             if not found:
                 continue
             for field_name in LABELS[found[0]]:
-                value = accept(field_name, visible_text(cell))
+                value = accept(field_name, self.page.text_of(cell))
                 if value is not None:
                     self.record.offer(field_name, Candidate(value, TABLE_HEADER, f"column:{found[0]}"))
                     break
@@ -360,7 +359,7 @@ class BlockReader:
         """A listing page's tiers and shipping options (an index block is one listing's summary)."""
         if not self.whole_page:
             return
-        tiers, options, variants = tiers_and_options(self.block)
+        tiers, options, variants = tiers_and_options(self.page, self.block)
         if tiers:
             self.record.offer("price_tiers", Candidate(tiers, STRUCTURAL, "rows"))
         if options:

@@ -16,11 +16,10 @@ from functools import lru_cache
 from typing import Mapping
 from urllib.parse import urlsplit
 
-from lxml.html import HtmlElement
 from pydantic import ValidationError
 
 from crawlers.extract.blocks import listing_groups
-from crawlers.extract.dom import MENU_MIN_LINKS, Page, collapse, visible_text
+from crawlers.extract.dom import MENU_MIN_LINKS, Element, Page, collapse, text_content
 from crawlers.extract.fields import BlockReader, Candidate, Record
 from crawlers.extract.labels import GENERIC_LINK_TEXTS, MENU_COUNT_RE, clean_value, split_route
 from crawlers.extract.values import place_list, priced_name
@@ -108,16 +107,23 @@ def _nav_terms(page: Page, inside: frozenset[int] = frozenset()) -> frozenset[st
         for a in elements:
             if id(a) in inside:
                 continue
-            text = MENU_COUNT_RE.sub("", clean_value(visible_text(a))).lower()
-            if 1 < len(text) <= NAV_TERM_MAX_CHARS and text not in GENERIC_LINK_TEXTS:
-                terms.add(text)
+            term = _nav_term(page.text_of(a))
+            if term:
+                terms.add(term)
     return frozenset(terms)
+
+
+@lru_cache(maxsize=16384)
+def _nav_term(text: str) -> str | None:
+    """A menu entry's text as a term (menus repeat on every page of a market: read each once)."""
+    term = MENU_COUNT_RE.sub("", clean_value(text)).lower()
+    return term if 1 < len(term) <= NAV_TERM_MAX_CHARS and term not in GENERIC_LINK_TEXTS else None
 
 
 def _page_category(page: Page, nav: frozenset[str], inside: frozenset[int]) -> str | None:
     """The category an index page is about: a heading outside the blocks, or a part of the
     <title>, that names one of the market's menu entries ("Cypher - Drugs category")."""
-    headings = [visible_text(h) for h in page.body.iter("h1", "h2", "h3") if id(h) not in inside]
+    headings = [page.text_of(h) for h in page.body.iter("h1", "h2", "h3") if id(h) not in inside]
     for text in headings + _TITLE_SPLIT_RE.split(page.raw_title):
         bare = _CATEGORY_WORD_RE.sub("", MENU_COUNT_RE.sub("", clean_value(text))).strip(" -–|:")
         if bare and bare.lower() in nav:
@@ -125,18 +131,18 @@ def _page_category(page: Page, nav: frozenset[str], inside: frozenset[int]) -> s
     return None
 
 
-def _column_labels(row: HtmlElement) -> list[str] | None:
+def _column_labels(row: Element) -> list[str] | None:
     table = next(row.iterancestors("table"), None)
     if table is None:
         return None
     for candidate in table.iter("tr"):
         headers = candidate.findall("th")
         if headers:
-            return [collapse(h.text_content()) for h in headers]
+            return [collapse(text_content(h)) for h in headers]
     return None
 
 
-def _chosen_blocks(groups) -> list[HtmlElement]:
+def _chosen_blocks(groups) -> list[Element]:
     first = groups[0]
     chosen = [first] + [g for g in groups[1:] if len(g.blocks) >= SECONDARY_GROUP_SHARE * len(first.blocks)]
     return [b for g in chosen for b in g.blocks]
@@ -156,7 +162,7 @@ def _detail_beside_blocks(page: Page, inside: frozenset[int], nav: frozenset[str
     return _listing_page(page, record)
 
 
-def _index(page: Page, blocks: list[HtmlElement], inside: frozenset[int], nav: frozenset[str]) -> ExtractedPage:
+def _index(page: Page, blocks: list[Element], inside: frozenset[int], nav: frozenset[str]) -> ExtractedPage:
     records = [BlockReader(page, b, whole_page=False, nav_terms=nav,
                            column_labels=_column_labels(b) if b.tag == "tr" else None).read() for b in blocks]
     shown = _page_category(page, nav, inside)

@@ -36,6 +36,7 @@ _UNIT_WORDS = sorted(UNIT_WORDS | {"cards", "accounts", "bottles"},
                      key=len, reverse=True)
 QUANTITY_RE = re.compile(r"\d+(?:[.,]\d+)?\s?(?:x\s?)?(?:" + "|".join(map(re.escape, _UNIT_WORDS)) + r")\b", re.I)
 
+@lru_cache(maxsize=65536)  # a market's pages repeat their labels and menus
 def label_of(text: str) -> tuple[str, str] | None:
     """(label, value written after it in the same text) when ``text`` starts with a label."""
     match = LABEL_RE.match(text)
@@ -131,7 +132,12 @@ def title_like(text: str) -> bool:
 
 
 def has_hint(segment: Segment, kind: str) -> bool:
-    return any(h in segment.hints for h in HINTS[kind])
+    return _hints_have(segment.hints, kind)
+
+
+@lru_cache(maxsize=65536)
+def _hints_have(hints: str, kind: str) -> bool:
+    return any(h in hints for h in HINTS[kind])
 
 
 def accept(field_name: str, text: str):

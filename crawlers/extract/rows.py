@@ -3,9 +3,8 @@ shipping options with their prices."""
 
 from __future__ import annotations
 
-from lxml.html import HtmlElement
 
-from crawlers.extract.dom import collapse, visible_text
+from crawlers.extract.dom import Element, Page, collapse, text_content
 from crawlers.extract.labels import LABELS, QUANTITY_RE, label_of
 from crawlers.extract.values import MoneyHit, money_in
 
@@ -14,12 +13,12 @@ SHIPPING_SELECTS = ("ship", "postage", "delivery", "versand", "envio", "livraiso
 VARIANT_SELECTS = ("variant", "option", "strain", "flavour", "flavor", "size", "colour", "color", "type", "sorte")
 
 
-def tiers_and_options(block: HtmlElement) -> tuple[list[dict], list[str], list[str]]:
+def tiers_and_options(page: Page, block: Element) -> tuple[list[dict], list[str], list[str]]:
     """List items, table rows and options: (tiers as {quantity, price}, shipping option
     texts, variant texts)."""
     tiers, options, variants = [], [], []
     for row in block.iter("li", "tr", "option"):
-        text = visible_text(row)
+        text = page.text_of(row)
         if len(text) > 160 or not text:
             continue
         money = money_in(text)
@@ -46,17 +45,17 @@ def _unique_tiers(tiers: list[dict]) -> list[dict]:
     return out
 
 
-def _select_named(option: HtmlElement, words: tuple[str, ...]) -> bool:
+def _select_named(option: Element, words: tuple[str, ...]) -> bool:
     select = next((a for a in option.iterancestors("select")), None)
     name = ((select.get("name") or "") + " " + (select.get("id") or "")).lower() if select is not None else ""
     return any(w in name for w in words)
 
 
-def _under_shipping_heading(item: HtmlElement) -> bool:
+def _under_shipping_heading(item: Element) -> bool:
     """A list item whose list follows a heading or label that names shipping."""
     parent = item.getparent()
     previous = parent.getprevious() if parent is not None else None
     if previous is None:
         return False
-    found = label_of(collapse(previous.text_content()))
+    found = label_of(collapse(text_content(previous)))
     return bool(found) and "shipping_options" in LABELS[found[0]]

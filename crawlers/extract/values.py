@@ -20,7 +20,9 @@ _NUM = r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?(?!\d)|\d+(?:[.,]\d+)*"
 _GROUP_SPACES = str.maketrans("", "", " \u00a0\u202f")
 _SYM = "[" + re.escape("".join(CURRENCY_SYMBOLS)) + "]"
 _CODE = "|".join(sorted((re.escape(w) for w in CURRENCY_WORDS), key=len, reverse=True))
-_CUR = rf"(?:{_SYM}|(?<![^\W\d_])(?:{_CODE})(?![^\W\d_]))"
+# (the first letters, tested first, spare the look-behind at nearly every position of a text)
+_CODE_FIRST = "".join(sorted({w[0].lower() for w in CURRENCY_WORDS} | {w[0].upper() for w in CURRENCY_WORDS}))
+_CUR = rf"(?:{_SYM}|(?=[{_CODE_FIRST}])(?<![^\W\d_])(?:{_CODE})(?![^\W\d_]))"
 # "500 $", "$60", "USD 12", "£13.00 GBP", "50.00 - 39000.00 EUR", "US$ 25", "12,50€".
 MONEY_RE = re.compile(
     rf"(?:(?P<c1>{_CUR})\s?(?P<a1>{_NUM})(?:\s*[-–]\s*(?:{_CUR})?\s?(?P<h1>{_NUM}))?)"
@@ -50,8 +52,25 @@ _CURRENCY_HINT_RE = re.compile(_CUR, re.I)
 _CODE_BEFORE_RE = re.compile(rf"(?<![^\W\d_])({_CODE})\s*$", re.I)
 
 
-def _money_hits(text: str) -> Iterator[MoneyHit]:
-    for match in MONEY_RE.finditer(text):
+# What can stand before a currency inside an amount ("1 682,12 - 2.000 EUR").
+_AMOUNT_CHARS = frozenset("0123456789.,-– \t\n\u00a0\u202f")
+
+
+def _first_possible(text: str) -> int | None:
+    """Where the first amount could start: every amount holds a currency, so none starts
+    before the first currency and the number run just before it (scanning a long text
+    from its start was most of what reading money cost)."""
+    hint = _CURRENCY_HINT_RE.search(text)
+    if hint is None:
+        return None
+    start = hint.start()
+    while start and text[start - 1] in _AMOUNT_CHARS:
+        start -= 1
+    return start
+
+
+def _money_hits(text: str, start: int) -> Iterator[MoneyHit]:
+    for match in MONEY_RE.finditer(text, start):
         amount = parse_number((match["a1"] or match["a2"]).translate(_GROUP_SPACES))
         currency = currency_code(match["c1"] or match["c2"])
         if match["c1"] and len(match["c1"]) == 1:
@@ -65,14 +84,14 @@ def _money_hits(text: str) -> Iterator[MoneyHit]:
 
 
 def money_in(text: str) -> list[MoneyHit]:
-    if not _CURRENCY_HINT_RE.search(text):
-        return []  # no currency sign or word at all: most text of a page
-    return list(_money_hits(text))
+    start = _first_possible(text)
+    return [] if start is None else list(_money_hits(text, start))  # None: no currency at all, most text
 
 
 def has_money(text: str) -> bool:
     """Whether ``text`` holds an amount with a currency (stops at the first)."""
-    return _CURRENCY_HINT_RE.search(text) is not None and next(_money_hits(text), None) is not None
+    start = _first_possible(text)
+    return start is not None and next(_money_hits(text, start), None) is not None
 
 
 def best_money(text: str) -> MoneyHit | None:
