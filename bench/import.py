@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from crawlers.extract.generic import extract  # noqa: E402
-from interdict.imports.pages import read_page  # noqa: E402
+from interdict.imports.pages import read_page, start_worker  # noqa: E402
 
 ARCHIVE = REPO.parent / "shared" / "data" / "archives" / "darkdock-2024.tar.gz"
 GOALS = {"parse_per_core": 150.0, "import": 100.0, "rss_mb": 1024.0}
@@ -64,7 +64,7 @@ def _read(item: tuple[str, bytes]) -> int:
 
 
 def parse_alone(members: list[tuple[str, bytes]], workers: int) -> tuple[float, int]:
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, initializer=start_worker) as pool:  # as the import starts its workers
         list(pool.map(_read, members[: workers * 2]))  # workers started and warm (spaCy-free imports loaded)
         started = time.perf_counter()
         listings = sum(pool.map(_read, members, chunksize=16))

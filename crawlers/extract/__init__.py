@@ -52,8 +52,9 @@ def parse_page(html: str, url: str, profile: MarketProfile | None = None, market
 
 def read_listings(html: str | bytes, url: str, wall_markers: Mapping | None = None) -> ExtractedPage:
     """schema.org Product data where the page carries it, the generic extractor otherwise."""
-    raw = html.encode("utf-8", "replace") if isinstance(html, str) else html
-    if b"schema.org" in raw:  # extruct is slow; most market pages carry none
+    marker = "schema.org" if isinstance(html, str) else b"schema.org"
+    if marker in html:  # extruct is slow; most market pages carry none
+        raw = html.encode("utf-8", "replace") if isinstance(html, str) else html
         found = [p for p in (product_listing(node, url) for node in products(raw, url)) if p is not None]
         if found:
             return ExtractedPage(url, "listing", found, links=Page(raw, url).internal_links())

@@ -190,7 +190,8 @@ class Page:
                         linked = page_url != self.url
         elif tag in HEADINGS:
             heading = HEADINGS[tag]
-        own = _own_hints(classes, element.get("id"))
+        element_id = element.get("id")
+        own = _own_hints(classes, element_id) if classes or element_id else ""
         hints = None
         first = len(out)
         text = element.text
@@ -220,19 +221,20 @@ class Page:
                     if hints is None:
                         hints = f"{own} {parent_hints}"
                     out.append(Segment(tail, element, href, heading, hints))
-        self._spans[id(element)] = (first, len(out))
+        if first != len(out):  # (an element without text has no span: text_of says "")
+            self._spans[id(element)] = (first, len(out))
         if linked:
             self._linked.add(id(element))
         return linked
 
     def text_of(self, element: Element) -> str:
-        """visible_text(element), from the segments the walk made (an element's segments are
-        the run it added: what it holds, never its tail)."""
+        """visible_text(element) for an element of the body, from the segments the walk made
+        (an element's segments are the run it added: what it holds, never its tail)."""
         if self._templates is None:
             self._walk_body()
         span = self._spans.get(id(element))
-        if span is None:  # outside the body
-            return visible_text(element)
+        if span is None:
+            return ""
         return " ".join([s.text for s in self._body_text[span[0]:span[1]]])
 
     def has_site_link(self, element: Element) -> bool:

@@ -26,7 +26,7 @@ from enrichment.contracts import Capture, Evidence, Listing
 from index.evidence import EvidenceArchive
 from interdict.errors import UserError
 from interdict.imports.datasets import dataset_records
-from interdict.imports.pages import PageResult, legacy_onion, read_page
+from interdict.imports.pages import PageResult, legacy_onion, read_page, start_worker
 from interdict.imports.records import Incomplete
 from interdict.imports.sources import METER, Member, Skipped, members
 from interdict.progress import Progress
@@ -111,7 +111,7 @@ class Importer:
         self.summary = Summary()
         self.progress = Progress("imported pages")
         self.workers = max(1, args.workers or os.cpu_count() or 1)
-        self.pool = ProcessPoolExecutor(self.workers) if self.workers > 1 else None
+        self.pool = ProcessPoolExecutor(self.workers, initializer=start_worker) if self.workers > 1 else None
         self.waiting: deque[tuple[Member, str, datetime, str, bool, Future | PageResult]] = deque()
 
     # -- pages -------------------------------------------------------------------------------
