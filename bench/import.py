@@ -4,10 +4,12 @@ saved pages in a 24 MB tarball, ../shared/data/archives) into a fresh embedded s
     .venv/bin/python bench/import.py [--archive PATH] [--workers N] [--limit N]
 
 Measures, in one run:
-- baseline: today's extractor called in-process on the same files, one page after another
-  (crawlers.extract.generic.extract, one core), pages/s;
-- parse alone: the import's page reader (the generic extractor, as `import --generic`) over
-  every page in N worker processes, pages/s in all and per core;
+- baseline: the extractor as `interdict parse` calls it (crawlers.extract.generic.extract,
+  the page's language identified too), in-process on the same files, one page after
+  another, one core, pages/s: the machine's speed, measured in the same run;
+- parse alone: the import's page reader (the generic extractor, as `import --generic`; no
+  page language, which listings do not carry) over every page in N worker processes, started
+  as the import starts them, pages/s in all and per core;
 - the whole import: the real `interdict import --generic` command (parse, evidence, enrich,
   index) as a child process, pages/s and the peak resident memory of the command with its
   worker processes (summed, sampled every 0.1 s from /proc).

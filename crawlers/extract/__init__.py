@@ -35,7 +35,8 @@ def from_page_object(listing: Listing, profile: str, source: str) -> ParsedListi
 
 
 def parse_page(html: str, url: str, profile: MarketProfile | None = None, market: str = "",
-               crawled_at: datetime | None = None, wall_markers: Mapping | None = None) -> ExtractedPage:
+               crawled_at: datetime | None = None, wall_markers: Mapping | None = None, *,
+               language: bool = True) -> ExtractedPage:
     """The listings on one page. A page object reads listing pages of its market; whatever it
     cannot read as a listing is read from its schema.org data or by the generic extractor."""
     if profile is not None:
@@ -47,10 +48,11 @@ def parse_page(html: str, url: str, profile: MarketProfile | None = None, market
         else:
             return ExtractedPage(url, "listing", [from_page_object(listing, profile.name, url)],
                                  page_object_listings=[listing])
-    return read_listings(html, url, wall_markers)
+    return read_listings(html, url, wall_markers, language=language)
 
 
-def read_listings(html: str | bytes, url: str, wall_markers: Mapping | None = None) -> ExtractedPage:
+def read_listings(html: str | bytes, url: str, wall_markers: Mapping | None = None, *,
+                  language: bool = True) -> ExtractedPage:
     """schema.org Product data where the page carries it, the generic extractor otherwise."""
     marker = "schema.org" if isinstance(html, str) else b"schema.org"
     if marker in html:  # extruct is slow; most market pages carry none
@@ -58,7 +60,7 @@ def read_listings(html: str | bytes, url: str, wall_markers: Mapping | None = No
         found = [p for p in (product_listing(node, url) for node in products(raw, url)) if p is not None]
         if found:
             return ExtractedPage(url, "listing", found, links=Page(raw, url).internal_links())
-    return extract(html, url, wall_markers)
+    return extract(html, url, wall_markers, language=language)
 
 
 def listing_key(url: str) -> str:

@@ -15,8 +15,8 @@ from crawlers.extract.dom import Element, Page
 from crawlers.extract.values import has_money
 
 MIN_BLOCKS = 3
-MIN_COMPLETE = 0.6
-SAMPLE = 24  # instances of a template checked to estimate its completeness  # share of a template's instances that hold both a link and a price
+MIN_COMPLETE = 0.6  # share of a template's instances that hold both a link and a price
+SAMPLE = 24  # instances of a template checked to estimate its completeness
 
 
 @dataclass

@@ -181,7 +181,9 @@ class Page:
         if tag == "a":
             link = element.get("href")
             if link:
-                url = self.absolute(link)
+                url = self._absolute.get(link, False)
+                if url is False:
+                    url = self.absolute(link)
                 if url:
                     href = url
                     if internal(url, self.host):

@@ -54,7 +54,10 @@ class ExtractedPage:
         return self.wall.reason if self.wall else (next(iter(self.drops)) if self.kind == "dropped" else None)
 
 
-def extract(html: str | bytes, url: str, wall_markers: Mapping | None = None) -> ExtractedPage:
+def extract(html: str | bytes, url: str, wall_markers: Mapping | None = None, *,
+            language: bool = True) -> ExtractedPage:
+    """``language``: identify the page's language (an eighth of the time a page takes; the
+    crawl contract has no field for it, and enrichment identifies each listing's own)."""
     page = Page(html, url)
     groups = listing_groups(page)
     if groups:
@@ -71,9 +74,10 @@ def extract(html: str | bytes, url: str, wall_markers: Mapping | None = None) ->
         elif wall and (not result.listings or wall.reason == "empty_page" or (wall.blocks_market and wall.by_marker)):
             return ExtractedPage(url, "dropped", wall=wall, drops=Counter({wall.reason: 1}))
     result.links = page.internal_links()
-    result.language = page_language(page.text())
-    for listing in result.listings:
-        listing.language = result.language
+    if language:
+        result.language = page_language(page.text())
+        for listing in result.listings:
+            listing.language = result.language
     return result
 
 

@@ -30,7 +30,7 @@ class GenericSpider(MarketSpider):
 
     def parse(self, response: Response):
         url = self._canonical(response.url)
-        result = read_listings(response.body, url, self.wall_markers)
+        result = read_listings(response.body, url, self.wall_markers, language=False)  # listings carry none
         self._count(f"pages/{result.kind}")
         for reason, count in result.drops.items():
             self._count(f"dropped/{reason}", count)
