@@ -103,6 +103,10 @@ def category_with_ancestors(category: str) -> list[str]:
 class PlaceGazetteer:
     names: dict[str, str]  # folded name -> ISO alpha-2 or region id
     ambiguous: frozenset[str]
+    missing: frozenset[str] = frozenset()  # folded cell texts that mean "no value"
+    cell_words: frozenset[str] = frozenset()  # words a cell may hold around a bare code
+    listed: frozenset[str] = frozenset()  # folded names written in the data file (not ISO-derived)
+    words: frozenset[str] = frozenset()  # codes that are also words ("no", "to", "and")
 
     def resolve(self, text: str) -> str | None:
         return self.names.get(fold(text).strip(" .,;:()[]"))
@@ -124,10 +128,14 @@ def load_places(name: str = "places.json") -> PlaceGazetteer:
     for region, aliases in data["regions"].items():
         for alias in aliases:
             names[fold(alias)] = region
+    words = {fold(a) for a in data["code_words"]}
     ambiguous = {fold(a) for a in data["ambiguous"]}
     # Bare two- and three-letter codes are words in most languages ("in", "to", "no").
     ambiguous |= {k for k in names if len(k) <= 3}
-    return PlaceGazetteer(names=names, ambiguous=frozenset(ambiguous))
+    listed = {fold(a) for a in data["aliases"]} | {fold(a) for aliases in data["regions"].values() for a in aliases}
+    return PlaceGazetteer(names=names, ambiguous=frozenset(ambiguous), missing=frozenset(map(fold, data["missing"])),
+                          cell_words=frozenset(map(fold, data["cell_words"])), listed=frozenset(listed),
+                          words=frozenset(words))
 
 
 @lru_cache(maxsize=4)

@@ -324,8 +324,10 @@ class Enricher:
         for m in places:
             role = m.attrs.get("role")
             if role and m.value:
-                key = (role, m.field in ("ships_from", "ships_to"), bool(m.attrs.get("excluded")))
-                buckets.setdefault(key, {})[m.value] = None
+                # "domestic USA", "Australia wide": sent from there, to there
+                for one in (("origin", "destination") if role == "domestic" else (role,)):
+                    key = (one, m.field in ("ships_from", "ships_to"), bool(m.attrs.get("excluded")))
+                    buckets.setdefault(key, {})[m.value] = None
 
         def codes(role: str, excluded: bool = False) -> list[str]:
             return list(buckets.get((role, True, excluded)) or buckets.get((role, False, excluded)) or ())

@@ -117,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7, help="matching: seed of the synthetic stream")
     p.add_argument("--threshold", type=finite, help="matching: score that makes a match (default: config)")
     p.add_argument("--top", type=int, help=argparse.SUPPRESS)
-    p.add_argument("--datasets", metavar="NAMES", help="comma-separated subset: agora,torrez,alphabay")
+    p.add_argument("--datasets", metavar="NAMES", help="comma-separated subset: agora,torrez,alphabay,dream,routes")
     p.add_argument("--limit", type=int, metavar="N", help="an even sample of N listings per dataset")
     p.add_argument("--json", metavar="FILE", help="also write the scores as JSON")
     p.add_argument("--errors", metavar="FILE", help="write up to 200 missed categories per dataset (dev part only)")

@@ -39,6 +39,15 @@ def test_a_lone_number_of_days_is_not_a_delivery_time(enricher):
     ("USA", "We do not ship to USA / Canada", ["US"], [], ["US", "CA"]),
     ("UK", "EU, North America", ["GB"], ["EU", "NORTH_AMERICA"], []),
     ("  \n  Hong Kong\n  ", "WW", ["HK"], ["WORLDWIDE"], []),
+    # Agora 2014's cells as they are: "NA" is its missing value (4,367 of 7,986 rows), not Namibia
+    ("NA", "NA", [], [], []),
+    ("N/A", ["-", "unknown", "?", "None"], [], [], []),
+    ("\n      The home of the Body Bags\n      ", "Kind Hearts and Gentle People\n    ", [], [], []),  # no Andorra
+    ("usa", "USA & CN", ["US"], ["US", "CN"], []),
+    ("Germany", "Everyplace except Australia and Finland", ["DE"], ["WORLDWIDE"], ["AU", "FI"]),
+    ("Canada", "WORLWIDE", ["CA"], ["WORLDWIDE"], []),
+    ("EU", "EU except DE", ["EU"], ["EU"], ["DE"]),
+    ("In stock", "Ships to: IN only", [], ["IN"], []),  # a code where the cell is a code, a word where it is prose
 ])
 def test_market_cells_to_codes(enricher, ships_from, ships_to, origin, destinations, excluded):
     routes = enricher.routes_from_cells(ships_from, ships_to)
@@ -50,10 +59,23 @@ def test_market_cells_to_codes(enricher, ships_from, ships_to, origin, destinati
     ("1 Oz Penis Envy Shrooms! USA-USA", ["US"], ["US"]),
     ("5g cocaine UK > EU tracked", ["GB"], ["EU"]),
     ("Shipping from Spain to Italy only", ["ES"], ["IT"]),
+    ("Shipped from Canada to USA and Canada only", ["CA"], ["US", "CA"]),  # was US only
+    ("Ships from Germany to DE, AT & CH", ["DE"], ["DE", "AT", "CH"]),
+    ("10g MDMA crystal - domestic USA", ["US"], ["US"]),
+    ("Cocaine 5g - ships from the UK", ["GB"], []),
+    ("UK customers: next day delivery", [], ["GB"]),
+    ("NO SHIPPING TO USA - 100 XANAX 2MG", [], []),  # neither Norway nor Tonga; USA is an exclusion
 ])
 def test_routes_written_in_titles(enricher, title, origin, destinations):
     e = raw(enricher, title=title)
     assert (e.ships_from, e.ships_to) == (origin, destinations)
+
+
+def test_exclusions_in_free_text_stay_exclusions_and_missing_markers_are_no_place(enricher):
+    e = raw(enricher, title="LSD blotters", description="We ship worldwide except AU and NZ.")
+    assert (e.ships_to, e.ships_to_excluded) == (["WORLDWIDE"], ["AU", "NZ"])
+    na = raw(enricher, title="Speed 10g", description="Ships from: NA. Ships to: NA")
+    assert (na.ships_from, na.ships_to) == ([], []) and not [m for m in na.entities if m.label == "PLACE"]
 
 
 def test_where_a_product_comes_from_is_not_where_it_ships_from(enricher):

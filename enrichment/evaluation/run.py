@@ -17,6 +17,10 @@ Fields measured (each on a development part and a held-out part split by vendor)
   with the dated rates table at the crawl date, within 10 % of the listed USD price.
 - ``vendor.cell``: the vendor cell as shown ("Sold by X - 4 sold since…") against the
   vendor column.
+- ``route.text`` (route-sentences): 280 sentences of Agora's and Dream Market's descriptions
+  that speak of shipping and name a place, drawn with a fixed seed and labelled by reading
+  them (enrichment/evaluation/routes.py): (role, place) pairs read from each sentence alone —
+  ships from, ships to, not shipped to — against the labels.
 - ``pgp.cell`` (Dream Market sellers): every armored key block in the profile's PGP column
   should parse to exactly one fingerprint; a block that does not parse is a miss (there is
   no gold fingerprint: this measures the packet parser on real, sometimes damaged, keys).
@@ -153,8 +157,22 @@ def evaluate(data: Path, enricher: Enricher | None = None, datasets: list[str] |
                 {predicted.lower()} if predicted else set(), {case.vendor_gold.lower()})
     if datasets is None or "dream" in datasets:
         _score_pgp_blocks(report, enricher, data)
+    if datasets is None or "routes" in datasets:
+        _score_route_sentences(report, enricher, data, keep_errors)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _score_route_sentences(report: Report, enricher: Enricher, data: Path, keep_errors: int) -> None:
+    from enrichment.evaluation import routes
+
+    for sentence, read, gold in routes.read(enricher, routes.load(data)):
+        report.listings += 1
+        report.score("route-sentences", "route.text", "labelled").add({f"{r}:{p}" for r, p in read},
+                                                                       {f"{r}:{p}" for r, p in gold})
+        if read != gold and sum(e.get("dataset") == "route-sentences" for e in report.errors) < keep_errors:
+            report.errors.append({"dataset": "route-sentences", "text": sentence.text,
+                                  "labelled": sorted(gold), "read": sorted(read)})
 
 
 def _score_pgp_blocks(report: Report, enricher: Enricher, data: Path) -> None:
