@@ -136,21 +136,3 @@ def load_places(name: str = "places.json") -> PlaceGazetteer:
     return PlaceGazetteer(names=names, ambiguous=frozenset(ambiguous), missing=frozenset(map(fold, data["missing"])),
                           cell_words=frozenset(map(fold, data["cell_words"])), listed=frozenset(listed),
                           words=frozenset(words))
-
-
-@lru_cache(maxsize=4)
-def load_region_members(name: str = "places.json") -> dict[str, frozenset[str]]:
-    data = json.loads(data_path(name).read_text(encoding="utf-8"))
-    return {region: frozenset(codes) for region, codes in data["region_members"].items() if not region.startswith("_")}
-
-
-def covers(place: str, country: str) -> bool:
-    """Whether a listing's place (ISO code or region id: EU, EUROPE, WORLDWIDE...) includes ``country``."""
-    if place == country or place == "WORLDWIDE":
-        return True
-    return country in load_region_members().get(place, ())
-
-
-def regions_of(country: str) -> list[str]:
-    """The region ids that include ``country``, WORLDWIDE last."""
-    return [region for region, codes in load_region_members().items() if country in codes] + ["WORLDWIDE"]

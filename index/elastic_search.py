@@ -6,7 +6,7 @@ from __future__ import annotations
 from index.documents import ListingDocument
 from index.elastic_mappings import TEXT_FIELDS
 from index.highlight import highlights
-from index.query import FacetCount, Hit, Query, SearchResult, parse_text
+from index.query import FacetCount, Hit, Query, SearchResult, parse_text, term_clauses
 
 LABEL_SEPARATOR = "\x1f"  # between a facet value and its label in the `labels.*` keywords
 MAX_RESULT_WINDOW = 10_000  # Elasticsearch's default index.max_result_window, unless the index says otherwise
@@ -27,7 +27,9 @@ def bool_query(query: Query) -> dict:
     def phrase(tokens: list[str]) -> dict:
         return {"multi_match": {"query": " ".join(tokens), "type": "phrase", "fields": fields}}
 
-    filters: list[dict] = [{"terms": {f"terms.{f}": values}} for f, values in query.filters.items()]
+    clauses = term_clauses(query.filters)
+    filters: list[dict] = [{"terms": {f"terms.{c.field}": c.values}} for c in clauses if not c.negate]
+    excluded = [{"terms": {f"terms.{c.field}": c.values}} for c in clauses if c.negate]
     price = {k: v for k, v in (("gte", query.price_min_usd), ("lte", query.price_max_usd)) if v is not None}
     if price:
         filters.append({"range": {"price_usd": price}})
@@ -35,7 +37,7 @@ def bool_query(query: Query) -> dict:
     if dates:
         filters.append({"range": {query.date_field: dates}})
     return {"bool": {"must": [phrase(c) for c in text.must] or [{"match_all": {}}],
-                     "must_not": [phrase(c) for c in text.must_not], "filter": filters}}
+                     "must_not": [phrase(c) for c in text.must_not] + excluded, "filter": filters}}
 
 
 def search_body(query: Query) -> dict:

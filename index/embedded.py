@@ -30,11 +30,12 @@ from index.query import (
     SearchResult,
     filter_terms,
     parse_text,
+    term_clauses,
     text_fields,
 )
 from index.store import Store, StoreError, read_document
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7  # 7: ships_to_excluded terms (region-aware place filters)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- documents `migrate` found unreadable (written by an older release, or damaged): kept whole
@@ -352,10 +353,11 @@ class EmbeddedStore(Store):
         elif text.must_not:
             clauses.append("l.rowid NOT IN (SELECT rowid FROM listings_fts WHERE listings_fts MATCH ?)")
             params.append(" OR ".join(_fts_phrase(c) for c in text.must_not))
-        for field, values in query.filters.items():
-            marks = ",".join("?" * len(values))
-            clauses.append(f"l.rowid IN (SELECT doc FROM terms WHERE field=? AND key IN ({marks}))")
-            params += [field, *values]
+        for clause in term_clauses(query.filters):
+            marks = ",".join("?" * len(clause.values))
+            clauses.append(f"l.rowid {'NOT IN' if clause.negate else 'IN'} "
+                           f"(SELECT doc FROM terms WHERE field=? AND key IN ({marks}))")
+            params += [clause.field, *clause.values]
         if query.price_min_usd is not None:
             clauses.append("l.price_usd >= ?")
             params.append(query.price_min_usd)

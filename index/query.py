@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contracts.regions import load_region_members, places_reaching
 from enrichment.contracts import UtcDatetime
 from enrichment.gazetteers import fold, load_taxonomy
 from index.documents import ListingDocument
@@ -18,7 +19,14 @@ FILTER_FIELDS: dict[str, str] = {
     "ships_from": "upper", "ships_to": "upper", "currency": "upper",
     "market_category": "fold", "hs_code": "fold", "identifier": "fold",
     "status": "fold",  # active, inactive (index.lifecycle)
+    "ships_to_excluded": "upper",  # "worldwide except AU" -> AU
 }
+# Place filters match where goods can go, not only the words a listing used: ships_to=US
+# finds listings to US, to North America and WORLDWIDE (less those that exclude US);
+# ships_to_exact=US keeps to listings that name US itself. Stored terms stay the listing's
+# own places (a worldwide listing would otherwise need a term per country).
+PLACE_FILTERS = {"ships_to": "ships_to", "ships_from": "ships_from"}
+EXACT_FILTERS = {"ships_to_exact": "ships_to", "ships_from_exact": "ships_from"}
 SORTS = ("relevance", "price", "-price", "last_seen", "-last_seen", "first_seen", "-first_seen")
 _TOKEN_RE = re.compile(r"[^\W_]+")
 _CLAUSE_RE = re.compile(r'(-?)"([^"]*)"|(-?)(\S+)')
@@ -29,10 +37,37 @@ class QueryError(ValueError):
 
 
 def normalise_term(field: str, value: str) -> str:
-    if field not in FILTER_FIELDS:
-        raise QueryError(f"unknown filter field {field!r} (known: {', '.join(FILTER_FIELDS)})")
+    stored = EXACT_FILTERS.get(field, field)
+    if stored not in FILTER_FIELDS:
+        raise QueryError(f"unknown filter field {field!r} (known: {', '.join([*FILTER_FIELDS, *EXACT_FILTERS])})")
     value = value.strip()
-    return value.upper() if FILTER_FIELDS[field] == "upper" else fold(value)
+    return value.upper() if FILTER_FIELDS[stored] == "upper" else fold(value)
+
+
+class TermClause(BaseModel):
+    """Documents whose stored ``field`` terms hold one of ``values`` (none of them: ``negate``)."""
+
+    field: str
+    values: list[str]
+    negate: bool = False
+
+
+def term_clauses(filters: dict[str, list[str]]) -> list[TermClause]:
+    """What the stores execute for a query's filters (AND across clauses, OR within one)."""
+    out = []
+    for field, values in filters.items():
+        if field in EXACT_FILTERS:
+            out.append(TermClause(field=EXACT_FILTERS[field], values=values))
+        elif field in PLACE_FILTERS:
+            reaching = list(dict.fromkeys(p for v in values for p in places_reaching(v)))
+            out.append(TermClause(field=field, values=reaching))
+            countries = [v for v in values if v not in load_region_members() and v != "WORLDWIDE"]
+            if field == "ships_to" and len(countries) == len(values) == 1:
+                # one country asked for: a listing that excludes it does not reach it
+                out.append(TermClause(field="ships_to_excluded", values=countries, negate=True))
+        else:
+            out.append(TermClause(field=field, values=values))
+    return out
 
 
 class Query(BaseModel):
@@ -101,6 +136,7 @@ def filter_terms(doc: ListingDocument) -> dict[str, list[tuple[str, str]]]:
         "product": [p.canonical for p in enr.products],
         "ships_from": enr.ships_from,
         "ships_to": enr.ships_to,
+        "ships_to_excluded": enr.ships_to_excluded,
         "currency": [item.price.currency] if item.price else [],
         "market_category": item.category_path[-1:],
         "hs_code": [p.hs_code for p in enr.products if p.hs_code],

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from config import ConfigError, load_config
 from enrichment import tune_gc_for_volume
 from index import FILTER_FIELDS, QueryError, StoreError
+from index.query import EXACT_FILTERS
 from interdict.errors import UserError
 
 
@@ -273,7 +274,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="full-text search with filters and facets",
                        description="Words must all match (accents and case ignored); \"quoted phrases\" "
-                                   "match in order; -word excludes. Filters: " + ", ".join(FILTER_FIELDS) + ".")
+                                   "match in order; -word excludes. Filters: " + ", ".join([*FILTER_FIELDS, *EXACT_FILTERS])
+                                   + " (ships_to=US also finds listings to North America or worldwide that do not "
+                                     "exclude US; ships_to_exact=US only those naming US).")
     p.add_argument("query", nargs="?", default="", metavar="QUERY")
     store_arg(p)
     p.add_argument("--filter", "-f", action="append", default=[], metavar="FIELD=VALUE",

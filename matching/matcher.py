@@ -20,7 +20,8 @@ from typing import TypeVar
 
 from config import MatchingSettings
 from enrichment import tune_gc_for_volume
-from enrichment.gazetteers import fold, regions_of
+from contracts.regions import regions_of
+from enrichment.gazetteers import fold
 from index.documents import VendorDocument
 from index.profiles import UNKNOWN_ORIGIN
 from index.store import Store

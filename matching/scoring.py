@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from enrichment.gazetteers import covers
+from contracts.regions import covers
 from enrichment.rates import load_rates
 from index.profiles import ListingProfile, Offer
 from matching.contracts import Reason, Shipment

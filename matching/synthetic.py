@@ -27,7 +27,8 @@ from datetime import timedelta
 from itertools import islice
 from pathlib import Path
 
-from enrichment.gazetteers import covers, fold, load_region_members
+from contracts.regions import covers, load_region_members
+from enrichment.gazetteers import fold
 from enrichment.rates import load_rates
 from index.documents import ListingDocument
 from index.profiles import ListingProfile, filler_words, listing_profile

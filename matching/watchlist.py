@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from enrichment.gazetteers import fold, load_region_members
+from contracts.regions import load_region_members
+from enrichment.gazetteers import fold
 from index.store import Store
 from matching.contracts import WatchlistTerm
 

@@ -61,6 +61,8 @@ def test_every_filter_gives_the_same_listings_in_both_stores(both_stores):
     queries = [Query(filters={f: [c.value]}) for f in facets for c in overview.facets[f]]
     queries += [Query(filters={"ships_from": ["NL", "DE"], "category": ["drugs"]}),
                 Query(text="stealth vacuum", filters={"ships_to": ["WORLDWIDE"]}),
+                Query(filters={"ships_to": ["DE"]}), Query(filters={"ships_to_exact": ["DE"]}),
+                Query(filters={"ships_to": ["AU"]}), Query(filters={"ships_from": ["EU"]}),
                 Query(text='"declared as gift"'), Query(text="mdma -pills"), Query(text="kokain"),
                 Query(price_min_usd=100, price_max_usd=250), Query(text="cocaine", price_max_usd=100)]
     for a, b in itertools.combinations(facets[:4], 2):

@@ -137,8 +137,17 @@ def test_captures_merge_in_time_order_whatever_the_order_they_come_in(store, enr
     ({"category": ["drugs"]}, ["a1", "a2", "b2"]),
     ({"category": ["counterfeits.watches"]}, ["b1"]),
     ({"ships_from": ["nl"]}, ["a1", "b2"]),
-    ({"ships_to": ["DE"]}, ["b1"]),
-    ({"ships_to": ["EU", "WORLDWIDE"]}, ["a1", "a2", "b2"]),
+    # places: where goods can go (a listing to the EU or worldwide reaches Germany) ...
+    ({"ships_to": ["DE"]}, ["a1", "a2", "b1", "b2"]),
+    ({"ships_to": ["US"]}, ["a1", "b1"]),
+    ({"ships_to": ["NORTH_AMERICA"]}, ["a1", "b1"]),
+    ({"ships_to": ["JP"]}, ["a1", "b3"]),
+    ({"ships_to": ["WORLDWIDE"]}, ["a1"]),
+    ({"ships_from": ["EU"]}, ["a1", "a2", "b2"]),
+    # ... or as the listing names them
+    ({"ships_to_exact": ["DE"]}, ["b1"]),
+    ({"ships_to_exact": ["EU", "WORLDWIDE"]}, ["a1", "a2", "b2"]),
+    ({"ships_from_exact": ["nl"]}, ["a1", "b2"]),
     ({"currency": ["EUR"]}, ["a2"]),
     ({"market": ["beta"], "product": ["MDMA"]}, ["b2"]),
     ({"hs_code": ["2939.72"]}, ["a2"]),  # cocaine, HS 2022
@@ -147,6 +156,16 @@ def test_captures_merge_in_time_order_whatever_the_order_they_come_in(store, enr
 ])
 def test_filters(loaded, filters, expected):
     assert keys(loaded.search(Query(filters=filters, limit=50))) == expected
+
+
+def test_a_listing_that_excludes_a_country_is_not_found_shipping_there(loaded, enrich):
+    loaded.upsert_listings(enrich(make_listing(crawled_at=T0, listing_key="c1", title="LSD blotters 10x", market="gamma",
+                                               vendor={"name": "Acid Annie"}, ships_from="Netherlands",
+                                               ships_to=["Worldwide except Australia"])))
+    assert keys(loaded.search(Query(filters={"ships_to": ["AU"]}, limit=50))) == ["a1"]  # a1: worldwide, c1: not AU
+    assert keys(loaded.search(Query(filters={"ships_to": ["NZ"]}, limit=50))) == ["a1", "c1"]
+    assert keys(loaded.search(Query(filters={"ships_to": ["OCEANIA"]}, limit=50))) == ["a1", "c1"]
+    assert keys(loaded.search(Query(filters={"ships_to_excluded": ["AU"]}, limit=50))) == ["c1"]
 
 
 def test_price_and_date_ranges(loaded, enrich):

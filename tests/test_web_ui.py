@@ -18,6 +18,8 @@ from playwright.sync_api import expect
 
 from conftest import REPO, make_listing
 from index.documents import listing_id
+from index.embedded import EmbeddedStore
+from index.query import Query
 from servers import make_app, serving
 
 pytestmark = pytest.mark.timeout(600)
@@ -35,7 +37,6 @@ HOSTILE = [
 @pytest.fixture(scope="module")
 def site(matching_db, enricher, tmp_path_factory):
     """The demo index plus a hostile vendor whose listings carry script and markup payloads."""
-    from index.embedded import EmbeddedStore
     from interdict.web.access import AccessStore
 
     folder = tmp_path_factory.mktemp("web")
@@ -135,6 +136,24 @@ def test_search_listing_and_vendor_pages(page, site):
     shot(page, "overview")
 
 
+def test_places_match_where_goods_can_go_unless_exact_places_is_ticked(page, site):
+    """ships_to=DE finds listings to Germany, to the EU, to Europe and worldwide; the box keeps
+    to the listings that name Germany."""
+    def total() -> int:
+        return int(page.locator("p.total").inner_text().split()[0].replace(",", ""))
+
+    page.goto(f"{site['url']}/search?ships_to=DE")
+    reaching = total()
+    page.check("input[name=exact_places]")
+    page.click("form.search button[type=submit]")
+    page.wait_for_url("**exact_places=1**")
+    named = total()
+    assert 0 < named < reaching and page.locator("input[name=exact_places]").is_checked()
+    with EmbeddedStore(site["db"]) as store:
+        assert named == store.search(Query(filters={"ships_to_exact": ["DE"]}, limit=0)).total
+        assert reaching == store.search(Query(filters={"ships_to": ["DE"]}, limit=0)).total
+
+
 def test_planted_script_and_markup_never_run(page, site):
     page.goto(f"{site['url']}/search?" + urlencode({"q": "cocaine", "vendor": site["vendor"]}))
     assert page.locator("article.hit").count() > 5
@@ -157,7 +176,6 @@ def test_planted_script_and_markup_never_run(page, site):
 
 
 def test_an_analyst_uploads_shipments_and_reviews_a_match(page, site):
-    from index.embedded import EmbeddedStore
     from matching.synthetic import StreamGenerator
 
     with EmbeddedStore(site["db"]) as store:

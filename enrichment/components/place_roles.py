@@ -15,7 +15,8 @@ import json
 import re
 from functools import lru_cache
 
-from enrichment.gazetteers import data_path, load_region_members
+from contracts.regions import load_region_members
+from enrichment.gazetteers import data_path
 from enrichment.text import TextView
 
 CUE_WINDOW_CHARS = 40

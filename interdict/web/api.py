@@ -87,6 +87,7 @@ def search(request: Request, key: Annotated[ApiKey, Depends(require("search"))],
            market: Annotated[list[str], Param()] = [], vendor: Annotated[list[str], Param()] = [],
            category: Annotated[list[str], Param()] = [], product: Annotated[list[str], Param()] = [],
            ships_from: Annotated[list[str], Param()] = [], ships_to: Annotated[list[str], Param()] = [],
+           ships_from_exact: Annotated[list[str], Param()] = [], ships_to_exact: Annotated[list[str], Param()] = [],
            hs_code: Annotated[list[str], Param()] = [], identifier: Annotated[list[str], Param()] = [],
            price_min_usd: float | None = Param(None, allow_inf_nan=False),
            price_max_usd: float | None = Param(None, allow_inf_nan=False),
@@ -95,7 +96,8 @@ def search(request: Request, key: Annotated[ApiKey, Depends(require("search"))],
            facets: str = "market,category,ships_from", limit: int = Param(20, ge=0, le=200),
            offset: int = Param(0, ge=0, le=10_000)) -> SearchOut:
     filters = {"market": market, "vendor": vendor, "category": category, "product": product,
-               "ships_from": ships_from, "ships_to": ships_to, "hs_code": hs_code, "identifier": identifier}
+               "ships_from": ships_from, "ships_to": ships_to, "ships_from_exact": ships_from_exact,
+               "ships_to_exact": ships_to_exact, "hs_code": hs_code, "identifier": identifier}
     query = search_query(q, filters, price_min_usd=price_min_usd, price_max_usd=price_max_usd,
                          date_field=date_field, date_from=date_from, date_to=date_to, sort=sort, limit=limit,
                          offset=offset, facets=[f for f in facets.split(",") if f.strip() in FILTER_FIELDS])

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from index.documents import vendor_id
-from index.query import FILTER_FIELDS, Query
+from index.query import FILTER_FIELDS, PLACE_FILTERS, Query
 from interdict.web import charts
 from interdict.web.access import ApiKey
 from interdict.web.api import hit_out, search_query, store_of
@@ -144,10 +144,13 @@ def _categories_by_month(store, categories: list[str], months: int = 12) -> tupl
 def search_page(request: Request, key: ApiKey = Depends(require("search")), q: str = "", sort: str = "relevance",
                 offset: int = 0) -> HTMLResponse:
     filters = {f: request.query_params.getlist(f) for f in FILTER_FIELDS if request.query_params.getlist(f)}
-    query = search_query(q, filters, sort=sort, offset=max(0, min(offset, 10_000)), limit=PAGE, facets=list(FACETS))
+    exact = request.query_params.get("exact_places") == "1"  # the check-box: places as the listing names them
+    asked = {(f"{f}_exact" if exact and f in PLACE_FILTERS else f): v for f, v in filters.items()}
+    query = search_query(q, asked, sort=sort, offset=max(0, min(offset, 10_000)), limit=PAGE, facets=list(FACETS))
     result = store_of(request).search(query)
-    audit_use(request, key, "search", q or "*", filters=filters, total=result.total)
-    base = [("q", q)] + [(f, v) for f, values in filters.items() for v in values] + ([("sort", sort)] if sort != "relevance" else [])
+    audit_use(request, key, "search", q or "*", filters=asked, total=result.total)
+    base = [("q", q)] + [(f, v) for f, values in filters.items() for v in values]
+    base += ([("sort", sort)] if sort != "relevance" else []) + ([("exact_places", "1")] if exact else [])
 
     def link(**change) -> str:
         params = [(k, v) for k, v in base if k not in change] + [(k, v) for k, v in change.items() if v is not None]
@@ -160,7 +163,7 @@ def search_page(request: Request, key: ApiKey = Depends(require("search")), q: s
         return "/search?" + urlencode(pairs)
 
     return page(request, "search.html", key=key, q=q, sort=sort, result=result, offset=query.offset,
-                hits=[hit_out(h.document, h.score, h.highlights) for h in result.hits], filters=filters,
+                hits=[hit_out(h.document, h.score, h.highlights) for h in result.hits], filters=filters, exact=exact,
                 facets=result.facets, toggle=toggle, link=link, page_size=PAGE)
 
 
