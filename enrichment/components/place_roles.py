@@ -61,7 +61,7 @@ class RoleReader:
         units = _alternatives(cues["delivery_time_units"])
         # "Worldwide: 5-21 workdays", "UK: usually 4- 12 days", "International Standard 10-14 Business Days"
         self.delivery_time = re.compile(rf"\W{{0,3}}(?:[a-z]+\s+){{0,2}}\d+\s*(?:(?:-|to)\s*\d+)?\+?\s*(?:{units})\b")
-        verbs = _alternatives(cues["shipping_context"][:9])  # the verbs: ship, sent, send, post, dispatch...
+        verbs = _alternatives(cues["shipping_verbs"])
         self.verbs = re.compile(rf"\b(?:{verbs})")
         self.negated = re.compile(rf"\b(?:{_alternatives(cues['negations'])})\b[^.!?;:]{{0,{NEGATION_REACH_CHARS}}}?"
                                   rf"\b(?:{verbs})\w*\b[^.!?;:]{{0,{VERB_REACH_CHARS}}}$")
