@@ -205,3 +205,19 @@ def test_no_network_while_loading_or_enriching(monkeypatch):
 
     e = next(Enricher().enrich_raw([RawListing(title="Kokain aus Deutschland, sehr rein")]))[1]
     assert e.language == "de" and e.products[0].canonical == "cocaine"
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a leader before an address: the parcel with name@gmail.com must find its vendor
+    ("Contact: Email....name@gmail.com for bulk", [("email", "name@gmail.com")]),
+    ("mail me at my.email@proton.me", [("email", "my.email@proton.me")]),
+    # the sentence going on after the cue is no handle ...
+    ("download wickr before ordering, then message me", []),
+    # ... a label after it introduces one
+    ("Telegram support: @calilab12", [("telegram", "calilab12")]),
+    ("Wickr: joedealer", [("wickr", "joedealer")]),
+    ("my wickr is joedealer", [("wickr", "joedealer")]),
+    ("wickr joe_dealer88 for orders", [("wickr", "joe_dealer88")]),
+])
+def test_contacts_written_as_real_listings_write_them(enricher, text, expected):
+    assert [(i.kind, i.value) for i in raw(enricher, title="listing", description=text).identifiers] == expected

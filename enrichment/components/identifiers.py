@@ -28,7 +28,10 @@ LONG_TOKEN_RE = re.compile(r"(?<![\w])[0-9A-Za-z]{25,110}(?![\w])")
 BTC_CANDIDATE_RE = re.compile(r"bc1[a-zA-HJ-NP-Z0-9]{11,87}|[13][a-km-zA-HJ-NP-Z1-9]{25,34}")
 XMR_CANDIDATE_RE = re.compile(r"[48][1-9A-HJ-NP-Za-km-z]{94}(?:[1-9A-HJ-NP-Za-km-z]{11})?")
 ETH_CANDIDATE_RE = re.compile(r"0x[0-9a-fA-F]{40}")
-EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@(?:[a-z0-9-]{1,63}\.)+[a-z]{2,24}(?![\w-])", re.I)
+# The local part is dot-atoms (no leading, trailing or doubled dot): "Email....name@gmail.com"
+# is the address name@gmail.com written after a leader, not "email....name@gmail.com".
+EMAIL_RE = re.compile(r"(?<![\w+-])(?<![\w+-]\.)[\w+-]{1,64}(?:\.[\w+-]{1,64}){0,8}@(?:[a-z0-9-]{1,63}\.)+[a-z]{2,24}"
+                      r"(?![\w-])", re.I)
 PHONE_RE = re.compile(r"\+[1-9][\d\s().\-]{6,18}\d(?![\w])")  # "+" first: the regex engine skips to it
 SESSION_RE = re.compile(r"05[0-9a-f]{64}", re.I)
 _HANDLE = r"@?(?P<handle>[A-Za-z][\w.\-]{2,31}[A-Za-z0-9])"
@@ -42,7 +45,23 @@ MESSENGER_RES = {
 MESSENGER_CUES = {"telegram": (" telegram ", " tg ", " t me "), "wickr": (" wickr ",), "jabber": (" jabber ", " xmpp ", " jid ")}
 # Words a messenger cue is often followed by that are not handles.
 NOT_HANDLES = {"only", "please", "contact", "message", "messages", "username", "handle", "account",
-               "available", "and", "or", "for", "the", "with", "channel", "group", "user", "name"}
+               "available", "and", "or", "for", "the", "with", "channel", "group", "user", "name", "support",
+               "admin", "shop", "bot", "chat", "official", "backup", "main", "link"}
+# "Telegram support: @calilab12": after such a word, the handle is the one its separator introduces.
+_HANDLE_AFTER_LABEL_RE = re.compile(r"\s*[:=\-–]\s*@?(?P<handle>[A-Za-z][\w.\-]{2,31}[A-Za-z0-9])")
+
+
+_PROSE_AFTER_RE = re.compile(r"\s+[a-z]+\b")
+
+
+def _prose(text: str, match: re.Match, handle: str) -> bool:
+    """A plain lower-case word straight after the cue, with more prose after it, is the
+    sentence going on ("download wickr before ordering"), not a handle; one given after a
+    separator ("wickr: before", "wickr is joedealer") or that looks like a handle
+    ("joe_dealer", "Joe88") still counts."""
+    separated = bool(re.search(r"[:=\-–@]|\b(?:is|me|id)\b", text[match.start(0):match.start("handle")], re.I))
+    plain = handle.isalpha() and handle.islower()
+    return not separated and plain and bool(_PROSE_AFTER_RE.match(text, match.start("handle") + len(handle)))
 
 
 def _btc(candidate: str) -> tuple[bool, dict]:
@@ -138,10 +157,16 @@ class IdentifierFinder(BatchComponent):
             if not any(cue in spaced for cue in MESSENGER_CUES[kind]):
                 continue
             for match in MESSENGER_RES[kind].finditer(text):
-                handle = match["handle"].rstrip(".-")
-                if handle.lower() in NOT_HANDLES or not free(*match.span("handle")):
+                handle, start = match["handle"].rstrip(".-"), match.start("handle")
+                if handle.lower() in NOT_HANDLES:
+                    labelled = _HANDLE_AFTER_LABEL_RE.match(text, match.end("handle"))
+                    if labelled is None or labelled["handle"].lower() in NOT_HANDLES:
+                        continue
+                    handle, start = labelled["handle"].rstrip(".-"), labelled.start("handle")
+                elif _prose(text, match, handle):
                     continue
-                start = match.start("handle")
+                if not free(start, start + len(handle)):
+                    continue
                 self._add(doc, text, kind.upper(), start, start + len(handle), value=handle.lower(),
                           attrs={"valid": True})
         for match in PHONE_RE.finditer(text) if "+" in text else ():
