@@ -127,7 +127,7 @@ class Page:
         etree.strip_elements(root, *_DROP_TAGS, with_tail=False)
         for attribute in _HIDING_ATTRIBUTES(root):
             if attribute.attrname != "style" or _HIDDEN_STYLE_RE.search(attribute):
-                drop_tree(attribute.getparent())  # (a no-op for an element dropped already)
+                drop_tree(attribute.getparent())  # (harmless inside an element dropped already)
         for element in root.iter("a"):
             # '<a href=…/>Name</a>': lxml closes the link at '/>', a browser keeps the name in it.
             if element.text is None and not len(element) and element.get("href") is not None \
