@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from contracts.regions import load_region_members, places_reaching
+from contracts.regions import WORLDWIDE, load_region_members, places_reaching
 from enrichment.contracts import UtcDatetime
 from enrichment.gazetteers import fold, load_taxonomy
 from index.documents import ListingDocument
@@ -25,7 +25,7 @@ FILTER_FIELDS: dict[str, str] = {
 # finds listings to US, to North America and WORLDWIDE (less those that exclude US);
 # ships_to_exact=US keeps to listings that name US itself. Stored terms stay the listing's
 # own places (a worldwide listing would otherwise need a term per country).
-PLACE_FILTERS = {"ships_to": "ships_to", "ships_from": "ships_from"}
+PLACE_FILTERS = ("ships_to", "ships_from")
 EXACT_FILTERS = {"ships_to_exact": "ships_to", "ships_from_exact": "ships_from"}
 SORTS = ("relevance", "price", "-price", "last_seen", "-last_seen", "first_seen", "-first_seen")
 _TOKEN_RE = re.compile(r"[^\W_]+")
@@ -61,7 +61,7 @@ def term_clauses(filters: dict[str, list[str]]) -> list[TermClause]:
         elif field in PLACE_FILTERS:
             reaching = list(dict.fromkeys(p for v in values for p in places_reaching(v)))
             out.append(TermClause(field=field, values=reaching))
-            countries = [v for v in values if v not in load_region_members() and v != "WORLDWIDE"]
+            countries = [v for v in values if v not in load_region_members() and v != WORLDWIDE]
             if field == "ships_to" and len(countries) == len(values) == 1:
                 # one country asked for: a listing that excludes it does not reach it
                 out.append(TermClause(field="ships_to_excluded", values=countries, negate=True))

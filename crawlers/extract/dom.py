@@ -230,8 +230,9 @@ class Page:
         return linked
 
     def text_of(self, element: Element) -> str:
-        """visible_text(element) for an element of the body, from the segments the walk made
-        (an element's segments are the run it added: what it holds, never its tail)."""
+        """The visible text of an element of the body, its pieces kept apart ("CaliLab USD 1",
+        not "CaliLabUSD 1"): the segments the walk made for it (the run it added: what it
+        holds, never its tail)."""
         if self._templates is None:
             self._walk_body()
         span = self._spans.get(id(element))
@@ -311,13 +312,6 @@ class Page:
         if self._templates is None:
             self._walk_body()
         return list(self._links)
-
-
-def visible_text(element: Element) -> str:
-    """The element's text with pieces kept apart ("CaliLab USD 1", not "CaliLabUSD 1")."""
-    if not len(element):  # a leaf (most menu links): its own text
-        return collapse(element.text)
-    return collapse(" ".join(element.itertext()))
 
 
 def signature(element: Element) -> str:

@@ -15,7 +15,7 @@ import json
 import re
 from functools import lru_cache
 
-from contracts.regions import load_region_members
+from contracts.regions import WORLDWIDE, load_region_members
 from enrichment.gazetteers import data_path
 from enrichment.text import TextView
 
@@ -66,7 +66,7 @@ class RoleReader:
         self.negated = re.compile(rf"\b(?:{_alternatives(cues['negations'])})\b[^.!?;:]{{0,{NEGATION_REACH_CHARS}}}?"
                                   rf"\b(?:{verbs})\w*\b[^.!?;:]{{0,{VERB_REACH_CHARS}}}$")
         members = load_region_members()
-        self.regions = frozenset(members) | {"WORLDWIDE"}
+        self.regions = frozenset(members) | {WORLDWIDE}
 
     def role(self, view: TextView, start: int, end: int, code: str) -> str | None:
         """origin, destination, domestic (both), provenance, or None."""

@@ -13,6 +13,7 @@ import re
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from contracts.regions import WORLDWIDE
 from enrichment.automaton import PhraseAutomaton, longest_non_overlapping, shared_gazetteers
 from enrichment.components import BatchComponent, Mention, found
 from enrichment.components.place_roles import RoleReader
@@ -81,7 +82,7 @@ class PlaceMatcher(BatchComponent):
                 continue
             attrs = {"role": role}
             if excluded[i]:
-                if code == "WORLDWIDE":
+                if code == WORLDWIDE:
                     continue  # "we do not ship anywhere else", "except international": no route
                 attrs["excluded"] = True
             out.append(Mention(label="PLACE", text=view.text[start:end], field="text", start=start, end=end,
@@ -111,7 +112,7 @@ class PlaceMatcher(BatchComponent):
             if any(w in EXCLUSION_WORDS for w in between) or self.roles.exclusion.search(view.folded, last_end, start):
                 excluding = True
             attrs = {"role": role}
-            if excluding and role == "destination" and code != "WORLDWIDE":
+            if excluding and role == "destination" and code != WORLDWIDE:
                 attrs["excluded"] = True
             entities.append(Mention(label="PLACE", text=written, field=field, start=start, end=end,
                                    component=self.name, value=code, attrs=attrs))

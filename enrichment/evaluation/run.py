@@ -166,11 +166,13 @@ def evaluate(data: Path, enricher: Enricher | None = None, datasets: list[str] |
 def _score_route_sentences(report: Report, enricher: Enricher, data: Path, keep_errors: int) -> None:
     from enrichment.evaluation import routes
 
+    kept = 0
     for sentence, read, gold in routes.read(enricher, routes.load(data)):
         report.listings += 1
         report.score("route-sentences", "route.text", "labelled").add({f"{r}:{p}" for r, p in read},
                                                                        {f"{r}:{p}" for r, p in gold})
-        if read != gold and sum(e.get("dataset") == "route-sentences" for e in report.errors) < keep_errors:
+        if read != gold and kept < keep_errors:
+            kept += 1
             report.errors.append({"dataset": "route-sentences", "text": sentence.text,
                                   "labelled": sorted(gold), "read": sorted(read)})
 
