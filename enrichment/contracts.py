@@ -244,6 +244,8 @@ class Product(Contract):
     canonical: str
     category: str  # taxonomy id, e.g. "drugs.stimulants"
     hs_code: str | None = None  # HS heading or HS6 for physical goods; None for services/data
+    # "topic": named by a listing that offers something else (a guide to it, its seeds, a pipe for it)
+    role: Literal["item", "topic"] = "item"
 
 
 class Quantity(Contract):

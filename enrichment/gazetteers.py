@@ -80,6 +80,21 @@ def load_category_words(name: str = "taxonomy.json") -> dict[str, str]:
 
 
 @lru_cache(maxsize=8)
+def load_frames(name: str = "taxonomy.json") -> frozenset[str]:
+    """Categories whose listings offer that thing and name others only as its topic
+    (guides, seeds, paraphernalia: taxonomy.json "frame")."""
+    data = json.loads(data_path(name).read_text(encoding="utf-8"))
+    return frozenset(c["id"] for c in data["categories"] if c.get("frame"))
+
+
+@lru_cache(maxsize=8)
+def load_phrases(name: str) -> tuple[str, ...]:
+    """The phrases of a one-per-line data file ('#' starts a comment line)."""
+    lines = data_path(name).read_text(encoding="utf-8").splitlines()
+    return tuple(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
+
+
+@lru_cache(maxsize=8)
 def load_common_words(name: str = "common_words.txt") -> frozenset[str]:
     """Ordinary words that must never be read as a misspelt product name ("morphing")."""
     lines = data_path(name).read_text(encoding="utf-8").splitlines()

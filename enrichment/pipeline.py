@@ -23,7 +23,7 @@ from enrichment.components import Mention
 from enrichment.contracts import EnrichedListing, EnrichedVendor, Enrichment, Listing, RawListing, VendorProfile
 from enrichment.components.quantities import quantity_of
 from enrichment.fields import price_of, vendor_name
-from enrichment.gazetteers import category_with_ancestors, load_unit_hints
+from enrichment.gazetteers import category_with_ancestors, load_frames, load_unit_hints
 from enrichment.rates import load_rates
 from enrichment.text import USER_DATA_KEY, TextView
 from enrichment.tokenizer import TextViewTokenizer
@@ -109,6 +109,7 @@ class Enricher:
         self.max_field_chars = max_field_chars
         self.places = self.nlp.get_pipe("interdict_places")
         self.unit_hints, self.dose_hints = load_unit_hints()
+        self.frames = load_frames()
         self.rates = load_rates()
         self._own_tokenizer = isinstance(self.nlp.tokenizer, TextViewTokenizer)
         self._carriers: list[Doc] = []
@@ -235,7 +236,12 @@ class Enricher:
             by_label.setdefault(m.label, []).append(m)
         products = by_label.get("PRODUCT", [])
         category = self._main_category(by_label)
-        named = dict.fromkeys(cat for m in products for cat in (m.attrs["category"], *m.attrs.get("also", ())))
+        frame = next((c for c in category_with_ancestors(category) if c in self.frames), None) if category else None
+        for m in products:  # a guide, seeds or a pipe: what else the listing names is its topic
+            if frame and not m.attrs["category"].startswith(frame):
+                m.attrs["role"] = "topic"
+        offered = [m for m in products if m.attrs.get("role") != "topic"]
+        named = dict.fromkeys(cat for m in offered for cat in (m.attrs["category"], *m.attrs.get("also", ())))
         categories = _unique(c for cat in named for c in category_with_ancestors(cat))
         if category:
             categories = _unique([*categories, *category_with_ancestors(category)])
@@ -270,8 +276,10 @@ class Enricher:
         products: dict[str, dict[str, Any]] = {}
         for m in sorted(found, key=lambda m: (_SOURCE_RANK.get(m.field, len(_SOURCE_RANK)), m.start)):
             if m.value and m.value not in products:
+                topic = m.attrs.get("role") == "topic"
                 products[m.value] = {"text": m.text, "canonical": m.value, "category": m.attrs["category"],
-                                     "hs_code": m.attrs.get("hs_code")}
+                                     "hs_code": None if topic else m.attrs.get("hs_code"),
+                                     "role": "topic" if topic else "item"}
         return list(products.values())
 
     def _main_category(self, by_label: dict[str, list[Mention]]) -> str | None:

@@ -105,7 +105,8 @@ def listing_profile(doc: ListingDocument) -> ListingProfile:
     return ListingProfile(
         id=doc.id, market=doc.market, vendor=item.vendor.name, vendor_id=vendor_id(doc.market, item.vendor.name),
         title=item.title,
-        products=tuple(dict.fromkeys(p.canonical for p in enr.products)),
+        # A guide's or a pipe's topic is not what a parcel from it holds.
+        products=tuple(dict.fromkeys(p.canonical for p in enr.products if p.role != "topic")),
         hs_codes=tuple(dict.fromkeys(p.hs_code.replace(".", "") for p in enr.products if p.hs_code)),
         category=enr.category, ships_from=tuple(enr.ships_from), ships_to=tuple(enr.ships_to),
         ships_to_excluded=tuple(enr.ships_to_excluded), offers=_offers(doc), price_usd=enr.price_usd,

@@ -88,6 +88,8 @@ def derive_terms(store: Store, settings) -> list[WatchlistTerm]:
         categories = {enr.category} if enr.category else {p.category for p in enr.products}
         hs_of = {p.canonical: p.hs_code for p in enr.products}
         for product in enr.products:  # a product's own HS code, not its listing neighbours'
+            if product.role == "topic":  # what a guide or a pipe is about is not on sale there
+                continue
             _count(terms.add("product", None, product.canonical), doc, item, countries,
                    {product.hs_code} - {None}, {product.category})
         for entity in enr.entities:

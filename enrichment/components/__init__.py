@@ -58,4 +58,5 @@ if not Doc.has_extension("interdict_entities"):
     Doc.set_extension("interdict_entities", getter=found)
 
 import enrichment.tokenizer  # noqa: E402,F401  (registers the tokenizer)
-from enrichment.components import identifiers, language, places, products, quantities, shipping  # noqa: E402,F401
+from enrichment.components import (  # noqa: E402,F401
+    identifiers, language, places, product_roles, products, quantities, shipping)

@@ -21,7 +21,8 @@ from spacy.tokens import Doc
 
 from enrichment.automaton import longest_non_overlapping, shared_gazetteers
 from enrichment.components import BatchComponent, Mention, found
-from enrichment.gazetteers import ProductEntry, data_path, load_category_words, load_common_words, load_products
+from enrichment.gazetteers import (
+    ProductEntry, data_path, load_category_words, load_common_words, load_phrases, load_products)
 from enrichment.text import text_view
 
 COMPONENT = "interdict_products"
@@ -113,7 +114,7 @@ def _plurals(phrases: list[tuple[str, tuple]]) -> list[tuple[str, tuple]]:
 
 class ProductMatcher(BatchComponent):
     def __init__(self, nlp: Language, name: str, gazetteer: str, taxonomy: str, patterns: str,
-                 common_words: str, weak_window: int, fuzzy_min_length: int):
+                 common_words: str, weak_window: int, fuzzy_min_length: int, not_products: str):
         self.name = name
         self.weak_window = weak_window
         self.entries: tuple[ProductEntry, ...] = load_products(gazetteer)
@@ -124,6 +125,7 @@ class ProductMatcher(BatchComponent):
             phrases += [(alias, ("weak_alias", i)) for alias in e.weak_aliases]
         phrases += [(word, ("category", category)) for word, category in load_category_words(taxonomy).items()]
         phrases += _plurals(phrases)
+        phrases += [(phrase, ("none", None)) for phrase in load_phrases(not_products)]
         self.gazetteers = shared_gazetteers(nlp)
         self.gazetteers.register(name, phrases)
         singles = {a.casefold(): i for i, e in enumerate(self.entries)
@@ -165,8 +167,13 @@ class ProductMatcher(BatchComponent):
         view = text_view(doc)
         anchors = [(e.start, e.end) for e in found(doc) if e.label in ("QUANTITY", "PRICE")]
         hits, category_hits = [], []
+        # Not-a-product phrases compete like aliases: longer than the product word inside them,
+        # they win it ("reagent tested"); a longer product phrase still wins them ("reagent test kit").
+        blocked = []
         for start, end, (how, value) in self.gazetteers.hits(view, self.name):
-            if how == "alias":
+            if how == "none":
+                blocked.append((start, end, (None, how)))
+            elif how == "alias":
                 hits.append((start, end, value, how))
             elif how == "category":
                 category_hits.append((start, end, value))
@@ -183,8 +190,10 @@ class ProductMatcher(BatchComponent):
         named = {view.locate(s, e)[0] for s, e, (_, how) in resolved if how != "weak_alias"}
         resolved = [h for h in resolved if h[2][1] != "weak_alias" or view.locate(h[0], h[1])[0] not in named]
         out = found(doc)
-        chosen = longest_non_overlapping(resolved)
+        chosen = longest_non_overlapping(resolved + blocked)
         for start, end, (entry, how) in chosen:
+            if entry is None:
+                continue
             out.append(Mention(
                 label="PRODUCT", text=view.text[start:end], field="text", start=start, end=end,
                 component=self.name, value=entry.canonical,
@@ -200,7 +209,8 @@ class ProductMatcher(BatchComponent):
 
 @Language.factory(COMPONENT, default_config={
     "gazetteer": "products.jsonl", "taxonomy": "taxonomy.json", "patterns": "product_patterns.json",
-    "common_words": "common_words.txt", "weak_window": 24, "fuzzy_min_length": 7})
+    "common_words": "common_words.txt", "weak_window": 24, "fuzzy_min_length": 7, "not_products": "not_products.txt"})
 def make_product_matcher(nlp: Language, name: str, gazetteer: str, taxonomy: str, patterns: str, common_words: str,
-                         weak_window: int, fuzzy_min_length: int) -> ProductMatcher:
-    return ProductMatcher(nlp, name, gazetteer, taxonomy, patterns, common_words, weak_window, fuzzy_min_length)
+                         weak_window: int, fuzzy_min_length: int, not_products: str) -> ProductMatcher:
+    return ProductMatcher(nlp, name, gazetteer, taxonomy, patterns, common_words, weak_window, fuzzy_min_length,
+                          not_products)

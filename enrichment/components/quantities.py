@@ -140,6 +140,10 @@ class QuantityFinder(BatchComponent):
                     if amount <= 100:
                         out.append(self._entity("PURITY", text, start, span_end, f"{amount:g}%", {"percent": amount}))
                     continue
+                if amount <= 100:  # a bare "84%": product_roles decides whether it is the purity
+                    span_end = text.index("%", end) + 1
+                    out.append(self._entity("PERCENT", text, start, span_end, f"{amount:g}%", {"percent": amount}))
+                    continue
             if unit in _CURRENCY_WORDS:  # "50 USD", "10 euros"
                 prices.append((start, word.end(), amount, _CURRENCY_WORDS[unit]))
                 continue

@@ -15,7 +15,8 @@ from enrichment.gazetteers import data_path
 from enrichment.text import text_view
 
 COMPONENT = "interdict_shipping"
-LABELS = {"carriers": "CARRIER", "stealth": "STEALTH", "declared_as": "DECLARED_AS", "reship": "RESHIP", "drop": "DROP"}
+LABELS = {"carriers": "CARRIER", "stealth": "STEALTH", "declared_as": "DECLARED_AS", "reship": "RESHIP", "drop": "DROP",
+          "not_hints": None}  # phrases that hold a hint word but are none ("seizure letter")
 _N = r"\d{1,2}(?:[.,]5)?"
 _DAYS = r"(?:business\s+|working\s+|werk|arbeits|jours?\s+ouvr\w*\s*)?(?:days?|dias|tage[n]?|jours|dagen|d)\b"
 # Anchored at a number (see TextView.numbers): "3-5 days", "7 days delivery", "48h delivery".
@@ -42,6 +43,8 @@ class ShippingHints(BatchComponent):
         view = text_view(doc)
         out = found(doc)
         for start, end, (label, canonical) in longest_non_overlapping(self.gazetteers.hits(view, self.name)):
+            if label is None:
+                continue
             out.append(Mention(label=label, text=view.text[start:end], field="text", start=start, end=end,
                               component=self.name, value=canonical, attrs={}))
         for start, _ in view.numbers:

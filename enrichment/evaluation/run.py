@@ -7,6 +7,9 @@ Fields measured (each on a development part and a held-out part split by vendor)
   prediction counts as right when it equals the gold id or lies below it (gold
   ``drugs.cannabis``, predicted ``drugs.cannabis.herb``); a listing without a prediction is
   a miss; one with a wrong prediction is both a false positive and a miss.
+  ``category.reviewed``: the same against the gold after label_overrides.jsonl, a reviewed
+  list of listings the market filed wrongly (cannabis seeds under Weed, synthesis guides
+  and fraud tutorials under Drugs, pipes and test kits under the drug), one reason per row.
 - ``ships_from.text`` / ``ships_to.text``: places read from the listing's text alone,
   against the market's shipping cells. Most titles do not say where they ship from, so
   recall here is bounded by the text, not by the extractor.
@@ -133,6 +136,8 @@ def evaluate(data: Path, enricher: Enricher | None = None, datasets: list[str] |
         if case.category is not None:
             predicted = {enrichment.category} if enrichment.category else set()
             report.score(case.dataset, "category", split).add(predicted, {case.category}, category_matches)
+            report.score(case.dataset, "category.reviewed", split).add(predicted, {case.reviewed_category},
+                                                                       category_matches)
             missed = not any(category_matches(p, case.category) for p in predicted)
             if missed and split == "dev" and kept[case.dataset] < keep_errors:
                 kept[case.dataset] += 1
