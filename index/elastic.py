@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from elasticsearch import ApiError, AuthenticationException, ConnectionError as ESConnectionError, Elasticsearch
 from elasticsearch import NotFoundError, TransportError, helpers
 
+from contracts.identifiers import identifier_key, identifier_keys
 from enrichment.contracts import EnrichedListing, EnrichedVendor
 from index.documents import (
     ListingDocument,
@@ -28,7 +29,6 @@ from index.documents import (
     merge_vendor,
     vendor_id,
 )
-from enrichment.gazetteers import fold
 from index.jobs import CrawlJob
 from index.lifecycle import LifecycleReport, missed
 from index.profiles import ListingProfile, blocking_keys, listing_profile
@@ -253,7 +253,7 @@ class ElasticsearchStore(Store):
 
     @staticmethod
     def _vendor_source(doc: VendorDocument) -> dict:
-        identifiers = list(dict.fromkeys(fold(v) for v in doc.data.enrichment.identifier_values()))
+        identifiers = list(dict.fromkeys(k for v in doc.data.enrichment.identifier_values() for k in identifier_keys(v)))
         return {"id": doc.id, "market": doc.market, "name": doc.name, "first_seen": doc.first_seen.isoformat(),
                 "last_seen": doc.last_seen.isoformat(), "identifiers": identifiers,
                 "doc": doc.model_dump(mode="json")}
@@ -367,7 +367,7 @@ class ElasticsearchStore(Store):
         return out
 
     def vendors_with_identifiers(self, values: Collection[str]) -> dict[str, list[str]]:
-        folded = list({fold(v) for v in values})
+        folded = list({identifier_key(v) for v in values})
         out: dict[str, list[str]] = {}
         for start in range(0, len(folded), 1000):
             chunk = set(folded[start:start + 1000])
@@ -407,10 +407,11 @@ class ElasticsearchStore(Store):
         return self._window
 
     def search(self, query: Query) -> SearchResult:
-        body = search_body(query)
+        words, clauses = self.plan(query)
+        body = search_body(query, words, clauses)
         if query.offset and query.offset + query.limit > self._result_window():
             # from+size stops at the result window: walk there with search_after instead
             body["search_after"] = self._call(sort_values_at, self.es, self.listings, body, query.offset,
                                               self._result_window())
             body["from"] = 0
-        return search_result(query, self._call(self.es.search, index=self.listings, body=body), self.decode)
+        return search_result(query, words, self._call(self.es.search, index=self.listings, body=body), self.decode)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from index.documents import ListingDocument
 from index.elastic_mappings import TEXT_FIELDS
 from index.highlight import highlights
-from index.query import FacetCount, Hit, Query, SearchResult, parse_text, term_clauses
+from index.query import FacetCount, Hit, Query, SearchResult, TermClause, parse_text
 
 LABEL_SEPARATOR = "\x1f"  # between a facet value and its label in the `labels.*` keywords
 MAX_RESULT_WINDOW = 10_000  # Elasticsearch's default index.max_result_window, unless the index says otherwise
@@ -20,16 +20,23 @@ SORTS = {
 }
 
 
-def bool_query(query: Query) -> dict:
-    text = parse_text(query.text)
+def _terms(clause: TermClause) -> dict:
+    """One clause: its field's terms, or any of its fields' (an identifier or its holders' listings)."""
+    if not clause.also:
+        return {"terms": {f"terms.{clause.field}": clause.values}}
+    fields = {clause.field: clause.values, **clause.also}
+    return {"bool": {"should": [{"terms": {f"terms.{f}": v}} for f, v in fields.items()], "minimum_should_match": 1}}
+
+
+def bool_query(query: Query, words: str, clauses: list[TermClause]) -> dict:
+    text = parse_text(words)
     fields = [f"{name}^{weight:g}" for name, weight in TEXT_FIELDS.items()]
 
     def phrase(tokens: list[str]) -> dict:
         return {"multi_match": {"query": " ".join(tokens), "type": "phrase", "fields": fields}}
 
-    clauses = term_clauses(query.filters)
-    filters: list[dict] = [{"terms": {f"terms.{c.field}": c.values}} for c in clauses if not c.negate]
-    excluded = [{"terms": {f"terms.{c.field}": c.values}} for c in clauses if c.negate]
+    filters: list[dict] = [_terms(c) for c in clauses if not c.negate]
+    excluded = [_terms(c) for c in clauses if c.negate]
     price = {k: v for k, v in (("gte", query.price_min_usd), ("lte", query.price_max_usd)) if v is not None}
     if price:
         filters.append({"range": {"price_usd": price}})
@@ -40,13 +47,13 @@ def bool_query(query: Query) -> dict:
                      "must_not": [phrase(c) for c in text.must_not] + excluded, "filter": filters}}
 
 
-def search_body(query: Query) -> dict:
-    text = parse_text(query.text)
+def search_body(query: Query, words: str, clauses: list[TermClause]) -> dict:
+    text = parse_text(words)
     if query.sort == "relevance":
         sort = ["_score", {"id": "asc"}] if text.must else SORTS["-last_seen"]
     else:
         sort = SORTS[query.sort]
-    body = {"query": bool_query(query), "sort": sort, "from": query.offset, "size": query.limit,
+    body = {"query": bool_query(query, words, clauses), "sort": sort, "from": query.offset, "size": query.limit,
             "track_total_hits": True, "track_scores": True}
     aggs = {f: {"terms": {"field": f"labels.{f}", "size": query.facet_size * 5 + 50}} for f in query.facets}
     if aggs:
@@ -69,10 +76,10 @@ def sort_values_at(es, index: str, body: dict, offset: int, window: int = MAX_RE
     return after
 
 
-def search_result(query: Query, response: dict, decode) -> SearchResult:
+def search_result(query: Query, words: str, response: dict, decode) -> SearchResult:
     """The result of one search response; ``decode`` (Store.decode) reads each document and
     skips, naming it, one it cannot read."""
-    text = parse_text(query.text)
+    text = parse_text(words)
     hits = []
     skipped = 0
     for raw in response["hits"]["hits"]:

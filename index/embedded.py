@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from contracts.identifiers import identifier_key, identifier_keys
 from enrichment.contracts import EnrichedListing, EnrichedVendor
 from index.documents import (
     ListingDocument,
@@ -18,7 +19,6 @@ from index.documents import (
     merge_vendor,
     vendor_id,
 )
-from enrichment.gazetteers import fold
 from index.highlight import highlights
 from index.jobs import CrawlJob
 from index.lifecycle import LifecycleReport, missed
@@ -29,13 +29,13 @@ from index.query import (
     Query,
     SearchResult,
     filter_terms,
+    TermClause,
     parse_text,
-    term_clauses,
     text_fields,
 )
 from index.store import Store, StoreError, read_document
 
-SCHEMA_VERSION = 7  # 7: ships_to_excluded terms (region-aware place filters)
+SCHEMA_VERSION = 8  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- documents `migrate` found unreadable (written by an older release, or damaged): kept whole
@@ -262,7 +262,7 @@ class EmbeddedStore(Store):
     def _write_vendor_identifiers(self, doc: VendorDocument) -> None:
         self.db.execute("DELETE FROM vendor_identifiers WHERE vendor=?", (doc.id,))
         self.db.executemany("INSERT OR IGNORE INTO vendor_identifiers (value, vendor) VALUES (?,?)",
-                            [(fold(v), doc.id) for v in doc.data.enrichment.identifier_values()])
+                            [(key, doc.id) for v in doc.data.enrichment.identifier_values() for key in identifier_keys(v)])
 
     def delete_listing(self, doc_id: str) -> bool:
         with self._transaction():
@@ -319,7 +319,7 @@ class EmbeddedStore(Store):
 
     def vendors_with_identifiers(self, values: Collection[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
-        folded = list({fold(v) for v in values})
+        folded = list({identifier_key(v) for v in values})
         for start in range(0, len(folded), 500):
             chunk = folded[start:start + 500]
             for value, vendor in self.db.execute(
@@ -343,9 +343,9 @@ class EmbeddedStore(Store):
         rows = self.db.execute(f"SELECT doc FROM jobs {where} ORDER BY started DESC, id DESC LIMIT ?", [*params, limit])
         return [CrawlJob.model_validate_json(row[0]) for row in rows]
 
-    def _where(self, query: Query) -> tuple[str, list, str | None]:
+    def _where(self, query: Query, words: str, terms: list[TermClause]) -> tuple[str, list, str | None]:
         clauses, params = [], []
-        text = parse_text(query.text)
+        text = parse_text(words)
         fts = None
         if text.must:
             fts = " AND ".join(_fts_phrase(c) for c in text.must)
@@ -353,11 +353,11 @@ class EmbeddedStore(Store):
         elif text.must_not:
             clauses.append("l.rowid NOT IN (SELECT rowid FROM listings_fts WHERE listings_fts MATCH ?)")
             params.append(" OR ".join(_fts_phrase(c) for c in text.must_not))
-        for clause in term_clauses(query.filters):
-            marks = ",".join("?" * len(clause.values))
-            clauses.append(f"l.rowid {'NOT IN' if clause.negate else 'IN'} "
-                           f"(SELECT doc FROM terms WHERE field=? AND key IN ({marks}))")
-            params += [clause.field, *clause.values]
+        for clause in terms:
+            fields = {clause.field: clause.values, **clause.also}
+            either = " OR ".join(f"(field=? AND key IN ({','.join('?' * len(values))}))" for values in fields.values())
+            clauses.append(f"l.rowid {'NOT IN' if clause.negate else 'IN'} (SELECT doc FROM terms WHERE {either})")
+            params += [p for field, values in fields.items() for p in (field, *values)]
         if query.price_min_usd is not None:
             clauses.append("l.price_usd >= ?")
             params.append(query.price_min_usd)
@@ -373,7 +373,8 @@ class EmbeddedStore(Store):
         return " AND ".join(clauses) or "1", params, fts
 
     def search(self, query: Query) -> SearchResult:
-        where, params, fts = self._where(query)
+        words, terms = self.plan(query)
+        where, params, fts = self._where(query, words, terms)
         if fts:
             source = "listings l JOIN listings_fts ON listings_fts.rowid = l.rowid AND listings_fts MATCH ?"
             params = [fts, *params]
@@ -394,7 +395,7 @@ class EmbeddedStore(Store):
         except sqlite3.OperationalError as exc:
             raise StoreError(f"search failed: {exc}") from None
         hits = []
-        text = parse_text(query.text)
+        text = parse_text(words)
         skipped = 0
         for doc_id, doc_json, score in rows:
             doc = self.decode(ListingDocument, doc_json, doc_id)

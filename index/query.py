@@ -6,18 +6,23 @@ import re
 
 from typing import Literal
 
+from collections.abc import Mapping
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contracts.identifiers import identifier_key, identifier_keys, identifiers_in_text
 from contracts.regions import WORLDWIDE, load_region_members, places_reaching
 from enrichment.contracts import UtcDatetime
 from enrichment.gazetteers import fold, load_taxonomy
-from index.documents import ListingDocument
+from index.documents import ListingDocument, vendor_id
 
 # field -> how its values are normalised for exact matching
 FILTER_FIELDS: dict[str, str] = {
     "market": "fold", "vendor": "fold", "category": "fold", "product": "fold",
     "ships_from": "upper", "ships_to": "upper", "currency": "upper",
-    "market_category": "fold", "hs_code": "fold", "identifier": "fold",
+    "market_category": "fold", "hs_code": "fold",
+    "identifier": "identifier",  # contracts.identifiers: a key per kind, typed or stored
+    "vendor_id": "fold",  # index.documents.vendor_id: one vendor on one market
     "status": "fold",  # active, inactive (index.lifecycle)
     "ships_to_excluded": "upper",  # "worldwide except AU" -> AU
 }
@@ -41,22 +46,32 @@ def normalise_term(field: str, value: str) -> str:
     if stored not in FILTER_FIELDS:
         raise QueryError(f"unknown filter field {field!r} (known: {', '.join([*FILTER_FIELDS, *EXACT_FILTERS])})")
     value = value.strip()
-    return value.upper() if FILTER_FIELDS[stored] == "upper" else fold(value)
+    mode = FILTER_FIELDS[stored]
+    if mode == "identifier":
+        return identifier_key(value)
+    return value.upper() if mode == "upper" else fold(value)
 
 
 class TermClause(BaseModel):
-    """Documents whose stored ``field`` terms hold one of ``values`` (none of them: ``negate``)."""
+    """Documents whose stored ``field`` terms hold one of ``values`` (none of them: ``negate``),
+    or whose ``also`` fields hold one of theirs."""
 
     field: str
     values: list[str]
     negate: bool = False
+    also: dict[str, list[str]] = {}
 
 
-def term_clauses(filters: dict[str, list[str]]) -> list[TermClause]:
-    """What the stores execute for a query's filters (AND across clauses, OR within one)."""
+def term_clauses(filters: dict[str, list[str]], holders: Mapping[str, list[str]] | None = None) -> list[TermClause]:
+    """What the stores execute for a query's filters (AND across clauses, OR within one).
+    ``holders``: identifier key -> vendors whose profile shows it; an identifier filter then
+    also finds those vendors' listings (their PGP key is on the profile, not on each listing)."""
     out = []
     for field, values in filters.items():
-        if field in EXACT_FILTERS:
+        if field == "identifier" and holders:
+            vendors = sorted({v for value in values for v in holders.get(value, ())})
+            out.append(TermClause(field=field, values=values, also={"vendor_id": vendors} if vendors else {}))
+        elif field in EXACT_FILTERS:
             out.append(TermClause(field=EXACT_FILTERS[field], values=values))
         elif field in PLACE_FILTERS:
             reaching = list(dict.fromkeys(p for v in values for p in places_reaching(v)))
@@ -88,7 +103,18 @@ class Query(BaseModel):
     @field_validator("filters")
     @classmethod
     def _known_filters(cls, filters: dict[str, list[str]]) -> dict[str, list[str]]:
-        return {f: [normalise_term(f, v) for v in values] for f, values in filters.items() if values}
+        return {f: list(dict.fromkeys(normalise_term(f, v) for v in values)) for f, values in filters.items() if values}
+
+    def resolved(self) -> tuple[str, dict[str, list[str]]]:
+        """(the free text, the filters) as the stores run them: an identifier typed among the
+        words ("name@gmail.com", a fingerprint, a wallet) is looked up as an identifier, not as
+        words, OR-ed with any identifier filter."""
+        keys, rest = identifiers_in_text(self.text)
+        if not keys:
+            return self.text, self.filters
+        filters = dict(self.filters)
+        filters["identifier"] = list(dict.fromkeys([*filters.get("identifier", ()), *keys]))
+        return rest, filters
 
     @field_validator("facets")
     @classmethod
@@ -140,7 +166,6 @@ def filter_terms(doc: ListingDocument) -> dict[str, list[tuple[str, str]]]:
         "currency": [item.price.currency] if item.price else [],
         "market_category": item.category_path[-1:],
         "hs_code": [p.hs_code for p in enr.products if p.hs_code],
-        "identifier": enr.identifier_values(),
         "status": [doc.status],
     }
     out = {}
@@ -149,6 +174,10 @@ def filter_terms(doc: ListingDocument) -> dict[str, list[tuple[str, str]]]:
         for value in values:
             seen.setdefault(normalise_term(field, value), value)
         out[field] = list(seen.items())
+    # An identifier is found by each of its keys (a fingerprint by its key ids too), shown as written.
+    out["identifier"] = list({key: value for value in enr.identifier_values()
+                              for key in identifier_keys(value)}.items())
+    out["vendor_id"] = [(vendor_id(doc.market, item.vendor.name), f"{item.vendor.name} ({doc.market})")]
     return out
 
 

@@ -18,7 +18,7 @@ from index.documents import ListingDocument, UpsertReport, VendorDocument
 from index.jobs import CrawlJob
 from index.lifecycle import LifecycleReport
 from index.profiles import ListingProfile
-from index.query import Query, SearchResult
+from index.query import Query, SearchResult, TermClause, term_clauses
 
 
 log = logging.getLogger(__name__)
@@ -104,8 +104,16 @@ class Store(ABC):
 
     @abstractmethod
     def vendors_with_identifiers(self, values: Collection[str]) -> dict[str, list[str]]:
-        """Vendor document ids per identifier value (folded: emails, E.164 phones, handles,
-        wallets, PGP fingerprints) found in vendor profiles; values nobody uses are absent."""
+        """Vendor document ids per identifier search key (contracts.identifiers.identifier_key:
+        the values are keyed on the way in) found in vendor profiles; keys nobody uses are absent."""
+
+    def plan(self, query: Query) -> tuple[str, list[TermClause]]:
+        """(free text, term clauses) of a query as both stores run it: identifiers typed as
+        text become identifier filters, and an identifier filter also finds the listings of the
+        vendors whose profile shows it."""
+        text, filters = query.resolved()
+        holders = self.vendors_with_identifiers(filters["identifier"]) if "identifier" in filters else None
+        return text, term_clauses(filters, holders)
 
     @abstractmethod
     def listing_urls(self, market: str, seen_since: datetime) -> Iterator[str]:

@@ -272,6 +272,17 @@ def _parser() -> argparse.ArgumentParser:
                    "alias; embedded: rebuild the search structures from the stored documents")
     store_arg(p)
 
+    p = sub.add_parser("vendors", help="find vendors by name, alias or identifier, on one market or all",
+                       description="QUERY: a vendor name (any case and accents) or an identifier in any written "
+                                   "form: PGP fingerprint (spaced or not) or key id (0x…), wallet, e-mail, phone, "
+                                   "@handle, onion. Aliases (vendors sharing an identifier) are listed with what "
+                                   "they share.")
+    p.add_argument("query", metavar="QUERY")
+    store_arg(p)
+    p.add_argument("--market", action="append", default=[], metavar="MARKET", help="only this market; repeat for more")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true", help="one JSON object per vendor")
+
     p = sub.add_parser("search", help="full-text search with filters and facets",
                        description="Words must all match (accents and case ignored); \"quoted phrases\" "
                                    "match in order; -word excludes. Filters: " + ", ".join([*FILTER_FIELDS, *EXACT_FILTERS])

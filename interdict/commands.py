@@ -89,6 +89,27 @@ def cmd_search(args, config) -> int:
     return 0
 
 
+def cmd_vendors(args, config) -> int:
+    from index.vendor_search import find_vendors
+
+    if not args.query.strip():
+        raise UserError("vendors: give a name or an identifier to look for")
+    with open_store(config, args.store) as store:
+        hits = find_vendors(store, args.query, args.market, args.limit)
+    if args.json:
+        for hit in hits:
+            print(json.dumps(hit.as_dict(), ensure_ascii=False, default=str))
+        return 0
+    print(f"{len(hits)} vendor(s) match")
+    for hit in hits:
+        seen = f" · last seen {hit.last_seen.date()}" if hit.last_seen else ""
+        print(f"{hit.name}  [{hit.market}]  {hit.listings} listing(s) · "
+              f"{'profile crawled' if hit.profile else 'known from its listings'}{seen}  id {hit.id}")
+        for why in hit.why:
+            print(f"    {why}")
+    return 0
+
+
 def cmd_crawl(args, config) -> int:
     from interdict.crawl import run_crawls
 

@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from config import MatchingSettings
 from enrichment import tune_gc_for_volume
+from contracts.identifiers import identifier_key
 from contracts.regions import regions_of
 from enrichment.gazetteers import fold
 from index.documents import VendorDocument
@@ -74,7 +75,7 @@ class Matcher:
                 self._vendor_docs.clear()
             found = self.store.vendors_with_identifiers(wanted)
             for value in wanted:
-                self._vendors[value] = tuple(found.get(value, ()))
+                self._vendors[value] = tuple(found.get(identifier_key(value), ()))
         plans = []
         for view in views:
             vendor_ids = {v for i in view.identifiers for v in self._vendors.get(i, ())}

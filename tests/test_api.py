@@ -214,6 +214,18 @@ def test_a_vendor_with_aliases_linked_by_shared_identifiers(api, ids):
     assert len({listing["market"] for listing in profile["listings"]}) == 2
 
 
+def test_vendors_found_by_name_or_identifier_in_any_form(api, ids):
+    with api.as_("analyst") as client:
+        profile = client.get(f"/api/vendors/{ids['vendor']}").json()
+        pgp = next(i["value"] for i in profile["identifiers"] if i["kind"] == "pgp")
+        by_key = client.get("/api/vendors", params={"q": "0x" + pgp[-8:].lower()}).json()
+        by_name = client.get("/api/vendors", params={"q": ids["vendor_name"].upper(), "market": "vesper"}).json()
+        empty = client.get("/api/vendors", params={"q": ""})
+    assert {v["id"] for v in by_key} >= {ids["vendor"], ids["alias"]}
+    assert all(v["market"] == "vesper" for v in by_name) and by_name[0]["name"] == ids["vendor_name"]
+    assert empty.status_code == 422
+
+
 # -- matching and review ---------------------------------------------------------------------
 def test_matching_takes_json_csv_and_json_lines_and_names_bad_rows(api, ids):
     shipment = ids["stream"][0]

@@ -136,7 +136,8 @@ def test_enrich_raw_records_keeps_them_and_adds_the_documented_fields():
     first, second = [json.loads(line) for line in result.stdout.splitlines()]
     assert {k: v for k, v in first.items() if k != "enrichment"} == lines[0]  # the record comes back as it was
     e = first["enrichment"]
-    assert e["products"][0] == {"text": "Molly", "canonical": "MDMA", "category": "drugs.empathogens", "hs_code": "2932.99"}
+    assert e["products"][0] == {"text": "Molly", "canonical": "MDMA", "category": "drugs.empathogens", "hs_code": "2932.99",
+                              "role": "item"}
     assert e["prices"][0]["amount"] == 120.0 and e["prices"][0]["currency"] == "USD" and e["prices"][0]["eur"]
     assert (e["ships_from"], e["ships_to"], e["ships_to_excluded"]) == (["NL"], ["WORLDWIDE"], ["AU"])
     assert e["carriers"] == ["DHL", "tracked"] and e["stealth"] == ["vacuum sealed"] and e["declared_as"] == ["gift"]

@@ -306,8 +306,42 @@ def test_vendors_found_by_identifier(store, enricher, catalog):
     profile = VendorProfile(market="sable", name=spec.name, url="http://127.0.0.1/v", profile=spec.profile,
                             pgp_key=spec.pgp_key, crawled_at=T0)
     store.upsert_vendors(enricher.enrich_vendors([profile]))
-    found = store.vendors_with_identifiers([spec.email.upper(), spec.fingerprint, "nobody@example.org"])
-    assert found == {spec.email.lower(): [vendor_id("sable", spec.name)], spec.fingerprint.lower(): [vendor_id("sable", spec.name)]}
+    found = store.vendors_with_identifiers([spec.email.upper(), spec.fingerprint.lower(), "nobody@example.org"])
+    assert found == {spec.email.lower(): [vendor_id("sable", spec.name)], spec.fingerprint: [vendor_id("sable", spec.name)]}
+
+
+def test_identifiers_are_found_by_filter_and_as_free_text_however_written(store, enricher, enrich, catalog):
+    """A vendor's PGP key, wallet and e-mail find its listings (the key is on the profile, not
+    on the listings) and every listing that states them, on any market, in any written form."""
+    from enrichment.contracts import VendorProfile
+
+    spec = catalog.vendors[0]
+    store.upsert_vendors(enricher.enrich_vendors([VendorProfile(
+        market="sable", name=spec.name, url="http://127.0.0.1/v", profile=spec.profile, pgp_key=spec.pgp_key,
+        crawled_at=T0)]))
+    store.upsert_listings(enrich(
+        make_listing(crawled_at=T0, market="sable", listing_key="own", vendor={"name": spec.name}, title="Ketamine 5g"),
+        make_listing(crawled_at=T0, market="other", listing_key="alias", vendor={"name": "SomeoneElse"},
+                     title="Cocaine 1g", description=f"Questions? Email....{spec.email.upper()} or jabber: x@jabb.im"),
+        make_listing(crawled_at=T0, market="other", listing_key="none", vendor={"name": "Stranger"}, title="Ketamine 1g"),
+    ))
+    fingerprint = spec.fingerprint
+    spaced = " ".join(fingerprint[i:i + 4] for i in range(0, 40, 4)).lower()
+
+    def found(**query):
+        return keys(store.search(Query(**query)))
+
+    for written in (fingerprint, spaced, "0x" + fingerprint[-16:], "0x" + fingerprint[-8:].lower()):
+        assert found(filters={"identifier": [written]}) == ["own"], written
+    assert found(filters={"identifier": [spec.email.upper()]}) == ["alias", "own"]
+    assert found(filters={"identifier": ["Email....%s" % spec.email]}) == ["alias", "own"]
+    assert found(filters={"identifier": [spec.btc_address.upper()]}) == ["own"]  # bech32: any case
+    assert found(filters={"identifier": ["@" + spec.handle.upper()]}) == ["own"]
+    assert found(filters={"identifier": ["X@Jabb.im"]}) == ["alias"]
+    assert found(text=spec.email) == ["alias", "own"]
+    assert found(text=f"ketamine {spaced}") == ["own"]
+    assert found(text=f"ketamine {spec.email}") == ["own"]  # the words still count
+    assert found(filters={"identifier": ["nobody@example.org"]}) == []
 
 
 def test_crawl_job_history(store):

@@ -136,6 +136,25 @@ def test_search_listing_and_vendor_pages(page, site):
     shot(page, "overview")
 
 
+def test_vendors_found_by_a_fingerprint_as_written_and_linked_across_markets(page, site, catalog):
+    spec = next(v for v in catalog.vendors if len(v.markets) == 2)
+    page.click("header nav a:text('Vendors')")
+    page.wait_for_url("**/vendors")
+    page.fill("form.search input[name=q]", " ".join(spec.fingerprint[i:i + 4] for i in range(0, 40, 4)).lower())
+    page.click("form.search button[type=submit]")
+    page.wait_for_url("**/vendors?q=**")
+    rows = page.locator("table.vendors tbody tr")
+    assert {rows.nth(i).locator("td").nth(1).inner_text() for i in range(rows.count())} == set(spec.markets)
+    assert all(rows.nth(i).locator("td").first.inner_text() == spec.name for i in range(rows.count()))
+    shot(page, "vendors")
+    rows.first.locator("a").click()
+    page.wait_for_url("**/vendors/**")
+    alias = page.locator("ul.aliases li").first.inner_text()
+    assert spec.name in alias and f"pgp {spec.fingerprint}" in alias
+    listed = page.locator("table.listings tbody tr td:nth-child(2)")
+    assert {listed.nth(i).inner_text() for i in range(listed.count())} == set(spec.markets)
+
+
 def test_places_match_where_goods_can_go_unless_exact_places_is_ticked(page, site):
     """ships_to=DE finds listings to Germany, to the EU, to Europe and worldwide; the box keeps
     to the listings that name Germany."""

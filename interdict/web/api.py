@@ -19,6 +19,7 @@ from contracts.inputs import BadLine, InputLimits, Problems, csv_records, decode
 from index.documents import ListingDocument, vendor_id
 from index.query import FILTER_FIELDS, SORTS, Query, QueryError
 from index.store import Store
+from index.vendor_search import find_vendors
 from interdict.web.access import ROLES, AccessError, ApiKey
 from interdict.web.auth import audit_use, require
 from interdict.web.reviews import Decision, ReviewError, ReviewStore
@@ -115,6 +116,14 @@ def listing(doc_id: str, request: Request, key: Annotated[ApiKey, Depends(requir
     if doc is None:
         raise HTTPException(404, f"no listing {doc_id}")
     return doc.model_dump(mode="json")
+
+
+@router.get("/vendors", summary="Find vendors by name, alias or identifier (any written form), on some markets or all")
+def vendors(request: Request, key: Annotated[ApiKey, Depends(require("search"))], q: str = Param(min_length=1),
+            market: Annotated[list[str], Param()] = [], limit: int = Param(20, ge=1, le=200)) -> list[dict]:
+    hits = find_vendors(store_of(request), q, market, limit)
+    audit_use(request, key, "search", f"vendors: {q}", filters={"market": market} if market else {}, total=len(hits))
+    return [hit.as_dict() for hit in hits]
 
 
 @router.get("/vendors/{doc_id}", summary="A vendor: profile, aliases by shared identifiers, listings on every market")

@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from index.documents import vendor_id
 from index.query import FILTER_FIELDS, PLACE_FILTERS, Query
+from index.vendor_search import find_vendors
 from interdict.web import charts
 from interdict.web.access import ApiKey
 from interdict.web.api import hit_out, search_query, store_of
@@ -165,6 +166,16 @@ def search_page(request: Request, key: ApiKey = Depends(require("search")), q: s
     return page(request, "search.html", key=key, q=q, sort=sort, result=result, offset=query.offset,
                 hits=[hit_out(h.document, h.score, h.highlights) for h in result.hits], filters=filters, exact=exact,
                 facets=result.facets, toggle=toggle, link=link, page_size=PAGE)
+
+
+@router.get("/vendors")
+def vendors_page(request: Request, key: ApiKey = Depends(require("search")), q: str = "") -> HTMLResponse:
+    market = request.query_params.getlist("market")
+    hits = find_vendors(store_of(request), q, market) if q.strip() else []
+    if q.strip():
+        audit_use(request, key, "search", f"vendors: {q}", filters={"market": market} if market else {},
+                  total=len(hits))
+    return page(request, "vendors.html", key=key, q=q, market=market, hits=hits)
 
 
 # -- a listing, a vendor ---------------------------------------------------------------------

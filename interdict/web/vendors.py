@@ -1,14 +1,16 @@
 """A vendor as an analyst sees it: the profile, the aliases that share an identifier with it
-(the same PGP key, wallet or email under another name, on any market), and the listings of
-the vendor and its aliases on every market. A vendor whose profile page was never crawled
-is still known by its listings (each carries the vendor's blocking key, index.profiles)."""
+(the same PGP key, wallet or email under another name, on any market, on a profile or in a
+listing), the same name on other markets, and the listings of them all (index.vendor_search).
+A vendor whose profile page was never crawled is still known by its listings (each carries
+the vendor's blocking key, index.profiles)."""
 
 from __future__ import annotations
 
-from enrichment.gazetteers import fold
+from enrichment.contracts import Identifier
 from index.documents import vendor_id
 from index.query import Query
 from index.store import Store
+from index.vendor_search import vendor_identifiers, vendor_links
 
 
 def vendor_profile(store: Store, doc_id: str, limit: int = 200) -> dict | None:
@@ -31,21 +33,14 @@ def vendor_profile(store: Store, doc_id: str, limit: int = 200) -> dict | None:
                  "sales": listing.data.listing.vendor.sales, "joined": None, "status": listing.status,
                  "absences": []}
         identifiers = []
-    holders = store.vendors_with_identifiers([i.value for i in identifiers]) if identifiers else {}
-    shared: dict[str, list[str]] = {}
-    for identifier in identifiers:
-        for holder in holders.get(fold(identifier.value), []):
-            if holder != doc_id:
-                shared.setdefault(holder, []).append(f"{identifier.kind} {identifier.value}")
-    aliases = []
-    for alias_id, values in shared.items():
-        alias = store.get_vendor(alias_id)
-        if alias is not None:
-            aliases.append({"id": alias.id, "market": alias.market, "name": alias.name, "shared": values,
-                            "first_seen": alias.first_seen, "last_seen": alias.last_seen})
-    names = {about["name"], *(a["name"] for a in aliases)}
-    related = {doc_id: "this vendor", **{a["id"]: "alias (shared identifier)" for a in aliases}}
-    found = store.search(Query(filters={"vendor": sorted(names)}, sort="-last_seen", limit=limit,
+    links = vendor_links(store, doc_id, about["name"])
+    aliases = [link for link in links if link["relation"] == "alias"]
+    elsewhere = [link for link in links if link["relation"] == "same name"]
+    if not identifiers:  # a vendor known from its listings: what they state
+        identifiers = [Identifier(kind=kind, value=value, valid=True) for kind, value in vendor_identifiers(store, doc_id)]
+    related = {doc_id: "this vendor", **{a["id"]: "alias (shared identifier)" for a in aliases},
+               **{e["id"]: "same name on another market" for e in elsewhere}}
+    found = store.search(Query(filters={"vendor_id": sorted(related)}, sort="-last_seen", limit=limit,
                                facets=["market", "category"]))
     listings = []
     for hit in found.hits:
@@ -59,5 +54,6 @@ def vendor_profile(store: Store, doc_id: str, limit: int = 200) -> dict | None:
                          "ships_from": doc.data.enrichment.ships_from, "first_seen": doc.first_seen,
                          "last_seen": doc.last_seen})
     return {"vendor": about, "identifiers": [i.model_dump() for i in identifiers], "aliases": aliases,
+            "elsewhere": elsewhere,
             "listings": listings, "listings_total": found.total,
             "facets": {f: [c.model_dump() for c in counts] for f, counts in found.facets.items()}}
