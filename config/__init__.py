@@ -110,6 +110,7 @@ class CuratedTerm(_Strict):
     kind: Literal["product", "slang", "vendor", "identifier", "route", "concealment", "declaration"]
     subkind: str | None = None  # identifiers: email, phone, pgp, btc, xmr, eth, telegram, wickr...
     note: str = ""
+    weight: float = Field(1.0, ge=0, le=1, allow_inf_nan=False)  # an analyst's term counts in full unless told
 
 
 class WatchlistSettings(_Strict):
@@ -119,6 +120,14 @@ class WatchlistSettings(_Strict):
     exclude: list[str] = []
     min_listings: int = Field(1, ge=1)  # derived product, slang, route and phrase terms need this many listings
     examples: int = Field(5, ge=0, le=100)  # listing ids kept per term
+    # The default feed (matching.term_weights) leaves out terms weighing less than min_weight,
+    # generic English words (wordfreq Zipf at least generic_zipf) and terms whose lift —
+    # log10 of how much more often the indexed titles hold them than English text — is below min_lift.
+    min_weight: float = Field(0.25, ge=0, le=1, allow_inf_nan=False)
+    generic_zipf: float = Field(4.0, ge=0, le=8, allow_inf_nan=False)
+    min_lift: float = Field(1.0, ge=-3, le=6, allow_inf_nan=False)
+    # A vendor name wordfreq knows this well in a market language goes out only with qualifiers.
+    vendor_qualify_zipf: float = Field(2.0, ge=0, le=8, allow_inf_nan=False)
 
 
 class InputSettings(_Strict):

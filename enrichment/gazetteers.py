@@ -122,6 +122,7 @@ class PlaceGazetteer:
     cell_words: frozenset[str] = frozenset()  # words a cell may hold around a bare code
     listed: frozenset[str] = frozenset()  # folded names written in the data file (not ISO-derived)
     words: frozenset[str] = frozenset()  # codes that are also words ("no", "to", "and")
+    text_codes: frozenset[str] = frozenset()  # two-letter codes read bare in free text ("NL"; not "GA", "CC")
 
     def resolve(self, text: str) -> str | None:
         return self.names.get(fold(text).strip(" .,;:()[]"))
@@ -150,4 +151,4 @@ def load_places(name: str = "places.json") -> PlaceGazetteer:
     listed = {fold(a) for a in data["aliases"]} | {fold(a) for aliases in data["regions"].values() for a in aliases}
     return PlaceGazetteer(names=names, ambiguous=frozenset(ambiguous), missing=frozenset(map(fold, data["missing"])),
                           cell_words=frozenset(map(fold, data["cell_words"])), listed=frozenset(listed),
-                          words=frozenset(words))
+                          words=frozenset(words), text_codes=frozenset(map(fold, data.get("text_codes", ()))))

@@ -107,8 +107,10 @@ def _parser() -> argparse.ArgumentParser:
                        description="enrichment: per-field precision, recall and F1 of the enrichment stage against "
                                    "the markets' own structured fields, on a development and a held-out part (split "
                                    "by vendor; docs/enrichment.md). parsing: per-field accuracy of the generic "
-                                   "extractor on the labelled market pages (docs/parsing.md).")
-    p.add_argument("stage", choices=["enrichment", "parsing", "matching"])
+                                   "extractor on the labelled market pages (docs/parsing.md). watchlist: the default "
+                                   "feed of --store — left-out terms per reason, the share of generic English words, "
+                                   "the heaviest terms per kind and the reviewed share kept (docs/matching.md).")
+    p.add_argument("stage", choices=["enrichment", "parsing", "matching", "watchlist"])
     p.add_argument("--data", metavar="DIR", help="enrichment, parsing: the shared datasets folder (../shared/data)")
     store_arg(p)
     p.add_argument("--shipments", type=int, default=3000, help="matching: synthetic shipments (default 3000)")
@@ -122,6 +124,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, metavar="N", help="an even sample of N listings per dataset")
     p.add_argument("--json", metavar="FILE", help="also write the scores as JSON")
     p.add_argument("--errors", metavar="FILE", help="write up to 200 missed categories per dataset (dev part only)")
+    p.add_argument("--draw", type=int, metavar="N", help="watchlist: print N feed terms drawn with a fixed seed "
+                   "(JSON Lines) to review instead of the report")
 
     p = sub.add_parser("shipments", help="check shipment files (CSV or JSON Lines): every bad row named",
                        description="Read postal/express shipment records (CN23/ITMATT/ICS2-like; format and sample "
@@ -153,8 +157,11 @@ def _parser() -> argparse.ArgumentParser:
                        description="Products and slang, vendor names and aliases, identifiers, routes, concealment "
                                    "and declaration phrases, each with first/last seen, listing count, markets, "
                                    "countries, HS codes and example listings, plus the curated terms of config "
-                                   "[watchlist]. The cursor printed on stderr gives the next increment (--since).")
+                                   "[watchlist], each with a weight (0-1). The default feed leaves out common "
+                                   "and generic words and terms below watchlist.min_weight (--all keeps them, with "
+                                   "the reason). The cursor printed on stderr gives the next increment (--since).")
     p.add_argument("action", choices=["export"])
+    p.add_argument("--all", action="store_true", help="every term, those the default feed leaves out too (see `excluded`)")
     p.add_argument("--format", default="json", choices=["json", "csv", "stix"])
     p.add_argument("--since", metavar="CURSOR", help="only terms new or seen again since the export that printed it")
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout")

@@ -258,6 +258,8 @@ def cmd_eval(args, config) -> int:
         from interdict.shipments import eval_matching
 
         return eval_matching(args, config)
+    if args.stage == "watchlist":
+        return _eval_watchlist(args, config)
     if not args.data:
         raise UserError(f"eval {args.stage}: --data DIR is required (the shared datasets folder)")
     data = Path(args.data)
@@ -275,6 +277,22 @@ def cmd_eval(args, config) -> int:
         write_json(report, Path(args.json))
     if args.errors:
         Path(args.errors).write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in report.errors))
+    return 0
+
+
+def _eval_watchlist(args, config) -> int:
+    from matching import watchlist
+    from matching.watchlist_evaluation import draw, report
+
+    with open_store(config, args.store) as store:
+        if not store.count_listings():
+            raise UserError("the store is empty: crawl, import or index listings first")
+        terms = watchlist.derive_terms(store, config.watchlist)
+    if args.draw:
+        for row in draw(watchlist.feed(terms), args.draw):
+            print(json.dumps(row, ensure_ascii=False))
+        return 0
+    print(report(terms))
     return 0
 
 

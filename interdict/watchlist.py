@@ -13,7 +13,7 @@ from matching import watchlist
 
 def cmd_watchlist(args, config) -> int:
     with open_store(config, args.store) as store:
-        terms = watchlist.derive_terms(store, config.watchlist)
+        terms = watchlist.feed(watchlist.derive_terms(store, config.watchlist), args.all)
     cursor = watchlist.make_cursor(terms, config.watchlist)
     if args.since:
         try:

@@ -235,3 +235,7 @@ class WatchlistTerm(Contract):
     vendors: list[str] = []  # vendor names (for a vendor: the aliases linked by shared identifiers)
     examples: list[str] = []  # listing ids
     note: str = ""
+    # How strongly it points at illicit goods, 0–1 (matching.term_weights); STIX confidence = 100 × weight.
+    weight: float = Field(1.0, ge=0, le=1, allow_inf_nan=False)
+    excluded: str | None = None  # why the default feed leaves it out; None: in the feed
+    qualifiers: list[str] = []  # an ordinary-word vendor name: match it only with one of these (market:X, kind:value)

@@ -24,15 +24,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from contracts.regions import load_region_members
+from contracts.regions import WORLDWIDE, load_region_members
 from enrichment.gazetteers import fold
 from index.store import Store
 from matching.contracts import WatchlistTerm
+from matching.term_weights import Weigher
 
 PHRASE_KINDS = ("product", "slang", "route", "concealment", "declaration")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-CSV_COLUMNS = ("id", "term", "kind", "subkind", "source", "first_seen", "last_seen", "listing_count", "markets",
-               "countries", "hs_codes", "categories", "vendors", "examples", "note")
+CSV_COLUMNS = ("id", "term", "kind", "subkind", "source", "weight", "qualifiers", "first_seen", "last_seen",
+               "listing_count", "markets", "countries", "hs_codes", "categories", "vendors", "examples", "note",
+               "excluded")
 STIX_NAMESPACE = uuid.UUID("6f0a3f0e-5d2b-4c53-9d4e-3b7a1c2f9e10")  # Interdict's, for stable STIX ids
 MAX_VENDORS = 20
 
@@ -56,6 +58,7 @@ class _Tally:
     markets: set[str] = field(default_factory=set)
     countries: set[str] = field(default_factory=set)
     hs_codes: set[str] = field(default_factory=set)
+    identifiers: set[str] = field(default_factory=set)  # a vendor's: "kind:value", its qualifiers
     categories: set[str] = field(default_factory=set)
     vendors: set[str] = field(default_factory=set)
 
@@ -76,17 +79,28 @@ class _Terms:
         return tally
 
 
+def _place(code: str, regions) -> bool:
+    """A real country or region: a route never names an absent one ("NA" was a missing value)."""
+    import pycountry
+
+    return code in regions or code == WORLDWIDE or (len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None)
+
+
 def derive_terms(store: Store, settings) -> list[WatchlistTerm]:
-    """Every term of the index, with the curated ones, newest first. ``settings``: config.watchlist."""
+    """Every term of the index with its weight and, for a term the default feed leaves out,
+    why (matching.term_weights), with the curated ones, newest first. ``settings``: config.watchlist."""
     terms = _Terms()
     regions = load_region_members()
+    weigher = Weigher(settings)
     listings_of_vendor: dict[tuple[str, str], list[str]] = {}
     for doc in store.iter_listings():
         item, enr = doc.data.listing, doc.data.enrichment
+        weigher.count_title(item.title)
         countries = {c for c in (*enr.ships_from, *enr.ships_to) if len(c) == 2 and c not in regions}
         hs_codes = {p.hs_code for p in enr.products if p.hs_code}
         categories = {enr.category} if enr.category else {p.category for p in enr.products}
         hs_of = {p.canonical: p.hs_code for p in enr.products}
+        category_of = {p.canonical: p.category for p in enr.products}
         for product in enr.products:  # a product's own HS code, not its listing neighbours'
             if product.role == "topic":  # what a guide or a pipe is about is not on sale there
                 continue
@@ -95,12 +109,14 @@ def derive_terms(store: Store, settings) -> list[WatchlistTerm]:
         for entity in enr.entities:
             if entity.label == "PRODUCT" and entity.value and fold(entity.text) != fold(entity.value):
                 _count(terms.add("slang", entity.value, fold(entity.text)), doc, item, countries,
-                       {hs_of.get(entity.value)} - {None}, categories)
-        found: list[_Tally] = [terms.add("vendor", None, item.vendor.name)]
+                       {hs_of.get(entity.value)} - {None}, {category_of.get(entity.value)} - {None} or categories)
+        vendor = terms.add("vendor", None, item.vendor.name)
+        vendor.identifiers |= {f"{i.kind}:{i.value}" for i in enr.identifiers if i.valid}
+        found: list[_Tally] = [vendor]
         found += [terms.add("identifier", i.kind, i.value) for i in enr.identifiers if i.valid]
-        category = enr.category or next(iter(sorted(categories)), None)
-        found += [terms.add("route", category, f"{o} -> {d}") for o in enr.ships_from if len(o) == 2
-                  for d in enr.ships_to if d != o]
+        # One route per direction (its categories listed), between places that exist.
+        found += [terms.add("route", None, f"{o} -> {d}") for o in enr.ships_from if len(o) == 2 and _place(o, regions)
+                  for d in enr.ships_to if d != o and _place(d, regions)]
         found += [terms.add("concealment", None, phrase) for phrase in enr.stealth]
         found += [terms.add("declaration", None, phrase) for phrase in enr.declared_as]
         for tally in found:
@@ -112,14 +128,22 @@ def derive_terms(store: Store, settings) -> list[WatchlistTerm]:
     for (kind, _, folded), tally in terms.tallies.items():
         if folded in excluded or (kind in PHRASE_KINDS and len(tally.listings) < settings.min_listings):
             continue
+        categories = sorted(tally.categories)
+        weight, left_out = weigher.weigh(kind, tally.subkind, tally.term, len(tally.listings), len(tally.vendors),
+                                         len(tally.markets), categories)
+        qualifiers = []
+        if kind == "vendor" and weigher.ordinary_name(tally.term):
+            # "fake", "Unknown": only together with where it sells or what identifies it
+            qualifiers = [f"market:{m}" for m in sorted(tally.markets)] + sorted(tally.identifiers)
         out.append(WatchlistTerm(
             id=term_id(kind, tally.subkind, tally.term), term=tally.term, kind=kind, subkind=tally.subkind,
             first_seen=tally.first, last_seen=tally.last, listing_count=len(tally.listings),
             markets=sorted(tally.markets), countries=sorted(tally.countries), hs_codes=sorted(tally.hs_codes),
-            categories=sorted(tally.categories), vendors=sorted(tally.vendors)[:MAX_VENDORS],
-            examples=sorted(tally.listings)[:settings.examples]))
+            categories=categories, vendors=sorted(tally.vendors)[:MAX_VENDORS],
+            examples=sorted(tally.listings)[:settings.examples], weight=weight, excluded=left_out,
+            qualifiers=qualifiers))
     out += [WatchlistTerm(id=term_id(t.kind, t.subkind, t.term), term=t.term, kind=t.kind, subkind=t.subkind,
-                          source="curated", note=t.note) for t in settings.include]
+                          source="curated", note=t.note, weight=t.weight) for t in settings.include]
     out.sort(key=lambda t: (t.last_seen is None, -(t.last_seen.timestamp() if t.last_seen else 0), t.kind, t.term,
                             t.subkind or "", t.id))
     return out
@@ -151,11 +175,17 @@ def _vendor_identifiers(store: Store, terms: _Terms, listings_of_vendor: dict) -
             tally.vendors.add(vendor.name)
             tally.listings.update(listings)
             holders.setdefault(fold(identifier.value), set()).add(vendor.name)
+            terms.add("vendor", None, vendor.name).identifiers.add(f"{identifier.kind}:{identifier.value}")
     for names in holders.values():
         for name in names:
             tally = terms.tallies.get(("vendor", None, fold(name)))
             if tally is not None:
                 tally.vendors |= names
+
+
+def feed(terms: list[WatchlistTerm], everything: bool = False) -> list[WatchlistTerm]:
+    """The terms a risk engine gets: those the weighing keeps (``everything``: all of them)."""
+    return list(terms) if everything else [t for t in terms if t.excluded is None]
 
 
 # -- increments ------------------------------------------------------------------------------
@@ -264,6 +294,7 @@ def to_stix(terms: list[WatchlistTerm], cursor: str) -> str:
         last = max(term.last_seen or now, first)
         common = dict(id=f"indicator--{uuid.uuid5(STIX_NAMESPACE, term.id)}", created=first, modified=last,
                       valid_from=first, name=term.term, labels=[term.kind], allow_custom=True,
+                      confidence=round(term.weight * 100),
                       description=f"{term.kind} seen in {term.listing_count} listing(s) on "
                                   f"{', '.join(term.markets) or 'no market yet'}" + (f"; {term.note}" if term.note else ""),
                       x_interdict_term_id=term.id, x_interdict_kind=term.kind, x_interdict_subkind=term.subkind,
@@ -275,7 +306,8 @@ def to_stix(terms: list[WatchlistTerm], cursor: str) -> str:
             objects.append(stix2.ThreatActor(id=f"threat-actor--{uuid.uuid5(STIX_NAMESPACE, term.id)}", name=term.term,
                                              aliases=[v for v in term.vendors if v != term.term] or None,
                                              threat_actor_types=["criminal"], created=first, modified=last,
-                                             allow_custom=True, x_interdict_markets=term.markets))
+                                             confidence=round(term.weight * 100), allow_custom=True,
+                                             x_interdict_markets=term.markets))
             continue
         if term.kind == "identifier":
             pattern, observable = _identifier_pattern(term, custom)

@@ -147,6 +147,23 @@ def matching_store(matching_db):
         yield store
 
 
+@pytest.fixture(params=["embedded", "elasticsearch"])
+def each_store(request, tmp_path):
+    """The embedded store, then a real Elasticsearch node: tests of the Store contract run on both."""
+    if request.param == "embedded":
+        from index.embedded import EmbeddedStore
+
+        with EmbeddedStore(tmp_path / "store.db") as s:
+            yield s
+    else:
+        s = es_store(request.getfixturevalue("elasticsearch_url"))
+        try:
+            yield s
+        finally:
+            s.es.indices.delete(index=",".join(s.es.indices.get(index=f"{s.prefix}-*")))
+            s.close()
+
+
 @pytest.fixture
 def store(tmp_path):
     from index.embedded import EmbeddedStore

@@ -295,12 +295,16 @@ def test_the_watchlist_feed_with_etag_and_cursor(api):
         bad_cursor = client.get("/api/watchlist", params={"since": "nonsense"})
         table = client.get("/api/watchlist", params={"format": "csv"})
         bundle = client.get("/api/watchlist", params={"format": "stix"})
+        everything = client.get("/api/watchlist", params={"all": "true"}).json()
     assert first.status_code == 200 and first.json()["count"] > 500 and first.json()["cursor"] == cursor
     assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == first.headers["etag"]
     assert since["count"] == 0 and bad_cursor.status_code == 422
     assert table.headers["content-type"].startswith("text/csv") and table.text.startswith("id,term,kind")
     assert stix2.parse(bundle.text, allow_custom=True).type == "bundle"
     assert bundle.headers["etag"] != first.headers["etag"]
+    assert everything["count"] > first.json()["count"]
+    assert all(t["excluded"] is None for t in first.json()["terms"])
+    assert {t["excluded"] is None for t in everything["terms"]} == {True, False}
 
 
 # -- keys and the audit log ------------------------------------------------------------------

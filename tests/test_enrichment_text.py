@@ -78,6 +78,17 @@ def test_exclusions_in_free_text_stay_exclusions_and_missing_markers_are_no_plac
     assert (na.ships_from, na.ships_to) == ([], []) and not [m for m in na.entities if m.label == "PLACE"]
 
 
+@pytest.mark.parametrize("title, origin, destinations", [
+    ("MDMA shipping from RO to EU", [], ["EU"]),  # a code vendors rarely write bare: a name is needed
+    ("Shipping from Romania to EU", ["RO"], ["EU"]),
+    ("WW shipping from ES", ["ES"], ["WORLDWIDE"]),
+    ("Georgia GA - USA - PERSONAL INFO SSN & DOB", [], []),  # GA: a US state, not Gabon
+])
+def test_bare_codes_in_free_text_are_the_ones_vendors_write(enricher, title, origin, destinations):
+    enrichment = raw(enricher, title=title)
+    assert (enrichment.ships_from, enrichment.ships_to) == (origin, destinations)
+
+
 def test_where_a_product_comes_from_is_not_where_it_ships_from(enricher):
     hash_ = raw(enricher, title="1 GRAM OF FINEST CREAMY HASH DIRECT FROM NEPAL")
     assert (hash_.ships_from, hash_.provenance) == ([], ["NP"])
@@ -90,6 +101,7 @@ def test_where_a_product_comes_from_is_not_where_it_ships_from(enricher):
     "I am in it to win it, no doubt",  # in, it, no: words, not India, Italy, Norway
     "Be sure to check the FAQ; we are the best",
     "us and them, de facto",
+    "Cashout CC to PM",  # credit cards to Perfect Money, not Cocos Islands to Saint Pierre
 ])
 def test_short_words_are_not_countries(enricher, text):
     e = raw(enricher, title="Listing", description=text)

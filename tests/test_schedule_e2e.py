@@ -124,12 +124,13 @@ def test_schedule_run_starts_crawls_on_time_and_never_two_of_one_market(sable):
     assert all(j.status == "finished" and j.mode == "incremental" for j in jobs)
     # Never two at once, told without comparing clocks of two processes (a VM's wall clock
     # may be stepped between them): every crawl started either ran (and recorded its job)
-    # or found the market held; and as both schedules fire at each instant, at most one
-    # crawl per instant ran.
+    # or found the market held, and the lock refused at least one. (Both schedules fire at
+    # each instant, yet both may run one after the other: on a loaded machine a crawl
+    # process can take longer to start than the other one takes to crawl and let go. The
+    # lock itself: test_a_market_being_crawled_is_not_crawled_again_at_once.)
     skipped = len(re.findall(r"^  (?:often|also-often): sable: skipped: another crawl of it is running",
                              proc.stderr, re.M))
     assert skipped >= 1 and len(starts) == len(jobs) + skipped, proc.stderr
-    assert len(jobs) <= len({s for s, _, _ in starts}), proc.stderr
 
 
 def test_a_running_crawl_shows_its_progress_and_a_killed_one_keeps_it(sable, tmp_path):

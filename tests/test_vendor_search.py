@@ -13,22 +13,9 @@ from index import vendor_id
 T0 = datetime(2026, 11, 2, 12, tzinfo=UTC)
 
 
-@pytest.fixture(params=["embedded", "elasticsearch"])
-def store(request, tmp_path):
-    if request.param == "embedded":
-        from index.embedded import EmbeddedStore
-
-        with EmbeddedStore(tmp_path / "store.db") as s:
-            yield s
-    else:
-        from conftest import es_store
-
-        s = es_store(request.getfixturevalue("elasticsearch_url"))
-        try:
-            yield s
-        finally:
-            s.es.indices.delete(index=",".join(s.es.indices.get(index=f"{s.prefix}-*")))
-            s.close()
+@pytest.fixture
+def store(each_store):
+    return each_store
 
 
 @pytest.fixture

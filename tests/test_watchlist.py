@@ -46,7 +46,7 @@ def test_every_kind_of_term_with_its_statistics(terms, catalog):
     assert cocaine.hs_codes == ["2939.72"] and cocaine.categories == ["drugs.stimulants"]
     assert cocaine.listing_count > 20 and "NL" in cocaine.countries and "EU" not in cocaine.countries
     route = next(t for t in terms if t.kind == "route" and t.term.startswith("NL -> "))
-    assert route.subkind and route.listing_count >= 1
+    assert route.subkind is None and route.categories and route.listing_count >= 1  # one per direction
     assert any(t.kind == "slang" and t.subkind == "cocaine" for t in terms)  # "charlie", "coke", "kokain"...
     assert by(terms, "concealment", "vacuum sealed").listing_count > 10
 
@@ -146,8 +146,8 @@ def test_export_command(matching_db, tmp_path):
     assert cursor == feed["cursor"]
     again = run_cli("watchlist", "export", "--store", str(matching_db), "--since", cursor, "--format", "csv")
     assert again.returncode == 0 and again.stdout.splitlines() == [",".join(
-        ["id", "term", "kind", "subkind", "source", "first_seen", "last_seen", "listing_count", "markets", "countries",
-         "hs_codes", "categories", "vendors", "examples", "note"])]
+        ["id", "term", "kind", "subkind", "source", "weight", "qualifiers", "first_seen", "last_seen", "listing_count",
+         "markets", "countries", "hs_codes", "categories", "vendors", "examples", "note", "excluded"])]
     stix = run_cli("watchlist", "export", "--store", str(matching_db), "--format", "stix")
     assert stix.returncode == 0 and stix2.parse(stix.stdout, allow_custom=True).type == "bundle"
     bad = run_cli("watchlist", "export", "--store", str(matching_db), "--since", "nonsense")

@@ -43,6 +43,15 @@ class PlaceMatcher(BatchComponent):
         key = view.folded[start:end]
         return len(key) >= 3 and key in self.places.listed and key not in self.places.words
 
+    def _bare_code(self, view: TextView, start: int, end: int) -> bool:
+        """A short name in free text: in capitals or a listed lower-case name ("usa"); a
+        two-letter code only if vendors write it bare (places.json text_codes): "Georgia GA"
+        is a state, "CC to PM" are payment methods."""
+        if not (view.text[start:end].isupper() or self._plain_alias(view, start, end)):
+            return False
+        key = view.folded[start:end]
+        return len(key) != 2 or key in self.places.text_codes or key in self.places.listed
+
     def _trusted(self, view: TextView, start: int, end: int, role: str | None) -> bool:
         key = view.folded[start:end]
         if key in self.places.missing:
@@ -62,7 +71,7 @@ class PlaceMatcher(BatchComponent):
         text = view.text
         hits = longest_non_overlapping([(start, end, code)
                                         for start, end, (code, short) in self.gazetteers.hits(view, self.name)
-                                        if not short or text[start:end].isupper() or self._plain_alias(view, start, end)])
+                                        if not short or self._bare_code(view, start, end)])
         roles: dict[int, str | None] = {i: self.roles.role(view, s, e, code) for i, (s, e, code) in enumerate(hits)}
         excluded = {i: roles[i] == "destination" and self.roles.excluded(view, s) for i, (s, _, _) in enumerate(hits)}
         for i in range(len(hits) - 1):

@@ -315,9 +315,10 @@ def export_batch(batch_id: str, request: Request, key: Annotated[ApiKey, Depends
 # -- the watchlist feed ----------------------------------------------------------------------
 @router.get("/watchlist", summary="Watchlist terms for risk engines (JSON, CSV, STIX 2.1), whole or since a cursor")
 def watchlist_feed(request: Request, key: Annotated[ApiKey, Depends(require("watchlist"))],
-                   format: Literal["json", "csv", "stix"] = "json", since: str | None = None) -> Response:
+                   format: Literal["json", "csv", "stix"] = "json", since: str | None = None,
+                   all: bool = False) -> Response:
     settings = request.app.state.watchlist
-    terms = watchlist.derive_terms(store_of(request), settings)
+    terms = watchlist.feed(watchlist.derive_terms(store_of(request), settings), all)
     cursor = watchlist.make_cursor(terms, settings)
     if since:
         try:
