@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-
-from typing import Literal
-
 from collections.abc import Mapping
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 

@@ -144,7 +144,8 @@ class Matcher:
         vendor = self._vendor_docs[vendor_id]
         name = vendor.name if vendor else vendor_id
         weight = self.scorer.w
-        reasons = [Reason("identifier", weight["identifier_vendor"], f"sender's contact belongs to vendor {name}; "
+        reasons = [Reason("prior", weight["vendor_prior"], "before any evidence: one vendor among many"),
+                   Reason("identifier", weight["identifier_vendor"], f"sender's contact belongs to vendor {name}; "
                           "none of their listings fits the parcel")]
         return Match(listing_id=None, vendor_id=vendor_id, market=vendor.market if vendor else "", vendor=name,
                      title=None, score=round(logistic(weight["vendor_prior"] + weight["identifier_vendor"]), 4),

@@ -1,7 +1,8 @@
 """Explainable scores: each comparison between a shipment and a candidate listing adds a
 log-odds contribution (weights in matching/data/scoring.json) and says what it compared.
-A match's score is the logistic of the prior plus the contributions, so an analyst can read
-why a parcel was tied to a listing and by how much each piece of evidence counted.
+A match's score is the logistic of the sum of its reasons, the prior (the odds of one
+candidate before any evidence) first, so an analyst can read why a parcel was tied to a
+listing, by how much each piece of evidence counted, and check that they add up.
 """
 
 from __future__ import annotations
@@ -194,7 +195,9 @@ class Scorer:
     def _evidence(self, view: ShipmentView, prepared: Prepared, similarity: float, text: str,
                   quantity_value: tuple[Evidence, ...], identifier: Evidence | None) -> tuple[float, list[Evidence]]:
         (kind, _), (hs, _), (route, _) = self._shared(view, prepared)
-        evidence: list[Evidence] = list(kind)
+        # The prior first: the reasons then add up to the score's log-odds (logistic of their sum).
+        evidence: list[Evidence] = [("prior", self.w["prior"], "before any evidence: one listing among many", ())]
+        evidence += kind
         if similarity > SIMILARITY_FLOOR:
             evidence.append(("similarity", self._similarity_weight(similarity),
                              "description '{}' resembles the title ({:.2f} of its letter groups)", (text, similarity)))
@@ -204,7 +207,7 @@ class Scorer:
         if identifier:
             evidence.append(identifier)
         evidence.append(self._life(view, prepared))
-        total = self.w["prior"]
+        total = 0.0
         for item in evidence:
             total += item[1]
         return logistic(total), evidence

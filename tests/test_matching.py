@@ -77,9 +77,12 @@ def test_each_reason_says_what_it_compared_and_how_much_it_counted(reader):
     scorer = Scorer()
     view = read_shipment(shipment(hs_code="2939.72", value=40.0), reader)
     score, evidence = scorer.score(view, PROFILE, set())
-    reasons = {r.code: r for r in explain(evidence)}
-    assert set(reasons) == {"product", "similarity", "hs_code", "origin", "destination", "quantity", "undervalued",
-                            "active"}
+    explained = explain(evidence)
+    reasons = {r.code: r for r in explained}
+    assert set(reasons) == {"prior", "product", "similarity", "hs_code", "origin", "destination", "quantity",
+                            "undervalued", "active"}
+    assert explained[0].code == "prior" and explained[0].contribution == scorer.w["prior"]
+    assert abs(logistic(sum(r.contribution for r in explained)) - score) < 1e-3  # the reasons add up to the score
     assert reasons["product"].detail == "declared 'cocaine' is cocaine, the listing's product"
     assert reasons["quantity"].detail == "declared contents ≈ 14g; listing sells 14g"
     assert "prices at USD 800.00 (6%)" in reasons["undervalued"].detail and reasons["undervalued"].contribution == 0
@@ -104,7 +107,8 @@ def test_evidence_against_a_listing_lowers_its_score(reader):
     assert codes["origin"] < 0 and codes["destination"] < 0 and codes["active"] < 0
     # the goods still agree; where and when do not: the score is the logistic of the sum
     assert good > 0.99 and elsewhere < good - 0.4
-    assert elsewhere == pytest.approx(logistic(scorer.w["prior"] + sum(codes.values())), abs=1e-3)
+    assert codes["prior"] == scorer.w["prior"]
+    assert elsewhere == pytest.approx(logistic(sum(codes.values())), abs=1e-3)
     # the sender's email stated in the listing ties a vague parcel to it
     vague = read_shipment(shipment(description="gift", email="Kings@Protonmail.com"), reader)
     score, evidence = scorer.score(vague, PROFILE, set())
@@ -144,7 +148,7 @@ def test_a_parcel_declared_in_the_listings_words_finds_it(matching_store):
     chosen = matching_store.profiles([best.listing_id])[best.listing_id]
     assert chosen.products[:1] == target.products[:1] == ("cocaine",) and chosen.ships_from == target.ships_from
     codes = [r.code for r in best.reasons]
-    assert codes[0] == "product" and "similarity" in codes and "undervalued" in codes
+    assert codes[:2] == ["prior", "product"] and "similarity" in codes and "undervalued" in codes
     assert {f.code for f in result.risk_flags} >= {"controlled_product", "undervalued"}
     assert result.risk > 0.9
 
@@ -155,6 +159,7 @@ def test_a_known_vendor_contact_ties_a_vague_parcel_to_the_vendor(matching_store
                                                         destination="GB", category="gift", email=vendor.email))
     assert result.best.vendor == vendor.name and result.best.score >= 0.5
     assert any(r.code == "identifier" and vendor.name in r.detail for r in result.best.reasons)
+    assert abs(logistic(sum(r.contribution for r in result.best.reasons)) - result.best.score) < 1e-3
     assert "vague_description" in {f.code for f in result.risk_flags}
 
 
