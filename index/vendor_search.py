@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from contracts.identifiers import identifier_key, identifier_keys, identifiers_in_text
+from contracts.identifiers import identifier_key, identifiers_in_text
 from index.query import Query
 from index.store import Store
 
@@ -88,9 +88,8 @@ def find_vendors(store: Store, text: str, markets: list[str] | None = None, limi
     for hit in list(hits.hits.values()):
         for link in vendor_links(store, hit.id, hit.name):
             if link["relation"] == "alias" and (not markets or link["market"] in markets):
-                alias = hits.add(link["id"], f"alias of {hit.name} ({hit.market}): shares {', '.join(link['shared'])}",
-                                 link["name"], link["market"], link["listings"])
-                alias.listings = max(alias.listings, link["listings"])
+                hits.add(link["id"], f"alias of {hit.name} ({hit.market}): shares {', '.join(link['shared'])}",
+                         link["name"], link["market"], link["listings"])
     for hit in hits.hits.values():
         if not hit.listings:
             hit.listings = _by_vendor(store, {"vendor_id": [hit.id]}).get(hit.id, ("", "", 0))[2]
@@ -112,9 +111,11 @@ def vendor_identifiers(store: Store, vid: str) -> list[tuple[str, str]]:
     return [(kind, value) for value, kind in found.items()]
 
 
-def vendor_links(store: Store, vid: str, name: str) -> list[dict]:
+def vendor_links(store: Store, vid: str, name: str,
+                 identifiers: list[tuple[str, str]] | None = None) -> list[dict]:
     """The vendor's other selves: the same name on other markets ("same name") and vendors
-    on any market sharing one of its identifiers ("alias"), with what they share."""
+    on any market sharing one of its identifiers ("alias"), with what they share.
+    ``identifiers``: the vendor's (kind, value) pairs when the caller has them already."""
     links: dict[str, dict] = {}
 
     def link(other: str, other_name: str, market: str, listings: int, relation: str, shared: str | None) -> None:
@@ -129,12 +130,14 @@ def vendor_links(store: Store, vid: str, name: str) -> list[dict]:
     for other, (other_name, market, count) in _by_vendor(store, {"vendor": [name]}).items():
         if other != vid:
             link(other, other_name, market, count, "same name", None)
-    for kind, value in vendor_identifiers(store, vid)[:MAX_LINKED_IDENTIFIERS]:
+    if identifiers is None:
+        identifiers = vendor_identifiers(store, vid)
+    for kind, value in identifiers[:MAX_LINKED_IDENTIFIERS]:
         shown = f"{kind} {value}"
         for other, (other_name, market, count) in _by_vendor(store, {"identifier": [value]}).items():
             if other != vid:
                 link(other, other_name, market, count, "alias", shown)
-        for holder in store.vendors_with_identifiers(identifier_keys(value)[:1]).get(identifier_key(value), []):
+        for holder in store.vendors_with_identifiers([value]).get(identifier_key(value), []):
             if holder != vid:
                 profile = store.get_vendor(holder)
                 if profile is not None:

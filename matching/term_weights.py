@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -89,11 +89,9 @@ class Weigher:
 
     settings: object  # config.WatchlistSettings
     listings: int = 0
-    title_df: Counter | None = None
+    title_df: Counter = field(default_factory=Counter)
 
     def count_title(self, title: str) -> None:
-        if self.title_df is None:
-            self.title_df = Counter()
         self.listings += 1
         self.title_df.update(title_words(title))
 
@@ -109,7 +107,7 @@ class Weigher:
     def title_share(self, term: str) -> float:
         """The share of indexed titles holding every word of the term (at most that of its rarest word)."""
         words = _WORD_RE.findall(fold(term))
-        if not words or not self.listings or not self.title_df:
+        if not words or not self.listings:
             return 0.0
         return min(self.title_df.get(w, 0) for w in words) / self.listings
 

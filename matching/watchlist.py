@@ -79,11 +79,16 @@ class _Terms:
         return tally
 
 
-def _place(code: str, regions) -> bool:
-    """A real country or region: a route never names an absent one ("NA" was a missing value)."""
+@lru_cache(maxsize=512)
+def _country(code: str) -> bool:
     import pycountry
 
-    return code in regions or code == WORLDWIDE or (len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None)
+    return len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None
+
+
+def _place(code: str, regions) -> bool:
+    """A real country or region: a route never names an absent one ("NA" was a missing value)."""
+    return code in regions or code == WORLDWIDE or _country(code)
 
 
 def derive_terms(store: Store, settings) -> list[WatchlistTerm]:

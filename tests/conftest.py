@@ -172,6 +172,13 @@ def store(tmp_path):
         yield s
 
 
+def enrich_raw(enricher, **fields):
+    """The enrichment of one raw record (a title and fields as a market shows them)."""
+    from enrichment.contracts import RawListing
+
+    return next(enricher.enrich_raw([RawListing(**fields)]))[1]
+
+
 def make_listing(**overrides):
     from enrichment.contracts import Listing
 

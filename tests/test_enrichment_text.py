@@ -5,12 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_listing
+from conftest import enrich_raw, make_listing
 from enrichment.contracts import RawListing
 
 
-def raw(enricher, **fields):
-    return next(enricher.enrich_raw([RawListing(**fields)]))[1]
+raw = enrich_raw
 
 
 def test_shipping_hints_from_free_text(enricher):

@@ -4,11 +4,10 @@ keeps its item's kind, a bare percentage beside the goods is the purity."""
 
 import pytest
 
-from enrichment.contracts import RawListing
+from conftest import enrich_raw
 
 
-def raw(enricher, **fields):
-    return next(enricher.enrich_raw([RawListing(**fields)]))[1]
+raw = enrich_raw
 
 
 def offered(enrichment):

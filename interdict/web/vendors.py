@@ -33,11 +33,12 @@ def vendor_profile(store: Store, doc_id: str, limit: int = 200) -> dict | None:
                  "sales": listing.data.listing.vendor.sales, "joined": None, "status": listing.status,
                  "absences": []}
         identifiers = []
-    links = vendor_links(store, doc_id, about["name"])
+    found_identifiers = vendor_identifiers(store, doc_id)  # its profile's and its listings'
+    if not identifiers:  # a vendor known from its listings: what they state
+        identifiers = [Identifier(kind=kind, value=value, valid=True) for kind, value in found_identifiers]
+    links = vendor_links(store, doc_id, about["name"], found_identifiers)
     aliases = [link for link in links if link["relation"] == "alias"]
     elsewhere = [link for link in links if link["relation"] == "same name"]
-    if not identifiers:  # a vendor known from its listings: what they state
-        identifiers = [Identifier(kind=kind, value=value, valid=True) for kind, value in vendor_identifiers(store, doc_id)]
     related = {doc_id: "this vendor", **{a["id"]: "alias (shared identifier)" for a in aliases},
                **{e["id"]: "same name on another market" for e in elsewhere}}
     found = store.search(Query(filters={"vendor_id": sorted(related)}, sort="-last_seen", limit=limit,
