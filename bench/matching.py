@@ -102,7 +102,7 @@ def baseline(store, shipments, sample: int) -> float:
     profiles = list(store.iter_profiles())
     started = time.perf_counter()
     for shipment in shipments[:sample]:
-        grams = reader.read(shipment.articles[0].description).trigrams
+        grams = trigrams(reader.read(shipment.articles[0].description).corrected)
         if not grams:
             continue
         best = max(profiles, key=lambda p: len(grams & trigrams(p.title.casefold())))

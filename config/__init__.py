@@ -103,6 +103,9 @@ class MatchingSettings(_Strict):
     candidates_per_key: int = Field(50, ge=1, le=10_000)  # listings fetched per blocking key
     max_candidates: int = Field(40, ge=1, le=10_000)  # scored per shipment, the most strongly blocked first
     batch_size: int = Field(500, ge=1)  # shipments whose blocking keys go to the store together
+    # How long a listing seen in a single snapshot lives when its market has no listing seen
+    # in several (else: the median lifetime of those, Store.lifetimes).
+    default_lifetime_days: float = Field(30.0, gt=0, le=3650, allow_inf_nan=False)
 
 
 class CuratedTerm(_Strict):

@@ -168,6 +168,7 @@ class ElasticsearchStore(Store):
             "id": doc.id, "market": doc.market, "listing_key": doc.listing_key,
             "first_seen": doc.first_seen.isoformat(), "last_seen": doc.last_seen.isoformat(),
             "price_usd": doc.data.enrichment.price_usd,
+            "lifetime_days": (doc.last_seen - doc.first_seen).total_seconds() / 86400,
             "title_t": title, "description_t": description, "extra_t": extra,
             "terms": {f: [k for k, _ in pairs] for f, pairs in terms.items()},
             "labels": {f: [f"{k}{LABEL_SEPARATOR}{label}" for k, label in pairs] for f, pairs in terms.items()},
@@ -354,6 +355,24 @@ class ElasticsearchStore(Store):
                 if response["hits"]["hits"]:
                     out[key] = [hit["_id"] for hit in response["hits"]["hits"]]
         return out
+
+    def key_counts(self, keys: Collection[str]) -> dict[str, int]:
+        wanted = list(dict.fromkeys(keys))
+        out: dict[str, int] = {}
+        for start in range(0, len(wanted), 1000):
+            chunk = wanted[start:start + 1000]
+            body = {"size": 0, "query": {"terms": {"block": chunk}},
+                    "aggs": {"keys": {"terms": {"field": "block", "include": chunk, "size": len(chunk)}}}}
+            response = self._call(self.es.search, index=self.listings, body=body)
+            out.update((b["key"], b["doc_count"]) for b in response["aggregations"]["keys"]["buckets"])
+        return out
+
+    def lifetimes(self) -> dict[str, float]:
+        body = {"size": 0, "query": {"range": {"lifetime_days": {"gte": 1}}},
+                "aggs": {"markets": {"terms": {"field": "market", "size": 10_000},
+                                     "aggs": {"median": {"percentiles": {"field": "lifetime_days", "percents": [50]}}}}}}
+        response = self._call(self.es.search, index=self.listings, body=body)
+        return {b["key"]: next(iter(b["median"]["values"].values())) for b in response["aggregations"]["markets"]["buckets"]}
 
     def profiles(self, ids: Collection[str]) -> dict[str, ListingProfile]:
         wanted = list(ids)

@@ -16,6 +16,7 @@ LISTINGS_MAPPING = {
         "first_seen": {"type": "date"},
         "last_seen": {"type": "date"},
         "price_usd": {"type": "double"},
+        "lifetime_days": {"type": "double"},  # last seen less first seen (Store.lifetimes)
         **{name: {"type": "text", "analyzer": "whitespace"} for name in TEXT_FIELDS},
         "terms": {"properties": {f: {"type": "keyword"} for f in FILTER_FIELDS}},
         "labels": {"properties": {f: {"type": "keyword"} for f in FILTER_FIELDS}},

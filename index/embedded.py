@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import statistics
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,7 +36,8 @@ from index.query import (
 )
 from index.store import Store, StoreError, read_document
 
-SCHEMA_VERSION = 8  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms
+SCHEMA_VERSION = 9  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms;
+# 9: title-word keys (t:) for the matcher's document frequencies
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- documents `migrate` found unreadable (written by an older release, or damaged): kept whole
@@ -306,6 +308,24 @@ class EmbeddedStore(Store):
             if rows:
                 out[key] = [i for (i,) in rows]
         return out
+
+    def key_counts(self, keys: Collection[str]) -> dict[str, int]:
+        wanted = list(dict.fromkeys(keys))
+        out: dict[str, int] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            out.update(self.db.execute(
+                f"SELECT key, COUNT(*) FROM terms WHERE field = 'block' AND key IN ({','.join('?' * len(chunk))})"
+                " GROUP BY key", chunk).fetchall())
+        return out
+
+    def lifetimes(self) -> dict[str, float]:
+        days: dict[str, list[float]] = {}
+        for market, span in self.db.execute(
+                "SELECT market, julianday(last_seen) - julianday(first_seen) AS span FROM listings"
+                " WHERE span >= 1 ORDER BY market, span"):
+            days.setdefault(market, []).append(span)
+        return {market: statistics.median(spans) for market, spans in days.items()}
 
     def profiles(self, ids: Collection[str]) -> dict[str, ListingProfile]:
         wanted = list(ids)

@@ -9,6 +9,8 @@ a set of blocking keys the stores index as exact terms:
 - ``p:<product>@<origin>``  canonical product and each ships-from code ("?" when unknown)
 - ``c:<category>@<origin>`` the listing's main category (descriptions that name only a kind)
 - ``w:<word>@<origin>``     distinctive title words (not filler such as "quality")
+- ``t:<word>``              every title word of three letters or more: counted, never fetched
+                            (the matcher's document frequencies: how distinctive a word is)
 - ``i:<identifier>``        identifiers the listing states (emails, phones, handles, wallets)
 - ``v:<vendor id>``         the vendor document (a sender found by identifier -> their listings)
 """
@@ -28,6 +30,7 @@ from index.documents import ListingDocument, vendor_id
 UNKNOWN_ORIGIN = "?"
 MAX_TITLE_WORDS = 6
 _WORD_RE = re.compile(r"[^\W\d_]{4,}")
+_TITLE_WORD_RE = re.compile(r"[^\W\d_]{3,}")
 
 
 @lru_cache(maxsize=1)
@@ -41,6 +44,11 @@ def distinctive_words(text: str, limit: int = MAX_TITLE_WORDS) -> list[str]:
     filler = filler_words()
     words = [w for w in _WORD_RE.findall(fold(text)) if w not in filler]
     return list(dict.fromkeys(words))[:limit]
+
+
+def title_words(text: str) -> tuple[str, ...]:
+    """Folded words of three letters or more, in order, once each: what a title is compared on."""
+    return tuple(dict.fromkeys(_TITLE_WORD_RE.findall(fold(text))))
 
 
 class Offer(NamedTuple):
@@ -123,4 +131,5 @@ def blocking_keys(profile: ListingProfile) -> list[str]:
     keys += [f"w:{w}@{o}" for w in distinctive_words(profile.title) for o in origins]
     keys += [f"i:{fold(i)}" for i in profile.identifiers]
     keys.append(f"v:{profile.vendor_id}")
+    keys += [f"t:{w}" for w in title_words(profile.title)]
     return list(dict.fromkeys(keys))

@@ -103,6 +103,18 @@ class Store(ABC):
         """Match profiles by listing id (unknown ids are absent)."""
 
     @abstractmethod
+    def key_counts(self, keys: Collection[str]) -> dict[str, int]:
+        """How many listings carry each blocking key (keys none carries are absent): with the
+        ``t:`` keys, the document frequencies of title words that tell the matcher which words
+        are distinctive."""
+
+    @abstractmethod
+    def lifetimes(self) -> dict[str, float]:
+        """Per market, the median number of days between first and last seen of its listings
+        seen on more than one day (markets without such listings are absent): how long a
+        listing seen once is taken to live."""
+
+    @abstractmethod
     def vendors_with_identifiers(self, values: Collection[str]) -> dict[str, list[str]]:
         """Vendor document ids per identifier search key (contracts.identifiers.identifier_key:
         the values are keyed on the way in) found in vendor profiles; keys nobody uses are absent."""

@@ -49,15 +49,15 @@ class Declared:
     corrected: str  # folded, misspellings replaced by the gazetteer's spelling
     products: tuple[DeclaredProduct, ...]
     categories: tuple[str, ...]  # taxonomy ids named without a product ("benzos", "steroids")
-    words: tuple[str, ...]  # distinctive words (blocking keys, similarity)
-    trigrams: frozenset[str]
+    words: tuple[str, ...]  # distinctive words (blocking keys)
+    terms: tuple[str, ...]  # the words compared with titles: not filler, units or cover words ("gift")
     quantity: tuple[float, str] | None  # (amount, unit g|ml|unit) stated in the description
     vague: bool
     corrections: tuple[tuple[str, str], ...]  # (as written, as read)
 
 
 def trigrams(text: str) -> frozenset[str]:
-    """Character trigrams of each word, padded: robust to typos and word order."""
+    """Character trigrams of each word, padded (the full-scan baseline of bench/matching.py)."""
     grams = set()
     for word in _WORD_RE.findall(text):
         padded = f" {word} "
@@ -122,7 +122,8 @@ class DeclarationReader:
             products=tuple({p.canonical: p for p in products}.values()),
             categories=tuple(dict.fromkeys(categories)),
             words=tuple(distinctive_words(corrected)),
-            trigrams=trigrams(" ".join(w for w in _WORD_RE.findall(corrected) if w not in self._ignored)),
+            terms=tuple(dict.fromkeys(w for w in _WORD_RE.findall(corrected)
+                                      if len(w) >= 3 and w not in self._ignored and w not in self.vague_phrases)),
             quantity=quantity, vague=not products and self._is_vague(words), corrections=tuple(corrections),
         )
 

@@ -27,6 +27,7 @@ class Counts:
     shipments: int = 0
     top1: int = 0
     top5: int = 0
+    shown5: int = 0  # among the five candidates shown (MATCH or "maybe", from the report threshold)
     vendor_top1: int = 0
     predicted: int = 0  # given a match at or above the threshold
     wrong: int = 0  # ... that was not the planted offer (decoys: any)
@@ -45,19 +46,21 @@ class MatchingReport:
                 for name in ("predicted", "wrong"):
                     setattr(out, name, getattr(out, name) + getattr(counts, name))
             if mode in modes:
-                for name in ("shipments", "top1", "top5", "vendor_top1"):
+                for name in ("shipments", "top1", "top5", "shown5", "vendor_top1"):
                     setattr(out, name, getattr(out, name) + getattr(counts, name))
         return out
 
     def table(self) -> str:
-        lines = [f"matching at threshold {self.threshold:g}: planted shipments found among the top-1 / top-5 matches",
-                 f"{'described as':<22}{'shipments':>10}{'top-1':>8}{'top-5':>8}{'vendor@1':>10}{'precision':>11}"]
+        lines = [f"matching at threshold {self.threshold:g}: planted shipments found as the top MATCH / among the "
+                 "top-5 MATCHes / among the 5 candidates shown (MATCH or maybe)",
+                 f"{'described as':<22}{'shipments':>10}{'top-1':>8}{'top-5':>8}{'shown-5':>9}{'vendor@1':>10}"
+                 f"{'precision':>11}"]
 
         def row(name: str, c: Counts) -> str:
             rate = (lambda n: f"{n / c.shipments:.3f}" if c.shipments else "-")
             precision = f"{1 - c.wrong / c.predicted:.3f}" if c.predicted else "-"
-            return (f"{name:<22}{c.shipments:>10}{rate(c.top1):>8}{rate(c.top5):>8}{rate(c.vendor_top1):>10}"
-                    f"{precision:>11}")
+            return (f"{name:<22}{c.shipments:>10}{rate(c.top1):>8}{rate(c.top5):>8}{rate(c.shown5):>9}"
+                    f"{rate(c.vendor_top1):>10}{precision:>11}")
 
         for mode in (*MODES, "decoy"):
             if mode in self.by_mode:
@@ -115,6 +118,7 @@ def _score(results, truths, profiles, threshold: float) -> dict[str, Counts]:
         hits = [_same_offer(profiles.get(m.listing_id), planted) if m.listing_id else False for m in kept[:5]]
         counts.top1 += bool(hits and hits[0])
         counts.top5 += any(hits)
+        counts.shown5 += any(_same_offer(profiles.get(m.listing_id), planted) for m in result.matches[:5] if m.listing_id)
         vendor_hit = bool(kept) and fold(kept[0].vendor) == fold(truth.vendor or "")
         counts.vendor_top1 += vendor_hit
         # A vague declaration tied to the right vendor by the sender's contact is a right answer:

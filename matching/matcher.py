@@ -28,7 +28,8 @@ from index.profiles import UNKNOWN_ORIGIN
 from index.store import Store
 from matching.contracts import Match, Reason, Shipment, ShipmentMatches
 from matching.declaration import DeclarationReader
-from matching.scoring import Prepared, Scorer, ShipmentView, explain, logistic, read_shipment
+from matching.scoring import Prepared, Scorer, ShipmentView, explain, load_weights, logistic, read_shipment
+from matching.similarity import WordStats
 
 # How strongly a key ties a candidate to a shipment, for choosing which candidates to score.
 KEY_VOTES = {"i": 8, "v": 6, "p": 3, "c": 1, "w": 1}
@@ -42,7 +43,11 @@ class Matcher:
         self.store = store
         self.settings = settings or MatchingSettings()
         self.reader = DeclarationReader()
-        self.scorer = Scorer(weights)
+        weights = weights or load_weights()
+        # The index's statistics, read once per run: how many titles hold each word (fetched as
+        # words come up) and how long each market's listings live.
+        self.stats = WordStats(weights, listings=store.count_listings())
+        self.scorer = Scorer(weights, self.stats, store.lifetimes(), self.settings.default_lifetime_days)
         self._candidates: dict[str, tuple[str, ...]] = {}  # blocking key -> listing ids
         self._profiles: dict[str, Prepared] = {}
         self._vendors: dict[str, tuple[str, ...]] = {}  # identifier -> vendor ids
@@ -76,6 +81,7 @@ class Matcher:
             found = self.store.vendors_with_identifiers(wanted)
             for value in wanted:
                 self._vendors[value] = tuple(found.get(identifier_key(value), ()))
+        self._learn(t for view in views for d in view.declared for t in d.terms)
         plans = []
         for view in views:
             vendor_ids = {v for i in view.identifiers for v in self._vendors.get(i, ())}
@@ -101,7 +107,16 @@ class Matcher:
 
     def _prepare(self, ids) -> None:
         prepare = self.scorer.prepare
-        self._profiles.update((i, prepare(p)) for i, p in self.store.profiles(ids).items())
+        prepared = {i: prepare(p) for i, p in self.store.profiles(ids).items()}
+        self._learn(w for p in prepared.values() for w in p.words)
+        self._profiles.update(prepared)
+
+    def _learn(self, words) -> None:
+        """Fetch the document frequencies of the words not seen yet, in one round trip (kept for
+        the run: the titles' vocabulary is bounded, and cached profiles rely on it)."""
+        unknown = self.stats.unknown(words)
+        if unknown:
+            self.stats.learn(unknown, self.store.key_counts([f"t:{w}" for w in unknown]))
 
     def _shortlist(self, keys: list[str]) -> list[Prepared]:
         votes: dict[str, int] = {}

@@ -7,7 +7,6 @@ listing, by how much each piece of evidence counted, and check that they add up.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import json
 import math
@@ -16,13 +15,15 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from contracts.regions import covers
+from enrichment.gazetteers import fold
 from enrichment.rates import load_rates
-from index.profiles import ListingProfile, Offer
+from index.profiles import ListingProfile, Offer, title_words
 from matching.contracts import Reason, Shipment
-from matching.declaration import Declared, DeclarationReader, trigrams
+from matching.declaration import Declared, DeclarationReader
+from matching.similarity import NOTHING, Shared, Terms, WordStats, prepare_terms, shared
 
 WEIGHTS_FILE = Path(__file__).resolve().parent / "data" / "scoring.json"
-SIMILARITY_FLOOR = 0.2  # trigram overlap unrelated words share by chance
+SIMILARITY_SHOWN = 0.05  # less is not worth a line of explanation
 ASPECTS_CACHE = 1_000_000
 EPSILON = 1e-9  # the same contributions summed in another order may differ in the last bits
 _ASPECT_NUMBERS = itertools.count()
@@ -43,6 +44,7 @@ class ShipmentView:
     shipment: Shipment
     declared: list[Declared]
     products: dict[str, str]  # canonical -> the words that named it
+    product_classes: dict[str, str]  # canonical -> its category
     categories: set[str]  # taxonomy ids named, with those of the named products
     hs_codes: list[str]  # declared, digits
     grams: list[tuple[float, float, float]] = field(default_factory=list)  # (low, high, guess): the contents in g
@@ -56,7 +58,7 @@ class ShipmentView:
     posted: date | None = None
     hs4: frozenset[str] = frozenset()
     hs2: frozenset[str] = frozenset()
-    trigram_sets: list[tuple[frozenset[str], int, str]] = field(default_factory=list)  # (grams, size, description)
+    terms: list[Terms] | None = None  # the articles' terms, prepared by the scorer (it knows the words' weights)
     memo: dict[int, tuple] = field(default_factory=dict)  # the scorer's evidence on aspects candidates share
 
     @property
@@ -83,7 +85,9 @@ def _declared_weight(articles) -> tuple[float, float, float]:
 def read_shipment(shipment: Shipment, reader: DeclarationReader) -> ShipmentView:
     declared = [reader.read(a.description) for a in shipment.articles]
     products = {p.canonical: p.text for d in declared for p in d.products}
-    categories = {c for d in declared for c in d.categories}
+    product_classes = {p.canonical: p.category for d in declared for p in d.products}
+    # A cover description ("documents", "supplements") names no kind of goods worth comparing.
+    categories = {c for d in declared if not d.vague for c in d.categories}
     categories |= {p.category for d in declared for p in d.products}
     # The goods that matter are in the articles naming something; else all of them.
     named = [i for i, d in enumerate(declared) if d.products or d.categories] or range(len(declared))
@@ -107,12 +111,11 @@ def read_shipment(shipment: Shipment, reader: DeclarationReader) -> ShipmentView
         value_usd += article.value * rate
     identifiers = {v for v in (shipment.sender.email, shipment.sender.phone) if v}
     hs_codes = [a.hs_code for a in shipment.articles if a.hs_code]
-    return ShipmentView(shipment=shipment, declared=declared, products=products, categories=categories,
-                        hs_codes=hs_codes, grams=grams, count=count, value_usd=value_usd, value_note=note,
+    return ShipmentView(shipment=shipment, declared=declared, products=products, product_classes=product_classes,
+                        categories=categories, hs_codes=hs_codes, grams=grams, count=count, value_usd=value_usd, value_note=note,
                         identifiers={i.lower() for i in identifiers}, origin=shipment.origin_country,
                         destination=shipment.destination_country, posted=shipment.posting_date,
-                        hs4=frozenset(h[:4] for h in hs_codes), hs2=frozenset(h[:2] for h in hs_codes),
-                        trigram_sets=[(d.trigrams, len(d.trigrams), d.text) for d in declared if d.trigrams])
+                        hs4=frozenset(h[:4] for h in hs_codes), hs2=frozenset(h[:2] for h in hs_codes))
 
 
 # One piece of evidence while scoring: (code, contribution, detail template, its arguments).
@@ -136,19 +139,28 @@ class Prepared:
     a number, so the evidence about them is worked out once per shipment, not per candidate."""
 
     profile: ListingProfile
-    grams: frozenset[str]  # trigrams of the title and product names
+    words: frozenset[str]  # of the title and product names, folded
     identifiers: frozenset[str]
     goods: int  # products, category and HS codes
     route: int  # ships from, to, and not to
     active_from: date  # first seen, less the days a listing may sell before a crawl sees it
-    active_to: date  # last seen, plus the days a parcel may be posted after a sale
-    seen: tuple[str, str]  # first and last seen, as the reasons write them
+    active_to: date  # last seen (or the market's median lifetime after a single sighting), plus the days a parcel may be posted after a sale
+    seen: str  # its life, as the reasons write it
+    offer: tuple[str, str]  # the offer it is to an investigator: its vendor and main product (or title)
 
 
 class Scorer:
-    def __init__(self, weights: dict | None = None):
+    def __init__(self, weights: dict | None = None, stats: WordStats | None = None,
+                 lifetimes: dict[str, float] | None = None, default_lifetime_days: float = 30.0):
+        """``stats``: document frequencies of title words (none: every word counts as rare);
+        ``lifetimes``: each market's median listing lifetime in days (Store.lifetimes), how
+        long a listing seen once lives, else ``default_lifetime_days``."""
         self.w = weights or load_weights()
-        self._title_grams: dict[str, frozenset[str]] = {}  # listings on several markets share a title
+        self.stats = stats or WordStats(self.w)
+        self.lifetimes = lifetimes or {}
+        self.default_lifetime_days = default_lifetime_days
+        self._controlled = tuple(self.w["controlled_categories"])
+        self._title_words: dict[str, frozenset[str]] = {}  # listings on several markets share a title
         self._aspects: dict[tuple, int] = {}
         self._covers: dict[tuple[tuple[str, ...], str], bool] = {}
         self._before = timedelta(days=self.w["active_days_before"])
@@ -161,21 +173,29 @@ class Scorer:
                 # Numbers are never reused, so a listing prepared before the purge cannot be
                 # confused with one prepared after it; the same value just gets a new number.
                 self._aspects.clear()
-                self._title_grams.clear()
+                self._title_words.clear()
             number = self._aspects[value] = next(_ASPECT_NUMBERS)
         return number
 
     def prepare(self, profile: ListingProfile) -> Prepared:
-        text = " ".join((profile.title, *profile.products)).casefold()
-        grams = self._title_grams.get(text)
-        if grams is None:
-            grams = self._title_grams[text] = trigrams(text)
+        text = " ".join((profile.title, *profile.products))
+        words = self._title_words.get(text)
+        if words is None:
+            words = self._title_words[text] = frozenset(title_words(text))
+        first, last = profile.first_seen, profile.last_seen
+        seen = f"{first.isoformat()} to {last.isoformat()}"
+        if last <= first:  # seen once: it lives as long as the market's listings seen several times
+            days = self.lifetimes.get(profile.market)
+            lifetime = days if days is not None else self.default_lifetime_days
+            last = first + timedelta(days=round(lifetime))
+            seen = (f"seen once on {first.isoformat()}; taken to live {lifetime:.0f} days "
+                    + ("(the market's median)" if days is not None else "(default_lifetime_days)"))
         return Prepared(
-            profile=profile, grams=grams, identifiers=frozenset(i.lower() for i in profile.identifiers),
+            profile=profile, words=words, identifiers=frozenset(i.lower() for i in profile.identifiers),
             goods=self._aspect(("goods", profile.products, profile.category, profile.hs_codes)),
             route=self._aspect(("route", profile.ships_from, profile.ships_to, profile.ships_to_excluded)),
-            active_from=profile.first_seen - self._before, active_to=profile.last_seen + self._after,
-            seen=(profile.first_seen.isoformat(), profile.last_seen.isoformat()))
+            active_from=first - self._before, active_to=last + self._after, seen=seen,
+            offer=(fold(profile.vendor), profile.products[0] if profile.products else fold(profile.title)))
 
     def _any_covers(self, places: tuple[str, ...], country: str) -> bool:
         key = (places, country)
@@ -186,27 +206,30 @@ class Scorer:
 
     def score(self, view: ShipmentView, candidate: ListingProfile | Prepared,
               vendor_ids: set[str]) -> tuple[float, list[Evidence]]:
-        """The candidate's score and the evidence for it, in the order an analyst reads it."""
+        """The candidate's score judged alone (no other offer competing), and the evidence for
+        it in the order an analyst reads it."""
         prepared = candidate if isinstance(candidate, Prepared) else self.prepare(candidate)
-        similarity, text = self._similarity(view, prepared)
-        return self._evidence(view, prepared, similarity, text, self._quantity_value(view, prepared.profile),
-                              self._identifier(view, prepared, vendor_ids))
+        return self._evidence(view, prepared, self._similarity(view, prepared),
+                              self._quantity_value(view, prepared.profile), self._identifier(view, prepared, vendor_ids))
 
-    def _evidence(self, view: ShipmentView, prepared: Prepared, similarity: float, text: str,
-                  quantity_value: tuple[Evidence, ...], identifier: Evidence | None) -> tuple[float, list[Evidence]]:
+    def _evidence(self, view: ShipmentView, prepared: Prepared, similar: Shared, quantity_value: tuple[Evidence, ...],
+                  identifier: Evidence | None, competition: Evidence | None = None) -> tuple[float, list[Evidence]]:
         (kind, _), (hs, _), (route, _) = self._shared(view, prepared)
         # The prior first: the reasons then add up to the score's log-odds (logistic of their sum).
         evidence: list[Evidence] = [("prior", self.w["prior"], "before any evidence: one listing among many", ())]
         evidence += kind
-        if similarity > SIMILARITY_FLOOR:
-            evidence.append(("similarity", self._similarity_weight(similarity),
-                             "description '{}' resembles the title ({:.2f} of its letter groups)", (text, similarity)))
+        if similar.value > SIMILARITY_SHOWN:
+            evidence.append(("similarity", similar.value,
+                             "description '{}' shares {} with the title (distinctiveness {:.2f} of the description's {:.2f})",
+                             (similar.text, ", ".join(f"'{w}'" for w in similar.words), similar.mass, similar.total)))
         evidence += hs
         evidence += route
         evidence += quantity_value
         if identifier:
             evidence.append(identifier)
-        evidence.append(self._life(view, prepared))
+        evidence.append(self._life(view, prepared, identifier is not None))
+        if competition:
+            evidence.append(competition)
         total = 0.0
         for item in evidence:
             total += item[1]
@@ -215,57 +238,82 @@ class Scorer:
     def best(self, view: ShipmentView, candidates: list[Prepared], vendor_ids: set[str], top: int,
              floor: float) -> list[tuple[float, ListingProfile, list[Evidence]]]:
         """The ``top`` candidates scoring at least ``floor``, best first (ties by listing id),
-        each with its evidence: what scoring every candidate with ``score`` would give, for a
-        fraction of the work. Every candidate gets the cheap, exact part of its score (the
-        aspects shared across candidates, the title's similarity, the identifiers) plus the
-        most quantity and value could add; in that order, quantity and value are worked out
-        only while they could still put a candidate in the top, and evidence only for those kept."""
+        each with its evidence.
+
+        Offers compete: a parcel is at most one of them, so each candidate's odds are set
+        against those of the other offers that fit it (reason ``others``: −ln(1 + the sum of
+        their odds)); when five vendors sell the same cocaine on the same route, none of them
+        is more likely than not. A vendor's own listings of one product (5 g and 10 g, or the
+        copy on another market) are one offer and do not compete.
+
+        For speed, every candidate first gets the exact, cheap part of its score plus the most
+        quantity and value could add; in that order, quantity and value are worked out only
+        while a candidate could come within ``competition_margin`` of the report floor (further
+        below, its odds change no score by more than a rounding), and evidence only for those reported.
+        Not every offer that fits is a candidate (the store gives ``candidates_per_key`` per
+        key): the competition counted is that of the candidates."""
         w = self.w
         headroom = max(w["quantity_fits"], w["quantity_fits_single"], w["quantity_off"]) + max(
             w["value_fits"], w["undervalued"], 0.0)
-        prior, active, inactive = w["prior"], w["active"], w["inactive"]
-        posted, trigram_sets = view.posted, view.trigram_sets
+        prior, posted = w["prior"], view.posted
         contacts = bool(view.identifiers or vendor_ids)
         partials = []
         for prepared in candidates:  # the inner loop of matching: kept flat on purpose
             (_, kind), (_, hs), (_, route) = self._shared(view, prepared)
-            partial = prior + kind + hs + route + (active if prepared.active_from <= posted <= prepared.active_to
-                                                   else inactive)
-            similarity, text = 0.0, ""
-            for grams, size, description in trigram_sets:
-                overlap = len(grams & prepared.grams) / size
-                if overlap > similarity:
-                    similarity, text = overlap, description
-            if similarity > SIMILARITY_FLOOR:
-                partial += self._similarity_weight(similarity)
             identifier = self._identifier(view, prepared, vendor_ids) if contacts else None
+            similar = self._similarity(view, prepared)
+            partial = prior + kind + hs + route + self._life_value(prepared, posted, identifier is not None)
+            if similar.value > SIMILARITY_SHOWN:
+                partial += similar.value
             if identifier:
                 partial += identifier[1]
             bound = partial + headroom if prepared.profile.offers else partial
-            partials.append((bound, partial, prepared, similarity, text, identifier))
+            partials.append((bound, partial, prepared, similar, identifier))
         partials.sort(key=lambda p: -p[0])
         cutoff = math.log(floor / (1 - floor)) if 0 < floor < 1 else -math.inf
-        best_totals: list[float] = []  # a min-heap of the ``top`` best totals so far
-        kept = []
-        for bound, partial, prepared, similarity, text, identifier in partials:
-            needed = (best_totals[0] if len(best_totals) == top else cutoff) - EPSILON
-            if bound < needed:
-                break  # sorted by bound: no later candidate can get in either
+        negligible = cutoff - w["competition_margin"]
+        scored = []
+        for bound, partial, prepared, similar, identifier in partials:
+            if bound < negligible:
+                break  # sorted by bound: no later candidate's odds count either
             quantity_value = self._quantity_value(view, prepared.profile)
             total = partial
             for item in quantity_value:
                 total += item[1]
-            if total >= needed:
-                kept.append((total, prepared, similarity, text, quantity_value, identifier))
-                (heapq.heappush if len(best_totals) < top else heapq.heappushpop)(best_totals, total)
-        # Totals summed in another order than ``_evidence`` sums them may differ in the last
-        # bits, so near-ties at the boundary are all kept and the evidence's sum (then the
-        # listing id) decides.
-        needed = (best_totals[0] if len(best_totals) == top else cutoff) - EPSILON
-        scored = [(score, kept_one[1].profile, evidence) for kept_one in kept if kept_one[0] >= needed
-                  for score, evidence in [self._evidence(view, *kept_one[1:])] if score >= floor]
-        scored.sort(key=lambda s: (-s[0], s[1].id))
-        return scored[:top]
+            scored.append((total, prepared, similar, quantity_value, identifier))
+        # Each offer's odds are its best listing's; summed in one order whatever order the
+        # store gave the candidates in (ties by listing id), so every store gives the same scores.
+        odds: dict[tuple[str, str], tuple[float, Prepared]] = {}
+        for total, prepared, *_ in sorted(scored, key=lambda c: (-c[0], c[1].profile.id)):
+            if prepared.offer not in odds:
+                odds[prepared.offer] = (math.exp(total), prepared)
+        everyone = math.fsum(o for _, (o, _) in sorted(odds.items()))
+        ranked = []
+        for total, prepared, similar, quantity_value, identifier in scored:
+            others = max(0.0, everyone - odds[prepared.offer][0])
+            if total - math.log1p(others) >= cutoff - EPSILON:
+                ranked.append((total - math.log1p(others), prepared, similar, quantity_value, identifier, others))
+        ranked.sort(key=lambda r: (-r[0], r[1].profile.id))
+        reported = []
+        for final, prepared, similar, quantity_value, identifier, others in ranked[:top]:
+            competition = self._competition(prepared, final + math.log1p(others), others, odds)
+            score, evidence = self._evidence(view, prepared, similar, quantity_value, identifier, competition)
+            if score >= floor:
+                reported.append((score, prepared.profile, evidence))
+        reported.sort(key=lambda s: (-s[0], s[1].id))
+        return reported
+
+    def _competition(self, prepared: Prepared, total: float, others: float,
+                     odds: dict[tuple[str, str], tuple[float, Prepared]]) -> Evidence | None:
+        if others <= 0:
+            return None
+        rivals = sorted(((o, p) for offer, (o, p) in odds.items() if offer != prepared.offer),
+                        key=lambda r: (-r[0], r[1].profile.id))
+        close = sum(1 for o, _ in rivals if math.log(o) >= total - 3)
+        closest = rivals[0][1].profile
+        return ("others", -math.log1p(others),
+                "other offers fit the parcel too ({} within 3 log-odds of this one); the closest: {} on {}: '{}'",
+                (close, closest.vendor, closest.market, closest.title))
 
     def _shared(self, view: ShipmentView, prepared: Prepared) -> tuple:
         """(evidence, contribution) on what the goods are, their HS code and the route: the same
@@ -279,18 +327,22 @@ class Scorer:
             route = memo[prepared.route] = _summed(self._route(view, prepared.profile))
         return goods[0], goods[1], route
 
-    @staticmethod
-    def _similarity(view: ShipmentView, prepared: Prepared) -> tuple[float, str]:
-        """How much of the closest article description's letter groups the title shares."""
-        best, best_text = 0.0, ""
-        for grams, size, text in view.trigram_sets:
-            overlap = len(grams & prepared.grams) / size
-            if overlap > best:
-                best, best_text = overlap, text
-        return best, best_text
+    def _terms(self, view: ShipmentView) -> list[Terms]:
+        if view.terms is None:
+            controlled = self._controlled
+            view.terms = [prepare_terms(d.text, d.terms, frozenset(
+                word for p in d.products if p.category.split(".")[0] in controlled for word in p.text.split()),
+                self.stats) for d in view.declared if d.terms and not d.vague]
+        return view.terms
 
-    def _similarity_weight(self, similarity: float) -> float:
-        return self.w["similarity"] * (similarity - SIMILARITY_FLOOR) / (1 - SIMILARITY_FLOOR)
+    def _similarity(self, view: ShipmentView, prepared: Prepared) -> Shared:
+        """What the closest article description shares with the title (matching.similarity)."""
+        best = NOTHING
+        for terms in self._terms(view):
+            found = shared(terms, prepared.words, self.stats)
+            if found.value > best.value:
+                best = found
+        return best
 
     def _quantity_value(self, view: ShipmentView, profile: ListingProfile) -> tuple[Evidence, ...]:
         if not profile.offers:
@@ -322,7 +374,10 @@ class Scorer:
         evidence: list[Evidence] = []
         for product in profile.products:
             if product in view.products:
-                evidence.append(("product", w["product_same"], "declared '{}' is {}, the listing's product",
+                # Goods lawful in most places (scales, pipes) say little about which listing a parcel is.
+                lawful = view.product_classes[product].split(".")[0] not in self._controlled
+                evidence.append(("product", w["product_same_lawful" if lawful else "product_same"],
+                                 "declared '{}' is {}, the listing's product" + (" (lawful goods)" if lawful else ""),
                                  (view.products[product], product)))
                 break
         else:
@@ -366,12 +421,28 @@ class Scorer:
                                  (destination, listed_to)))
         return tuple(evidence)
 
-    def _life(self, view: ShipmentView, prepared: Prepared) -> Evidence:
-        first, last = prepared.seen
+    def _life_value(self, prepared: Prepared, posted: date, contact: bool) -> float:
+        """Posted within the listing's life: a little for; outside it: against, more with each
+        month of the gap, to a floor — a higher one when a contact ties the parcel to the
+        listing or its vendor (strong evidence whatever the dates)."""
+        w = self.w
+        if prepared.active_from <= posted <= prepared.active_to:
+            return w["active"]
+        gap = (prepared.active_from - posted).days if posted < prepared.active_from else (posted - prepared.active_to).days
+        return max(w["inactive"] + w["inactive_per_30_days"] * gap / 30,
+                   w["inactive_floor_with_contact"] if contact else w["inactive_floor"])
+
+    def _life(self, view: ShipmentView, prepared: Prepared, contact: bool) -> Evidence:
+        value = self._life_value(prepared, view.posted, contact)
         posted = view.posted.isoformat()
         if prepared.active_from <= view.posted <= prepared.active_to:
-            return ("active", self.w["active"], "listing seen {} to {}; posted {}", (first, last, posted))
-        return ("active", self.w["inactive"], "posted {}, outside the listing's life ({} to {})", (posted, first, last))
+            return ("active", value, "listing {}; posted {}", (prepared.seen, posted))
+        before = view.posted < prepared.active_from
+        gap = (prepared.active_from - view.posted).days if before else (view.posted - prepared.active_to).days
+        tied = "; a contact ties them whatever the dates" if contact and value == self.w["inactive_floor_with_contact"] else ""
+        return ("active", value, "posted {}, {} days {} the listing's life ({}, with {} days' grace){}",
+                (posted, gap, "before" if before else "after", prepared.seen,
+                 self.w["active_days_before" if before else "active_days_after"], tied))
 
     def _fitting_offer(self, view: ShipmentView, offers: tuple[Offer, ...]) -> tuple[Offer | None, float]:
         """The listing's quantity the parcel holds (closest first), and how much of it."""

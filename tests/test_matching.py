@@ -6,6 +6,7 @@ synthetic stream with planted matches."""
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 from functools import partial
 
@@ -185,22 +186,35 @@ def test_candidates_come_from_blocking_never_a_scan(matching_store, monkeypatch)
 
 
 def test_the_pruned_ranking_is_what_scoring_every_candidate_gives(matching_store):
-    """Scorer.best skips quantity, value and evidence for candidates that cannot reach the
-    top; the result must be exactly the brute-force one (scores, order, ties by id)."""
+    """Scorer.best skips quantity, value and evidence for candidates that cannot come near the
+    top; the result must be the brute-force one: every candidate scored alone, each set against
+    the other offers (its odds against the sum of theirs), best first, ties by id. Candidates
+    left out sit more than ``competition_margin`` below the best: their odds move no score by
+    more than a rounding."""
     matcher = Matcher(matching_store)
+    scorer = matcher.scorer
     stream = [s for s, _ in StreamGenerator(matching_store, seed=17).stream(400)]
     views = [read_shipment(s, matcher.reader) for s in stream]
-    pruned = compared = 0
+    pruned = compared = competed = 0
     for view, (keys, vendor_ids) in zip(views, matcher._fetch(views)):
         candidates = matcher._shortlist(keys)
-        every = [(score, c.profile.id, evidence) for c in candidates
-                 for score, evidence in [matcher.scorer.score(view, c, vendor_ids)] if score >= 0.1]
-        every.sort(key=lambda s: (-s[0], s[1]))
-        best = matcher.scorer.best(view, candidates, vendor_ids, 5, 0.1)
-        assert [(score, p.id, evidence) for score, p, evidence in best] == every[:5]
+        alone = [(math.log(p / (1 - p)), c) for c in candidates for p, _ in [scorer.score(view, c, vendor_ids)]]
+        odds = {}
+        for total, c in alone:
+            odds[c.offer] = max(odds.get(c.offer, 0.0), math.exp(total))
+        every = [(logistic(total - math.log1p(sum(odds.values()) - odds[c.offer])), c.profile.id) for total, c in alone]
+        by_id = dict((i, s) for s, i in every)
+        every = sorted((s for s in every if s[0] >= 0.1), key=lambda s: (-s[0], s[1]))[:5]
+        best = scorer.best(view, candidates, vendor_ids, 5, 0.1)
+        assert [score for score, _, _ in best] == pytest.approx([score for score, _ in every], abs=1e-3)
+        for (_, chosen, _), (score, expected) in zip(best, every):  # the same, or one tied with it
+            assert chosen.id == expected or abs(by_id[chosen.id] - score) < 1e-3
+        for score, _, evidence in best:  # the reasons, "others" included, add up to the score
+            assert logistic(sum(e[1] for e in evidence)) == pytest.approx(score, abs=1e-9)
+        competed += any(e[0] == "others" for _, _, evidence in best for e in evidence)
         compared += bool(every)
-        pruned += len(candidates) - len(every[:5])
-    assert compared > 200 and pruned > 1000  # the comparison had something to prune
+        pruned += len(candidates) - len(every)
+    assert compared > 150 and pruned > 1000 and competed > 50  # the comparison had something to prune
 
 
 def test_results_serialise_and_validate(matching_store):
@@ -234,7 +248,7 @@ def test_both_stores_match_alike_and_give_the_same_watchlist(matching_store, ela
         embedded = [r.to_json() for r in Matcher(matching_store, settings).match(stream)]
         elastic = [r.to_json() for r in Matcher(es, settings).match(stream)]
         assert embedded == elastic
-        assert sum(json.loads(r)["matches"] != [] for r in elastic) > 100
+        assert sum(json.loads(r)["matches"] != [] for r in elastic) >= 90  # 40 % of the stream are lawful decoys
         # the watchlist derived from either store is the same too
         from config import WatchlistSettings
         from matching.watchlist import derive_terms
@@ -256,8 +270,9 @@ def test_quality_on_a_synthetic_stream(matching_store):
     report = evaluate_matching(results, {t.item_id: t for _, t in stream}, profiles, threshold=0.5)
     assert report.by_mode["decoy"].predicted <= 0.01 * report.by_mode["decoy"].shipments
     describable = report.totals(("listing_words", "other_name", "misspelt", "vague_with_contact"))
-    assert describable.top5 / describable.shipments >= 0.93
-    assert 1 - describable.wrong / describable.predicted >= 0.9
+    # A MATCH is right nearly always; where offers tie, the parcel's is among the five shown.
+    assert 1 - describable.wrong / describable.predicted >= 0.97
+    assert describable.shown5 / describable.shipments >= 0.93
     assert report.by_mode["vague_with_contact"].vendor_top1 / report.by_mode["vague_with_contact"].shipments >= 0.95
     assert report.by_mode["vague"].top5 / report.by_mode["vague"].shipments < 0.3  # nothing to go on: rarely found
 

@@ -285,6 +285,22 @@ def test_candidates_by_blocking_key(loaded):
     assert sorted(p.id for p in loaded.iter_profiles()) == sorted(d.id for d in loaded.iter_listings())
 
 
+def test_title_word_counts_and_market_lifetimes(loaded, enrich):
+    """Document frequencies of title words (the matcher's IDF) and how long each market's
+    listings live, the same in every store."""
+    counts = loaded.key_counts(["t:mdma", "t:rolex", "t:pills", "t:nothing", "t:mdma"])
+    assert counts == {"t:mdma": 2, "t:rolex": 1, "t:pills": 1}
+    assert loaded.key_counts([]) == {}
+    assert loaded.lifetimes() == {}  # every listing seen once
+    # Market gamma: listings seen over 3, 11 and 31 days and one seen once (not counted).
+    for key, days in (("g1", 3), ("g2", 11), ("g3", 31), ("g4", 0)):
+        for when in {T0, T0 + timedelta(days)}:
+            loaded.upsert_listings(enrich(make_listing(crawled_at=when, listing_key=key, market="gamma",
+                                                       title=f"Hash {key}")))
+    lifetimes = loaded.lifetimes()
+    assert set(lifetimes) == {"gamma"} and lifetimes["gamma"] == pytest.approx(11, abs=0.01)
+
+
 def test_vendors_found_by_identifier(store, enricher, catalog):
     from enrichment.contracts import VendorProfile
     from index import vendor_id
