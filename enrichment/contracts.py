@@ -112,7 +112,7 @@ class Capture(InputContract):
     source: str  # the path given to `interdict import`
     member: str = ""  # the file inside the archive or folder, or the WARC record's URL
     archive_sha256: str | None = None
-    captured_from: Literal["warc-date", "column", "option", "mtime", "import"]  # where crawled_at came from
+    captured_from: Literal["warc-date", "column", "option", "filename", "mtime", "import"]  # where crawled_at came from
     approximate: bool = False  # a file's modification time: when it was copied, perhaps, not captured
     legacy_onion: bool = False  # a v2 onion address (retired 2021): kept in imports, never crawled
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, date, datetime
 from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -337,24 +337,54 @@ class ElasticsearchStore(Store):
         doc = self._call(self._get, self.vendors, doc_id)
         return self.decode(VendorDocument, doc, doc_id) if doc else None
 
-    def candidates(self, keys: Collection[str], per_key: int) -> dict[str, list[str]]:
+    def candidates(self, keys: Collection[str], per_key: int, around: date | None = None) -> dict[str, list[str]]:
         keys = list(dict.fromkeys(keys))
         out: dict[str, list[str]] = {}
+        day = f"{around.isoformat()}T00:00:00Z" if around else None
         for start in range(0, len(keys), MSEARCH_BATCH):
             chunk = keys[start:start + MSEARCH_BATCH]
             searches: list[dict] = []
             for key in chunk:
-                searches += [{"index": self.listings},
-                             {"query": {"term": {"block": key}}, "size": per_key, "_source": False,
-                              "sort": [{"last_seen": "desc"}, {"id": "asc"}], "track_total_hits": False}]
+                for query, sort in self._candidate_searches(key, day):
+                    searches += [{"index": self.listings},
+                                 {"query": query, "size": per_key, "_source": False, "sort": sort,
+                                  "track_total_hits": False}]
             responses = self._call(self.es.msearch, searches=searches)["responses"]
-            for key, response in zip(chunk, responses):
-                if "error" in response:
-                    reason = response["error"].get("reason", response["error"])
-                    raise StoreError(f"candidate search for {key!r} failed: {reason}")
-                if response["hits"]["hits"]:
-                    out[key] = [hit["_id"] for hit in response["hits"]["hits"]]
+            parts = 1 if day is None else 3
+            for n, key in enumerate(chunk):
+                found = []
+                for response in responses[n * parts:(n + 1) * parts]:
+                    if "error" in response:
+                        reason = response["error"].get("reason", response["error"])
+                        raise StoreError(f"candidate search for {key!r} failed: {reason}")
+                    found.append(response["hits"]["hits"])
+                ids = [hit["_id"] for hit in found[0]] if day is None else self._nearest(found, around, per_key)
+                if ids:
+                    out[key] = ids
         return out
+
+    @staticmethod
+    def _candidate_searches(key: str, day: str | None) -> list[tuple[dict, list]]:
+        """Without a date: the most recent. With one (no scripting: the integ-test node has no
+        Painless), three searches that split the key's listings: on sale that day, last seen
+        before it (nearest first), first seen after it (nearest first)."""
+        term = {"term": {"block": key}}
+        if day is None:
+            return [(term, [{"last_seen": "desc"}, {"id": "asc"}])]
+        return [({"bool": {"filter": [term, {"range": {"first_seen": {"lte": day}}},
+                                      {"range": {"last_seen": {"gte": day}}}]}}, [{"last_seen": "desc"}, {"id": "asc"}]),
+                ({"bool": {"filter": [term, {"range": {"last_seen": {"lt": day}}}]}}, [{"last_seen": "desc"}, {"id": "asc"}]),
+                ({"bool": {"filter": [term, {"range": {"first_seen": {"gt": day}}}]}}, [{"first_seen": "asc"}, {"id": "asc"}])]
+
+    @staticmethod
+    def _nearest(found: list[list[dict]], around: date, per_key: int) -> list[str]:
+        """Listings on sale that day first, then the others by days from their life to it."""
+        midnight = datetime(around.year, around.month, around.day, tzinfo=UTC).timestamp() * 1000
+        during, after, before = found
+        outside = [((midnight - hit["sort"][0]) / 86_400_000, hit["_id"]) for hit in after]
+        outside += [((hit["sort"][0] - midnight) / 86_400_000, hit["_id"]) for hit in before]
+        outside.sort(key=lambda d: d[0])
+        return ([hit["_id"] for hit in during] + [i for _, i in outside])[:per_key]
 
     def key_counts(self, keys: Collection[str]) -> dict[str, int]:
         wanted = list(dict.fromkeys(keys))

@@ -6,7 +6,7 @@ import sqlite3
 import statistics
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from contracts.identifiers import identifier_key, identifier_keys
@@ -299,12 +299,20 @@ class EmbeddedStore(Store):
         for (profile,) in self.db.execute("SELECT profile FROM profiles ORDER BY doc"):
             yield ListingProfile.from_json(profile)
 
-    def candidates(self, keys: Collection[str], per_key: int) -> dict[str, list[str]]:
+    def candidates(self, keys: Collection[str], per_key: int, around: date | None = None) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for key in keys:
-            rows = self.db.execute(
-                "SELECT p.id FROM terms t JOIN profiles p ON p.doc = t.doc"
-                " WHERE t.field = 'block' AND t.key = ? ORDER BY t.doc DESC LIMIT ?", (key, per_key)).fetchall()
+            if around is None:
+                rows = self.db.execute(
+                    "SELECT p.id FROM terms t JOIN profiles p ON p.doc = t.doc"
+                    " WHERE t.field = 'block' AND t.key = ? ORDER BY t.doc DESC LIMIT ?", (key, per_key)).fetchall()
+            else:  # days between the date and the listing's life (0 within it), nearest first
+                day = around.isoformat()
+                rows = self.db.execute(
+                    "SELECT p.id FROM terms t JOIN profiles p ON p.doc = t.doc JOIN listings l ON l.rowid = t.doc"
+                    " WHERE t.field = 'block' AND t.key = ? ORDER BY"
+                    " max(julianday(?) - julianday(l.last_seen), julianday(l.first_seen) - julianday(?), 0),"
+                    " t.doc DESC LIMIT ?", (key, day, day, per_key)).fetchall()
             if rows:
                 out[key] = [i for (i,) in rows]
         return out

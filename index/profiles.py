@@ -29,8 +29,15 @@ from index.documents import ListingDocument, vendor_id
 
 UNKNOWN_ORIGIN = "?"
 MAX_TITLE_WORDS = 6
-_WORD_RE = re.compile(r"[^\W\d_]{4,}")
-_TITLE_WORD_RE = re.compile(r"[^\W\d_]{3,}")
+# Words of three characters or more that start with a letter: names such as "BHO", "GDF" or
+# "PB22" count; quantities ("10g", "x10") do not.
+_TOKEN_RE = re.compile(r"(?<![^\W_])[^\W\d_][^\W_]{2,}")
+_MULTIPLIER_RE = re.compile(r"x\d+")
+
+
+def tokens(text: str) -> list[str]:
+    """The words of a folded text that titles and declarations are compared on."""
+    return [t for t in _TOKEN_RE.findall(text) if not _MULTIPLIER_RE.fullmatch(t)]
 
 
 @lru_cache(maxsize=1)
@@ -40,15 +47,15 @@ def filler_words() -> frozenset[str]:
 
 
 def distinctive_words(text: str, limit: int = MAX_TITLE_WORDS) -> list[str]:
-    """Folded words of four letters or more that name goods rather than praise an offer."""
+    """Folded words (``tokens``) that name goods rather than praise an offer."""
     filler = filler_words()
-    words = [w for w in _WORD_RE.findall(fold(text)) if w not in filler]
+    words = [w for w in tokens(fold(text)) if w not in filler]
     return list(dict.fromkeys(words))[:limit]
 
 
 def title_words(text: str) -> tuple[str, ...]:
-    """Folded words of three letters or more, in order, once each: what a title is compared on."""
-    return tuple(dict.fromkeys(_TITLE_WORD_RE.findall(fold(text))))
+    """Folded words (``tokens``), in order, once each: what a title is compared on."""
+    return tuple(dict.fromkeys(tokens(fold(text))))
 
 
 class Offer(NamedTuple):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -93,10 +93,11 @@ class Store(ABC):
         that need every listing but not whole documents (watchlist terms, benchmarks)."""
 
     @abstractmethod
-    def candidates(self, keys: Collection[str], per_key: int) -> dict[str, list[str]]:
-        """Ids of the listings under each blocking key (index.profiles), most recent first
-        (embedded: by indexing order, Elasticsearch: by last seen), at most ``per_key`` per
-        key; keys without listings are absent."""
+    def candidates(self, keys: Collection[str], per_key: int, around: date | None = None) -> dict[str, list[str]]:
+        """Ids of the listings under each blocking key (index.profiles), at most ``per_key`` per
+        key; keys without listings are absent. Most recent first (embedded: by indexing order,
+        Elasticsearch: by last seen); with ``around``, the listings seen nearest that date first
+        (a parcel of 2014 is one of the listings on sale in 2014, not of the latest crawl)."""
 
     @abstractmethod
     def profiles(self, ids: Collection[str]) -> dict[str, ListingProfile]:

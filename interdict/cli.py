@@ -111,7 +111,9 @@ def _parser() -> argparse.ArgumentParser:
                                    "feed of --store — left-out terms per reason, the share of generic English words, "
                                    "the heaviest terms per kind and the reviewed share kept (docs/matching.md).")
     p.add_argument("stage", choices=["enrichment", "parsing", "matching", "watchlist"])
-    p.add_argument("--data", metavar="DIR", help="enrichment, parsing: the shared datasets folder (../shared/data)")
+    p.add_argument("--data", metavar="DIR", help="enrichment, parsing: the shared datasets folder (../shared/data); "
+                   "matching: index its datasets (into --store, kept and reused, else a scratch store) and plant "
+                   "shipments from them")
     store_arg(p)
     p.add_argument("--shipments", type=int, default=3000, help="matching: synthetic shipments (default 3000)")
     p.add_argument("--demo", action="store_true", help="matching: on the demo catalog indexed with staggered "

@@ -138,18 +138,69 @@ def _demo_index(config, folder: Path) -> str:
     return str(path)
 
 
+# The shared datasets as docs/import.md brings them in: (path under --data, import options).
+REAL_DATASETS = (
+    ("agora-2014", ["--market", "agora", "--currency", "BTC"]),
+    ("alphabay-2017", ["--market", "alphabay", "--encoding", "mac_roman"]),
+    ("torrez-2021/Product_dataset_new.csv", ["--market", "torrez"]),
+    ("dream-2016-sellers", ["--kind", "vendors", "--market", "dream"]),
+)
+
+
+def _real_index(config, data: Path, path: Path) -> str:
+    """The shared datasets imported into an embedded store at ``path`` (kept: a second run with
+    the same --store reuses it), each listing dated when it was captured (a dataset's date
+    column or the date in its file names), evidence and crawl state beside it."""
+    from index.embedded import EmbeddedStore
+    from interdict.cli import _parser
+    from interdict.imports import cmd_import
+
+    with EmbeddedStore(path) as store:
+        if store.count_listings():
+            print(f"{path}: {store.count_listings()} listings already indexed: reused", file=sys.stderr)
+            return str(path)
+    found = [(data / name, options) for name, options in REAL_DATASETS if (data / name).exists()]
+    if not found:
+        raise UserError(f"none of the shared datasets under {data} ({', '.join(n for n, _ in REAL_DATASETS)})")
+    scratch = path.parent / f"{path.stem}-import"
+    settings = config.model_copy(update={
+        "evidence": config.evidence.model_copy(update={"dir": str(scratch / "evidence")}),
+        "crawl": config.crawl.model_copy(update={"state_dir": str(scratch / "state")}),
+        "store": config.store.model_copy(update={"spool_dir": str(scratch / "spool")})})
+    for source, options in found:
+        done = cmd_import(_parser().parse_args(["import", str(source), *options, "--store", str(path)]), settings)
+        if done not in (0, 1):  # 1: some rows named and skipped, the rest imported
+            raise UserError(f"importing {source} failed (exit {done})")
+    return str(path)
+
+
 def eval_matching(args, config) -> int:
+    settings = _settings(args, config)
+    if args.demo and args.data:
+        raise UserError("eval matching: --demo or --data, not both")
+    with tempfile.TemporaryDirectory(prefix="interdict-eval-") as scratch:
+        if args.demo:
+            target = _demo_index(config, Path(scratch))
+        elif args.data:
+            if not Path(args.data).is_dir():
+                raise UserError(f"no datasets at {args.data} (expected the shared data folder; see its README)")
+            target = _real_index(config, Path(args.data), Path(args.store) if args.store else Path(scratch) / "real.db")
+        else:
+            target = args.store
+        # The real index: plant from every listing, not the first ones indexed (one dataset).
+        return _eval_on(args, config, settings, target, pool=None if args.data else 20_000)
+
+
+def _eval_on(args, config, settings, target, pool: int | None) -> int:
     from index.profiles import listing_profile
     from matching.evaluation import evaluate_matching
     from matching.matcher import Matcher
     from matching.synthetic import StreamGenerator
 
-    settings = _settings(args, config)
-    with tempfile.TemporaryDirectory(prefix="interdict-eval-") as scratch, \
-            open_store(config, _demo_index(config, Path(scratch)) if args.demo else args.store) as store:
+    with open_store(config, target) as store:
         if not store.count_listings():
             raise UserError("the store is empty: crawl or index listings first (`interdict demo` fills one)")
-        generator = StreamGenerator(store, seed=args.seed)
+        generator = StreamGenerator(store, seed=args.seed, pool=pool)
         stream = list(generator.stream(args.shipments, decoy_share=args.decoys))
         started = time.monotonic()
         results = list(Matcher(store, settings).match(s for s, _ in stream))

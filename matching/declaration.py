@@ -20,7 +20,7 @@ from enrichment.components.products import FuzzyLexicon
 from enrichment.components.quantities import UNIT_WORDS, quantity_of
 from enrichment.gazetteers import fold, load_category_words, load_common_words, load_products
 from enrichment.text import TextView
-from index.profiles import distinctive_words, filler_words
+from index.profiles import distinctive_words, filler_words, tokens
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 # Declarations are short: words from five letters are corrected (titles: seven), towards
@@ -122,8 +122,8 @@ class DeclarationReader:
             products=tuple({p.canonical: p for p in products}.values()),
             categories=tuple(dict.fromkeys(categories)),
             words=tuple(distinctive_words(corrected)),
-            terms=tuple(dict.fromkeys(w for w in _WORD_RE.findall(corrected)
-                                      if len(w) >= 3 and w not in self._ignored and w not in self.vague_phrases)),
+            terms=tuple(dict.fromkeys(w for w in tokens(corrected)
+                                      if w not in self._ignored and w not in self.vague_phrases)),
             quantity=quantity, vague=not products and self._is_vague(words), corrections=tuple(corrections),
         )
 

@@ -4,7 +4,8 @@ For a batch of shipments it reads each declaration, derives blocking keys (the p
 category and distinctive words it names, each at the origin country and the regions that
 contain it; the sender's email and phone), asks the Store for the listings under those keys
 in one round trip per batch — never a scan —, keeps the candidates most keys point at, and
-scores each with reasons (matching.scoring). Keys repeat across a stream (the same products
+scores each with reasons (matching.scoring). Each key's candidates are the listings seen
+nearest the parcel's month. Keys repeat across a stream (the same products
 from the same countries), so their candidates are kept for the run — and moved out of the
 garbage collector's sight with gc.freeze(), a process-wide setting meant for batch jobs and
 workers that match for a living.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
+from datetime import date
 from itertools import islice
 from typing import TypeVar
 
@@ -28,11 +30,17 @@ from index.profiles import UNKNOWN_ORIGIN
 from index.store import Store
 from matching.contracts import Match, Reason, Shipment, ShipmentMatches
 from matching.declaration import DeclarationReader
-from matching.scoring import Prepared, Scorer, ShipmentView, explain, load_weights, logistic, read_shipment
-from matching.similarity import WordStats
+from matching.risk import logistic
+from matching.scoring import Prepared, Scorer, explain, load_weights
+from matching.view import ShipmentView, read_shipment
+from matching.similarity import WordStats, may_be_misspelt, one_edit_away
 
 # How strongly a key ties a candidate to a shipment, for choosing which candidates to score.
 KEY_VOTES = {"i": 8, "v": 6, "p": 3, "c": 1, "w": 1}
+# A word few listings share ("GDF", "Cannasutra") singles them out more than their product
+# does: its listings get up to this much more, the fewer they are (a product key is cut at
+# candidates_per_key, so the listing the parcel names may not be among its candidates).
+RARE_WORD_VOTES = 6
 CACHE_KEYS = 200_000
 CACHE_PROFILES = 500_000
 T = TypeVar("T")
@@ -52,6 +60,7 @@ class Matcher:
         self._profiles: dict[str, Prepared] = {}
         self._vendors: dict[str, tuple[str, ...]] = {}  # identifier -> vendor ids
         self._vendor_docs: dict[str, VendorDocument | None] = {}
+        self._spelling: dict[str, str | None] = {}  # a declared word no title has -> the title word one edit away
 
     def match(self, shipments: Iterable[Shipment]) -> Iterator[ShipmentMatches]:
         """Results in the order of the shipments, batch by batch (a stream of any length)."""
@@ -67,7 +76,9 @@ class Matcher:
         origins = [view.shipment.origin_country, *regions_of(view.shipment.origin_country), UNKNOWN_ORIGIN]
         keys = [f"p:{fold(p)}@{o}" for p in view.products for o in origins]
         keys += [f"c:{c}@{o}" for c in view.categories for o in origins]
-        keys += [f"w:{w}@{o}" for d in view.declared for w in d.words for o in origins]
+        words = [w for d in view.declared for w in d.words]
+        words += [right for w in words if (right := self._spelling.get(w))]
+        keys += [f"w:{w}@{o}" for w in words for o in origins]
         keys += [f"i:{i}" for i in view.identifiers]
         keys += [f"v:{v}" for v in sorted(vendor_ids)]
         return list(dict.fromkeys(keys))
@@ -82,17 +93,26 @@ class Matcher:
             for value in wanted:
                 self._vendors[value] = tuple(found.get(identifier_key(value), ()))
         self._learn(t for view in views for d in view.declared for t in d.terms)
+        self._respell(w for view in views for d in view.declared for w in d.words)
         plans = []
         for view in views:
             vendor_ids = {v for i in view.identifiers for v in self._vendors.get(i, ())}
-            plans.append((self._keys(view, vendor_ids), vendor_ids))
+            # Candidates are the listings seen nearest the parcel's month: a parcel of 2014 is
+            # one of the offers on sale then, not of the latest crawl.
+            month = view.posted.replace(day=15).isoformat()
+            plans.append(([f"{key}#{month}" for key in self._keys(view, vendor_ids)], vendor_ids))
         missing = {k for keys, _ in plans for k in keys if k not in self._candidates}
         if missing:
             if len(self._candidates) + len(missing) > CACHE_KEYS:
                 self._candidates.clear()
-            found = self.store.candidates(missing, self.settings.candidates_per_key)
-            for key in missing:
-                self._candidates[key] = tuple(found.get(key, ()))
+            by_month: dict[str, list[str]] = {}
+            for dated in missing:
+                key, _, month = dated.rpartition("#")
+                by_month.setdefault(month, []).append(key)
+            for month, keys in sorted(by_month.items()):
+                found = self.store.candidates(keys, self.settings.candidates_per_key, around=date.fromisoformat(month))
+                for key in keys:
+                    self._candidates[f"{key}#{month}"] = tuple(found.get(key, ()))
             unknown = {i for key in missing for i in self._candidates[key] if i not in self._profiles}
             if unknown:
                 if len(self._profiles) + len(unknown) > CACHE_PROFILES:
@@ -118,11 +138,28 @@ class Matcher:
         if unknown:
             self.stats.learn(unknown, self.store.key_counts([f"t:{w}" for w in unknown]))
 
+    def _respell(self, words) -> None:
+        """A declared word no title has ("ketammine", "xanxa") may be a title word misspelt: its
+        candidates come from the title word one edit away that most titles have, found by
+        counting every one-edit variant in one round trip (cached for the run)."""
+        wanted = {w for w in words if w not in self._spelling and not self.stats.df.get(w) and may_be_misspelt(w)}
+        if not wanted:
+            return
+        variants = {w: one_edit_away(w) for w in wanted}
+        counts = self.store.key_counts([f"t:{v}" for vs in variants.values() for v in vs])
+        for word, near in variants.items():
+            found = max(((counts.get(f"t:{v}", 0), v) for v in near), default=(0, ""))
+            self._spelling[word] = found[1] if found[0] else None
+
     def _shortlist(self, keys: list[str]) -> list[Prepared]:
-        votes: dict[str, int] = {}
+        votes: dict[str, float] = {}
+        per_key = self.settings.candidates_per_key
         for key in keys:
+            listings = self._candidates.get(key, ())
             weight = KEY_VOTES[key[0]]
-            for listing in self._candidates.get(key, ()):
+            if key[0] == "w" and len(listings) < per_key:
+                weight += RARE_WORD_VOTES * (1 - len(listings) / per_key)
+            for listing in listings:
                 votes[listing] = votes.get(listing, 0) + weight
         ranked = sorted(votes, key=votes.__getitem__, reverse=True)[:self.settings.max_candidates]
         profiles = self._profiles

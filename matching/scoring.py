@@ -10,17 +10,17 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 from contracts.regions import covers
 from enrichment.gazetteers import fold
-from enrichment.rates import load_rates
 from index.profiles import ListingProfile, Offer, title_words
-from matching.contracts import Reason, Shipment
-from matching.declaration import Declared, DeclarationReader
+from matching.contracts import Reason
+from matching.risk import logistic, match_flags, risk, risk_flags
 from matching.similarity import NOTHING, Shared, Terms, WordStats, prepare_terms, shared
+from matching.view import ShipmentView
 
 WEIGHTS_FILE = Path(__file__).resolve().parent / "data" / "scoring.json"
 SIMILARITY_SHOWN = 0.05  # less is not worth a line of explanation
@@ -31,91 +31,6 @@ _ASPECT_NUMBERS = itertools.count()
 
 def load_weights(path: Path = WEIGHTS_FILE) -> dict:
     return {k: v for k, v in json.loads(path.read_text(encoding="utf-8")).items() if not k.startswith("_")}
-
-
-def logistic(x: float) -> float:
-    return 1 / (1 + math.exp(-x))
-
-
-@dataclass(slots=True)
-class ShipmentView:
-    """A shipment read once for scoring against many candidates."""
-
-    shipment: Shipment
-    declared: list[Declared]
-    products: dict[str, str]  # canonical -> the words that named it
-    product_classes: dict[str, str]  # canonical -> its category
-    categories: set[str]  # taxonomy ids named, with those of the named products
-    hs_codes: list[str]  # declared, digits
-    grams: list[tuple[float, float, float]] = field(default_factory=list)  # (low, high, guess): the contents in g
-    count: int | None = None  # units declared for the named goods
-    value_usd: float | None = None
-    value_note: str = ""  # why the value could not be converted
-    identifiers: set[str] = field(default_factory=set)  # the sender's, folded
-    # derived once for the scorer's inner loop
-    origin: str = ""
-    destination: str = ""
-    posted: date | None = None
-    hs4: frozenset[str] = frozenset()
-    hs2: frozenset[str] = frozenset()
-    terms: list[Terms] | None = None  # the articles' terms, prepared by the scorer (it knows the words' weights)
-    memo: dict[int, tuple] = field(default_factory=dict)  # the scorer's evidence on aspects candidates share
-
-    @property
-    def item_id(self) -> str:
-        return self.shipment.item_id
-
-
-def _declared_weight(articles) -> tuple[float, float, float]:
-    """(low, high, best guess) in grams for the contents, from the declared net weights:
-    declarations round (0.1 kg may be 50 to 150 g), and a round minimum (0.1, 0.01 kg) is
-    what senders write for anything lighter."""
-    low = high = 0.0
-    for article in articles:
-        kg = article.net_weight_kg
-        text = f"{kg:.3f}".rstrip("0")
-        decimals = len(text.split(".")[1]) if "." in text else 0
-        slack = {0: 500.0, 1: 50.0, 2: 5.0}.get(decimals, 0.5)
-        grams = kg * 1000
-        low += 0.0 if kg in (1.0, 0.1, 0.01, 0.001) else grams - slack
-        high += grams + slack
-    return max(low, 0.0), high, sum(a.net_weight_kg for a in articles) * 1000
-
-
-def read_shipment(shipment: Shipment, reader: DeclarationReader) -> ShipmentView:
-    declared = [reader.read(a.description) for a in shipment.articles]
-    products = {p.canonical: p.text for d in declared for p in d.products}
-    product_classes = {p.canonical: p.category for d in declared for p in d.products}
-    # A cover description ("documents", "supplements") names no kind of goods worth comparing.
-    categories = {c for d in declared if not d.vague for c in d.categories}
-    categories |= {p.category for d in declared for p in d.products}
-    # The goods that matter are in the articles naming something; else all of them.
-    named = [i for i, d in enumerate(declared) if d.products or d.categories] or range(len(declared))
-    articles = [shipment.articles[i] for i in named]
-    grams = [_declared_weight(articles)]
-    for i in named:
-        q = declared[i].quantity
-        if q and q[1] in ("g", "ml"):
-            stated = q[0] * shipment.articles[i].quantity
-            grams.append((stated * 0.98, stated * 1.02, stated))
-    counts = [declared[i].quantity[0] * shipment.articles[i].quantity for i in named
-              if declared[i].quantity and declared[i].quantity[1] == "unit"]
-    count = int(counts[0]) if counts else sum(a.quantity for a in articles)
-    rates = load_rates()
-    value_usd, note = 0.0, ""
-    for article in articles:
-        rate = rates.cached_rate(article.currency, shipment.posting_date)
-        if rate is None:
-            value_usd, note = None, f"no exchange rate for {article.currency}"
-            break
-        value_usd += article.value * rate
-    identifiers = {v for v in (shipment.sender.email, shipment.sender.phone) if v}
-    hs_codes = [a.hs_code for a in shipment.articles if a.hs_code]
-    return ShipmentView(shipment=shipment, declared=declared, products=products, product_classes=product_classes,
-                        categories=categories, hs_codes=hs_codes, grams=grams, count=count, value_usd=value_usd, value_note=note,
-                        identifiers={i.lower() for i in identifiers}, origin=shipment.origin_country,
-                        destination=shipment.destination_country, posted=shipment.posting_date,
-                        hs4=frozenset(h[:4] for h in hs_codes), hs2=frozenset(h[:2] for h in hs_codes))
 
 
 # One piece of evidence while scoring: (code, contribution, detail template, its arguments).
@@ -479,40 +394,10 @@ class Scorer:
         return None
 
     def risk_flags(self, view: ShipmentView) -> list[Reason]:
-        """What the declaration itself says, whatever it matches."""
-        w = self.w
-        shipment = view.shipment
-        flags = []
-        vague = [d.text for d in view.declared if d.vague]
-        if vague and len(vague) == len(view.declared):
-            flags.append(Reason(code="vague_description", contribution=w["risk_vague_description"],
-                                detail=f"'{vague[0]}' is on the vague-description list"))
-        if shipment.category == "gift":
-            eur = load_rates().convert(view.value_usd, "USD", "EUR", shipment.posting_date) if view.value_usd else None
-            many = max(a.quantity for a in shipment.articles)
-            if many > w["gift_max_quantity"] or (eur is not None and eur > w["gift_max_value_eur"]):
-                what = f"{many} identical articles" if many > w["gift_max_quantity"] else f"EUR {eur:,.2f}"
-                flags.append(Reason(code="gift_commercial", contribution=w["risk_gift_commercial"],
-                                    detail=f"declared as a gift with a commercial quantity or value ({what})"))
-        controlled = tuple(w["controlled_categories"])
-        for declared in view.declared:
-            for product in declared.products:
-                if product.category.split(".")[0] in controlled:
-                    flags.append(Reason(code="controlled_product", contribution=w["risk_controlled_product"],
-                                        detail=f"'{product.text}' is {product.canonical} ({product.category})"))
-        for article, declared in zip(shipment.articles, view.declared):
-            named = [p for p in declared.products if p.hs_code]
-            if article.hs_code and named and all(article.hs_code[:2] != p.hs_code[:2] for p in named):
-                flags.append(Reason(code="hs_inconsistent", contribution=w["risk_hs_inconsistent"],
-                                    detail=f"HS {article.hs_code} declared for '{article.description}', "
-                                           f"which is {named[0].canonical} (HS {named[0].hs_code})"))
-        return flags
+        return risk_flags(self.w, view)
 
     def match_flags(self, match_reasons: list[Reason]) -> list[Reason]:
-        """Risk flags a confirmed match adds: the declared value against the listing's price."""
-        return [Reason("undervalued", self.w["risk_undervalued"], r.detail)
-                for r in match_reasons if r.code == "undervalued"]
+        return match_flags(self.w, match_reasons)
 
     def risk(self, flags: list[Reason], best_score: float) -> float:
-        return logistic(self.w["risk_prior"] + sum(f.contribution for f in flags) + self.w["risk_match_weight"] * best_score)
-
+        return risk(self.w, flags, best_score)

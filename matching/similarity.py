@@ -27,6 +27,22 @@ FUZZY_MIN_LENGTH = 5
 FUZZY_MAX_ZIPF = 2.0  # a word this common in a market language is written on purpose, not misspelt
 
 
+def may_be_misspelt(word: str) -> bool:
+    return len(word) >= FUZZY_MIN_LENGTH and word.isalpha() and zipf_any(word) < FUZZY_MAX_ZIPF
+
+
+def one_edit_away(word: str) -> set[str]:
+    """Every word one letter dropped, swapped with its neighbour, replaced or added away."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    out = {a + b[1:] for a, b in splits if b}
+    out |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    out |= {a + c + b[1:] for a, b in splits if b for c in letters}
+    out |= {a + c + b for a, b in splits for c in letters}
+    out.discard(word)
+    return out
+
+
 def one_edit_apart(a: str, b: str) -> bool:
     """Whether b is a with one letter dropped, added, replaced, or two neighbours swapped."""
     if a == b or abs(len(a) - len(b)) > 1:
@@ -111,7 +127,7 @@ def prepare_terms(text: str, terms: tuple[str, ...], named: frozenset[str], stat
     for term in terms:
         for variant in variants(term):
             lookup.setdefault(variant, term)
-    fuzzy = tuple(t for t in terms if len(t) >= FUZZY_MIN_LENGTH and zipf_any(t) < FUZZY_MAX_ZIPF)
+    fuzzy = tuple(t for t in terms if may_be_misspelt(t))
     strengths = {t: stats.strength(t, t in named) for t in terms}
     return Terms(text, lookup, fuzzy, named, strengths, sum(strengths.values()))
 

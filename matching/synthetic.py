@@ -56,11 +56,11 @@ class Truth:
 
 
 class StreamGenerator:
-    def __init__(self, store: Store, seed: int = 7, pool: int = 20_000):
+    def __init__(self, store: Store, seed: int = 7, pool: int | None = 20_000):
         self.rng = random.Random(seed)
         self.store = store
         # A pool of listings to plant from: the first `pool` the store yields (a full scan
-        # is for small indexes; a sample is as good a source).
+        # is for small indexes; a sample is as good a source), or all (None).
         self.listings: list[tuple[ListingDocument, ListingProfile]] = []
         for doc in islice(store.iter_listings(), pool):
             profile = listing_profile(doc)

@@ -175,7 +175,7 @@ def test_datasets_in_each_shared_layout_are_mapped_and_imported(tmp_path, env):
                      '"2014-01-01__a.html","2014-01-01","passman","MDMA 84% 10g",0.25,"Drugs","Ecstasy",NA,"\n'
                      '    Feedbacks:\n     5/5 great","Netherlands","Worldwide"\n'
                      '"2014-01-01__b.html","2014-01-01",NA,"Orphan row",0.1,"Drugs","Other",NA,"","NA","NA"\n')
-    alphabay = tmp_path / "alphabay.csv"
+    alphabay = tmp_path / "Opioids - 20170421.csv"  # the crawl's date in the file name, as AlphaBay's are
     alphabay.write_bytes(("category_link,subcategory_link,listing_title,listing_price,listing_vendor\n"
                           'Drugs,Opioids,Heroin für Kenner 1g,"Buy price\nUSD 95.00\n",Übermensch\n').encode("mac_roman"))
     torrez = tmp_path / "torrez.csv"
@@ -197,7 +197,11 @@ def test_datasets_in_each_shared_layout_are_mapped_and_imported(tmp_path, env):
     assert mdma["capture"]["captured_from"] == "column" and mdma["category_path"] == ["Drugs", "Ecstasy"]
     assert docs["Heroin für Kenner 1g"]["listing"]["vendor"]["name"] == "Übermensch"
     assert docs["Heroin für Kenner 1g"]["listing"]["price"] == {"amount": 95.0, "currency": "USD"}
+    heroin = docs["Heroin für Kenner 1g"]["listing"]
+    assert heroin["crawled_at"][:10] == "2017-04-21" and heroin["capture"]["captured_from"] == "filename"
+    assert not heroin["capture"]["approximate"]
     sildigra = docs["Sildigra 150mg x10"]["listing"]
+    assert sildigra["capture"]["captured_from"] == "mtime" and sildigra["capture"]["approximate"]  # no date anywhere
     assert sildigra["price"] == {"amount": 2385.41, "currency": "USD"}  # "price in $" names the currency
     assert sildigra["url"].endswith("/items/sildigra") and sildigra["transport"] == "tor"
     orphan = cli(env, "import", str(agora), "--market", "agora2", "--currency", "BTC")

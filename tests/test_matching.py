@@ -12,13 +12,15 @@ from functools import partial
 
 import pytest
 
-from conftest import run_cli
+from conftest import SHARED_DATA, run_cli
 from index.profiles import ListingProfile, Offer
 from matching.contracts import RESULTS, Shipment
 from matching.declaration import DeclarationReader
 from matching.evaluation import evaluate_matching
 from matching.matcher import Matcher, match_in_processes
-from matching.scoring import Scorer, explain, logistic, read_shipment
+from matching.risk import logistic
+from matching.scoring import Scorer, explain
+from matching.view import read_shipment
 from matching.synthetic import StreamGenerator
 
 @pytest.fixture(scope="module")
@@ -178,7 +180,7 @@ def test_candidates_come_from_blocking_never_a_scan(matching_store, monkeypatch)
     monkeypatch.setattr(matching_store, "iter_profiles", no_scan)
     asked = []
     real = matching_store.candidates
-    monkeypatch.setattr(matching_store, "candidates", lambda keys, per_key: asked.append(set(keys)) or real(keys, per_key))
+    monkeypatch.setattr(matching_store, "candidates", lambda keys, per_key, around=None: asked.append(set(keys)) or real(keys, per_key, around))
     matcher = Matcher(matching_store)
     results = list(matcher.match([shipment(), shipment(description="Peruvian cocaine 28g")]))
     assert len(results) == 2 and len(asked) == 1  # one store round trip for the batch
@@ -310,6 +312,26 @@ def test_eval_matching_command(tmp_path):
     assert "all planted" in done.stdout and "threshold sweep" in done.stdout
     scores = json.loads((tmp_path / "m.json").read_text())
     assert scores["shipments"] == 600 and scores["by_mode"]["decoy"]["shipments"] > 150
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED_DATA / "agora-2014").is_dir(), reason="needs ../shared/data")
+def test_eval_matching_on_the_real_datasets(tmp_path):
+    """`--data`: the shared datasets indexed with their capture dates and shipments planted from
+    them (docs/matching.md has the 3,000-shipment figures): lawful decoys and cover-only parcels
+    never MATCH, a MATCH is right, and a parcel in its listing's words is among the five shown."""
+    store = tmp_path / "real.db"
+    done = run_cli("eval", "matching", "--data", str(SHARED_DATA), "--store", str(store), "--shipments", "800",
+                   "--json", str(tmp_path / "m.json"))
+    assert done.returncode == 0, done.stderr
+    by_mode = json.loads((tmp_path / "m.json").read_text())["by_mode"]
+    assert by_mode["decoy"]["predicted"] == 0 and by_mode["vague"]["predicted"] == 0
+    described = [by_mode[m] for m in ("listing_words", "misspelt", "other_name")]
+    assert 1 - sum(c["wrong"] for c in described) / sum(c["predicted"] for c in described) >= 0.95
+    words = by_mode["listing_words"]
+    assert words["shown5"] / words["shipments"] >= 0.8
+    again = run_cli("eval", "matching", "--data", str(SHARED_DATA), "--store", str(store), "--shipments", "50")
+    assert again.returncode == 0 and "already indexed: reused" in again.stderr
 
 
 def test_generated_parcels_leave_only_from_countries_an_s10_id_can_name():

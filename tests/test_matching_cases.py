@@ -13,7 +13,7 @@ import pytest
 
 from conftest import make_listing
 from matching.matcher import Matcher
-from matching.scoring import logistic
+from matching.risk import logistic
 from test_matching import shipment
 
 ONCE = datetime(2024, 1, 10, tzinfo=UTC)
@@ -27,6 +27,7 @@ REAL = [  # (title, vendor, ships from, ships to, price USD, crawl dates, descri
      [datetime(2014, 2, 1, tzinfo=UTC), datetime(2014, 3, 1, tzinfo=UTC)], ""),
     ("Blue Dream 28g", "DreamTeam", "Netherlands", ["Worldwide"], 220, [ONCE],
      "Top shelf. Contact: dreamteam@protonmail.com"),
+    ("7g Cannasutra by DNA Genetics", "canadaflag", "Canada", ["Worldwide"], 50, [ONCE], ""),
 ]
 
 
@@ -126,3 +127,18 @@ def test_offers_compete_and_the_explanation_adds_up(store):
         assert match.reasons[0].code == "prior"
         assert logistic(sum(r.contribution for r in match.reasons)) == pytest.approx(match.score, abs=2e-3)
     assert any(r.code == "others" for m in result.matches for r in m.reasons)
+
+
+def test_a_misspelt_word_finds_the_title_word_one_edit_away(store, monkeypatch):
+    """"Cannasutta" is in no title: its candidates come from "cannasutra", the title word one
+    edit away (the parcel names nothing else the listing could be found by)."""
+    asked = []
+    real = store.candidates
+    monkeypatch.setattr(store, "candidates", lambda keys, per_key, around=None: asked.extend(keys) or
+                        real(keys, per_key, around))
+    result = Matcher(store).match_one(shipment(description="Cannasutta", origin="CA", destination="US",
+                                               posted="2024-01-20", net_weight_kg=0.007, value=45.0, currency="USD"))
+    assert "w:cannasutra@CA" in asked and "w:cannasutta@CA" in asked
+    assert result.matches[0].title == "7g Cannasutra by DNA Genetics"
+    similarity = next(r for r in result.matches[0].reasons if r.code == "similarity")
+    assert "'cannasutra'" in similarity.detail

@@ -285,9 +285,11 @@ def test_candidates_by_blocking_key(loaded):
     assert sorted(p.id for p in loaded.iter_profiles()) == sorted(d.id for d in loaded.iter_listings())
 
 
-def test_title_word_counts_and_market_lifetimes(loaded, enrich):
-    """Document frequencies of title words (the matcher's IDF) and how long each market's
-    listings live, the same in every store."""
+def test_title_word_counts_market_lifetimes_and_candidates_around_a_date(loaded, enrich):
+    """Document frequencies of title words (the matcher's IDF), how long each market's
+    listings live, and the candidates nearest a parcel's date, the same in every store."""
+    from index import vendor_id
+
     counts = loaded.key_counts(["t:mdma", "t:rolex", "t:pills", "t:nothing", "t:mdma"])
     assert counts == {"t:mdma": 2, "t:rolex": 1, "t:pills": 1}
     assert loaded.key_counts([]) == {}
@@ -299,6 +301,16 @@ def test_title_word_counts_and_market_lifetimes(loaded, enrich):
                                                        title=f"Hash {key}")))
     lifetimes = loaded.lifetimes()
     assert set(lifetimes) == {"gamma"} and lifetimes["gamma"] == pytest.approx(11, abs=0.01)
+    # Candidates around a date: those on sale that day, then by days from their life to it.
+    loaded.upsert_listings(enrich(make_listing(crawled_at=T0 + timedelta(60), listing_key="g5", market="gamma",
+                                               title="Hash g5")))
+    key = f"v:{vendor_id('gamma', 'Vendor')}"
+    ids = {k: listing_id("gamma", k) for k in ("g1", "g2", "g3", "g4", "g5")}
+    around = (T0 + timedelta(20)).date()
+    assert loaded.candidates([key], per_key=10, around=around)[key] == [ids[k] for k in ("g3", "g2", "g1", "g4", "g5")]
+    assert loaded.candidates([key], per_key=2, around=around)[key] == [ids["g3"], ids["g2"]]
+    assert loaded.candidates([key], per_key=1, around=(T0 + timedelta(70)).date())[key] == [ids["g5"]]
+    assert sorted(loaded.candidates([key], per_key=10)[key]) == sorted(ids.values())
 
 
 def test_vendors_found_by_identifier(store, enricher, catalog):

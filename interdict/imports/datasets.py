@@ -127,11 +127,12 @@ def dataset_records(member: Member, args, market: str | None) -> Iterator[tuple[
 
 def _record(fields: dict[str, Any], kind: str, market: str | None, member: Member, captured, lineno: int):
     dated = bool(fields.get("date"))
-    when = captured or member.mtime
+    when = captured or member.named_date or member.mtime
     capture = Capture(source=member.source, member=f"{member.name}:{lineno}".lstrip(":"),
                       archive_sha256=member.archive_sha256,
-                      captured_from="column" if dated else "option" if captured else "mtime",
-                      approximate=not dated and not captured)
+                      captured_from="column" if dated else "option" if captured else
+                      "filename" if member.named_date else "mtime",
+                      approximate=not dated and not captured and not member.named_date)
     if kind == "vendors":
         return vendor_from_row(fields, market, when)
     listing = listing_from_raw(raw_listing(fields), market, when)

@@ -100,6 +100,8 @@ def captured_at(member: Member, given: datetime | None) -> tuple[datetime, str, 
         return member.captured, "warc-date", False
     if given:
         return given, "option", False
+    if member.named_date:
+        return member.named_date, "filename", False
     if member.mtime:
         return member.mtime, "mtime", True
     return datetime.now(UTC), "import", True

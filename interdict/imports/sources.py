@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import re
 import tarfile
 import zipfile
 import zlib
@@ -53,6 +54,10 @@ class ByteMeter:
 METER = ByteMeter()
 
 
+# A calendar date in a file name: 20170510, 2014-02-01, 2014_02_01 (digits on neither side).
+_NAMED_DATE_RE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)([-_.]?)(?P<m>0[1-9]|1[0-2])\2(?P<d>0[1-9]|[12]\d|3[01])(?!\d)")
+
+
 @dataclass
 class Member:
     source: str  # the path as given on the command line
@@ -68,6 +73,18 @@ class Member:
     @property
     def where(self) -> str:
         return f"{self.source}:{self.name}" if self.name else self.source
+
+    @cached_property
+    def named_date(self) -> datetime | None:
+        """The date a crawl wrote into the file's name ("Carded items - 20170510.csv",
+        "products-2014-02-01.csv"): when it was captured, unlike the file's modification time."""
+        found = None
+        for match in _NAMED_DATE_RE.finditer(Path(self.name or self.source).name):
+            try:
+                found = datetime(int(match["y"]), int(match["m"]), int(match["d"]), tzinfo=UTC)
+            except ValueError:
+                continue
+        return found
 
     @cached_property
     def sha256(self) -> str:
