@@ -42,6 +42,7 @@ KEY_VOTES = {"i": 8, "v": 6, "p": 3, "c": 1, "w": 1}
 # candidates_per_key, so the listing the parcel names may not be among its candidates).
 RARE_WORD_VOTES = 6
 CACHE_KEYS = 200_000
+CACHE_WORDS = 1_000_000  # document frequencies; every declared typo adds one
 CACHE_PROFILES = 500_000
 T = TypeVar("T")
 
@@ -84,6 +85,13 @@ class Matcher:
         return list(dict.fromkeys(keys))
 
     def _fetch(self, views: list[ShipmentView]) -> list[tuple[list[str], set[str]]]:
+        if len(self.stats.df) + len(self._spelling) > CACHE_WORDS:
+            # Prepared profiles and candidates rely on the words' statistics: start them afresh together.
+            self.stats.forget()
+            self._spelling.clear()
+            self._candidates.clear()
+            gc.unfreeze()
+            self._profiles.clear()
         wanted = {i for view in views for i in view.identifiers if i not in self._vendors}
         if wanted:
             if len(self._vendors) + len(wanted) > CACHE_KEYS:  # senders' contacts rarely repeat

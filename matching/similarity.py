@@ -77,6 +77,10 @@ class WordStats:
     df: dict[str, int] = field(default_factory=dict)
     _strength: dict[tuple[str, bool], float] = field(default_factory=dict)
 
+    def forget(self) -> None:
+        self.df.clear()
+        self._strength.clear()
+
     def unknown(self, words: Iterable[str]) -> set[str]:
         return {w for w in words if w not in self.df}
 

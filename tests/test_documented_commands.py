@@ -40,6 +40,9 @@ NOT_HERE = {  # command (start of it) -> why it is not run here, and which test 
     "cd deploy/scrapyd && SCRAPYD_URL=": "tests/test_scrapyd_e2e.py::test_the_documented_command_deploys_every_spider",
     "curl -u ops:... http://HOST:6800/schedule.json":
         "tests/test_scrapyd_e2e.py::test_a_crawl_scheduled_with_scrapyds_own_api_is_recorded_too",
+    # two minutes of import: run once, beside the checks of its figures, in parallel with this test
+    ".venv/bin/interdict eval matching --data ../shared/data":
+        "tests/test_matching.py::test_eval_matching_on_the_real_datasets",
 }
 LONG_RUNNING = {".venv/bin/interdict demo --serve-only", ".venv/bin/interdict serve", ".venv/bin/interdict schedule run"}
 FAILS = {".venv/bin/interdict crawl sable --join": "crawl.frontier"}  # without a Redis frontier configured

@@ -13,6 +13,7 @@ from functools import partial
 import pytest
 
 from conftest import SHARED_DATA, run_cli
+from config import MatchingSettings
 from index.profiles import ListingProfile, Offer
 from matching.contracts import RESULTS, Shipment
 from matching.declaration import DeclarationReader
@@ -219,6 +220,23 @@ def test_the_pruned_ranking_is_what_scoring_every_candidate_gives(matching_store
     assert compared > 150 and pruned > 1000 and competed > 50  # the comparison had something to prune
 
 
+def test_caches_started_afresh_give_the_same_results(matching_store, monkeypatch):
+    """The words' statistics, spellings, candidates and profiles are dropped together when
+    they grow too large: what follows is matched exactly as before."""
+    import matching.matcher as matcher_module
+
+    stream = [s for s, _ in StreamGenerator(matching_store, seed=19).stream(300)]
+    settings = MatchingSettings(batch_size=20)
+    kept = [r.to_json() for r in Matcher(matching_store, settings).match(stream)]
+    monkeypatch.setattr(matcher_module, "CACHE_WORDS", 50)
+    matcher = Matcher(matching_store, settings)
+    forgets = []
+    real = matcher.stats.forget
+    monkeypatch.setattr(matcher.stats, "forget", lambda: forgets.append(1) or real())
+    assert [r.to_json() for r in matcher.match(stream)] == kept
+    assert len(forgets) > 5
+
+
 def test_results_serialise_and_validate(matching_store):
     result = Matcher(matching_store).match_one(shipment())
     again = RESULTS.validate_json(result.to_json())
@@ -236,7 +254,6 @@ def test_several_processes_give_the_same_results(matching_db, matching_store):
 
 def test_both_stores_match_alike_and_give_the_same_watchlist(matching_store, elasticsearch_url):
     from conftest import es_store
-    from config import MatchingSettings
 
     es = es_store(elasticsearch_url)
     try:
