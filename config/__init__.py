@@ -98,9 +98,9 @@ class MatchingSettings(_Strict):
     # A candidate scoring at least this is a match (docs/matching.md: scores are probabilities
     # from summed log-odds, so 0.5 means "more likely than not").
     threshold: float = Field(0.5, ge=0, le=1)
-    # Candidates shown to analysts below the threshold ("maybe"): offers compete, so when ten
-    # fit a parcel equally each is under 0.1, and the five best are still worth a look.
-    report_threshold: float = Field(0.05, ge=0, le=1)
+    # Candidates shown to analysts below the threshold ("maybe"): offers compete, so when
+    # forty fit a parcel equally each is near 0.02, and the five best are still worth a look.
+    report_threshold: float = Field(0.01, ge=0, le=1)
     top: int = Field(5, ge=1, le=100)  # matches kept per shipment
     candidates_per_key: int = Field(100, ge=1, le=10_000)  # listings fetched per blocking key (nearest the parcel's date)
     max_candidates: int = Field(100, ge=1, le=10_000)  # scored per shipment, the most strongly blocked first (they compete)

@@ -36,8 +36,8 @@ from index.query import (
 )
 from index.store import Store, StoreError, read_document
 
-SCHEMA_VERSION = 9  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms;
-# 9: title-word keys (t:) for the matcher's document frequencies
+SCHEMA_VERSION = 10  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms;
+# 9: title-word keys (t:) for the matcher's document frequencies; 10: product-and-quantity keys (q:)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- documents `migrate` found unreadable (written by an older release, or damaged): kept whole

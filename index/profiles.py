@@ -7,6 +7,9 @@ a compact profile (ids, products, routes, offers with USD prices, identifiers, d
 a set of blocking keys the stores index as exact terms:
 
 - ``p:<product>@<origin>``  canonical product and each ships-from code ("?" when unknown)
+- ``q:<product>@<origin>~<size>`` the same, for each quantity the listing sells (half-octave
+                            sizes, ``quantity_size``): the listings of a common product that
+                            sell what a parcel holds, whatever else that product's key holds
 - ``c:<category>@<origin>`` the listing's main category (descriptions that name only a kind)
 - ``w:<word>@<origin>``     distinctive title words (not filler such as "quality")
 - ``t:<word>``              every title word of three letters or more: counted, never fetched
@@ -18,6 +21,7 @@ a set of blocking keys the stores index as exact terms:
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -62,6 +66,24 @@ class Offer(NamedTuple):
     amount: float  # grams, millilitres or units
     unit: str  # g, ml, unit
     price_usd: float
+
+
+# Quantities are blocked in half-octave sizes (each 1.41 times the last): a parcel's contents
+# are known to within packaging and rounding, so it asks for the few sizes its weight spans.
+_SIZES_PER_OCTAVE = 2
+
+
+def quantity_size(amount: float, unit: str) -> str:
+    """The blocking size of a quantity: "g7" holds 9.5 to 13.5 g (ml count as g), "u6" 7 to 9 units."""
+    return f"{'u' if unit == 'unit' else 'g'}{round(_SIZES_PER_OCTAVE * math.log2(amount))}"
+
+
+def quantity_sizes(low: float, high: float, unit: str) -> list[str]:
+    """Every blocking size a quantity between ``low`` and ``high`` may have been filed under."""
+    if not 0 < low <= high or not math.isfinite(high):
+        return []
+    first, last = (round(_SIZES_PER_OCTAVE * math.log2(x)) for x in (low, high))
+    return [f"{'u' if unit == 'unit' else 'g'}{n}" for n in range(first, last + 1)]
 
 
 # Not frozen: a matching run decodes tens of thousands of profiles a second, and a frozen
@@ -133,6 +155,8 @@ def listing_profile(doc: ListingDocument) -> ListingProfile:
 def blocking_keys(profile: ListingProfile) -> list[str]:
     origins = profile.ships_from or (UNKNOWN_ORIGIN,)
     keys = [f"p:{fold(p)}@{o}" for p in profile.products for o in origins]
+    sizes = dict.fromkeys(quantity_size(offer.amount, offer.unit) for offer in profile.offers if offer.amount > 0)
+    keys += [f"q:{fold(p)}@{o}~{size}" for p in profile.products for o in origins for size in sizes]
     if profile.category:
         keys += [f"c:{profile.category}@{o}" for o in origins]
     keys += [f"w:{w}@{o}" for w in distinctive_words(profile.title) for o in origins]

@@ -193,7 +193,7 @@ def eval_matching(args, config) -> int:
 
 def _eval_on(args, config, settings, target, pool: int | None) -> int:
     from index.profiles import listing_profile
-    from matching.evaluation import evaluate_matching
+    from matching.evaluation import evaluate_matching, explain_misses
     from matching.matcher import Matcher
     from matching.synthetic import StreamGenerator
 
@@ -203,7 +203,8 @@ def _eval_on(args, config, settings, target, pool: int | None) -> int:
         generator = StreamGenerator(store, seed=args.seed, pool=pool)
         stream = list(generator.stream(args.shipments, decoy_share=args.decoys))
         started = time.monotonic()
-        results = list(Matcher(store, settings).match(s for s, _ in stream))
+        matcher = Matcher(store, settings)
+        results = list(matcher.match(s for s, _ in stream))
         elapsed = time.monotonic() - started
         profiles = {p.id: p for _, p in generator.listings}
         for result in results:
@@ -212,7 +213,8 @@ def _eval_on(args, config, settings, target, pool: int | None) -> int:
                     doc = store.get_listing(match.listing_id)
                     if doc is not None:
                         profiles[doc.id] = listing_profile(doc)
-    report = evaluate_matching(results, {t.item_id: t for _, t in stream}, profiles, settings.threshold)
+        report = evaluate_matching(results, {t.item_id: t for _, t in stream}, profiles, settings.threshold)
+        report.misses = explain_misses(matcher, stream, results, profiles)
     print(report.table())
     print(f"{len(results)} shipments against {len(generator.listings)} listings in {elapsed:.1f} s "
           f"(seed {args.seed})")
@@ -221,5 +223,6 @@ def _eval_on(args, config, settings, target, pool: int | None) -> int:
             "threshold": report.threshold, "seed": args.seed, "shipments": len(results),
             "by_mode": {m: c.__dict__ for m, c in report.by_mode.items()},
             "sweep": {str(t): {"precision": p, "recall_top1": r} for t, (p, r) in report.sweep.items()},
+            "misses": {mode: dict(counts) for mode, counts in report.misses.items()},
         }, indent=1))
     return 0

@@ -1,5 +1,6 @@
 """Precision and recall of the matcher on a synthetic stream with planted matches
-(matching.synthetic), at top-1 and top-5, per way of describing the goods.
+(matching.synthetic), at top-1 and top-5, per way of describing the goods, and why the
+planted offers not shown were missed.
 
 A planted shipment is found at top-k when one of its k best matches scoring at least the
 threshold is *the same offer*: the planted listing or one of the same vendor (by name, on
@@ -11,13 +12,18 @@ decoy given one, or a planted shipment given someone else's offer, is a false po
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from enrichment.gazetteers import fold
 from index.profiles import ListingProfile
 from matching.contracts import ShipmentMatches
 from matching.synthetic import MODES, Truth
+
+if TYPE_CHECKING:
+    from matching.contracts import Shipment
+    from matching.matcher import Matcher
 
 THRESHOLDS = (0.3, 0.5, 0.7, 0.9)
 
@@ -38,6 +44,7 @@ class MatchingReport:
     threshold: float
     by_mode: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
     sweep: dict[float, tuple[float, float]] = field(default_factory=dict)  # threshold -> (precision, recall top-1)
+    misses: dict[str, Counter] | None = None  # mode -> why planted offers were not shown (MISSES), when asked
 
     def totals(self, modes: tuple[str, ...] = tuple(MODES)) -> Counts:
         out = Counts()
@@ -74,6 +81,13 @@ class MatchingReport:
         lines.append(row("all but vague", self.totals(describable)))
         lines.append("threshold sweep (all planted): " + ", ".join(
             f"{t:g}: P={p:.3f} R@1={r:.3f}" for t, (p, r) in sorted(self.sweep.items())))
+        if self.misses is not None:
+            lines.append("planted offers not among the 5 shown, by why (" + "; ".join(
+                f"{kind}: {why}" for kind, why in MISSES.items()) + "):" + ("" if self.misses else " none"))
+            for mode in MODES:
+                if mode in self.misses:
+                    counts = self.misses[mode]
+                    lines.append(f"  {mode:<20}" + "".join(f"{kind} {counts[kind]:>4}   " for kind in MISSES))
         return "\n".join(lines)
 
 
@@ -126,3 +140,37 @@ def _score(results, truths, profiles, threshold: float) -> dict[str, Counts]:
         right = (hits and hits[0]) or (truth.mode.startswith("vague") and vendor_hit)
         counts.wrong += bool(kept) and not right
     return by_mode
+
+
+MISSES = {
+    "tied": "it scores exactly as the fifth offer shown: nothing the parcel says tells them apart",
+    "outranked": "five offers shown score higher",
+    "unfetched": "it scores higher than an offer shown, but blocking did not fetch it",
+    "below-floor": "fewer than five shown: it scores under the report threshold once offers compete",
+}
+
+
+def explain_misses(matcher: Matcher, stream: list[tuple[Shipment, Truth]], results: list[ShipmentMatches],
+                   profiles: dict[str, ListingProfile]) -> dict[str, Counter]:
+    """Why each planted parcel whose offer is not among the five shown was missed (MISSES),
+    comparing scores judged alone (before offers compete): the planted listing's, and the
+    shown listings'."""
+    out: dict[str, Counter] = defaultdict(Counter)
+    for (shipment, truth), result in zip(stream, results):
+        if truth.kind == "decoy" or truth.mode.startswith("vague"):
+            continue
+        planted = profiles.get(truth.listing_id)
+        shown = [m.listing_id for m in result.matches[:5] if m.listing_id]
+        if any(_same_offer(profiles.get(i), planted) for i in shown):
+            continue
+        alone = matcher.score_alone(shipment, [truth.listing_id, *shown])
+        mine, theirs = alone[truth.listing_id], [alone[i] for i in shown]
+        if len(theirs) < 5:
+            out[truth.mode]["below-floor"] += 1
+        elif abs(mine - min(theirs)) <= 1e-9:
+            out[truth.mode]["tied"] += 1
+        elif mine < min(theirs):
+            out[truth.mode]["outranked"] += 1
+        else:
+            out[truth.mode]["unfetched"] += 1
+    return dict(out)

@@ -23,10 +23,10 @@ from typing import TypeVar
 from config import MatchingSettings
 from enrichment import tune_gc_for_volume
 from contracts.identifiers import identifier_key
-from contracts.regions import regions_of
+from contracts.regions import WORLDWIDE, load_region_members, regions_of
 from enrichment.gazetteers import fold
 from index.documents import VendorDocument
-from index.profiles import UNKNOWN_ORIGIN
+from index.profiles import UNKNOWN_ORIGIN, quantity_sizes
 from index.store import Store
 from matching.contracts import Match, Reason, Shipment, ShipmentMatches
 from matching.declaration import DeclarationReader
@@ -36,7 +36,12 @@ from matching.view import ShipmentView, read_shipment
 from matching.similarity import WordStats, may_be_misspelt, one_edit_away
 
 # How strongly a key ties a candidate to a shipment, for choosing which candidates to score.
-KEY_VOTES = {"i": 8, "v": 6, "p": 3, "c": 1, "w": 1}
+# A product at a quantity the parcel may hold (q) is that product (p) and more: it says so
+# even where the product's own key was cut at candidates_per_key.
+KEY_VOTES = {"i": 8, "v": 6, "q": 7, "p": 3, "c": 1, "w": 1}
+# A key at the parcel's own country ties a listing closer than one at a region containing it,
+# or at an unknown origin (a market that states none fills those keys with all its listings).
+ORIGIN_VOTES = {"country": 1.0, "region": 0.75, "unknown": 0.5}
 # A word few listings share ("GDF", "Cannasutra") singles them out more than their product
 # does: its listings get up to this much more, the fewer they are (a product key is cut at
 # candidates_per_key, so the listing the parcel names may not be among its candidates).
@@ -62,6 +67,8 @@ class Matcher:
         self._vendors: dict[str, tuple[str, ...]] = {}  # identifier -> vendor ids
         self._vendor_docs: dict[str, VendorDocument | None] = {}
         self._spelling: dict[str, str | None] = {}  # a declared word no title has -> the title word one edit away
+        self._regions = frozenset(load_region_members()) | {WORLDWIDE}
+        self._votes: dict[str, float] = {}  # blocking key -> its weight in the shortlist
 
     def match(self, shipments: Iterable[Shipment]) -> Iterator[ShipmentMatches]:
         """Results in the order of the shipments, batch by batch (a stream of any length)."""
@@ -72,10 +79,19 @@ class Matcher:
     def match_one(self, shipment: Shipment) -> ShipmentMatches:
         return next(self.match([shipment]))
 
+    def score_alone(self, shipment: Shipment, listing_ids: list[str]) -> dict[str, float]:
+        """Each listing's score for the shipment judged alone (no other offer competing), found
+        by blocking or not: why a listing was, or was not, among the matches."""
+        view = read_shipment(shipment, self.reader)
+        (_, vendor_ids), = self._fetch([view])
+        profiles = self.store.profiles(listing_ids)
+        return {i: self.scorer.score(view, profiles[i], vendor_ids)[0] for i in listing_ids if i in profiles}
+
     # -- blocking --------------------------------------------------------------------------
     def _keys(self, view: ShipmentView, vendor_ids: set[str]) -> list[str]:
         origins = [view.shipment.origin_country, *regions_of(view.shipment.origin_country), UNKNOWN_ORIGIN]
         keys = [f"p:{fold(p)}@{o}" for p in view.products for o in origins]
+        keys += [f"q:{fold(p)}@{o}~{size}" for p in view.products for o in origins for size in self._sizes(view)]
         keys += [f"c:{c}@{o}" for c in view.categories for o in origins]
         words = [w for d in view.declared for w in d.words]
         words += [right for w in words if (right := self._spelling.get(w))]
@@ -83,6 +99,16 @@ class Matcher:
         keys += [f"i:{i}" for i in view.identifiers]
         keys += [f"v:{v}" for v in sorted(vendor_ids)]
         return list(dict.fromkeys(keys))
+
+    def _sizes(self, view: ShipmentView) -> list[str]:
+        """The quantity sizes (index.profiles.quantity_size) of every listed quantity the scorer
+        would take the parcel to hold: a product sold by hundreds of listings on a route has
+        the parcel's among the few that sell its quantity."""
+        slack = self.scorer.w["quantity_tolerance"]
+        sizes = [s for low, high, _ in view.grams for s in quantity_sizes(low * (1 - slack), high * (1 + slack), "g")]
+        if view.count:
+            sizes += quantity_sizes(view.count / (1 + slack), view.count / (1 - slack), "unit")
+        return list(dict.fromkeys(sizes))
 
     def _fetch(self, views: list[ShipmentView]) -> list[tuple[list[str], set[str]]]:
         if len(self.stats.df) + len(self._spelling) > CACHE_WORDS:
@@ -159,12 +185,23 @@ class Matcher:
             found = max(((counts.get(f"t:{v}", 0), v) for v in near), default=(0, ""))
             self._spelling[word] = found[1] if found[0] else None
 
+    def _key_votes(self, key: str) -> float:
+        weight = self._votes.get(key)
+        if weight is None:
+            if len(self._votes) > CACHE_KEYS:
+                self._votes.clear()
+            body = key.rpartition("#")[0] or key
+            origin = body.partition("@")[2].partition("~")[0]
+            kind = "unknown" if origin == UNKNOWN_ORIGIN else "region" if origin in self._regions else "country"
+            weight = self._votes[key] = KEY_VOTES[key[0]] * (ORIGIN_VOTES[kind] if origin else 1.0)
+        return weight
+
     def _shortlist(self, keys: list[str]) -> list[Prepared]:
         votes: dict[str, float] = {}
         per_key = self.settings.candidates_per_key
         for key in keys:
             listings = self._candidates.get(key, ())
-            weight = KEY_VOTES[key[0]]
+            weight = self._key_votes(key)
             if key[0] == "w" and len(listings) < per_key:
                 weight += RARE_WORD_VOTES * (1 - len(listings) / per_key)
             for listing in listings:

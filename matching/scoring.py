@@ -152,14 +152,15 @@ class Scorer:
 
     def best(self, view: ShipmentView, candidates: list[Prepared], vendor_ids: set[str], top: int,
              floor: float) -> list[tuple[float, ListingProfile, list[Evidence]]]:
-        """The ``top`` candidates scoring at least ``floor``, best first (ties by listing id),
-        each with its evidence.
+        """The ``top`` offers scoring at least ``floor``, best first (ties by listing id), each
+        as its best-fitting listing with the evidence for it.
 
-        Offers compete: a parcel is at most one of them, so each candidate's odds are set
-        against those of the other offers that fit it (reason ``others``: −ln(1 + the sum of
-        their odds)); when five vendors sell the same cocaine on the same route, none of them
-        is more likely than not. A vendor's own listings of one product (5 g and 10 g, or the
-        copy on another market) are one offer and do not compete.
+        An offer is a vendor's product: their 5 g and 10 g listings of it, or its copy on
+        another market, are one offer to an investigator, so each is reported once, as the
+        listing that fits best (five lines for one offer would hide the other four). Offers
+        compete: a parcel is at most one of them, so each offer's odds are set against those of
+        the others (reason ``others``: −ln(1 + the sum of their odds)); when five vendors sell
+        the same cocaine on the same route, none of them is more likely than not.
 
         For speed, every candidate first gets the exact, cheap part of its score plus the most
         quantity and value could add; in that order, quantity and value are worked out only
@@ -168,8 +169,8 @@ class Scorer:
         Not every offer that fits is a candidate (the store gives ``candidates_per_key`` per
         key): the competition counted is that of the candidates."""
         w = self.w
-        headroom = max(w["quantity_fits"], w["quantity_fits_single"], w["quantity_off"]) + max(
-            w["value_fits"], w["undervalued"], 0.0)
+        headroom = max(w["quantity_fits"], w["quantity_near"], w["quantity_fits_single"], w["quantity_off"]) + max(
+            w["value_close"], w["value_fits"], w["undervalued"], 0.0)
         prior, posted = w["prior"], view.posted
         contacts = bool(view.identifiers or vendor_ids)
         partials = []
@@ -196,22 +197,24 @@ class Scorer:
             for item in quantity_value:
                 total += item[1]
             scored.append((total, prepared, similar, quantity_value, identifier))
-        # Each offer's odds are its best listing's; summed in one order whatever order the
-        # store gave the candidates in (ties by listing id), so every store gives the same scores.
-        odds: dict[tuple[str, str], tuple[float, Prepared]] = {}
-        for total, prepared, *_ in sorted(scored, key=lambda c: (-c[0], c[1].profile.id)):
-            if prepared.offer not in odds:
-                odds[prepared.offer] = (math.exp(total), prepared)
-        everyone = math.fsum(o for _, (o, _) in sorted(odds.items()))
+        # Each offer's odds are its best listing's: a vendor listing a product in five sizes
+        # does not send five times the parcels. Summed in one order whatever order the store
+        # gave the candidates in (ties by listing id), so every store gives the same scores.
+        offers: dict[tuple[str, str], tuple[float, tuple]] = {}  # offer -> (odds, its best listing scored)
+        for item in sorted(scored, key=lambda c: (-c[0], c[1].profile.id)):
+            if item[1].offer not in offers:
+                offers[item[1].offer] = (math.exp(item[0]), item)
+        everyone = math.fsum(odds for _, (odds, _) in sorted(offers.items()))
         ranked = []
-        for total, prepared, similar, quantity_value, identifier in scored:
-            others = max(0.0, everyone - odds[prepared.offer][0])
-            if total - math.log1p(others) >= cutoff - EPSILON:
-                ranked.append((total - math.log1p(others), prepared, similar, quantity_value, identifier, others))
-        ranked.sort(key=lambda r: (-r[0], r[1].profile.id))
+        for odds, item in offers.values():
+            others = max(0.0, everyone - odds)
+            final = item[0] - math.log1p(others)
+            if final >= cutoff - EPSILON:
+                ranked.append((final, item, others))
+        ranked.sort(key=lambda r: (-r[0], r[1][1].profile.id))
         reported = []
-        for final, prepared, similar, quantity_value, identifier, others in ranked[:top]:
-            competition = self._competition(prepared, final + math.log1p(others), others, odds)
+        for _, (total, prepared, similar, quantity_value, identifier), others in ranked[:top]:
+            competition = self._competition(prepared, total, others, offers)
             score, evidence = self._evidence(view, prepared, similar, quantity_value, identifier, competition)
             if score >= floor:
                 reported.append((score, prepared.profile, evidence))
@@ -219,12 +222,12 @@ class Scorer:
         return reported
 
     def _competition(self, prepared: Prepared, total: float, others: float,
-                     odds: dict[tuple[str, str], tuple[float, Prepared]]) -> Evidence | None:
+                     offers: dict[tuple[str, str], tuple[float, tuple]]) -> Evidence | None:
         if others <= 0:
             return None
-        rivals = sorted(((o, p) for offer, (o, p) in odds.items() if offer != prepared.offer),
+        rivals = sorted(((odds, item[1]) for offer, (odds, item) in offers.items() if offer != prepared.offer),
                         key=lambda r: (-r[0], r[1].profile.id))
-        close = sum(1 for o, _ in rivals if math.log(o) >= total - 3)
+        close = sum(1 for odds, _ in rivals if math.log(odds) >= total - 3)
         closest = rivals[0][1].profile
         return ("others", -math.log1p(others),
                 "other offers fit the parcel too ({} within 3 log-odds of this one); the closest: {} on {}: '{}'",
@@ -263,13 +266,21 @@ class Scorer:
         if not profile.offers:
             return ()
         w = self.w
-        offer, amount = self._fitting_offer(view, profile.offers)
+        offer, amount, exact = self._fitting_offer(view, profile.offers)
         if offer is None:
             return (("quantity", w["quantity_off"], "declared weight and count fit none of the listing's quantities", ()),)
         unit = "g" if offer.unit != "unit" else " units"
         single = offer.unit == "unit" and offer.amount == 1  # "1 unit": most listings offer one
-        quantity = ("quantity", w["quantity_fits_single" if single else "quantity_fits"],
-                    "declared contents ≈ {:g}{}; listing sells {:g}{}", (amount, unit, offer.amount, unit))
+        if single:
+            quantity = ("quantity", w["quantity_fits_single"], "declared contents ≈ {:g}{}; listing sells {:g}{}",
+                        (amount, unit, offer.amount, unit))
+        elif exact:
+            quantity = ("quantity", w["quantity_fits"], "declared contents ≈ {:g}{}; listing sells {:g}{}",
+                        (amount, unit, offer.amount, unit))
+        else:
+            quantity = ("quantity", w["quantity_near"],
+                        "declared contents ≈ {:g}{}; listing sells {:g}{} (within {:.0%}, not what was declared)",
+                        (amount, unit, offer.amount, unit, w["quantity_tolerance"]))
         value = self._value(view, offer, amount)
         return (quantity, value) if value is not None else (quantity,)
 
@@ -359,22 +370,26 @@ class Scorer:
                 (posted, gap, "before" if before else "after", prepared.seen,
                  self.w["active_days_before" if before else "active_days_after"], tied))
 
-    def _fitting_offer(self, view: ShipmentView, offers: tuple[Offer, ...]) -> tuple[Offer | None, float]:
-        """The listing's quantity the parcel holds (closest first), and how much of it."""
-        tolerance = self.w["quantity_tolerance"]
-        best: tuple[float, Offer, float] | None = None
+    def _fitting_offer(self, view: ShipmentView, offers: tuple[Offer, ...]) -> tuple[Offer | None, float, bool]:
+        """The listing's quantity the parcel holds (closest first), how much of it, and whether
+        it is what was declared (within the declaration's rounding, less packaging) rather
+        than only within ``quantity_tolerance`` of it."""
+        tolerance, packaging = self.w["quantity_tolerance"], self.w["packaging_share"]
+        best: tuple[tuple[bool, float], Offer, float, bool] | None = None  # exact ones first, then closest
         for offer in offers:
             if offer.unit in ("g", "ml"):
                 for low, high, guess in view.grams:
                     if low * (1 - tolerance) <= offer.amount <= high * (1 + tolerance):
-                        closeness = abs(guess - offer.amount) / offer.amount
+                        # A round minimum (0.1 kg for "anything lighter": low 0) declares no quantity.
+                        exact = low > 0 and low / (1 + packaging) <= offer.amount <= high
+                        closeness = (not exact, abs(guess - offer.amount) / offer.amount)
                         if best is None or closeness < best[0]:
-                            best = (closeness, offer, offer.amount if low < offer.amount < high else guess)
+                            best = (closeness, offer, offer.amount if low < offer.amount < high else guess, exact)
             elif view.count:
                 gap = abs(view.count - offer.amount) / offer.amount
-                if gap <= tolerance and (best is None or gap < best[0]):
-                    best = (gap, offer, float(view.count))
-        return (best[1], best[2]) if best else (None, 0.0)
+                if gap <= tolerance and (best is None or (gap > 0, gap) < best[0]):
+                    best = ((gap > 0, gap), offer, float(view.count), gap == 0)
+        return (best[1], best[2], best[3]) if best else (None, 0.0, False)
 
     def _value(self, view: ShipmentView, offer: Offer, amount: float) -> Evidence | None:
         if view.value_usd is None:
@@ -383,6 +398,10 @@ class Scorer:
         if expected <= 0:
             return None
         ratio = view.value_usd / expected
+        low, high = self.w["value_close_range"]
+        if low <= ratio <= high:
+            return ("value", self.w["value_close"], "declared USD {:,.2f}; listing price for it USD {:,.2f}",
+                    (view.value_usd, expected))
         low, high = self.w["value_fits_range"]
         if low <= ratio <= high:
             return ("value", self.w["value_fits"], "declared USD {:,.2f}; listing price for it USD {:,.2f}",

@@ -142,3 +142,22 @@ def test_a_misspelt_word_finds_the_title_word_one_edit_away(store, monkeypatch):
     assert result.matches[0].title == "7g Cannasutra by DNA Genetics"
     similarity = next(r for r in result.matches[0].reasons if r.code == "similarity")
     assert "'cannasutra'" in similarity.detail
+
+
+def test_the_declared_quantity_and_price_count_more_than_near_ones(store):
+    """5 g declared to the gram is the listing's 5 g; 4 g is within the tolerance (packaging,
+    a careless sender) but less likely it. USD 400 is its price for 5 g; USD 320 only near it."""
+    matcher = Matcher(store)
+
+    def reasons(kg, value):
+        result = matcher.match_one(shipment(description="Fishscale Cocaine", origin="DE", destination="FR",
+                                            posted="2014-02-15", net_weight_kg=kg, value=value, currency="USD"))
+        match = next(m for m in result.matches if m.title == "Fishscale Cocaine 5g")
+        return {r.code: r for r in match.reasons}
+
+    exact, near = reasons(0.005, 400.0), reasons(0.004, 320.0)
+    assert exact["quantity"].contribution > near["quantity"].contribution > 0
+    assert "not what was declared" in near["quantity"].detail
+    assert exact["value"].contribution > reasons(0.005, 320.0)["value"].contribution > 0
+    # a round minimum ("0.1 kg" for anything lighter) declares no quantity: near at best
+    assert reasons(0.1, 400.0)["quantity"].contribution == near["quantity"].contribution
