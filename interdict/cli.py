@@ -120,6 +120,8 @@ def _parser() -> argparse.ArgumentParser:
                    "listing lifetimes in a scratch store (the figures of docs/matching.md), not --store")
     p.add_argument("--decoys", type=finite, default=0.4, help="matching: share of lawful decoys (default 0.4)")
     p.add_argument("--seed", type=int, default=7, help="matching: seed of the synthetic stream")
+    p.add_argument("--ceiling", action="store_true", help="matching: also the recall@5 any ranking could reach "
+                   "with what the parcels say (every offer that fits scored alone; slow)")
     p.add_argument("--threshold", type=finite, help="matching: score that makes a match (default: config)")
     p.add_argument("--top", type=int, help=argparse.SUPPRESS)
     p.add_argument("--datasets", metavar="NAMES", help="comma-separated subset: agora,torrez,alphabay,dream,routes")

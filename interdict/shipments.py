@@ -191,9 +191,12 @@ def eval_matching(args, config) -> int:
         return _eval_on(args, config, settings, target, pool=None if args.data else 20_000)
 
 
+WIDE = 3000  # candidates per key and per parcel for --ceiling: every offer that fits, in practice
+
+
 def _eval_on(args, config, settings, target, pool: int | None) -> int:
     from index.profiles import listing_profile
-    from matching.evaluation import evaluate_matching, explain_misses
+    from matching.evaluation import evaluate_matching, explain_misses, recall_ceiling
     from matching.matcher import Matcher
     from matching.synthetic import StreamGenerator
 
@@ -215,6 +218,9 @@ def _eval_on(args, config, settings, target, pool: int | None) -> int:
                         profiles[doc.id] = listing_profile(doc)
         report = evaluate_matching(results, {t.item_id: t for _, t in stream}, profiles, settings.threshold)
         report.misses = explain_misses(matcher, stream, results, profiles)
+        if args.ceiling:
+            wide = Matcher(store, settings.model_copy(update={"candidates_per_key": WIDE, "max_candidates": WIDE}))
+            report.ceiling = recall_ceiling(wide, stream, profiles)
     print(report.table())
     print(f"{len(results)} shipments against {len(generator.listings)} listings in {elapsed:.1f} s "
           f"(seed {args.seed})")
@@ -224,5 +230,6 @@ def _eval_on(args, config, settings, target, pool: int | None) -> int:
             "by_mode": {m: c.__dict__ for m, c in report.by_mode.items()},
             "sweep": {str(t): {"precision": p, "recall_top1": r} for t, (p, r) in report.sweep.items()},
             "misses": {mode: dict(counts) for mode, counts in report.misses.items()},
+            "ceiling": {mode: {"fair": fair, "ties_won": won} for mode, (fair, won) in (report.ceiling or {}).items()},
         }, indent=1))
     return 0

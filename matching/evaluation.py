@@ -45,6 +45,7 @@ class MatchingReport:
     by_mode: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
     sweep: dict[float, tuple[float, float]] = field(default_factory=dict)  # threshold -> (precision, recall top-1)
     misses: dict[str, Counter] | None = None  # mode -> why planted offers were not shown (MISSES), when asked
+    ceiling: dict[str, tuple[float, float]] | None = None  # mode -> (recall@5 ties at random, ties won), when asked
 
     def totals(self, modes: tuple[str, ...] = tuple(MODES)) -> Counts:
         out = Counts()
@@ -88,6 +89,11 @@ class MatchingReport:
                 if mode in self.misses:
                     counts = self.misses[mode]
                     lines.append(f"  {mode:<20}" + "".join(f"{kind} {counts[kind]:>4}   " for kind in MISSES))
+        if self.ceiling is not None:
+            lines.append("ceiling of recall@5 with what the parcels say (every offer that fits scored alone; among "
+                         "offers scoring the same, the planted one drawn at random / always first):")
+            for mode, (fair, won) in self.ceiling.items():
+                lines.append(f"  {mode:<20}{fair:.3f} / {won:.3f}")
         return "\n".join(lines)
 
 
@@ -174,3 +180,32 @@ def explain_misses(matcher: Matcher, stream: list[tuple[Shipment, Truth]], resul
         else:
             out[truth.mode]["unfetched"] += 1
     return dict(out)
+
+
+def recall_ceiling(wide: Matcher, stream: list[tuple[Shipment, Truth]],
+                   profiles: dict[str, ListingProfile]) -> dict[str, tuple[float, float]]:
+    """What recall@5 any ranking of these offers could reach, given only what the parcels say:
+    ``wide`` (a matcher fetching thousands of candidates per key) scores every offer that fits
+    each planted parcel alone; when k offers score exactly as the planted one and b score
+    higher, a fair ranking shows it with probability (5 - b) / (k + 1), and always only if it
+    won every tie (b < 5). Per mode and for all but vague."""
+    fair: dict[str, float] = defaultdict(float)
+    won: dict[str, int] = defaultdict(int)
+    count: dict[str, int] = defaultdict(int)
+    for shipment, truth in stream:
+        if truth.kind == "decoy" or truth.mode.startswith("vague"):
+            continue
+        planted = profiles[truth.listing_id]
+        offers = wide.offers_alone(shipment)
+        mine = [score for (vendor, product), score in offers.items()
+                if vendor == fold(planted.vendor) and product == (planted.products[0] if planted.products else fold(planted.title))]
+        for mode in (truth.mode, "all but vague"):
+            count[mode] += 1
+            if mine:
+                best = max(mine)
+                better = sum(1 for score in offers.values() if score > best + 1e-9)
+                equal = sum(1 for score in offers.values() if abs(score - best) <= 1e-9) - 1
+                fair[mode] += min(1.0, (5 - better) / (equal + 1)) if better < 5 else 0.0
+                won[mode] += better < 5
+    order = [m for m in (*MODES, "all but vague") if m in count]
+    return {mode: (fair[mode] / count[mode], won[mode] / count[mode]) for mode in order}

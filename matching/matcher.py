@@ -87,6 +87,17 @@ class Matcher:
         profiles = self.store.profiles(listing_ids)
         return {i: self.scorer.score(view, profiles[i], vendor_ids)[0] for i in listing_ids if i in profiles}
 
+    def offers_alone(self, shipment: Shipment) -> dict[tuple[str, str], float]:
+        """Every candidate offer (vendor, product) with the score of its best listing judged
+        alone: how many offers fit a parcel as well as one another."""
+        view = read_shipment(shipment, self.reader)
+        (keys, vendor_ids), = self._fetch([view])
+        out: dict[tuple[str, str], float] = {}
+        for candidate in self._shortlist(keys):
+            score = self.scorer.score(view, candidate, vendor_ids)[0]
+            out[candidate.offer] = max(score, out.get(candidate.offer, 0.0))
+        return out
+
     # -- blocking --------------------------------------------------------------------------
     def _keys(self, view: ShipmentView, vendor_ids: set[str]) -> list[str]:
         origins = [view.shipment.origin_country, *regions_of(view.shipment.origin_country), UNKNOWN_ORIGIN]
