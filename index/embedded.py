@@ -36,8 +36,10 @@ from index.query import (
 )
 from index.store import Store, StoreError, read_document
 
-SCHEMA_VERSION = 10  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms;
-# 9: title-word keys (t:) for the matcher's document frequencies; 10: product-and-quantity keys (q:)
+SCHEMA_VERSION = 11  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms;
+# 9: title-word keys (t:) for the matcher's document frequencies; 10: product-and-quantity keys (q:);
+# 11: listings' lives in Julian days (lives), for candidates around a date
+JULIAN_DAY_OF_ORDINAL_0 = 1721424.5  # julianday('0001-01-01') - date(1, 1, 1).toordinal()
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- documents `migrate` found unreadable (written by an older release, or damaged): kept whole
@@ -78,6 +80,14 @@ CREATE TABLE IF NOT EXISTS profiles (
     doc INTEGER PRIMARY KEY REFERENCES listings(rowid) ON DELETE CASCADE,
     id TEXT UNIQUE NOT NULL,
     profile TEXT NOT NULL
+);
+-- Each listing's life in Julian days, in rows a few bytes wide: the matcher orders thousands
+-- of a blocking key's listings by their distance from a parcel's date, and a listings row
+-- holds the whole document.
+CREATE TABLE IF NOT EXISTS lives (
+    doc INTEGER PRIMARY KEY REFERENCES listings(rowid) ON DELETE CASCADE,
+    first_day REAL NOT NULL,
+    last_day REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
@@ -148,6 +158,7 @@ class EmbeddedStore(Store):
             self.db.execute(FTS_SCHEMA)
             self.db.execute("DELETE FROM terms")
             self.db.execute("DELETE FROM profiles")
+            self.db.execute("DELETE FROM lives")
             set_aside = []
             for table, model in (("listings", ListingDocument), ("vendors", VendorDocument)):
                 if table == "vendors":
@@ -199,6 +210,9 @@ class EmbeddedStore(Store):
         rowid = cur.fetchone()[0]
         self.db.execute("INSERT INTO profiles (doc, id, profile) VALUES (?,?,?)"
                         " ON CONFLICT(doc) DO UPDATE SET profile=excluded.profile", (rowid, doc.id, profile.to_json()))
+        self.db.execute("INSERT INTO lives (doc, first_day, last_day) VALUES (?, julianday(?), julianday(?))"
+                        " ON CONFLICT(doc) DO UPDATE SET first_day=excluded.first_day, last_day=excluded.last_day",
+                        (rowid, _iso(doc.first_seen), _iso(doc.last_seen)))
         self.db.execute("DELETE FROM terms WHERE doc=?", (rowid,))
         self.db.executemany(
             "INSERT INTO terms (doc, field, key, label) VALUES (?,?,?,?)",
@@ -307,12 +321,12 @@ class EmbeddedStore(Store):
                     "SELECT p.id FROM terms t JOIN profiles p ON p.doc = t.doc"
                     " WHERE t.field = 'block' AND t.key = ? ORDER BY t.doc DESC LIMIT ?", (key, per_key)).fetchall()
             else:  # days between the date and the listing's life (0 within it), nearest first
-                day = around.isoformat()
+                day = around.toordinal() + JULIAN_DAY_OF_ORDINAL_0  # the date's midnight, as julianday() gives it
                 rows = self.db.execute(
-                    "SELECT p.id FROM terms t JOIN profiles p ON p.doc = t.doc JOIN listings l ON l.rowid = t.doc"
-                    " WHERE t.field = 'block' AND t.key = ? ORDER BY"
-                    " max(julianday(?) - julianday(l.last_seen), julianday(l.first_seen) - julianday(?), 0),"
-                    " t.doc DESC LIMIT ?", (key, day, day, per_key)).fetchall()
+                    "SELECT p.id FROM (SELECT t.doc, max(? - v.last_day, v.first_day - ?, 0) AS gap"
+                    " FROM terms t JOIN lives v ON v.doc = t.doc WHERE t.field = 'block' AND t.key = ?"
+                    " ORDER BY gap, t.doc DESC LIMIT ?) nearest JOIN profiles p ON p.doc = nearest.doc"
+                    " ORDER BY nearest.gap, nearest.doc DESC", (day, day, key, per_key)).fetchall()
             if rows:
                 out[key] = [i for (i,) in rows]
         return out
