@@ -14,6 +14,7 @@ workers that match for a living.
 from __future__ import annotations
 
 import gc
+import heapq
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
@@ -62,7 +63,8 @@ class Matcher:
         # words come up) and how long each market's listings live.
         self.stats = WordStats(weights, listings=store.count_listings())
         self.scorer = Scorer(weights, self.stats, store.lifetimes(), self.settings.default_lifetime_days)
-        self._candidates: dict[str, tuple[str, ...]] = {}  # blocking key -> listing ids
+        self._candidates: dict[str, tuple[str, ...]] = {}  # blocking key#month -> the listing ids nearest it
+        self._complete: dict[str, tuple[str, ...]] = {}  # blocking key -> all its listing ids (fewer than a cut)
         self._profiles: dict[str, Prepared] = {}
         self._vendors: dict[str, tuple[str, ...]] = {}  # identifier -> vendor ids
         self._vendor_docs: dict[str, VendorDocument | None] = {}
@@ -93,7 +95,7 @@ class Matcher:
         view = read_shipment(shipment, self.reader)
         (keys, vendor_ids), = self._fetch([view])
         out: dict[tuple[str, str], float] = {}
-        for candidate in self._shortlist(keys):
+        for candidate in self._shortlist(keys, view.posted):
             score = self.scorer.score(view, candidate, vendor_ids)[0]
             out[candidate.offer] = max(score, out.get(candidate.offer, 0.0))
         return out
@@ -127,6 +129,7 @@ class Matcher:
             self.stats.forget()
             self._spelling.clear()
             self._candidates.clear()
+            self._complete.clear()
             gc.unfreeze()
             self._profiles.clear()
         wanted = {i for view in views for i in view.identifiers if i not in self._vendors}
@@ -146,24 +149,32 @@ class Matcher:
             # one of the offers on sale then, not of the latest crawl.
             month = view.posted.replace(day=15).isoformat()
             plans.append(([f"{key}#{month}" for key in self._keys(view, vendor_ids)], vendor_ids))
-        missing = {k for keys, _ in plans for k in keys if k not in self._candidates}
+        # A key with fewer listings than a cut gives them all whatever the month: fetched once.
+        missing = {k for keys, _ in plans for k in keys
+                   if k not in self._candidates and k.rpartition("#")[0] not in self._complete}
         if missing:
-            if len(self._candidates) + len(missing) > CACHE_KEYS:
+            if len(self._candidates) + len(self._complete) + len(missing) > CACHE_KEYS:
                 self._candidates.clear()
+                self._complete.clear()
             by_month: dict[str, list[str]] = {}
             for dated in missing:
                 key, _, month = dated.rpartition("#")
                 by_month.setdefault(month, []).append(key)
+            per_key = self.settings.candidates_per_key
             for month, keys in sorted(by_month.items()):
-                found = self.store.candidates(keys, self.settings.candidates_per_key, around=date.fromisoformat(month))
+                found = self.store.candidates(keys, per_key, around=date.fromisoformat(month))
                 for key in keys:
-                    self._candidates[f"{key}#{month}"] = tuple(found.get(key, ()))
-            unknown = {i for key in missing for i in self._candidates[key] if i not in self._profiles}
+                    listings = tuple(found.get(key, ()))
+                    if len(listings) < per_key:
+                        self._complete[key] = listings
+                    else:
+                        self._candidates[f"{key}#{month}"] = listings
+            unknown = {i for key in missing for i in self._listings(key) if i not in self._profiles}
             if unknown:
                 if len(self._profiles) + len(unknown) > CACHE_PROFILES:
                     gc.unfreeze()  # let the collector have the evicted profiles
                     self._profiles.clear()
-                    unknown = {i for key in missing for i in self._candidates[key]}
+                    unknown = {i for key in missing for i in self._listings(key)}
                 self._prepare(unknown)
             # The caches live as long as the run: keep the collector from re-scanning them
             # at every full collection (which otherwise takes a third of the time).
@@ -207,28 +218,52 @@ class Matcher:
             weight = self._votes[key] = KEY_VOTES[key[0]] * (ORIGIN_VOTES[kind] if origin else 1.0)
         return weight
 
-    def _shortlist(self, keys: list[str]) -> list[Prepared]:
+    def _listings(self, dated: str) -> tuple[str, ...]:
+        found = self._candidates.get(dated)
+        return found if found is not None else self._complete.get(dated.rpartition("#")[0], ())
+
+    def _shortlist(self, keys: list[str], posted: date) -> list[Prepared]:
+        """The ``max_candidates`` listings the keys vote for most; among those with as many
+        votes as the last one in, the ones seen nearest the parcel's date (then by id): the
+        same whatever order the store or the caches gave them in."""
         votes: dict[str, float] = {}
         per_key = self.settings.candidates_per_key
         for key in keys:
-            listings = self._candidates.get(key, ())
+            listings = self._listings(key)
             weight = self._key_votes(key)
             if key[0] == "w" and len(listings) < per_key:
                 weight += RARE_WORD_VOTES * (1 - len(listings) / per_key)
             for listing in listings:
                 votes[listing] = votes.get(listing, 0) + weight
-        ranked = sorted(votes, key=votes.__getitem__, reverse=True)[:self.settings.max_candidates]
+        ranked = sorted(votes, key=votes.__getitem__, reverse=True)
+        cut = self.settings.max_candidates
+        if len(ranked) > cut:
+            last = votes[ranked[cut - 1]]
+            ranked = [i for i in ranked if votes[i] > last] + heapq.nsmallest(
+                cut - sum(1 for i in ranked if votes[i] > last), (i for i in ranked if votes[i] == last),
+                key=lambda i: (self._gap(i, posted), i))
         profiles = self._profiles
         missing = [i for i in ranked if i not in profiles]
         if missing:  # evicted from the cache since this batch's fetch
             self._prepare(missing)
         return [profiles[i] for i in ranked if i in profiles]
 
+    def _gap(self, listing: str, posted: date) -> int:
+        """Days between the parcel's date and the listing's life (0 within it)."""
+        prepared = self._profiles.get(listing)
+        if prepared is None:
+            self._prepare([listing])
+            prepared = self._profiles.get(listing)
+            if prepared is None:  # gone from the store since it was fetched
+                return 1 << 30
+        first, last = prepared.profile.first_seen, prepared.profile.last_seen
+        return max((posted - last).days, (first - posted).days, 0)
+
     # -- scoring ---------------------------------------------------------------------------
     def _match_batch(self, batch: list[Shipment]) -> Iterator[ShipmentMatches]:
         views = [read_shipment(s, self.reader) for s in batch]
         for view, (keys, vendor_ids) in zip(views, self._fetch(views)):
-            scored = self.scorer.best(view, self._shortlist(keys), vendor_ids, self.settings.top,
+            scored = self.scorer.best(view, self._shortlist(keys, view.posted), vendor_ids, self.settings.top,
                                       self.settings.report_threshold)
             matches = [Match(listing_id=p.id, vendor_id=p.vendor_id, market=p.market, vendor=p.vendor, title=p.title,
                              score=round(score, 4), reasons=explain(evidence))

@@ -198,12 +198,40 @@ def test_a_common_product_at_the_parcels_quantity_is_fetched_when_its_key_is_cut
     (keys, _), = matcher._fetch([view])
     sizes = {k.split("#")[0].rpartition("~")[2] for k in keys if k.startswith("q:cocaine@NL~")}
     assert {"g9", "g10"} <= sizes, keys  # 28.5 g, 35 % either way: 18-39 g, sizes g8 to g11
-    fetched = [p.profile for p in matcher._shortlist(keys)]
+    fetched = [p.profile for p in matcher._shortlist(keys, view.posted)]
     assert fetched and all(p.products[0] == "cocaine" for p in fetched)
     # every candidate sells a quantity of a size the parcel may hold
     assert all(any(quantity_size(o.amount, o.unit) in sizes for o in p.offers) for p in fetched), \
         [(p.title, p.offers) for p in fetched]
     assert any(o.amount == 28 for p in fetched for o in p.offers)
+
+
+def test_candidates_do_not_depend_on_the_order_the_store_gives_them_in(matching_store, monkeypatch):
+    """A key with fewer listings than candidates_per_key gives them all whatever the month:
+    asked once per run. The shortlist is cut by votes, then by the days between a listing's
+    life and the parcel, then by id — never by the order of the store's answer."""
+    stream = [s for s, _ in StreamGenerator(matching_store, seed=23).stream(300)]
+    settings = MatchingSettings(max_candidates=20, batch_size=20)  # cut often; many round trips
+    kept = [r.to_json() for r in Matcher(matching_store, settings).match(stream)]
+    calls: list[set[str]] = []  # the keys asked for each batch
+    real = matching_store.candidates
+
+    def reversed_answers(keys, per_key, around=None):
+        calls[-1].update(keys)
+        return {key: ids[::-1] for key, ids in real(keys, per_key, around).items()}
+
+    matcher = Matcher(matching_store, settings)
+    fetch = matcher._fetch
+    monkeypatch.setattr(matcher, "_fetch", lambda views: calls.append(set()) or fetch(views))
+    monkeypatch.setattr(matching_store, "candidates", reversed_answers)
+    assert [r.to_json() for r in matcher.match(stream)] == kept
+    months = {s.posting_date.strftime("%Y-%m") for s in stream}
+    assert len(months) > 3 and len(calls) >= 15
+    asked = set().union(*calls)
+    small = [k for k in asked if len(real([k], 100).get(k, ())) < 100]
+    # fetched in the first batch that needs it, for its months then; reused in later batches
+    assert small and all(sum(k in keys for keys in calls) == 1 for k in small)
+    assert any(sum(k in keys for keys in calls) > 1 for k in asked)  # a key cut at 100 is asked per month
 
 
 def test_keys_at_the_parcels_country_weigh_more_than_at_a_region_or_an_unknown_origin(matching_store):
@@ -226,7 +254,7 @@ def test_the_pruned_ranking_is_what_scoring_every_candidate_gives(matching_store
     views = [read_shipment(s, matcher.reader) for s in stream]
     pruned = compared = competed = several = 0
     for view, (keys, vendor_ids) in zip(views, matcher._fetch(views)):
-        candidates = matcher._shortlist(keys)
+        candidates = matcher._shortlist(keys, view.posted)
         alone = [(math.log(p / (1 - p)), c) for c in candidates for p, _ in [scorer.score(view, c, vendor_ids)]]
         best_of_offer = {}
         for total, c in sorted(alone, key=lambda a: (-a[0], a[1].profile.id)):
