@@ -271,16 +271,10 @@ class Scorer:
             return (("quantity", w["quantity_off"], "declared weight and count fit none of the listing's quantities", ()),)
         unit = "g" if offer.unit != "unit" else " units"
         single = offer.unit == "unit" and offer.amount == 1  # "1 unit": most listings offer one
-        if single:
-            quantity = ("quantity", w["quantity_fits_single"], "declared contents ≈ {:g}{}; listing sells {:g}{}",
-                        (amount, unit, offer.amount, unit))
-        elif exact:
-            quantity = ("quantity", w["quantity_fits"], "declared contents ≈ {:g}{}; listing sells {:g}{}",
-                        (amount, unit, offer.amount, unit))
-        else:
-            quantity = ("quantity", w["quantity_near"],
-                        "declared contents ≈ {:g}{}; listing sells {:g}{} (within {:.0%}, not what was declared)",
-                        (amount, unit, offer.amount, unit, w["quantity_tolerance"]))
+        near = not (single or exact)
+        quantity = ("quantity", w["quantity_fits_single"] if single else w["quantity_fits"] if exact else w["quantity_near"],
+                    "declared contents ≈ {:g}{}; listing sells {:g}{}" + (" (within {:.0%}, not what was declared)" if near else ""),
+                    (amount, unit, offer.amount, unit) + ((w["quantity_tolerance"],) if near else ()))
         value = self._value(view, offer, amount)
         return (quantity, value) if value is not None else (quantity,)
 
