@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import pycountry
 
-from enrichment.text import LazyTable
+from contracts.text import fold  # noqa: F401  (re-exported: enrichment's components fold with it)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -18,16 +17,6 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 def data_path(name: str) -> Path:
     path = Path(name)
     return path if path.is_absolute() else DATA_DIR / path
-
-
-_DROP_COMBINING = LazyTable(lambda c: None if unicodedata.combining(c) else c)
-
-
-def fold(text: str) -> str:
-    """Case- and accent-folded form used for gazetteer keys and the search text."""
-    if text.isascii():
-        return text.lower()
-    return unicodedata.normalize("NFKD", text.casefold()).translate(_DROP_COMBINING)
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from spacy.tokens import Doc
+
+from contracts.text import LazyTable
 
 USER_DATA_KEY = "interdict_text"
 # Every quantity, price, purity and delivery time starts at a number: components find the
@@ -29,20 +30,6 @@ def _fold_char(char: str) -> str:
     base = unicodedata.normalize("NFKD", lowered)
     kept = [c for c in base if not unicodedata.combining(c)]
     return kept[0] if len(kept) == 1 else lowered
-
-
-class LazyTable(dict):
-    """A str.translate table filled on first sight of each character: the translation stays
-    one C call per text, and the table only ever holds characters actually seen."""
-
-    def __init__(self, translate: Callable[[str], str | None]):
-        super().__init__()
-        self._translate = translate
-
-    def __missing__(self, codepoint: int) -> str | None:
-        value = self._translate(chr(codepoint))
-        self[codepoint] = value
-        return value
 
 
 # Word characters stay, every other character becomes a space.

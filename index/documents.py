@@ -9,7 +9,7 @@ import json
 from pydantic import BaseModel, ConfigDict
 
 from enrichment.contracts import EnrichedListing, EnrichedVendor, UtcDatetime
-from enrichment.gazetteers import fold
+from contracts.text import fold
 from index.lifecycle import Lifecycle, seen_again
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from enrichment.gazetteers import fold
+from contracts.text import fold
 from index.query import HIGHLIGHT_END, HIGHLIGHT_START, TextQuery
 
 _WORD_RE = re.compile(r"[^\W_]+")

@@ -28,7 +28,8 @@ from datetime import date
 from functools import lru_cache
 from typing import NamedTuple
 
-from enrichment.gazetteers import data_path, fold, load_common_words
+from contracts.text import fold
+from enrichment.gazetteers import data_path, load_common_words
 from index.documents import ListingDocument, vendor_id
 
 UNKNOWN_ORIGIN = "?"

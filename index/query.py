@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from contracts.identifiers import identifier_key, identifier_keys, identifiers_in_text
 from contracts.regions import WORLDWIDE, load_region_members, places_reaching
 from enrichment.contracts import UtcDatetime
-from enrichment.gazetteers import fold, load_taxonomy
+from contracts.text import fold
+from enrichment.gazetteers import load_taxonomy
 from index.documents import ListingDocument, vendor_id
 
 # field -> how its values are normalised for exact matching

@@ -18,7 +18,8 @@ from pathlib import Path
 from enrichment.automaton import PhraseAutomaton
 from enrichment.components.products import FuzzyLexicon
 from enrichment.components.quantities import UNIT_WORDS, quantity_of
-from enrichment.gazetteers import fold, load_category_words, load_common_words, load_products
+from contracts.text import fold
+from enrichment.gazetteers import load_category_words, load_common_words, load_products
 from enrichment.text import TextView
 from index.profiles import distinctive_words, filler_words, tokens
 

@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from enrichment.gazetteers import fold
+from contracts.text import fold
 from index.profiles import ListingProfile
 from matching.contracts import ShipmentMatches
 from matching.synthetic import MODES, Truth

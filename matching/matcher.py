@@ -25,7 +25,7 @@ from config import MatchingSettings
 from enrichment import tune_gc_for_volume
 from contracts.identifiers import identifier_key
 from contracts.regions import WORLDWIDE, load_region_members, regions_of
-from enrichment.gazetteers import fold
+from contracts.text import fold
 from index.documents import VendorDocument
 from index.profiles import UNKNOWN_ORIGIN, quantity_sizes
 from index.store import Store

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from contracts.regions import covers
-from enrichment.gazetteers import fold
+from contracts.text import fold
 from index.profiles import ListingProfile, Offer, title_words
 from matching.contracts import Reason
 from matching.risk import logistic, match_flags, risk, risk_flags

@@ -28,7 +28,7 @@ from itertools import islice
 from pathlib import Path
 
 from contracts.regions import covers, load_region_members
-from enrichment.gazetteers import fold
+from contracts.text import fold
 from enrichment.rates import load_rates
 from index.documents import ListingDocument
 from index.profiles import ListingProfile, filler_words, listing_profile

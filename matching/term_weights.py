@@ -34,7 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from contracts.regions import WORLDWIDE, load_region_members
-from enrichment.gazetteers import fold
+from contracts.text import fold
 
 DATA = Path(__file__).resolve().parent / "data"
 ILLICIT_FAMILIES = ("drugs", "weapons", "counterfeits", "precursors")

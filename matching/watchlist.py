@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from contracts.regions import WORLDWIDE, load_region_members
-from enrichment.gazetteers import fold
+from contracts.text import fold
 from index.store import Store
 from matching.contracts import WatchlistTerm
 from matching.term_weights import Weigher
