@@ -239,9 +239,12 @@ class Matcher:
         cut = self.settings.max_candidates
         if len(ranked) > cut:
             last = votes[ranked[cut - 1]]
-            ranked = [i for i in ranked if votes[i] > last] + heapq.nsmallest(
-                cut - sum(1 for i in ranked if votes[i] > last), (i for i in ranked if votes[i] == last),
-                key=lambda i: (self._gap(i, posted), i))
+            sure = [i for i in ranked if votes[i] > last]
+            tied = [i for i in ranked if votes[i] == last]
+            evicted = [i for i in tied if i not in self._profiles]
+            if evicted:  # one round trip for all, not one per listing
+                self._prepare(evicted)
+            ranked = sure + heapq.nsmallest(cut - len(sure), tied, key=lambda i: (self._gap(i, posted), i))
         profiles = self._profiles
         missing = [i for i in ranked if i not in profiles]
         if missing:  # evicted from the cache since this batch's fetch
@@ -251,11 +254,8 @@ class Matcher:
     def _gap(self, listing: str, posted: date) -> int:
         """Days between the parcel's date and the listing's life (0 within it)."""
         prepared = self._profiles.get(listing)
-        if prepared is None:
-            self._prepare([listing])
-            prepared = self._profiles.get(listing)
-            if prepared is None:  # gone from the store since it was fetched
-                return 1 << 30
+        if prepared is None:  # gone from the store since it was fetched
+            return 1 << 30
         first, last = prepared.profile.first_seen, prepared.profile.last_seen
         return max((posted - last).days, (first - posted).days, 0)
 
