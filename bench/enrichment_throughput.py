@@ -30,9 +30,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from enrichment.contracts import RawListing  # noqa: E402
-from enrichment.gazetteers import data_path, load_places, load_products  # noqa: E402
+from contracts.listings import RawListing  # noqa: E402
 from enrichment import GC_THRESHOLDS, tune_gc_for_volume  # noqa: E402
+from enrichment.gazetteers import data_path, load_places, load_products  # noqa: E402
 from enrichment.pipeline import Enricher  # noqa: E402
 
 

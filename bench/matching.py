@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from config import load_config  # noqa: E402
+from contracts.matches import ShipmentMatches  # noqa: E402
 from enrichment import tune_gc_for_volume  # noqa: E402
 from enrichment.pipeline import Enricher  # noqa: E402
 from index.elastic import ElasticsearchStore  # noqa: E402
@@ -43,7 +44,6 @@ from interdict.demo.records import catalog_listings, catalog_vendor_profiles  # 
 from interdict.demo.run import free_port  # noqa: E402
 from interdict.esnode import ElasticsearchNode  # noqa: E402
 from matching.declaration import DeclarationReader, trigrams  # noqa: E402
-from matching.contracts import ShipmentMatches  # noqa: E402
 from matching.matcher import match_in_processes  # noqa: E402
 from matching.synthetic import StreamGenerator  # noqa: E402
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from enrichment.contracts import EnrichedListing, EnrichedVendor, Listing, VendorProfile
+from contracts.listings import EnrichedListing, EnrichedVendor, Listing, VendorProfile
 from index import Store, UpsertReport
 from index.spool import SpooledWriter, spool_for
 

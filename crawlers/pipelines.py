@@ -16,8 +16,8 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
 from config import load_config
+from contracts.listings import Listing, VendorProfile
 from crawlers import signals as crawl_signals
-from enrichment.contracts import Listing, VendorProfile
 from crawlers.ingest import Ingest, IngestReport
 from index import Store, open_store
 

@@ -2,7 +2,7 @@
 
 import gc
 
-from enrichment.contracts import EnrichedListing, EnrichedVendor, Enrichment, Entity, Listing, VendorProfile
+from contracts.listings import EnrichedListing, EnrichedVendor, Enrichment, Entity, Listing, VendorProfile
 
 __all__ = ["EnrichedListing", "EnrichedVendor", "Enrichment", "Entity", "Listing", "VendorProfile", "Enricher",
            "GC_THRESHOLDS", "tune_gc_for_volume"]

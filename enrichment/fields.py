@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from enrichment.components.quantities import currency_code, parse_number, parse_price
+from contracts.money import currency_code, first_money, parse_number
 
 # "Sold by amarushakur2 - 0 sold since…", "Vendor: name (123)", "name [4.9★]", "name 98.5%".
 VENDOR_LABEL_RE = re.compile(r"^\s*(?:sold\s+by|vendor|seller|verk[äa]ufer|vendeur|vendedor|verkoper|by)\b\s*[:\-]?\s*", re.I)
@@ -39,9 +39,9 @@ def price_of(raw: str | float | None, currency: str | None = None) -> tuple[floa
         code = currency_code(currency or "") or (currency.upper() if currency and len(currency) == 3 else None)
         return (float(raw), code) if code else None
     if not _PLAIN_NUMBER_RE.fullmatch(raw):
-        found = parse_price(raw)
+        found = first_money(raw)
         if found:
-            return found
+            return found.amount, found.currency
     amount = parse_number(raw.strip())
     code = currency_code(currency or "") if currency else None
     return (amount, code) if amount is not None and code else None

@@ -1,4 +1,5 @@
-"""Loading of the data files the enrichment components match against."""
+"""Loading of the data files the enrichment components match against (enrichment/data;
+the taxonomy and the vocabularies every stage shares are in contracts/data)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pycountry
 
-from contracts.text import fold  # noqa: F401  (re-exported: enrichment's components fold with it)
+from contracts.text import fold
+from contracts.vocabulary import vocabulary_path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -56,15 +58,9 @@ def load_products(name: str = "products.jsonl") -> tuple[ProductEntry, ...]:
 
 
 @lru_cache(maxsize=8)
-def load_taxonomy(name: str = "taxonomy.json") -> dict[str, str]:
-    data = json.loads(data_path(name).read_text(encoding="utf-8"))
-    return {c["id"]: c["label"] for c in data["categories"]}
-
-
-@lru_cache(maxsize=8)
 def load_category_words(name: str = "taxonomy.json") -> dict[str, str]:
     """Words that name a category rather than a product ("benzos", "ebook") -> category id."""
-    data = json.loads(data_path(name).read_text(encoding="utf-8"))
+    data = json.loads(vocabulary_path(name).read_text(encoding="utf-8"))
     return {word: c["id"] for c in data["categories"] for word in c.get("keywords", ())}
 
 
@@ -72,7 +68,7 @@ def load_category_words(name: str = "taxonomy.json") -> dict[str, str]:
 def load_frames(name: str = "taxonomy.json") -> frozenset[str]:
     """Categories whose listings offer that thing and name others only as its topic
     (guides, seeds, paraphernalia: taxonomy.json "frame")."""
-    data = json.loads(data_path(name).read_text(encoding="utf-8"))
+    data = json.loads(vocabulary_path(name).read_text(encoding="utf-8"))
     return frozenset(c["id"] for c in data["categories"] if c.get("frame"))
 
 
@@ -84,23 +80,10 @@ def load_phrases(name: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=8)
-def load_common_words(name: str = "common_words.txt") -> frozenset[str]:
-    """Ordinary words that must never be read as a misspelt product name ("morphing")."""
-    lines = data_path(name).read_text(encoding="utf-8").splitlines()
-    return frozenset(fold(w.strip()) for w in lines if w.strip() and not w.startswith("#"))
-
-
-@lru_cache(maxsize=8)
 def load_unit_hints(name: str = "taxonomy.json") -> tuple[dict[str, str], tuple[dict, ...]]:
     """(unit -> category, dose ranges -> category): last-resort category hints from quantities."""
-    data = json.loads(data_path(name).read_text(encoding="utf-8"))
+    data = json.loads(vocabulary_path(name).read_text(encoding="utf-8"))
     return dict(data.get("unit_hints", {})), tuple(data.get("dose_hints", ()))
-
-
-@lru_cache(maxsize=1024)
-def category_with_ancestors(category: str) -> list[str]:
-    parts = category.split(".")
-    return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 @dataclass(frozen=True)

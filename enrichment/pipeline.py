@@ -19,11 +19,12 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from contracts.listings import EnrichedListing, EnrichedVendor, Enrichment, Listing, RawListing, VendorProfile
 from enrichment.components import Mention
-from enrichment.contracts import EnrichedListing, EnrichedVendor, Enrichment, Listing, RawListing, VendorProfile
 from enrichment.components.quantities import quantity_of
 from enrichment.fields import price_of, vendor_name
-from enrichment.gazetteers import category_with_ancestors, load_frames, load_unit_hints
+from contracts.vocabulary import category_with_ancestors
+from enrichment.gazetteers import load_frames, load_unit_hints
 from enrichment.rates import load_rates
 from enrichment.text import USER_DATA_KEY, TextView
 from enrichment.tokenizer import TextViewTokenizer

@@ -8,7 +8,8 @@ import json
 
 from pydantic import BaseModel, ConfigDict
 
-from enrichment.contracts import EnrichedListing, EnrichedVendor, UtcDatetime
+from contracts.base import UtcDatetime
+from contracts.listings import EnrichedListing, EnrichedVendor
 from contracts.text import fold
 from index.lifecycle import Lifecycle, seen_again
 

@@ -19,7 +19,7 @@ from elasticsearch import ApiError, AuthenticationException, ConnectionError as 
 from elasticsearch import NotFoundError, TransportError, helpers
 
 from contracts.identifiers import identifier_key, identifier_keys
-from enrichment.contracts import EnrichedListing, EnrichedVendor
+from contracts.listings import EnrichedListing, EnrichedVendor
 from index.documents import (
     ListingDocument,
     UpsertReport,
@@ -29,12 +29,12 @@ from index.documents import (
     merge_vendor,
     vendor_id,
 )
+from index.elastic_mappings import JOBS_MAPPING, LISTINGS_MAPPING, VENDORS_MAPPING, missing_properties
+from index.elastic_search import LABEL_SEPARATOR, MAX_RESULT_WINDOW, search_body, search_result, sort_values_at
 from index.jobs import CrawlJob
 from index.lifecycle import LifecycleReport, missed
 from index.profiles import ListingProfile, blocking_keys, listing_profile
 from index.query import Query, SearchResult, filter_terms, text_fields
-from index.elastic_mappings import JOBS_MAPPING, LISTINGS_MAPPING, VENDORS_MAPPING, missing_properties
-from index.elastic_search import LABEL_SEPARATOR, MAX_RESULT_WINDOW, search_body, search_result, sort_values_at
 from index.store import Store, StoreError, StoreUnavailable, read_document
 
 log = logging.getLogger(__name__)

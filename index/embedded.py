@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from contracts.identifiers import identifier_key, identifier_keys
-from enrichment.contracts import EnrichedListing, EnrichedVendor
+from contracts.listings import EnrichedListing, EnrichedVendor
 from index.documents import (
     ListingDocument,
     UpsertReport,

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from enrichment.contracts import UtcDatetime
+from contracts.base import UtcDatetime
 
 JobStatus = Literal["running", "finished", "failed", "paused", "interrupted"]
 

@@ -13,7 +13,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from enrichment.contracts import UtcDatetime
+from contracts.base import UtcDatetime
 
 
 class Absence(BaseModel):

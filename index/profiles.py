@@ -25,11 +25,10 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from typing import NamedTuple
 
 from contracts.text import fold
-from enrichment.gazetteers import data_path, load_common_words
+from contracts.vocabulary import load_filler_words
 from index.documents import ListingDocument, vendor_id
 
 UNKNOWN_ORIGIN = "?"
@@ -45,15 +44,9 @@ def tokens(text: str) -> list[str]:
     return [t for t in _TOKEN_RE.findall(text) if not _MULTIPLIER_RE.fullmatch(t)]
 
 
-@lru_cache(maxsize=1)
-def filler_words() -> frozenset[str]:
-    lines = data_path("filler_words.txt").read_text(encoding="utf-8").splitlines()
-    return frozenset(fold(w.strip()) for w in lines if w.strip() and not w.startswith("#")) | load_common_words()
-
-
 def distinctive_words(text: str, limit: int = MAX_TITLE_WORDS) -> list[str]:
     """Folded words (``tokens``) that name goods rather than praise an offer."""
-    filler = filler_words()
+    filler = load_filler_words()
     words = [w for w in tokens(fold(text)) if w not in filler]
     return list(dict.fromkeys(words))[:limit]
 

@@ -8,11 +8,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contracts.base import UtcDatetime
 from contracts.identifiers import identifier_key, identifier_keys, identifiers_in_text
 from contracts.regions import WORLDWIDE, load_region_members, places_reaching
-from enrichment.contracts import UtcDatetime
 from contracts.text import fold
-from enrichment.gazetteers import load_taxonomy
+from contracts.vocabulary import load_taxonomy
 from index.documents import ListingDocument, vendor_id
 
 # field -> how its values are normalised for exact matching

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from enrichment.contracts import EnrichedListing, EnrichedVendor
+from contracts.listings import EnrichedListing, EnrichedVendor
 from index.documents import UpsertReport
 from index.store import Store, StoreUnavailable
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from contracts.inputs import Problems, describe_invalid
 
-from enrichment.contracts import EnrichedListing, EnrichedVendor
+from contracts.listings import EnrichedListing, EnrichedVendor
 from index.documents import ListingDocument, UpsertReport, VendorDocument
 from index.jobs import CrawlJob
 from index.lifecycle import LifecycleReport

@@ -10,20 +10,20 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from contracts.inputs import describe_invalid
-from enrichment.contracts import EnrichedListing, EnrichedVendor, Listing, VendorProfile
+from contracts.listings import EnrichedListing, EnrichedVendor, Listing, VendorProfile
 from index import Query, open_store
 from interdict.errors import UserError
 from interdict.evidence import cmd_evidence  # noqa: F401 - dispatched by name from cli.py
 from interdict.handoff import cmd_handoff  # noqa: F401 - dispatched by name from cli.py
 from interdict.imports import cmd_import  # noqa: F401 - dispatched by name from cli.py
 from interdict.jobs import cmd_jobs  # noqa: F401 - dispatched by name from cli.py
+from interdict.jsonl import LineErrors, read_records
 from interdict.monitoring import cmd_metrics, cmd_status  # noqa: F401 - dispatched by name from cli.py
+from interdict.progress import Progress
 from interdict.schedule import cmd_schedule  # noqa: F401 - dispatched by name from cli.py
 from interdict.service import cmd_audit, cmd_keys, cmd_serve  # noqa: F401 - dispatched by name from cli.py
 from interdict.shipments import cmd_match, cmd_shipments  # noqa: F401 - dispatched by name from cli.py
 from interdict.watchlist import cmd_watchlist  # noqa: F401 - dispatched by name from cli.py
-from interdict.jsonl import LineErrors, read_records
-from interdict.progress import Progress
 
 EXIT_PARTIAL = 1
 INDEX_BATCH = 500
@@ -211,7 +211,7 @@ def cmd_enrich(args, config) -> int:
     """Crawled listings (what `parse` and `crawl -o` print) come back as {listing, enrichment};
     raw records (at least a title, fields as markets show them) come back as themselves plus
     an `enrichment` object (docs/enrichment.md). Input order is kept."""
-    from enrichment.contracts import RawListing
+    from contracts.listings import RawListing
     from enrichment.pipeline import Enricher
 
     errors = LineErrors(args.input)
@@ -326,7 +326,7 @@ def _as_indexable(record: dict, market: str | None = None):
     if "profile" in record or "pgp_key" in record:
         return VendorProfile.model_validate(record)
     if "title" in record:
-        from enrichment.contracts import RawListing
+        from contracts.listings import RawListing
         from interdict.imports.records import listing_from_raw
 
         return listing_from_raw(RawListing.model_validate(record), market, None)

@@ -13,9 +13,10 @@ from functools import partial
 from pathlib import Path
 
 from contracts.inputs import InputLimits
+from contracts.matches import ShipmentMatches
+from contracts.shipments import Shipment
 from index import open_store
 from interdict.errors import UserError
-from matching.contracts import Shipment, ShipmentMatches
 from matching.shipments import RowError, read_shipments
 
 EXIT_BAD_ROWS = 1

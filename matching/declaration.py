@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from contracts.text import fold
+from contracts.vocabulary import load_filler_words, load_units
 from enrichment.automaton import PhraseAutomaton
 from enrichment.components.products import FuzzyLexicon
-from enrichment.components.quantities import UNIT_WORDS, quantity_of
-from contracts.text import fold
-from enrichment.gazetteers import load_category_words, load_common_words, load_products
+from enrichment.components.quantities import quantity_of
+from enrichment.gazetteers import load_category_words, load_products
 from enrichment.text import TextView
-from index.profiles import distinctive_words, filler_words, tokens
+from index.profiles import distinctive_words, tokens
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 # Declarations are short: words from five letters are corrected (titles: seven), towards
@@ -86,10 +87,10 @@ class DeclarationReader:
         self.known = frozenset(w for e in entries for a in (e.canonical, *e.aliases) for w in _WORD_RE.findall(fold(a)))
         targets = sorted(w for w in self.known if len(w) >= FUZZY_MIN_TARGET)
         self.fuzzy = FuzzyLexicon({w: n for n, w in enumerate(targets)}, FUZZY_MIN_LENGTH, frozenset())
-        self._not_corrected = self.known | load_common_words() | filler_words()
+        self._not_corrected = self.known | load_filler_words()
         self.vague_phrases = load_phrases("vague_descriptions.txt")
         self.plain_goods = frozenset(" ".join(_WORD_RE.findall(p)) for p in load_phrases("plain_goods.txt"))
-        self._ignored = filler_words() | UNIT_WORDS | load_phrases("declaration_filler.txt")
+        self._ignored = load_filler_words() | load_units().unit_words | load_phrases("declaration_filler.txt")
         self.read = lru_cache(maxsize=cache_size)(self._read)
 
     def _read(self, description: str) -> Declared:

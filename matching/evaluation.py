@@ -16,13 +16,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from contracts.matches import ShipmentMatches
 from contracts.text import fold
 from index.profiles import ListingProfile
-from matching.contracts import ShipmentMatches
 from matching.synthetic import MODES, Truth
 
 if TYPE_CHECKING:
-    from matching.contracts import Shipment
+    from contracts.shipments import Shipment
     from matching.matcher import Matcher
 
 THRESHOLDS = (0.3, 0.5, 0.7, 0.9)

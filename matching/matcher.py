@@ -22,19 +22,20 @@ from itertools import islice
 from typing import TypeVar
 
 from config import MatchingSettings
-from enrichment import tune_gc_for_volume
 from contracts.identifiers import identifier_key
+from contracts.matches import Match, Reason, ShipmentMatches
 from contracts.regions import WORLDWIDE, load_region_members, regions_of
+from contracts.shipments import Shipment
 from contracts.text import fold
+from enrichment import tune_gc_for_volume
 from index.documents import VendorDocument
 from index.profiles import UNKNOWN_ORIGIN, quantity_sizes
 from index.store import Store
-from matching.contracts import Match, Reason, Shipment, ShipmentMatches
 from matching.declaration import DeclarationReader
 from matching.risk import logistic
 from matching.scoring import Prepared, Scorer, explain, load_weights
-from matching.view import ShipmentView, read_shipment
 from matching.similarity import WordStats, may_be_misspelt, one_edit_away
+from matching.view import ShipmentView, read_shipment
 
 # How strongly a key ties a candidate to a shipment, for choosing which candidates to score.
 # A product at a quantity the parcel may hold (q) is that product (p) and more: it says so

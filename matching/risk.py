@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import math
 
+from contracts.matches import Reason
 from enrichment.rates import load_rates
-from matching.contracts import Reason
 from matching.view import ShipmentView
 
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from contracts.matches import Reason
 from contracts.regions import covers
 from contracts.text import fold
 from index.profiles import ListingProfile, Offer, title_words
-from matching.contracts import Reason
 from matching.risk import logistic, match_flags, risk, risk_flags
 from matching.similarity import NOTHING, Shared, Terms, WordStats, prepare_terms, shared
 from matching.view import ShipmentView

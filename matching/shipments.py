@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from contracts.inputs import BadLine, InputLimits, csv_records, json_lines
-from matching.contracts import Shipment
+from contracts.shipments import Shipment
 
 ITEM_COLUMNS = ("item_id", "service", "posting_date", "operator", "origin_country", "destination_country",
                 "sender_name", "sender_address", "sender_country", "sender_phone", "sender_email",

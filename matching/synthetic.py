@@ -28,12 +28,13 @@ from itertools import islice
 from pathlib import Path
 
 from contracts.regions import covers, load_region_members
+from contracts.shipments import Shipment, known_country, s10_check_digit
 from contracts.text import fold
+from contracts.vocabulary import load_filler_words
 from enrichment.rates import load_rates
 from index.documents import ListingDocument
-from index.profiles import ListingProfile, filler_words, listing_profile
+from index.profiles import ListingProfile, listing_profile
 from index.store import Store
-from matching.contracts import Shipment, known_country, s10_check_digit
 
 DATA = json.loads((Path(__file__).resolve().parent / "data" / "synthetic_goods.json").read_text(encoding="utf-8"))
 # How planted shipments describe their goods, and how often.
@@ -74,7 +75,7 @@ class StreamGenerator:
             emails = vendor.data.enrichment.identifier_values("email") if vendor else []
             if emails:
                 self.vendor_emails[vendor_id] = emails
-        self.filler = filler_words()
+        self.filler = load_filler_words()
         self.origins = [c for _, p in self.listings for c in self._origins(p)]
         self.serial = 0
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from contracts.shipments import Shipment
 from enrichment.rates import load_rates
-from matching.contracts import Shipment
 from matching.declaration import Declared, DeclarationReader
 from matching.similarity import Terms
 

@@ -26,8 +26,8 @@ from functools import lru_cache
 
 from contracts.regions import WORLDWIDE, load_region_members
 from contracts.text import fold
+from contracts.watchlist import WatchlistTerm
 from index.store import Store
-from matching.contracts import WatchlistTerm
 from matching.term_weights import Weigher
 
 PHRASE_KINDS = ("product", "slang", "route", "concealment", "declaration")

@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from matching.contracts import WatchlistTerm
+from contracts.watchlist import WatchlistTerm
 from matching.term_weights import DATA, zipf
 
 GENERIC_ZIPF = 4.0  # the eval's own yardstick for "a generic English word", whatever the config says

@@ -174,13 +174,13 @@ def store(tmp_path):
 
 def enrich_raw(enricher, **fields):
     """The enrichment of one raw record (a title and fields as a market shows them)."""
-    from enrichment.contracts import RawListing
+    from contracts.listings import RawListing
 
     return next(enricher.enrich_raw([RawListing(**fields)]))[1]
 
 
 def make_listing(**overrides):
-    from enrichment.contracts import Listing
+    from contracts.listings import Listing
 
     fields = dict(market="testmarket", url="http://127.0.0.1/l/1", listing_key="1", title="Test listing",
                   description="", price={"amount": 10, "currency": "USD"}, vendor={"name": "Vendor"},

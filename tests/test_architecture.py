@@ -10,7 +10,7 @@ REPO = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
     "contracts": {"crawlers", "enrichment", "index", "matching", "interdict", "config"},
     "enrichment": {"crawlers", "index", "matching", "interdict"},
-    "index": {"crawlers", "matching", "interdict"},
+    "index": {"crawlers", "enrichment", "matching", "interdict"},
     "config": {"crawlers", "enrichment", "index", "matching", "interdict"},
     "crawlers": {"matching", "interdict"},
     "matching": {"crawlers", "interdict"},

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from conftest import make_listing
-from enrichment.contracts import VendorProfile
+from contracts.listings import VendorProfile
 
 
 def enrich(enricher, **fields):
@@ -155,7 +155,7 @@ def test_demo_listings_get_the_facts_the_generator_put_in(enricher, catalog):
     """Every demo listing's origin and destination codes come out exactly as generated."""
     from datetime import UTC, datetime
 
-    from enrichment.contracts import Listing
+    from contracts.listings import Listing
 
     specs = catalog.markets["vesper"].listings[:300]
     listings = [Listing(market="vesper", url=f"http://127.0.0.1/item/{s.key}", listing_key=s.key, title=s.title,
@@ -171,7 +171,7 @@ def test_demo_listings_get_the_facts_the_generator_put_in(enricher, catalog):
 
 
 def test_documents_stored_by_pipeline_0_1_still_load():
-    from enrichment.contracts import Enrichment
+    from contracts.listings import Enrichment
 
     old = {"ships_from_codes": ["NL"], "ships_to_codes": ["EU"], "identifiers": {"btc": ["1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"]},
            "search_text": "mdma", "pipeline_version": "0.1"}

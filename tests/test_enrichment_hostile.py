@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from enrichment.contracts import RawListing
+from contracts.listings import RawListing
 
 CASES = {
     "empty description": "",

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from conftest import enrich_raw, make_listing
-from enrichment.contracts import RawListing
+from contracts.listings import RawListing
 
 
 raw = enrich_raw

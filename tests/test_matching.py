@@ -14,15 +14,16 @@ import pytest
 
 from conftest import SHARED_DATA, run_cli
 from config import MatchingSettings
+from contracts.matches import RESULTS
+from contracts.shipments import Shipment
 from index.profiles import ListingProfile, Offer, quantity_size
-from matching.contracts import RESULTS, Shipment
 from matching.declaration import DeclarationReader
 from matching.evaluation import evaluate_matching
 from matching.matcher import Matcher, match_in_processes
 from matching.risk import logistic
 from matching.scoring import Scorer, explain
-from matching.view import read_shipment
 from matching.synthetic import StreamGenerator
+from matching.view import read_shipment
 
 @pytest.fixture(scope="module")
 def reader():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 from conftest import REPO, run_cli
-from matching.contracts import Shipment, s10_check_digit, s10_problem
+from contracts.shipments import Shipment, s10_check_digit, s10_problem
 from matching.shipments import ARTICLE_COLUMNS, ITEM_COLUMNS, RowError, read_shipments
 
 SAMPLES = REPO / "docs" / "samples"

@@ -231,7 +231,7 @@ def test_unknown_filter_field_is_rejected():
 
 
 def test_iterating_every_document(loaded, enricher, catalog):
-    from enrichment.contracts import VendorProfile
+    from contracts.listings import VendorProfile
 
     assert sorted(d.listing_key for d in loaded.iter_listings()) == sorted(f["listing_key"] for f in CORPUS)
     assert list(loaded.iter_vendors()) == []
@@ -249,7 +249,7 @@ def test_delete(loaded):
 
 
 def test_vendors_upsert(store, enricher, catalog):
-    from enrichment.contracts import VendorProfile
+    from contracts.listings import VendorProfile
     from index import vendor_id
 
     spec = catalog.vendors[0]
@@ -314,7 +314,7 @@ def test_title_word_counts_market_lifetimes_and_candidates_around_a_date(loaded,
 
 
 def test_vendors_found_by_identifier(store, enricher, catalog):
-    from enrichment.contracts import VendorProfile
+    from contracts.listings import VendorProfile
     from index import vendor_id
 
     spec = catalog.vendors[0]
@@ -328,7 +328,7 @@ def test_vendors_found_by_identifier(store, enricher, catalog):
 def test_identifiers_are_found_by_filter_and_as_free_text_however_written(store, enricher, enrich, catalog):
     """A vendor's PGP key, wallet and e-mail find its listings (the key is on the profile, not
     on the listings) and every listing that states them, on any market, in any written form."""
-    from enrichment.contracts import VendorProfile
+    from contracts.listings import VendorProfile
 
     spec = catalog.vendors[0]
     store.upsert_vendors(enricher.enrich_vendors([VendorProfile(
@@ -381,7 +381,7 @@ def test_crawl_job_history(store):
 def test_listings_and_vendors_missed_by_full_crawls_become_inactive_and_return(loaded, enricher, catalog, enrich):
     """index.lifecycle on every store: misses counted per finished full crawl, inactive after N,
     kept and searchable, active again (with the absence's dates) when a crawl sees them."""
-    from enrichment.contracts import VendorProfile
+    from contracts.listings import VendorProfile
     from index import vendor_id
 
     spec = catalog.vendors[0]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from conftest import make_listing, run_cli
-from enrichment.contracts import VendorProfile
+from contracts.listings import VendorProfile
 from index import vendor_id
 
 T0 = datetime(2026, 11, 2, 12, tzinfo=UTC)

@@ -16,7 +16,7 @@ import stix2
 
 from config import CuratedTerm, WatchlistSettings
 from conftest import make_listing, run_cli
-from enrichment.contracts import VendorProfile
+from contracts.listings import VendorProfile
 from index.embedded import EmbeddedStore
 from matching.watchlist import csv_safe, derive_terms, make_cursor, since, to_csv, to_json, to_stix
 
@@ -98,7 +98,7 @@ def test_increments_by_cursor(matching_db, enricher, tmp_path):
 
 
 def derive_terms_curated(settings):
-    from matching.contracts import WatchlistTerm
+    from contracts.watchlist import WatchlistTerm
     from matching.watchlist import term_id
 
     return [WatchlistTerm(id=term_id(t.kind, t.subkind, t.term), term=t.term, kind=t.kind, source="curated")

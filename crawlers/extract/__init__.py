@@ -10,12 +10,12 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from contracts.listings import PARSED_FIELDS, Listing, ParsedListing
 from crawlers.extract.dom import Page
 from crawlers.extract.generic import ExtractedPage, extract
 from crawlers.extract.structured import product_listing, products
 from crawlers.extract.walls import Wall, wall_of
 from crawlers.pages.base import MarketProfile, PageError
-from enrichment.contracts import PARSED_FIELDS, Listing, ParsedListing
 
 __all__ = ["ExtractedPage", "Wall", "extract", "parse_page", "read_listings", "to_listing", "wall_of"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+from contracts.money import has_money
 from crawlers.extract.dom import Element, Page
-from crawlers.extract.values import has_money
 
 MIN_BLOCKS = 3
 MIN_COMPLETE = 0.6  # share of a template's instances that hold both a link and a price

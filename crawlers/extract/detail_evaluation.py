@@ -16,9 +16,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contracts.listings import ParsedListing
 from crawlers.extract.generic import extract
 from crawlers.extract.values import place_codes
-from enrichment.contracts import ParsedListing
 
 LISTING_PAGES = Path("listing-pages")
 MIN_FIELD_CONFIDENCE = 0.5  # as crawlers.extract.to_listing: below it a field is left out of an indexed listing

@@ -15,8 +15,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contracts.listings import ParsedListing
 from crawlers.extract.generic import extract
-from enrichment.contracts import ParsedListing
 
 LABELLED_FIELDS = ("title", "price", "vendor", "vendor_url", "category", "stock")
 REPORTED_FIELDS = ("title", "price", "vendor", "ships_from", "ships_to", "category", "description")

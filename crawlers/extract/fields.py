@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 
+from contracts.money import MoneyHit, best_money
 from crawlers.extract.context import in_site_header, is_choice, tab_beside, under_breadcrumbs
 from crawlers.extract.dom import Element, Page, Segment, internal
 from crawlers.extract.labels import (
@@ -23,7 +24,7 @@ from crawlers.extract.labels import (
     vendor_name,
 )
 from crawlers.extract.rows import tiers_and_options
-from crawlers.extract.values import MoneyHit, best_money, place_codes
+from crawlers.extract.values import place_codes
 
 # How far each kind of evidence can be trusted (see the module docstring).
 LABELLED, TABLE_HEADER, HINTED, STRUCTURAL, GUESSED = 0.9, 0.9, 0.8, 0.7, 0.45

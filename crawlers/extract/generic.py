@@ -18,13 +18,13 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from contracts.listings import PARSED_FIELDS, Listing, Money, ParsedListing
 from crawlers.extract.blocks import listing_groups
 from crawlers.extract.dom import MENU_MIN_LINKS, Element, Page, collapse, text_content
 from crawlers.extract.fields import BlockReader, Candidate, Record
 from crawlers.extract.labels import GENERIC_LINK_TEXTS, MENU_COUNT_RE, clean_value, split_route
 from crawlers.extract.values import place_list, priced_name
 from crawlers.extract.walls import Wall, wall_of
-from enrichment.contracts import PARSED_FIELDS, Listing, Money, ParsedListing
 
 MIN_TITLE_CONFIDENCE = 0.5
 LISTING_PAGE_EVIDENCE = ("vendor", "description", "ships_from", "ships_to", "category", "price_tiers", "stock")

@@ -8,9 +8,10 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from contracts.money import best_money, money_in
+from contracts.vocabulary import load_units
 from crawlers.extract.dom import Segment, collapse
-from crawlers.extract.values import best_money, integer, money_in, place_codes
-from enrichment.components.quantities import UNIT_WORDS
+from crawlers.extract.values import integer, place_codes
 
 _DATA = json.loads((Path(__file__).parent / "labels.json").read_text(encoding="utf-8"))
 LABELS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _DATA["fields"].items()}
@@ -32,7 +33,7 @@ _ARROW_RE = re.compile(r"\s*(?:⟶|→|->|=>|➔|➜|>)\s*")
 BARE_AMOUNT_RE = re.compile(r"^\s*(?:[$€£]\s?)?\d+(?:[ .,\u00a0\u202f]\d+)*\s*$")
 HANDLE_RE = re.compile(r"^@([\w.\-]{2,40})$")
 _NAME_RE = re.compile(r"^[\w.\-]+(?: [\w.\-]+){0,2}$")
-_UNIT_WORDS = sorted(UNIT_WORDS | {"cards", "accounts", "bottles"},
+_UNIT_WORDS = sorted(load_units().unit_words | {"cards", "accounts", "bottles"},
                      key=len, reverse=True)
 QUANTITY_RE = re.compile(r"\d+(?:[.,]\d+)?\s?(?:x\s?)?(?:" + "|".join(map(re.escape, _UNIT_WORDS)) + r")\b", re.I)
 

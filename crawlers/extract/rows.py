@@ -4,9 +4,9 @@ shipping options with their prices."""
 from __future__ import annotations
 
 
+from contracts.money import MoneyHit, money_in
 from crawlers.extract.dom import Element, Page, collapse, text_content
 from crawlers.extract.labels import LABELS, QUANTITY_RE, label_of
-from crawlers.extract.values import MoneyHit, money_in
 
 
 SHIPPING_SELECTS = ("ship", "postage", "delivery", "versand", "envio", "livraison")

@@ -16,7 +16,7 @@ from typing import Any
 import extruct
 from pydantic import ValidationError
 
-from enrichment.contracts import PARSED_FIELDS, ParsedListing
+from contracts.listings import PARSED_FIELDS, ParsedListing
 
 log = logging.getLogger(__name__)
 SYNTAXES = ["json-ld", "microdata", "rdfa"]

@@ -1,4 +1,4 @@
-"""What a value on a market page can be: money (with ranges and crypto), places, numbers.
+"""What a value on a market page can be: money (with ranges and crypto: contracts.money), places, numbers.
 
 The extractor proposes values from labels and positions; these readers decide whether a
 proposed value is of the right kind, so that "From: 500 $" is read as a price and
@@ -7,98 +7,14 @@ proposed value is of the right kind, so that "From: 500 $" is read as a price an
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator
 
-from enrichment.components.quantities import CURRENCY_SYMBOLS, CURRENCY_WORDS, currency_code, parse_number
+from contracts.money import money_in, parse_number
 from enrichment.gazetteers import load_places
 
-CRYPTO = frozenset({"BTC", "XMR", "LTC", "ZEC", "ETH", "BCH"})
-# "1 682,12" (space-grouped thousands) before plain "1.682,12" / "0.005802".
-_NUM = r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?(?!\d)|\d+(?:[.,]\d+)*"
-_GROUP_SPACES = str.maketrans("", "", " \u00a0\u202f")
-_SYM = "[" + re.escape("".join(CURRENCY_SYMBOLS)) + "]"
-_CODE = "|".join(sorted((re.escape(w) for w in CURRENCY_WORDS), key=len, reverse=True))
-# (the first letters, tested first, spare the look-behind at nearly every position of a text)
-_CODE_FIRST = "".join(sorted({w[0].lower() for w in CURRENCY_WORDS} | {w[0].upper() for w in CURRENCY_WORDS}))
-_CUR = rf"(?:{_SYM}|(?=[{_CODE_FIRST}])(?<![^\W\d_])(?:{_CODE})(?![^\W\d_]))"
-# "500 $", "$60", "USD 12", "£13.00 GBP", "50.00 - 39000.00 EUR", "US$ 25", "12,50€".
-MONEY_RE = re.compile(
-    rf"(?:(?P<c1>{_CUR})\s?(?P<a1>{_NUM})(?:\s*[-–]\s*(?:{_CUR})?\s?(?P<h1>{_NUM}))?)"
-    rf"|(?:(?P<a2>{_NUM})(?:\s*[-–]\s*(?P<h2>{_NUM}))?\s?(?P<c2>{_CUR}))",
-    re.I,
-)
 _PLACE_SPLIT_RE = re.compile(r"\s*(?:[,;/|&+>→]|\band\b|\bund\b|\bet\b|\by\b)\s*", re.I)
 _PLACE_NOISE_RE = re.compile(r"^(?:ships?\s+)?(?:from|to|only|all|shipping)\s*:?\s*|\s*\(.*?\)\s*|\s*only$", re.I)
 _INTEGER_RE = re.compile(r"^\D{0,12}?(\d[\d,. ]*)\s*(?:left|in stock|available|pcs|units|items)?\s*$", re.I)
-
-
-@dataclass(frozen=True, slots=True)
-class MoneyHit:
-    amount: float
-    currency: str
-    start: int
-    end: int
-    high: float | None = None  # top of a price range
-
-    @property
-    def crypto(self) -> bool:
-        return self.currency in CRYPTO
-
-
-_CURRENCY_HINT_RE = re.compile(_CUR, re.I)
-# "CAD $367.5", "AUD $ 12": a currency code written before a symbol names the symbol's currency.
-_CODE_BEFORE_RE = re.compile(rf"(?<![^\W\d_])({_CODE})\s*$", re.I)
-
-
-# What can stand before a currency inside an amount ("1 682,12 - 2.000 EUR").
-_AMOUNT_CHARS = frozenset("0123456789.,-– \t\n\u00a0\u202f")
-
-
-def _first_possible(text: str) -> int | None:
-    """Where the first amount could start: every amount holds a currency, so none starts
-    before the first currency and the number run just before it (scanning a long text
-    from its start was most of what reading money cost)."""
-    hint = _CURRENCY_HINT_RE.search(text)
-    if hint is None:
-        return None
-    start = hint.start()
-    while start and text[start - 1] in _AMOUNT_CHARS:
-        start -= 1
-    return start
-
-
-def _money_hits(text: str, start: int) -> Iterator[MoneyHit]:
-    for match in MONEY_RE.finditer(text, start):
-        amount = parse_number((match["a1"] or match["a2"]).translate(_GROUP_SPACES))
-        currency = currency_code(match["c1"] or match["c2"])
-        if match["c1"] and len(match["c1"]) == 1:
-            code = _CODE_BEFORE_RE.search(text, max(0, match.start() - 8), match.start())
-            currency = (currency_code(code.group(1)) or currency) if code else currency
-        if amount is None or currency is None:
-            continue
-        high = match["h1"] or match["h2"]
-        top = parse_number(high.translate(_GROUP_SPACES)) if high else None
-        yield MoneyHit(amount, currency, match.start(), match.end(), top if top and top > amount else None)
-
-
-def money_in(text: str) -> list[MoneyHit]:
-    start = _first_possible(text)
-    return [] if start is None else list(_money_hits(text, start))  # None: no currency at all, most text
-
-
-def has_money(text: str) -> bool:
-    """Whether ``text`` holds an amount with a currency (stops at the first)."""
-    start = _first_possible(text)
-    return start is not None and next(_money_hits(text, start), None) is not None
-
-
-def best_money(text: str) -> MoneyHit | None:
-    """The price a buyer would read first: fiat before crypto, the first of each."""
-    hits = money_in(text)
-    fiat = [h for h in hits if not h.crypto]
-    return (fiat or hits or [None])[0]
 
 
 @lru_cache(maxsize=4096)

@@ -12,13 +12,10 @@ from urllib.parse import unquote, urljoin, urlsplit
 from parsel import Selector
 from pydantic import ValidationError
 
-from enrichment.components.quantities import currency_code, parse_number
-from enrichment.contracts import Listing, Money, VendorProfile
+from contracts.listings import Listing, Money, VendorProfile
+from contracts.money import price_cell
 
 PageKind = Literal["home", "index", "listing", "vendor", "other"]
-_MONEY_RE = re.compile(
-    r"(?P<c1>[A-Z]{3}|[$€£])\s*(?P<a1>\d[\d\s.,]*\d|\d)|(?P<a2>\d[\d\s.,]*\d|\d)\s*(?P<c2>[A-Z]{3}|[$€£])"
-)
 
 
 class PageError(Exception):
@@ -31,16 +28,8 @@ class PageError(Exception):
 
 def parse_money(text: str | None) -> Money | None:
     """'USD 1,234.50', '238,97 EUR', '€ 12' -> Money; None when no amount with currency."""
-    if not text:
-        return None
-    match = _MONEY_RE.search(text.replace("\xa0", " "))
-    if not match:
-        return None
-    amount = parse_number((match["a1"] or match["a2"]).replace(" ", ""))
-    currency = currency_code(match["c1"] or match["c2"]) or (match["c1"] or match["c2"])
-    if amount is None or not currency:
-        return None
-    return Money(amount=amount, currency=currency)
+    found = price_cell(text) if text else None
+    return Money(amount=found[0], currency=found[1]) if found else None
 
 
 def text_of(selector: Selector, css: str) -> str:

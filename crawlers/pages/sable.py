@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from contracts.listings import Feedback, PriceTier, ShippingOption
 from crawlers.pages.base import (
     IndexPage,
     ListingPage,
@@ -13,7 +14,6 @@ from crawlers.pages.base import (
     parse_money,
     text_of,
 )
-from enrichment.contracts import Feedback, PriceTier, ShippingOption
 
 _RATING_RE = re.compile(r"\((?P<rating>[\d.]+)★,\s*(?P<sales>\d+) sales\)")
 _SHIPPING_COST_RE = re.compile(r"\s*\(\+(?P<cost>[^)]*)\)\s*$")

@@ -16,18 +16,18 @@ from scrapy.exceptions import DownloadCancelledError, DownloadConnectionRefusedE
 from twisted.python.failure import Failure
 
 from config import Market, load_config
+from contracts.listings import Evidence
 from crawlers import signals as crawl_signals
 from crawlers.evidence import EVIDENCE_META
 from crawlers.extract.dom import Page as ExtractPage
 from crawlers.extract.walls import Wall, marker_bytes, merged_markers, might_be_wall, wall_of
 from crawlers.handoff import MarketStates
-from crawlers.sessions import load_sessions
 from crawlers.pages import PROFILES, PageError
 from crawlers.pages.base import MarketProfile, MarketPage
+from crawlers.sessions import load_sessions
 from crawlers.transport.egress import EgressBlocked
 from crawlers.transport.errors import TorCircuitError
 from crawlers.transport.mirrors import origin, with_origin
-from enrichment.contracts import Evidence
 from index import StoreError, open_store
 
 log = logging.getLogger(__name__)

@@ -21,8 +21,9 @@ from spacy.tokens import Doc
 
 from enrichment.automaton import longest_non_overlapping, shared_gazetteers
 from enrichment.components import BatchComponent, Mention, found
+from contracts.vocabulary import load_common_words
 from enrichment.gazetteers import (
-    ProductEntry, data_path, load_category_words, load_common_words, load_phrases, load_products)
+    ProductEntry, data_path, load_category_words, load_phrases, load_products)
 from enrichment.text import text_view
 
 COMPONENT = "interdict_products"

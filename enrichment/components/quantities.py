@@ -2,94 +2,43 @@
 
 from __future__ import annotations
 
-import json
-import math
 import re
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from contracts.money import SYMBOL_CLASS, alternation, currency_code, parse_number
+from contracts.vocabulary import load_units
 from enrichment.components import BatchComponent, Mention, found
-from enrichment.gazetteers import data_path
 from enrichment.text import text_view
 
 COMPONENT = "interdict_quantities"
 
 _NUM = r"\d+(?:[.,]\d+)*"
-_UNITS = json.loads(data_path("units.json").read_text(encoding="utf-8"))
-_MASS: dict[str, float] = _UNITS["mass"]
-_VOLUME: dict[str, float] = _UNITS["volume"]
-COUNT_UNIT_WORDS = frozenset(_UNITS["count"])
-_CURRENCY_SYMBOLS: dict[str, str] = _UNITS["currency_symbols"]
-_CURRENCY_WORDS: dict[str, str] = _UNITS["currency_words"]
-# For readers of market pages (crawlers/extract): the same units and currencies as data.
-CURRENCY_SYMBOLS, CURRENCY_WORDS = _CURRENCY_SYMBOLS, _CURRENCY_WORDS
-UNIT_WORDS = frozenset({*_MASS, *_VOLUME, *COUNT_UNIT_WORDS})
+# Anchored at the numbers the text view found, not a scan of the text (contracts.money scans
+# cells and short texts); the units and currencies are the same data.
+_UNITS = load_units()
+_MASS: dict[str, float] = _UNITS.mass
+_VOLUME: dict[str, float] = _UNITS.volume
+COUNT_UNIT_WORDS = _UNITS.count
+_CURRENCY_SYMBOLS: dict[str, str] = _UNITS.currency_symbols
+_CURRENCY_WORDS: dict[str, str] = _UNITS.currency_words
 
-
-def _alternation(words) -> str:
-    return "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
-
-
-_COUNT_UNITS = _alternation(COUNT_UNIT_WORDS)
+_COUNT_UNITS = alternation(COUNT_UNIT_WORDS)
 _COUNT_AMOUNT_RE = re.compile(r"\d+(?:[.,]\d{3})*")  # counts are whole numbers: "1,000 pills"
 # The word right after a number decides which pattern (if any) can apply there.
 WORD_AFTER_RE = re.compile(r" ?([^\W\d_]+)")
 MULTI_RE = re.compile(rf"(?<![\w.,])(?P<count>\d+)\s?[x×]\s?(?P<amt>{_NUM})\s?(?P<unit>mg|mcg|µg|ug|g|ml)\b", re.I)
 COUNT_RE = re.compile(rf"(?<![\w.,])(?P<amt>\d+(?:[.,]\d{{3}})*)\s?(?:x\s)?(?P<unit>{_COUNT_UNITS})\b", re.I)
 _SYMBOL_CHARS = "".join(_CURRENCY_SYMBOLS)
-_SYM = f"[{re.escape(_SYMBOL_CHARS)}]"
-_CUR = _alternation(_CURRENCY_WORDS)
-_CODES = _alternation(sorted({c for c in _CURRENCY_WORDS.values()}))
-PRICE_RE = re.compile(
-    rf"(?P<sym>{_SYM})\s?(?P<amt>{_NUM})"
-    rf"|(?P<amt2>{_NUM})\s?(?P<cur>{_SYM}|(?:{_CUR})\b)"
-    rf"|\b(?P<cur2>{_CODES})\s?(?P<amt3>{_NUM})",
-    re.I,
-)
+_CUR = alternation(_CURRENCY_WORDS)
+_CODES = alternation(sorted({c for c in _CURRENCY_WORDS.values()}))
 # Anchored at a number: the currency written after it, or (searching the few characters
 # before it) the symbol or code written before it.
-CURRENCY_AFTER_RE = re.compile(rf"\s?(?P<cur>{_SYM}|(?:{_CUR})\b)", re.I)
-CURRENCY_BEFORE_RE = re.compile(rf"(?:(?P<sym>{_SYM})|\b(?P<cur>{_CODES}))\s?$", re.I)
+CURRENCY_AFTER_RE = re.compile(rf"\s?(?P<cur>{SYMBOL_CLASS}|(?:{_CUR})\b)", re.I)
+CURRENCY_BEFORE_RE = re.compile(rf"(?:(?P<sym>{SYMBOL_CLASS})|\b(?P<cur>{_CODES}))\s?$", re.I)
 PURITY_AFTER_RE = re.compile(r"\s?%\s?(?:pure|purity|rein|puro|pureza|pur)\b", re.I)
 PURITY_BEFORE_RE = re.compile(r"(?:purity|reinheit|pureza|pureté|purete)\s?:?\s?$", re.I)
-
-
-def parse_number(text: str) -> float | None:
-    """Parse '1,200.50', '1.200,50', '0.015', '12,5', '1/4' the way a listing writer meant them."""
-    text = text.strip()
-    if "/" in text:
-        top, _, bottom = text.partition("/")
-        return int(top) / int(bottom) if top.isdigit() and bottom.isdigit() and int(bottom) else None
-    if "," in text and "." in text:
-        if text.rfind(",") > text.rfind("."):
-            text = text.replace(".", "").replace(",", ".")
-        else:
-            text = text.replace(",", "")
-    elif "," in text:
-        head, _, tail = text.rpartition(",")
-        text = text.replace(",", "") if len(tail) == 3 and head.isdigit() else text.replace(",", ".")
-    elif text.count(".") > 1:
-        text = text.replace(".", "")
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None  # 400 digits, "1e999": no amount at all
-
-
-def parse_price(text: str) -> tuple[float, str] | None:
-    """The first amount with a currency in a price as a market shows it ("USD 500.00 (0.3 BTC)")."""
-    match = PRICE_RE.search(text)
-    if match is None:
-        return None
-    amount = parse_number(match["amt"] or match["amt2"] or match["amt3"])
-    currency = currency_code(match["sym"] or match["cur"] or match["cur2"] or "")
-    return (amount, currency) if amount is not None and currency else None
-
-
-def currency_code(token: str) -> str | None:
-    return _CURRENCY_SYMBOLS.get(token) or _CURRENCY_WORDS.get(token.lower())
 
 
 # What may stand between a quantity and the price it costs: "10g - $50", "1 oz: 0.2 BTC", "5g for €40".

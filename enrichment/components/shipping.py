@@ -8,9 +8,9 @@ import re
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from contracts.money import parse_number
 from enrichment.automaton import longest_non_overlapping, shared_gazetteers
 from enrichment.components import BatchComponent, Mention, found
-from enrichment.components.quantities import parse_number
 from enrichment.gazetteers import data_path
 from enrichment.text import text_view
 

@@ -24,8 +24,8 @@ from contracts.inputs import sql_value_tuples
 
 import pycountry
 
-from enrichment.contracts import RawListing
-from enrichment.gazetteers import fold
+from contracts.listings import RawListing
+from contracts.text import fold
 
 CATEGORY_MAP = Path(__file__).with_name("category_map.json")
 LABEL_OVERRIDES = Path(__file__).with_name("label_overrides.jsonl")

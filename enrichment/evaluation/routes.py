@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from enrichment.gazetteers import fold, load_places
+from contracts.text import fold
+from enrichment.gazetteers import load_places
 
 FIXTURE = Path(__file__).with_name("route_sentences.jsonl")
 SEED = 20
@@ -115,7 +116,7 @@ def load(data: Path) -> list[RouteSentence]:
 def read(enricher, labelled: list[RouteSentence]) -> Iterator[tuple[RouteSentence, set, set]]:
     """(sentence, (role, place) pairs read, pairs labelled) for each labelled sentence, each
     read as the description of a listing."""
-    from enrichment.contracts import RawListing
+    from contracts.listings import RawListing
 
     records = [RawListing(title="listing", description=s.text) for s in labelled]
     for sentence, (_, enrichment) in zip(labelled, enricher.enrich_raw(records)):

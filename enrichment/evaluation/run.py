@@ -183,7 +183,7 @@ def _score_route_sentences(report: Report, enricher: Enricher, data: Path, keep_
 
 
 def _score_pgp_blocks(report: Report, enricher: Enricher, data: Path) -> None:
-    from enrichment.contracts import VendorProfile
+    from contracts.listings import VendorProfile
     from enrichment.evaluation.datasets import dream_sellers, split_of
 
     sellers = [s for s in dream_sellers(data) if s["pgp"] and "BEGIN PGP PUBLIC KEY BLOCK" in s["pgp"]]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from enrichment.contracts import Listing, VendorProfile
+from contracts.listings import Listing, VendorProfile
 from interdict.demo.catalog import Catalog
 
 

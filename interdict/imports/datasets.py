@@ -15,7 +15,7 @@ from typing import Any, Iterator
 from pydantic import ValidationError
 
 from contracts.inputs import BadLine, csv_records, describe_invalid, json_lines, sql_columns, sql_value_tuples
-from enrichment.contracts import Capture
+from contracts.listings import Capture
 from interdict.imports.records import (
     Incomplete, describe_mapping, guess_mapping, listing_from_raw, mapped, raw_listing, vendor_from_row,
 )

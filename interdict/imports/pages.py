@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import quote, urlsplit
 
+from contracts.listings import Listing
 from crawlers.extract import parse_page, to_listing
 from crawlers.extract.encoding import decode_html
 from crawlers.pages import PageError, profile_for_html
-from enrichment.contracts import Listing
 from interdict.imports.records import stable_key, transport_of
 
 PSEUDO_HOST_SUFFIX = ".import.invalid"

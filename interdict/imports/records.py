@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from contracts.listings import Listing, RawListing, VendorProfile
 from crawlers.extract import listing_key
-from enrichment.contracts import Listing, RawListing, VendorProfile
 from enrichment.fields import price_of, vendor_name
 
 # field -> column names that usually hold it (lower case, compared without spaces, - and _)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from config import Settings as Config
-from enrichment.contracts import Capture, Evidence, Listing
+from contracts.listings import Capture, Evidence, Listing
 from index.evidence import EvidenceArchive
 from interdict.errors import UserError
 from interdict.imports.datasets import dataset_records

@@ -16,6 +16,8 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query as Param, Req
 from pydantic import BaseModel, Field, ValidationError
 
 from contracts.inputs import BadLine, InputLimits, Problems, csv_records, decode_line
+from contracts.matches import ShipmentMatches
+from contracts.shipments import Shipment
 from index.documents import ListingDocument, vendor_id
 from index.query import FILTER_FIELDS, SORTS, Query, QueryError
 from index.store import Store
@@ -26,7 +28,6 @@ from interdict.web.reviews import Decision, ReviewError, ReviewStore
 from interdict.web.safe import highlighted_html
 from interdict.web.vendors import vendor_profile
 from matching import watchlist
-from matching.contracts import Shipment, ShipmentMatches
 from matching.matcher import Matcher
 from matching.shipments import read_csv, read_jsonl
 

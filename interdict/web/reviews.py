@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from contracts.inputs import Problems
-from matching.contracts import RESULTS, ShipmentMatches
+from contracts.matches import RESULTS, ShipmentMatches
 from matching.watchlist import csv_safe
 
 Decision = Literal["confirmed", "rejected", "open"]

@@ -6,7 +6,7 @@ the vendor's blocking key, index.profiles)."""
 
 from __future__ import annotations
 
-from enrichment.contracts import Identifier
+from contracts.listings import Identifier
 from index.documents import vendor_id
 from index.query import Query
 from index.store import Store

@@ -5,17 +5,15 @@ Documented with a sample in docs/shipments.md."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import phonenumbers
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
-from contracts.inputs import nulls_absent
-from enrichment.contracts import CleanStr
+from contracts.base import CleanStr, InputContract
 
 ItemCategory = Literal["gift", "documents", "commercial_sample", "sale_of_goods", "returned_goods", "other"]
 Service = Literal["postal", "express"]
@@ -96,17 +94,7 @@ Email = Annotated[str, AfterValidator(_email)]
 Phone = Annotated[str, AfterValidator(_phone)]
 
 
-class Contract(BaseModel):
-    """Shipment data as it arrives: null means absent; numbers are finite."""
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _nulls_absent(cls, data: Any) -> Any:
-        return nulls_absent(data)
-
-
-class Party(Contract):
+class Party(InputContract):
     name: CleanStr = ""
     address: CleanStr = ""
     country: Country | None = None
@@ -114,7 +102,7 @@ class Party(Contract):
     email: Email | None = None
 
 
-class Article(Contract):
+class Article(InputContract):
     """One line of the declaration (CN23 'detailed description of contents')."""
 
     description: CleanStr = Field(min_length=1)
@@ -125,7 +113,7 @@ class Article(Contract):
     currency: Currency
 
 
-class Shipment(Contract):
+class Shipment(InputContract):
     service: Service = "postal"  # before item_id: its check depends on it
     item_id: str = Field(min_length=1)
     posting_date: date
@@ -165,77 +153,3 @@ class Shipment(Contract):
         for article in self.articles:
             out[article.currency] = out.get(article.currency, 0.0) + article.value
         return out
-
-
-# Results are dataclasses, not models: a matcher builds tens of them per shipment at
-# thousands of shipments per second, and a pydantic model costs ~10 µs to construct. They
-# are typed here once; RESULTS (a pydantic TypeAdapter) validates and serialises them.
-# Not frozen (a frozen dataclass sets each field through object.__setattr__: twice the
-# cost); treat them as read-only.
-@dataclass(slots=True)
-class Reason:
-    """One piece of evidence for (or against) a match, or one risk flag of a declaration."""
-
-    code: str  # product, similarity, hs_code, origin, destination, quantity, value, identifier, active, ...
-    contribution: float  # log-odds added to the score (risk flags: to the risk)
-    detail: str  # what was compared, in words an analyst reads
-
-
-@dataclass(slots=True)
-class Match:
-    """A listing (or, when only an identifier ties them, a vendor) a shipment may correspond to."""
-
-    listing_id: str | None  # None: the vendor matched by identifier, none of their listings fits
-    vendor_id: str
-    market: str
-    vendor: str
-    title: str | None
-    score: Annotated[float, Field(ge=0, le=1)]  # probability-like: logistic of the summed contributions
-    reasons: list[Reason]
-
-
-@dataclass(slots=True)
-class ShipmentMatches:
-    """What the matcher says about one shipment: its best matches and the declaration's own risk flags."""
-
-    item_id: str
-    matches: list[Match]  # best first
-    risk_flags: list[Reason]
-    risk: Annotated[float, Field(ge=0, le=1)]  # from the flags and the best match
-
-    @property
-    def best(self) -> Match | None:
-        return self.matches[0] if self.matches else None
-
-    def to_json(self) -> str:
-        return RESULTS.dump_json(self).decode()
-
-
-RESULTS = TypeAdapter(ShipmentMatches)
-
-
-TermKind = Literal["product", "slang", "vendor", "identifier", "route", "concealment", "declaration"]
-
-
-class WatchlistTerm(Contract):
-    """One term a risk engine can target, derived from the index (or curated by an analyst)."""
-
-    id: str  # stable across exports: digest of kind, subkind and the folded term
-    term: str
-    kind: TermKind
-    subkind: str | None = None  # identifier kind (email, pgp, btc...), the product a slang word names, a route's category
-    source: Literal["index", "curated"] = "index"
-    first_seen: datetime | None = None
-    last_seen: datetime | None = None
-    listing_count: int = Field(0, ge=0)
-    markets: list[str] = []
-    countries: list[str] = []  # ISO codes of the origins and destinations involved
-    hs_codes: list[str] = []
-    categories: list[str] = []
-    vendors: list[str] = []  # vendor names (for a vendor: the aliases linked by shared identifiers)
-    examples: list[str] = []  # listing ids
-    note: str = ""
-    # How strongly it points at illicit goods, 0–1 (matching.term_weights); STIX confidence = 100 × weight.
-    weight: float = Field(1.0, ge=0, le=1, allow_inf_nan=False)
-    excluded: str | None = None  # why the default feed leaves it out; None: in the feed
-    qualifiers: list[str] = []  # an ordinary-word vendor name: match it only with one of these (market:X, kind:value)

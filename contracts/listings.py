@@ -1,57 +1,16 @@
-"""The data contracts the enrichment stage accepts and produces.
-
-``Listing`` and ``VendorProfile`` are what any acquisition front end (the Scrapy crawlers,
-``interdict parse``, an import) hands over; ``EnrichedListing`` and ``EnrichedVendor`` add
-what the NLP stage found. They live here, in the package that consumes them, so that
-``enrichment`` and ``index`` never need to import ``crawlers``.
-"""
+"""Listings and vendor profiles: what any acquisition front end (the Scrapy crawlers,
+``interdict parse``, an import) hands over, and what the NLP stage adds to them
+(``EnrichedListing``, ``EnrichedVendor``)."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from contracts.inputs import nulls_absent, repair_text
-
-# C0/C1 control characters (except tab and newline) never carry meaning in a listing and
-# would let crawled text smuggle terminal escapes or highlight markers into our output.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def clean_text(value: str) -> str:
-    value = unicodedata.normalize("NFC", repair_text(value))
-    return _CONTROL.sub(" ", value).strip()
-
-
-CleanStr = Annotated[str, AfterValidator(clean_text)]
-
-
-def _not_blank(value: str) -> str:
-    if not value:
-        raise ValueError("title is empty")
-    return value
-
-
-TitleStr = Annotated[str, AfterValidator(clean_text), AfterValidator(_not_blank)]
-
-
-class Contract(BaseModel):
-    # Numbers are finite wherever they enter or are derived: inf and NaN are refused by name.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-
-class InputContract(Contract):
-    """What arrives from outside (the crawl contract, parsed pages): null means absent."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _nulls_absent(cls, data: Any) -> Any:
-        return nulls_absent(data)
-
+from contracts.base import CleanStr, Contract, InputContract, TitleStr, UtcDatetime
+from contracts.inputs import nulls_absent
 
 class Money(InputContract):
     amount: float = Field(ge=0)
@@ -97,13 +56,6 @@ class Evidence(InputContract):
     warc_file: str | None = None  # name inside the evidence folder (config evidence.dir)
     warc_offset: int | None = Field(default=None, ge=0)  # where the response record starts
     served_by: str | None = None  # the mirror (scheme://host:port) that served the page
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class Capture(InputContract):
