@@ -16,7 +16,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawlers.transport.mirrors import origin
 from crawlers.transport.routing import market_of, route_for
-from index.evidence import EvidenceArchive
+from index import EvidenceArchive
 
 EVIDENCE_META = "interdict_evidence"
 

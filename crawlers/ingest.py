@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from contracts.listings import EnrichedListing, EnrichedVendor, Listing, VendorProfile
-from index import Store, UpsertReport
-from index.spool import SpooledWriter, spool_for
+from index import ListingStore, SpooledWriter, UpsertReport, spool_for
 
 Record = Listing | VendorProfile | EnrichedListing | EnrichedVendor
 
@@ -43,7 +42,7 @@ class IngestReport:
 class Ingest:
     """Collects records and writes them in batches of ``batch_size``."""
 
-    def __init__(self, store: Store, spool_dir: str, target: str, enricher_factory: Callable[[], object],
+    def __init__(self, store: ListingStore, spool_dir: str, target: str, enricher_factory: Callable[[], object],
                  batch_size: int = 200):
         self.writer = SpooledWriter(store, spool_for(spool_dir, target))
         self.enricher_factory = enricher_factory

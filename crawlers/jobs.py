@@ -22,7 +22,7 @@ from twisted.internet import task, threads
 from config import load_config
 from crawlers.frontier import connect, live_workers, unreachable
 from crawlers.locks import MarketBusy, MarketLock
-from index.history import JobHistory
+from crawlers.history import JobHistory
 
 log = logging.getLogger(__name__)
 

@@ -1,13 +1,20 @@
-"""Index: storage and retrieval of enriched listings behind one Store interface."""
+"""Index: storage and retrieval of enriched listings. What other packages use is exported
+here: the store interfaces (ListingStore, MatchIndex, CrawlLedger; Store is all three),
+``open_store``, the query model, the outage spool and the evidence archive."""
 
 from __future__ import annotations
 
 from index.documents import ListingDocument, UpsertReport, VendorDocument, listing_id, vendor_id
+from index.evidence import EvidenceArchive
+from index.ledger import CrawlLedger
+from index.match_index import MatchIndex
 from index.query import FILTER_FIELDS, FacetCount, Hit, Query, QueryError, SearchResult
-from index.store import Store, StoreError, StoreUnavailable
+from index.spool import SpooledWriter, spool_for
+from index.store import ListingStore, Store, StoreError, StoreUnavailable
 
-__all__ = ["FILTER_FIELDS", "FacetCount", "Hit", "ListingDocument", "Query", "QueryError", "SearchResult",
-           "Store", "StoreError", "StoreUnavailable", "UpsertReport", "VendorDocument", "listing_id", "open_store", "vendor_id"]
+__all__ = ["FILTER_FIELDS", "CrawlLedger", "EvidenceArchive", "FacetCount", "Hit", "ListingDocument", "ListingStore",
+           "MatchIndex", "Query", "QueryError", "SearchResult", "SpooledWriter", "Store", "StoreError",
+           "StoreUnavailable", "UpsertReport", "VendorDocument", "listing_id", "open_store", "spool_for", "vendor_id"]
 
 
 def open_store(settings, target: str | None = None) -> Store:

@@ -31,7 +31,7 @@ from index.documents import (
 )
 from index.elastic_mappings import JOBS_MAPPING, LISTINGS_MAPPING, VENDORS_MAPPING, missing_properties
 from index.elastic_search import LABEL_SEPARATOR, MAX_RESULT_WINDOW, search_body, search_result, sort_values_at
-from index.jobs import CrawlJob
+from contracts.jobs import CrawlJob
 from index.lifecycle import LifecycleReport, missed
 from index.profiles import ListingProfile, blocking_keys, listing_profile
 from index.query import Query, SearchResult, filter_terms, text_fields

@@ -21,7 +21,7 @@ from index.documents import (
     vendor_id,
 )
 from index.highlight import highlights
-from index.jobs import CrawlJob
+from contracts.jobs import CrawlJob
 from index.lifecycle import LifecycleReport, missed
 from index.profiles import ListingProfile, blocking_keys, listing_profile
 from index.query import (

@@ -1,4 +1,4 @@
-"""`interdict jobs`: the crawl job history (index.history) as lines or JSON."""
+"""`interdict jobs`: the crawl job history (crawlers.history) as lines or JSON."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ from prometheus_client.core import GaugeMetricFamily
 
 from crawlers.handoff import MarketStates
 from index import open_store
-from index.history import runner_alive
-from index.jobs import CrawlJob
+from crawlers.history import runner_alive
+from contracts.jobs import CrawlJob
 from index.store import Store
 
 HISTORY = 200  # jobs per market read for the counts by status

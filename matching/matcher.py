@@ -2,7 +2,7 @@
 
 For a batch of shipments it reads each declaration, derives blocking keys (the product,
 category and distinctive words it names, each at the origin country and the regions that
-contain it; the sender's email and phone), asks the Store for the listings under those keys
+contain it; the sender's email and phone), asks the store (its MatchIndex) for the listings under those keys
 in one round trip per batch — never a scan —, keeps the candidates most keys point at, and
 scores each with reasons (matching.scoring). Each key's candidates are the listings seen
 nearest the parcel's month. Keys repeat across a stream (the same products
@@ -30,7 +30,7 @@ from contracts.text import fold
 from enrichment import tune_gc_for_volume
 from index.documents import VendorDocument
 from index.profiles import UNKNOWN_ORIGIN, quantity_sizes
-from index.store import Store
+from index.match_index import MatchIndex
 from matching.declaration import DeclarationReader
 from matching.risk import logistic
 from matching.scoring import Prepared, Scorer, explain, load_weights
@@ -55,7 +55,7 @@ T = TypeVar("T")
 
 
 class Matcher:
-    def __init__(self, store: Store, settings: MatchingSettings | None = None, weights: dict | None = None):
+    def __init__(self, store: MatchIndex, settings: MatchingSettings | None = None, weights: dict | None = None):
         self.store = store
         self.settings = settings or MatchingSettings()
         self.reader = DeclarationReader()
@@ -300,7 +300,7 @@ class Matcher:
 _WORKER: tuple[Matcher, Callable | None] | None = None
 
 
-def _start_worker(open_store: Callable[[], Store], settings: MatchingSettings, encode: Callable | None) -> None:
+def _start_worker(open_store: Callable[[], MatchIndex], settings: MatchingSettings, encode: Callable | None) -> None:
     global _WORKER
     tune_gc_for_volume()  # millions of short-lived objects: the default GC would take a third of the time
     _WORKER = Matcher(open_store(), settings), encode
@@ -313,7 +313,7 @@ def _match_chunk(chunk: list[str]) -> list:
     return [encode(r) for r in results] if encode else list(results)
 
 
-def match_in_processes(open_store: Callable[[], Store], shipments: Iterable[Shipment], workers: int,
+def match_in_processes(open_store: Callable[[], MatchIndex], shipments: Iterable[Shipment], workers: int,
                        settings: MatchingSettings | None = None,
                        encode: Callable[[ShipmentMatches], T] | None = None) -> Iterator[ShipmentMatches | T]:
     """Match on ``workers`` processes (one per core: scoring is pure Python), each with its own

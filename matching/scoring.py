@@ -68,7 +68,7 @@ class Scorer:
     def __init__(self, weights: dict | None = None, stats: WordStats | None = None,
                  lifetimes: dict[str, float] | None = None, default_lifetime_days: float = 30.0):
         """``stats``: document frequencies of title words (none: every word counts as rare);
-        ``lifetimes``: each market's median listing lifetime in days (Store.lifetimes), how
+        ``lifetimes``: each market's median listing lifetime in days (MatchIndex.lifetimes), how
         long a listing seen once lives, else ``default_lifetime_days``."""
         self.w = weights or load_weights()
         self.stats = stats or WordStats(self.w)

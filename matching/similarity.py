@@ -2,7 +2,7 @@
 
 Each word the two share counts by how distinctive it is:
 - rare among the indexed titles: its IDF over the store's title words (the ``t:`` keys,
-  Store.key_counts), so "cannasutra" on a few listings counts, "cocaine" on thousands less;
+  MatchIndex.key_counts), so "cannasutra" on a few listings counts, "cocaine" on thousands less;
 - rare in ordinary writing: a word common in any of the markets' languages (wordfreq's Zipf
   frequency: "tea", "kitchen", "glue", "crystal") is what lawful parcels declare every day,
   so it counts little however rare it is in titles — unless it is the name of a controlled

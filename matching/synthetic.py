@@ -34,7 +34,7 @@ from contracts.vocabulary import load_filler_words
 from enrichment.rates import load_rates
 from index.documents import ListingDocument
 from index.profiles import ListingProfile, listing_profile
-from index.store import Store
+from index.store import ListingStore
 
 DATA = json.loads((Path(__file__).resolve().parent / "data" / "synthetic_goods.json").read_text(encoding="utf-8"))
 # How planted shipments describe their goods, and how often.
@@ -57,7 +57,7 @@ class Truth:
 
 
 class StreamGenerator:
-    def __init__(self, store: Store, seed: int = 7, pool: int | None = 20_000):
+    def __init__(self, store: ListingStore, seed: int = 7, pool: int | None = 20_000):
         self.rng = random.Random(seed)
         self.store = store
         # A pool of listings to plant from: the first `pool` the store yields (a full scan

@@ -27,7 +27,7 @@ from functools import lru_cache
 from contracts.regions import WORLDWIDE, load_region_members
 from contracts.text import fold
 from contracts.watchlist import WatchlistTerm
-from index.store import Store
+from index.store import ListingStore
 from matching.term_weights import Weigher
 
 PHRASE_KINDS = ("product", "slang", "route", "concealment", "declaration")
@@ -91,7 +91,7 @@ def _place(code: str, regions) -> bool:
     return code in regions or code == WORLDWIDE or _country(code)
 
 
-def derive_terms(store: Store, settings) -> list[WatchlistTerm]:
+def derive_terms(store: ListingStore, settings) -> list[WatchlistTerm]:
     """Every term of the index with its weight and, for a term the default feed leaves out,
     why (matching.term_weights), with the curated ones, newest first. ``settings``: config.watchlist."""
     terms = _Terms()
@@ -164,7 +164,7 @@ def _count(tally: _Tally, doc, item, countries: set[str], hs_codes: set[str], ca
     tally.vendors.add(item.vendor.name)
 
 
-def _vendor_identifiers(store: Store, terms: _Terms, listings_of_vendor: dict) -> None:
+def _vendor_identifiers(store: ListingStore, terms: _Terms, listings_of_vendor: dict) -> None:
     """Identifiers in vendor profiles, and vendor aliases: vendors (on any market) that share
     an identifier — the same PGP key or wallet under two names — are linked."""
     holders: dict[str, set[str]] = {}

@@ -199,8 +199,8 @@ def test_a_job_whose_process_died_is_marked_interrupted(tmp_path):
     from datetime import UTC, datetime
 
     from config import load_config
-    from index.jobs import CrawlJob
-    from index.history import RUNNER, JobHistory
+    from contracts.jobs import CrawlJob
+    from crawlers.history import RUNNER, JobHistory
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()  # a process of this host that no longer runs

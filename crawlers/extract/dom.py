@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit

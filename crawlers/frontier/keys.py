@@ -10,7 +10,7 @@ from scrapy.http import Request
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 
-from index.history import runner_alive
+from crawlers.history import runner_alive
 
 LEASE_META = "interdict_lease"
 

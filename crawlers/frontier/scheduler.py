@@ -29,7 +29,7 @@ from crawlers.frontier.keys import (
     server_time,
     unreachable,
 )
-from index.history import RUNNER
+from crawlers.history import RUNNER
 
 log = logging.getLogger(__name__)
 

@@ -68,7 +68,6 @@ class PlaceMatcher(BatchComponent):
 
     def __call__(self, doc: Doc) -> Doc:
         view = text_view(doc)
-        text = view.text
         hits = longest_non_overlapping([(start, end, code)
                                         for start, end, (code, short) in self.gazetteers.hits(view, self.name)
                                         if not short or self._bare_code(view, start, end)])

@@ -233,8 +233,8 @@ def cmd_import(args, config) -> int:
     from crawlers.ingest import Ingest
     from enrichment.pipeline import Enricher
     from index import open_store
-    from index.history import RUNNER
-    from index.jobs import CrawlJob
+    from crawlers.history import RUNNER
+    from contracts.jobs import CrawlJob
     from interdict.service import access_store
 
     _check(args, config)
@@ -302,10 +302,10 @@ def _print_summary(summary: Summary, report, seconds: float) -> None:
     if summary.not_pages:
         lines.append(f"{summary.not_pages} file(s) that are no page nor dataset (images, stylesheets...): passed over")
     if summary.no_listing:
-        lines.append(f"pages without a listing: "
+        lines.append("pages without a listing: "
                      + "; ".join(f"{n} × {reason}" for reason, n in summary.no_listing.most_common(8)))
     if summary.incomplete:
-        lines.append(f"dataset rows that are no listing, passed over: "
+        lines.append("dataset rows that are no listing, passed over: "
                      + "; ".join(f"{n} × {reason}" for reason, n in summary.incomplete.most_common(8)))
     if summary.skipped:
         lines.append(f"skipped {sum(summary.skipped.values())} (could not be read): "

@@ -1,58 +1,16 @@
-"""The Store contract. Every store implementation passes this file unchanged: the embedded
-store and a real Elasticsearch node (tests/conftest.py)."""
+"""The ListingStore contract (index/store.py): documents and search. Every store passes this
+file unchanged: the embedded store and a real Elasticsearch node (tests/conftest.py). The
+MatchIndex and CrawlLedger interfaces have their own suites beside it."""
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from conftest import make_listing
 from index import Query, QueryError, listing_id
-
-T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(each_store):
-    return each_store
-
-
-@pytest.fixture
-def enrich(enricher):
-    def run(*listings):
-        return list(enricher.enrich_listings(listings))
-    return run
-
-
-CORPUS = [
-    dict(listing_key="a1", title="Dutch MDMA crystals 84% pure", description="Molly from Holland, stealth vacuum sealed.",
-         vendor={"name": "DutchMasters"}, ships_from="Netherlands", ships_to=["Worldwide"],
-         price={"amount": 100, "currency": "USD"}, market="alpha", category_path=["Drugs", "Ecstasy"]),
-    dict(listing_key="a2", title="Peruvian cocaine 1g", description="Kokain höchster Qualität. Versand aus Deutschland.",
-         vendor={"name": "KokainKönig"}, ships_from="Germany", ships_to=["EU"],
-         price={"amount": 80, "currency": "EUR"}, market="alpha", category_path=["Drugs", "Stimulants"]),
-    dict(listing_key="b1", title="Rolex Submariner replica", description="Swiss movement 1:1 clone, ships from China.",
-         vendor={"name": "WatchKing"}, ships_from="China", ships_to=["United States", "Germany"],
-         price={"amount": 350, "currency": "USD"}, market="beta", category_path=["Counterfeits"]),
-    dict(listing_key="b2", title="MDMA pills Blue Punisher x10", description="Pressed pills, 240mg.",
-         vendor={"name": "dutchmasters"}, ships_from="Netherlands", ships_to=["EU"],
-         price={"amount": 40, "currency": "USD"}, market="beta", category_path=["Drugs", "Pills"]),
-    dict(listing_key="b3", title='Hostile "quotes" AND NEAR( * OR title:x <script>alert(1)</script>',
-         description="Ünïcödé ünd ßpecial — 日本語 テキスト", vendor={"name": "Odd Vendor"}, ships_from="Japan",
-         ships_to=["Japan"], price={"amount": 5, "currency": "USD"}, market="beta"),
-]
-
-
-@pytest.fixture
-def loaded(store, enrich):
-    report = store.upsert_listings(enrich(*[make_listing(crawled_at=T0, **fields) for fields in CORPUS]))
-    assert (report.new, report.updated, report.unchanged) == (5, 0, 0)
-    return store
-
-
-def keys(result):
-    return sorted(hit.document.listing_key for hit in result.hits)
+from store_contract.corpus import CORPUS, T0, keys
 
 
 def test_upsert_and_get_with_stable_ids(loaded):
@@ -264,67 +222,6 @@ def test_vendors_upsert(store, enricher, catalog):
     assert store.count_vendors() == 1
 
 
-def test_candidates_by_blocking_key(loaded):
-    """Blocking keys (index.profiles) find the same listings in every store; profiles by id."""
-    found = loaded.candidates(["p:mdma@NL", "w:rolex@CN", "w:submariner@CN", "p:mdma@DE", "w:nothing@NL"], per_key=10)
-    assert set(found) == {"p:mdma@NL", "w:rolex@CN", "w:submariner@CN"}
-    assert sorted(found["p:mdma@NL"]) == sorted([listing_id("alpha", "a1"), listing_id("beta", "b2")])
-    assert found["w:rolex@CN"] == found["w:submariner@CN"] == [listing_id("beta", "b1")]
-    profiles = loaded.profiles([listing_id("beta", "b1"), listing_id("alpha", "a2"), "0" * 32])
-    assert set(profiles) == {listing_id("beta", "b1"), listing_id("alpha", "a2")}
-    watch = profiles[listing_id("beta", "b1")]
-    assert (watch.market, watch.vendor, watch.title) == ("beta", "WatchKing", "Rolex Submariner replica")
-    assert watch.ships_from == ("CN",) and set(watch.ships_to) == {"US", "DE"}
-    assert watch.price_usd == 350 and watch.first_seen == T0.date() == watch.last_seen
-    cocaine = profiles[listing_id("alpha", "a2")]
-    assert loaded.candidates(["p:cocaine@DE"], per_key=10)["p:cocaine@DE"] == [cocaine.id]
-    assert cocaine.hs_codes == ("293972",) and cocaine.offers[0].unit == "g" and cocaine.offers[0].amount == 1
-    assert cocaine.offers[0].price_usd > 80  # EUR 80 in USD
-    assert len(loaded.candidates(["p:mdma@NL"], per_key=1)["p:mdma@NL"]) == 1
-    assert loaded.candidates([], per_key=5) == {} and loaded.profiles([]) == {}
-    assert sorted(p.id for p in loaded.iter_profiles()) == sorted(d.id for d in loaded.iter_listings())
-
-
-def test_title_word_counts_market_lifetimes_and_candidates_around_a_date(loaded, enrich):
-    """Document frequencies of title words (the matcher's IDF), how long each market's
-    listings live, and the candidates nearest a parcel's date, the same in every store."""
-    from index import vendor_id
-
-    counts = loaded.key_counts(["t:mdma", "t:rolex", "t:pills", "t:nothing", "t:mdma"])
-    assert counts == {"t:mdma": 2, "t:rolex": 1, "t:pills": 1}
-    assert loaded.key_counts([]) == {}
-    assert loaded.lifetimes() == {}  # every listing seen once
-    # Market gamma: listings seen over 3, 11 and 31 days and one seen once (not counted).
-    for key, days in (("g1", 3), ("g2", 11), ("g3", 31), ("g4", 0)):
-        for when in {T0, T0 + timedelta(days)}:
-            loaded.upsert_listings(enrich(make_listing(crawled_at=when, listing_key=key, market="gamma",
-                                                       title=f"Hash {key}")))
-    lifetimes = loaded.lifetimes()
-    assert set(lifetimes) == {"gamma"} and lifetimes["gamma"] == pytest.approx(11, abs=0.01)
-    # Candidates around a date: those on sale that day, then by days from their life to it.
-    loaded.upsert_listings(enrich(make_listing(crawled_at=T0 + timedelta(60), listing_key="g5", market="gamma",
-                                               title="Hash g5")))
-    key = f"v:{vendor_id('gamma', 'Vendor')}"
-    ids = {k: listing_id("gamma", k) for k in ("g1", "g2", "g3", "g4", "g5")}
-    around = (T0 + timedelta(20)).date()
-    assert loaded.candidates([key], per_key=10, around=around)[key] == [ids[k] for k in ("g3", "g2", "g1", "g4", "g5")]
-    assert loaded.candidates([key], per_key=2, around=around)[key] == [ids["g3"], ids["g2"]]
-    assert loaded.candidates([key], per_key=1, around=(T0 + timedelta(70)).date())[key] == [ids["g5"]]
-    assert sorted(loaded.candidates([key], per_key=10)[key]) == sorted(ids.values())
-
-
-def test_vendors_found_by_identifier(store, enricher, catalog):
-    from contracts.listings import VendorProfile
-    from index import vendor_id
-
-    spec = catalog.vendors[0]
-    profile = VendorProfile(market="sable", name=spec.name, url="http://127.0.0.1/v", profile=spec.profile,
-                            pgp_key=spec.pgp_key, crawled_at=T0)
-    store.upsert_vendors(enricher.enrich_vendors([profile]))
-    found = store.vendors_with_identifiers([spec.email.upper(), spec.fingerprint.lower(), "nobody@example.org"])
-    assert found == {spec.email.lower(): [vendor_id("sable", spec.name)], spec.fingerprint: [vendor_id("sable", spec.name)]}
-
-
 def test_identifiers_are_found_by_filter_and_as_free_text_however_written(store, enricher, enrich, catalog):
     """A vendor's PGP key, wallet and e-mail find its listings (the key is on the profile, not
     on the listings) and every listing that states them, on any market, in any written form."""
@@ -357,76 +254,6 @@ def test_identifiers_are_found_by_filter_and_as_free_text_however_written(store,
     assert found(text=f"ketamine {spaced}") == ["own"]
     assert found(text=f"ketamine {spec.email}") == ["own"]  # the words still count
     assert found(filters={"identifier": ["nobody@example.org"]}) == []
-
-
-def test_crawl_job_history(store):
-    from datetime import timedelta
-
-    from index.jobs import CrawlJob
-
-    started = [CrawlJob(id=f"j{i}", market=m, started=T0 + timedelta(hours=i), runner="host:1")
-               for i, m in enumerate(["sable", "vesper", "sable"])]
-    for job in started:
-        store.save_job(job)
-    done = started[0].model_copy(update={"ended": T0 + timedelta(minutes=30), "status": "failed",
-                                         "reason": "tor_unavailable: Tor unreachable for 600 s", "pages": 12,
-                                         "listings_new": 3, "bans": 2, "mirror": "http://abc.onion"})
-    store.save_job(done)  # the same id again: its outcome replaces the running record
-    assert [j.id for j in store.jobs()] == ["j2", "j1", "j0"]
-    assert [j.id for j in store.jobs(market="sable")] == ["j2", "j0"] and store.jobs(limit=1)[0].id == "j2"
-    assert store.jobs(market="sable")[1] == done and done.seconds == 1800
-    assert store.jobs(market="nowhere") == []
-
-
-def test_listings_and_vendors_missed_by_full_crawls_become_inactive_and_return(loaded, enricher, catalog, enrich):
-    """index.lifecycle on every store: misses counted per finished full crawl, inactive after N,
-    kept and searchable, active again (with the absence's dates) when a crawl sees them."""
-    from contracts.listings import VendorProfile
-    from index import vendor_id
-
-    spec = catalog.vendors[0]
-    vendor = VendorProfile(market="alpha", name=spec.name, url="http://127.0.0.1/v", profile=spec.profile, crawled_at=T0)
-    loaded.upsert_vendors(enricher.enrich_vendors([vendor]))
-    crawls = [(T0 + timedelta(days=d), T0 + timedelta(days=d, hours=1)) for d in (1, 2, 3)]
-    # crawl 1 sees a1 only; crawls 2 and 3 see nothing of alpha's
-    loaded.upsert_listings(enrich(make_listing(crawled_at=crawls[0][0] + timedelta(minutes=5), **CORPUS[0])))
-    reports = [loaded.record_missed("alpha", start, end, after=2) for start, end in crawls]
-    assert [(r.listings_missed, r.listings_inactivated, r.vendors_missed, r.vendors_disappeared) for r in reports] == [
-        (1, 0, 1, 0),  # a2 and the vendor missed crawl 1
-        (2, 1, 1, 1),  # a2's second miss: inactive; a1's first; the vendor's second: gone
-        (1, 1, 0, 0),  # a1's second miss; what is inactive already is left alone
-    ]
-    a1, a2 = loaded.get_listing(listing_id("alpha", "a1")), loaded.get_listing(listing_id("alpha", "a2"))
-    assert (a1.status, a1.missed_crawls, a2.status, a2.missed_crawls) == ("inactive", 2, "inactive", 2)
-    assert a2.absences[0].last_seen == T0 and a2.absences[0].noticed == crawls[1][1] == a2.inactive_since
-    assert a1.absences[0].last_seen == crawls[0][0] + timedelta(minutes=5) and a1.absences[0].returned is None
-    assert loaded.get_listing(listing_id("beta", "b1")).status == "active"  # another market's crawl
-    gone = loaded.get_vendor(vendor_id("alpha", spec.name))
-    assert gone.status == "inactive" and gone.absences[0].noticed == crawls[1][1]
-    assert loaded.count_listings() == 5  # kept, never deleted
-    assert keys(loaded.search(Query(filters={"status": ["inactive"]}))) == ["a1", "a2"]
-    assert keys(loaded.search(Query(text="cocaine", filters={"status": ["active"]}))) == []
-    assert loaded.search(Query(facets=["status"])).facets["status"][0].count == 3
-    # seen again
-    back = T0 + timedelta(days=4)
-    assert loaded.upsert_listings(enrich(make_listing(crawled_at=back, **CORPUS[1]))).updated == 1
-    loaded.upsert_vendors(enricher.enrich_vendors([vendor.model_copy(update={"crawled_at": back})]))
-    a2 = loaded.get_listing(listing_id("alpha", "a2"))
-    assert (a2.status, a2.missed_crawls, a2.inactive_since) == ("active", 0, None)
-    assert [(a.last_seen, a.noticed, a.returned) for a in a2.absences] == [(T0, crawls[1][1], back)]
-    returned = loaded.get_vendor(vendor_id("alpha", spec.name))
-    assert returned.status == "active" and returned.absences[0].returned == back
-    assert keys(loaded.search(Query(text="cocaine", filters={"status": ["active"]}))) == ["a2"]
-
-
-def test_listing_urls_seen_since(loaded, enrich):
-    later = T0 + timedelta(days=3)
-    loaded.upsert_listings(enrich(make_listing(crawled_at=later, **{**CORPUS[2], "url": "http://127.0.0.1/l/b1"})))
-    assert sorted(loaded.listing_urls("beta", T0)) == sorted(["http://127.0.0.1/l/1", "http://127.0.0.1/l/1",
-                                                              "http://127.0.0.1/l/b1"])
-    assert list(loaded.listing_urls("beta", later)) == ["http://127.0.0.1/l/b1"]
-    assert list(loaded.listing_urls("beta", later + timedelta(seconds=1))) == []
-    assert list(loaded.listing_urls("nowhere", T0)) == []
 
 
 def test_folding_is_the_same_in_every_store(store, enrich):

@@ -12,8 +12,8 @@ import uuid
 from datetime import UTC, datetime
 
 from index import StoreError, open_store
-from index.jobs import CrawlJob
-from index.store import Store
+from contracts.jobs import CrawlJob
+from index import CrawlLedger
 
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -88,7 +88,7 @@ class JobHistory:
         jobs = {m: CrawlJob(id=uuid.uuid4().hex[:16], market=m, mode=mode, trigger=trigger, started=now,
                             runner=RUNNER, crawl_started=crawl_started, resumed=resumed) for m in markets}
 
-        def record(store: Store) -> None:
+        def record(store: CrawlLedger) -> None:
             for market, job in jobs.items():
                 for earlier in store.jobs(market=market, limit=20):
                     if earlier.status == "running" and not runner_alive(earlier.runner):
@@ -105,7 +105,7 @@ class JobHistory:
         what a killed crawl's record keeps)."""
         now = datetime.now(UTC)
 
-        def record(store: Store) -> None:
+        def record(store: CrawlLedger) -> None:
             for job, stats in jobs:
                 store.save_job(job.model_copy(update={**job_counts(stats), "progress_at": now}))
 
@@ -116,7 +116,7 @@ class JobHistory:
         last worker's job does; the crawl began with the first, perhaps interrupted, job)."""
         done = job_outcome(job, stats)
 
-        def record(store: Store) -> None:
+        def record(store: CrawlLedger) -> None:
             nonlocal done
             if done.status == "finished" and done.mode == "full" and crawl_complete:
                 # Only a crawl that went everywhere can tell what is gone.
