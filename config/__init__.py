@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from config.onion import onion_problem
 
@@ -304,6 +304,12 @@ class Settings(_Strict):
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
     markets: dict[str, Market] = {}
     schedules: dict[str, Schedule] = {}
+    _source: str | None = PrivateAttr(None)
+
+    @property
+    def source(self) -> str | None:
+        """The operator file merged over the defaults (absolute), for processes this one starts."""
+        return self._source
 
     @model_validator(mode="after")
     def _schedules_name_markets(self) -> "Settings":
@@ -392,6 +398,8 @@ def load_config(
             for name, spec in markets.items()
         }
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    settings._source = str(Path(operator_file).resolve()) if operator_file else None
+    return settings

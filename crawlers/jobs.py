@@ -19,7 +19,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task, threads
 
-from config import load_config
+from crawlers.addon import interdict_config
 from crawlers.frontier import connect, live_workers, unreachable
 from crawlers.locks import MarketBusy, MarketLock
 from crawlers.history import JobHistory
@@ -37,7 +37,7 @@ def _trigger(crawler: Crawler) -> str:
 class CrawlJobs:
     def __init__(self, crawler: Crawler):
         self.crawler, self.stats = crawler, crawler.stats
-        self.config = load_config()
+        self.config = interdict_config(crawler.settings)
         self.market = crawler.spider.market_name
         self.lock: MarketLock | None = None
         self.job = None

@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 import time
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import IO
 
 from pydantic import ValidationError
@@ -15,9 +15,10 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
-from config import load_config
+from config import EnrichmentSettings
 from contracts.listings import Listing, VendorProfile
 from crawlers import signals as crawl_signals
+from crawlers.addon import interdict_config
 from crawlers.ingest import Ingest, IngestReport
 from index import Store, open_store
 
@@ -47,13 +48,12 @@ class ValidatePipeline:
         raise DropItem(f"unexpected item type {type(item).__name__}")
 
 
-@lru_cache(maxsize=1)
-def shared_enricher():
+@lru_cache(maxsize=2)
+def shared_enricher(settings: EnrichmentSettings):
     """One spaCy pipeline per process, however many spiders run in it."""
     from enrichment.pipeline import Enricher
 
-    config = load_config()
-    return Enricher.from_settings(config.enrichment)
+    return Enricher.from_settings(settings)
 
 
 class EnrichIndexPipeline:
@@ -69,6 +69,7 @@ class EnrichIndexPipeline:
         self.max_wait = settings.getfloat("INTERDICT_BATCH_MAX_WAIT", 2.0)
         self.oldest: float | None = None  # when the first item of the batch being filled came
         self.timer: task.LoopingCall | None = None
+        self.config = interdict_config(settings)
         self.store_path = settings.get("INTERDICT_STORE_PATH")
         self.output_target = settings.get("INTERDICT_OUTPUT") or ""
         self.listings: list[Listing] = []
@@ -81,10 +82,11 @@ class EnrichIndexPipeline:
         return cls(crawler)
 
     def open_spider(self, spider=None) -> None:
-        config = load_config()
+        config = self.config
         target = self.store_path or config.store.path
         self.store = open_store(config, target)
-        self.ingest = Ingest(self.store, config.store.spool_dir, target, shared_enricher, batch_size=1 << 30)
+        self.ingest = Ingest(self.store, config.store.spool_dir, target, partial(shared_enricher, config.enrichment),
+                             batch_size=1 << 30)
         self.writer = self.ingest.writer
         self.spool_wait = config.crawl.spool_wait
         if self.output_target == "-":

@@ -320,9 +320,6 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     tune_gc_for_volume()  # enrichment is a third faster (enrichment.GC_THRESHOLDS)
-    if args.config:
-        # crawlers.settings loads the configuration again inside Scrapy: same file there
-        os.environ["INTERDICT_CONFIG"] = os.path.abspath(args.config)
     try:
         config = load_config(args.config)
         from interdict import commands

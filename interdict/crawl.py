@@ -11,6 +11,7 @@ from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 
 from config import Settings as InterdictSettings
+from crawlers.addon import CONFIG_SETTING, handing_over, private_hosts
 from interdict.errors import UserError
 
 
@@ -95,10 +96,13 @@ class CrawlReport:
         return lines
 
 
-def scrapy_settings(store_path: str, output: str | None = None, verbose: bool = False, trigger: str = "manual",
-                    join: bool = False) -> Settings:
+def scrapy_settings(config: InterdictSettings, store_path: str, output: str | None = None, verbose: bool = False,
+                    trigger: str = "manual", join: bool = False) -> Settings:
+    """The crawl's Scrapy settings, handed the configuration this command loaded (the add-on,
+    crawlers/addon.py, turns it into the rest)."""
     settings = Settings()
     settings.setmodule("crawlers.settings", priority="project")
+    settings.set(CONFIG_SETTING, handing_over(config), priority="cmdline")
     settings.set("INTERDICT_STORE_PATH", store_path, priority="cmdline")
     settings.set("INTERDICT_OUTPUT", output or "", priority="cmdline")
     settings.set("INTERDICT_PROGRESS", sys.stderr.isatty(), priority="cmdline")
@@ -114,12 +118,11 @@ def run_crawls(config: InterdictSettings, markets: dict[str, str | None], store_
     """Crawl each market (name -> base URL override or None) at once; blocks until done.
     Each crawl records its job and holds its market itself (crawlers.jobs): a market another
     crawl holds is skipped, its report saying by whom."""
-    settings = scrapy_settings(store_path, output, verbose, trigger, join)
+    settings = scrapy_settings(config, store_path, output, verbose, trigger, join)
     overrides = {urlsplit(url).hostname.lower() for name, url in markets.items()
                  if url and config.market(name).allow_private_targets and urlsplit(url).hostname}
     if overrides:  # a market moved to another private address by --base-url lives there now
-        settings.set("INTERDICT_PRIVATE_HOSTS", sorted({*settings.getlist("INTERDICT_PRIVATE_HOSTS"), *overrides}),
-                     priority="cmdline")
+        settings.set("INTERDICT_PRIVATE_HOSTS", sorted({*private_hosts(config), *overrides}), priority="cmdline")
     loader = SpiderLoader.from_settings(settings)
     for name in markets:
         spider_name = config.market(name).profile

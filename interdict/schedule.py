@@ -7,7 +7,6 @@ started them — another schedule, an operator, a second scheduler."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -24,9 +23,9 @@ def _say(line: str) -> None:
     sys.stderr.flush()
 
 
-def crawl_command(name: str, schedule: Schedule) -> list[str]:
-    config = os.environ.get("INTERDICT_CONFIG")
-    return [sys.executable, "-m", "interdict.cli", *(["--config", config] if config else []), "crawl",
+def crawl_command(name: str, schedule: Schedule, config) -> list[str]:
+    """The crawl a schedule starts, with the configuration file this scheduler runs with."""
+    return [sys.executable, "-m", "interdict.cli", *(["--config", config.source] if config.source else []), "crawl",
             *schedule.markets, "--mode", schedule.mode, "--trigger", f"schedule:{name}"]
 
 
@@ -40,7 +39,7 @@ def run_once(name: str, schedule: Schedule, config, store: str | None = None) ->
 
         code = run_on_scrapyd(name, schedule, config, store)
     else:
-        command = crawl_command(name, schedule) + (["--store", store] if store else [])
+        command = crawl_command(name, schedule, config) + (["--store", store] if store else [])
         proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True)
         for line in proc.stderr.splitlines():
             if line.startswith(tuple(f"{m}: " for m in schedule.markets)) or line.startswith("interdict: "):

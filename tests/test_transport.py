@@ -196,9 +196,15 @@ def test_per_market_concurrency_bounds_requests_in_flight(tmp_path):
 
 
 def test_public_suffix_list_comes_from_the_bundled_snapshot():
-    """tldextract would otherwise download the list outside any proxy on first use."""
-    import crawlers.settings  # noqa: F401  (installs the offline extractor)
+    """tldextract would otherwise download the list outside any proxy on first use: the
+    add-on installs the snapshot whenever a crawler is built (crawlers/addon.py)."""
     from scrapy.downloadermiddlewares import cookies
+    from scrapy.settings import BaseSettings
+    from scrapy.utils.test import get_crawler
+
+    settings = BaseSettings()
+    settings.setmodule("crawlers.settings", priority="project")
+    get_crawler(settings_dict={**settings.copy_to_dict(), "TWISTED_REACTOR_ENABLED": False})  # built, not run
 
     assert cookies._split_domain.suffix_list_urls == ()
     assert cookies._split_domain("market.example.co.uk").domain == "example"

@@ -12,11 +12,13 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Request
 from scrapy.utils.defer import deferred_from_coro
-from scrapy_redis.connection import get_redis_from_settings
+from scrapy_redis import defaults as redis_defaults
+from scrapy_redis.connection import get_redis
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
 from crawlers import signals as crawl_signals
+from crawlers.addon import interdict_config
 from crawlers.frontier.keys import (
     COMPLETE_SCRIPT,
     LEASE_META,
@@ -34,8 +36,15 @@ from crawlers.history import RUNNER
 log = logging.getLogger(__name__)
 
 
+def frontier_server(settings):
+    """The scheduler's client: the server in Interdict's configuration (its URL may hold a
+    password, so it is never a Scrapy setting, which Scrapy logs), scrapy-redis's client options."""
+    params = {**redis_defaults.REDIS_PARAMS, **settings.getdict("REDIS_PARAMS")}
+    return get_redis(url=interdict_config(settings).crawl.frontier, **params)
+
+
 class Frontier(Scheduler):
-    """The shared scheduler (SCHEDULER = "crawlers.frontier.Frontier", set by crawlers.settings
+    """The shared scheduler (SCHEDULER = "crawlers.frontier.Frontier", set by crawlers.addon
     when crawl.frontier names a Redis server)."""
 
     def __init__(self, server, crawler: Crawler, lease_timeout: float, **kwargs):
@@ -53,7 +62,7 @@ class Frontier(Scheduler):
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "Frontier":
         settings = crawler.settings
-        frontier = cls(get_redis_from_settings(settings), crawler,
+        frontier = cls(frontier_server(settings), crawler,
                        settings.getfloat("INTERDICT_FRONTIER_LEASE_TIMEOUT", 30))
         frontier.stats = crawler.stats
         # The engine polls an empty scheduler every 5 s; a worker waiting for pages its peers

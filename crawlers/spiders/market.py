@@ -15,9 +15,10 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.exceptions import DownloadCancelledError, DownloadConnectionRefusedError, DownloadTimeoutError
 from twisted.python.failure import Failure
 
-from config import Market, load_config
+from config import Market, Settings
 from contracts.listings import Evidence
 from crawlers import signals as crawl_signals
+from crawlers.addon import interdict_config
 from crawlers.evidence import EVIDENCE_META
 from crawlers.extract.dom import Page as ExtractPage
 from crawlers.extract.walls import Wall, marker_bytes, merged_markers, might_be_wall, wall_of
@@ -38,9 +39,16 @@ class MarketSpider(scrapy.Spider):
 
     profile_name: str = ""
 
-    def __init__(self, market: str | None = None, base_url: str | None = None, mode: str = "full", **kwargs):
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        return super().from_crawler(crawler, *args, config=interdict_config(crawler.settings), **kwargs)
+
+    def __init__(self, market: str | None = None, base_url: str | None = None, mode: str = "full",
+                 config: Settings | None = None, **kwargs):
         super().__init__(**kwargs)
-        config = load_config()
+        if config is None:
+            raise ValueError(f"{type(self).__name__} is built by Scrapy (from_crawler), which hands it the configuration")
+        self.config = config
         if mode not in ("full", "incremental"):
             raise ValueError(f"mode must be full or incremental, not {mode!r}")
         # incremental: listing pages the index saw within the refresh window are not fetched again
@@ -83,10 +91,9 @@ class MarketSpider(scrapy.Spider):
         yield self._follow(self.base_url + "/")
 
     def _recently_seen(self) -> set[str]:
-        config = load_config()
         since = datetime.now(UTC) - timedelta(days=self.refresh_days)
         try:
-            with open_store(config, self.settings.get("INTERDICT_STORE_PATH") or None) as store:
+            with open_store(self.config, self.settings.get("INTERDICT_STORE_PATH") or None) as store:
                 return {self._canonical(u) for u in store.listing_urls(self.market_name, since)}
         except StoreError as exc:  # an index outage must not stop the crawl: fetch everything
             log.warning("incremental crawl of %s fetches every listing: the index cannot say what it has (%s)",

@@ -9,11 +9,12 @@ import time
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 from scrapy.http import Response, TextResponse
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import threads
 
-from config import load_config
+from crawlers.addon import interdict_config
 from crawlers.transport.routing import ISOLATION_META, market_of, route_for
 
 log = logging.getLogger(__name__)
@@ -36,12 +37,14 @@ class CircuitRenewalMiddleware:
         settings = crawler.settings
         self.control = (settings.get("TOR_CONTROL_HOST"), settings.getint("TOR_CONTROL_PORT"))
         # Read from the config, not Scrapy settings: Scrapy logs settings, and this is a secret.
-        self.password = load_config().tor.control_password
+        self.password = interdict_config(settings).tor.control_password
         self.min_interval = settings.getfloat("TOR_NEWNYM_MIN_INTERVAL", 10)
         self.last_newnym = float("-inf")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "CircuitRenewalMiddleware":
+        if market_of(crawler) is None:
+            raise NotConfigured  # not a market spider: no market's bans to renew circuits for
         return cls(crawler)
 
     def is_ban(self, response: Response, market) -> bool:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from twisted.internet.interfaces import IAddress, IHostnameResolver, IHostResolution, IResolutionReceiver
 from zope.interface import implementer, provider
 
+from crawlers.addon import interdict_config, private_hosts
 from crawlers.transport.egress import ip_literal, is_internal_ip
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,10 @@ class EgressGuardResolver:
 
     @classmethod
     def from_crawler(cls, crawler, reactor) -> "EgressGuardResolver":
-        # Built once per process, from the CrawlerProcess's settings (Scrapy passes it).
-        return cls(reactor, crawler.settings.getlist("INTERDICT_PRIVATE_HOSTS"))
+        # Built once per process, from the CrawlerProcess's settings (Scrapy passes it), which
+        # the add-on does not see: the markets' private hosts come from the configuration here.
+        settings = crawler.settings
+        return cls(reactor, [*settings.getlist("INTERDICT_PRIVATE_HOSTS"), *private_hosts(interdict_config(settings))])
 
     def install_on_reactor(self) -> None:
         self.reactor.installNameResolver(self)

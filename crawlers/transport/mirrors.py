@@ -14,7 +14,7 @@ from scrapy.exceptions import DownloadConnectionRefusedError, DownloadFailedErro
 from scrapy.http import Response
 from scrapy.utils.request import RequestFingerprinter
 
-from config import load_config
+from crawlers.addon import interdict_config
 from crawlers.transport.errors import TorUnavailableError
 from crawlers.transport.routing import market_of
 
@@ -123,7 +123,8 @@ class MirrorAwareFingerprinter(RequestFingerprinter):
     def __init__(self, crawler: Crawler | None = None):
         super().__init__(crawler)
         self.primary: dict[str, str] = {}
-        for market in load_config().markets.values():
+        markets = interdict_config(crawler.settings).markets.values() if crawler is not None else ()
+        for market in markets:
             for url in market.base_urls:
                 self.primary[origin(url)] = origin(market.base_urls[0])
 

@@ -158,9 +158,8 @@ def private_tor(ports: dict[str, int], enabled: bool):
                       f'base_urls = ["http://{net.onion_hosts[name]}"]']
         path = Path("var") / "demo-tor.toml"
         path.write_text("\n".join(lines) + "\n")
-        os.environ["INTERDICT_CONFIG"] = str(path.resolve())
         print("Onion services: " + ", ".join(f"{n} http://{h}" for n, h in net.onion_hosts.items()))
-        yield load_config()
+        yield load_config(path)
     except TorNetworkError as exc:
         raise UserError(str(exc)) from None
     finally:
