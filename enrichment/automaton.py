@@ -6,13 +6,13 @@ each end) and every key is stored with a space on each side, so the automaton on
 whole-word hits: no per-hit boundary checks, no flood of sub-word hits from short aliases
 ("cc", "og", "k"). Overlapping hits resolve to the longest, leftmost one, like spaCy's
 ``filter_spans``. Building costs milliseconds for thousands of phrases, so components build
-automata from their data files at load time.
+automata from their data files at load time (several components' phrases share one:
+enrichment/components/gazetteer_pass.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-import weakref
 from typing import Generic, TypeVar
 
 import ahocorasick
@@ -55,56 +55,6 @@ class PhraseAutomaton(Generic[T]):
     def find(self, view: TextView, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, T]]:
         """Non-overlapping whole-word hits, longest first, then leftmost."""
         yield from longest_non_overlapping(self.all_hits(view, start, end))
-
-
-class SharedGazetteers:
-    """Several components' phrase sets in one automaton, run once per text.
-
-    Components register their phrases under a name when they are built; the first
-    component that asks for hits on a text runs the single pass and the hits, split by
-    name, wait on the view for the others. Each extra full-text pass costs about 30 µs
-    per listing, so products, places and shipping share one instead of running four.
-    """
-
-    def __init__(self) -> None:
-        self._phrases: dict[str, list[tuple[str, object]]] = {}
-        self._automaton: PhraseAutomaton | None = None
-
-    def register(self, name: str, phrases: Iterable[tuple[str, object]]) -> None:
-        self._phrases[name] = list(phrases)
-        self._automaton = None
-
-    def _build(self) -> PhraseAutomaton:
-        merged: dict[str, list[tuple[str, object]]] = {}
-        for name, phrases in self._phrases.items():
-            for phrase, payload in phrases:
-                key = " ".join(fold_aligned(phrase).split())
-                merged.setdefault(key, []).append((name, payload))
-        return PhraseAutomaton(merged.items())
-
-    def hits(self, view: TextView, name: str) -> list[tuple[int, int, object]]:
-        split = view.gazetteer_hits.get(self)
-        if split is None:
-            if self._automaton is None:
-                self._automaton = self._build()
-            split = {n: [] for n in self._phrases}
-            if self._automaton.size:
-                # Inlined PhraseAutomaton.all_hits: this loop runs for every hit of every listing.
-                for last, (length, payloads) in self._automaton._automaton.iter(view.spaced):
-                    for owner, payload in payloads:
-                        split[owner].append((last - length - 1, last - 1, payload))
-            view.gazetteer_hits[self] = split
-        return split.get(name, [])
-
-
-_SHARED: "weakref.WeakKeyDictionary[object, SharedGazetteers]" = weakref.WeakKeyDictionary()
-
-
-def shared_gazetteers(nlp: object) -> SharedGazetteers:
-    """The one SharedGazetteers of a spaCy pipeline (components get ``nlp`` in their factory)."""
-    if nlp not in _SHARED:
-        _SHARED[nlp] = SharedGazetteers()
-    return _SHARED[nlp]
 
 
 def longest_non_overlapping(hits: list[tuple[int, int, T]]) -> list[tuple[int, int, T]]:

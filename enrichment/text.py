@@ -60,7 +60,7 @@ class TextView:
     layout: list[tuple[str, int, int]] = field(default_factory=list)
     truncated: list[str] = field(default_factory=list)  # fields cut to the configured maximum
     mentions: list = field(default_factory=list)  # what the components found (components.Mention)
-    gazetteer_hits: dict = field(default_factory=dict)  # automaton.SharedGazetteers, one pass per text
+    gazetteer_hits: dict = field(default_factory=dict)  # owner -> hits of the shared pass (components.gazetteer_pass)
 
     def __post_init__(self) -> None:
         self.folded = fold_aligned(self.text)

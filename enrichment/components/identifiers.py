@@ -184,6 +184,6 @@ class IdentifierFinder(BatchComponent):
         return doc
 
 
-@Language.factory(COMPONENT)
+@Language.factory(COMPONENT, assigns=["doc._.interdict_identifiers"])
 def make_identifier_finder(nlp: Language, name: str) -> IdentifierFinder:
     return IdentifierFinder(name)

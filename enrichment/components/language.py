@@ -47,7 +47,8 @@ class LanguageIdentifier(BatchComponent):
         return doc
 
 
-@Language.factory(COMPONENT, default_config={"min_letters": 12, "min_confidence": 0.5, "max_chars": 120})
+@Language.factory(COMPONENT, default_config={"min_letters": 12, "min_confidence": 0.5, "max_chars": 120},
+                  assigns=["doc._.interdict_language"])
 def make_language_identifier(nlp: Language, name: str, min_letters: int, min_confidence: float,
                              max_chars: int) -> LanguageIdentifier:
     return LanguageIdentifier(name, min_letters, min_confidence, max_chars)

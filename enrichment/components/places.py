@@ -14,10 +14,11 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from contracts.regions import WORLDWIDE
-from enrichment.automaton import PhraseAutomaton, longest_non_overlapping, shared_gazetteers
-from enrichment.components import BatchComponent, Mention, found
-from enrichment.components.place_roles import RoleReader
-from enrichment.gazetteers import PlaceGazetteer, load_places
+from enrichment.automaton import PhraseAutomaton, longest_non_overlapping
+from enrichment.components import DataComponent, Mention, found
+from enrichment.components.gazetteer_pass import HITS, gazetteer_pass
+from enrichment.components.place_roles import RoleReader, load_cues
+from enrichment.gazetteers import PlaceGazetteer, data_path, load_places
 from enrichment.text import TextView, text_view
 
 COMPONENT = "interdict_places"
@@ -26,17 +27,23 @@ ROUTE_RE = re.compile(r"^\s*(?:-{1,2}>?|–|→|>|=>|2|to)\s*$", re.I)
 _WORDS = re.compile(r"[\w']+")
 
 
-class PlaceMatcher(BatchComponent):
-    def __init__(self, nlp: Language, name: str, gazetteer: str):
+class PlaceMatcher(DataComponent):
+    def __init__(self, nlp: Language, name: str):
         self.name = name
-        self.places: PlaceGazetteer = load_places(gazetteer)
+        self.gazetteers = gazetteer_pass(nlp, name)
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None, gazetteer: str = "places.json",
+                   cues: str = "route_cues.json") -> None:
+        self.use({"gazetteer": data_path(gazetteer), "cues": data_path(cues)})
+
+    def load(self, files: dict[str, str]) -> None:
+        self.places: PlaceGazetteer = load_places(files["gazetteer"])
         names = self.places.names
         self.automaton = PhraseAutomaton(names.items())  # cells: short and about places
         # Free text: names of three letters or fewer are words in most languages ("in",
         # "it", "be"): they count only when written in capitals.
-        self.gazetteers = shared_gazetteers(nlp)
-        self.gazetteers.register(name, ((n, (c, len(n.replace(".", "")) <= 3)) for n, c in names.items()))
-        self.roles = RoleReader()
+        self.gazetteers.register(self.name, ((n, (c, len(n.replace(".", "")) <= 3)) for n, c in names.items()))
+        self.roles = RoleReader(load_cues(files["cues"]))
 
     def _plain_alias(self, view: TextView, start: int, end: int) -> bool:
         """A short name written in lower case that is no word ("usa", not "us" or "no")."""
@@ -167,6 +174,6 @@ LIST_RE = re.compile(r"^\s*(?:,|&|/|\+|-|,?\s*(?:and|or|und|et|y|en|&))\s*(?:the
 EXCLUSION_WORDS = {"except", "excluding", "excl", "but", "not", "no", "ausser", "sauf", "excepto", "behalve", "without"}
 
 
-@Language.factory(COMPONENT, default_config={"gazetteer": "places.json"})
-def make_place_matcher(nlp: Language, name: str, gazetteer: str) -> PlaceMatcher:
-    return PlaceMatcher(nlp, name, gazetteer)
+@Language.factory(COMPONENT, assigns=["doc._.interdict_places"], requires=[HITS])
+def make_place_matcher(nlp: Language, name: str) -> PlaceMatcher:
+    return PlaceMatcher(nlp, name)

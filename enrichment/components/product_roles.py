@@ -23,7 +23,7 @@ from collections import Counter
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from enrichment.components import BatchComponent, Mention, found
+from enrichment.components import DataComponent, Mention, found
 from enrichment.gazetteers import data_path
 from enrichment.text import text_view
 
@@ -36,10 +36,15 @@ def _within(category: str, prefixes: tuple[str, ...]) -> bool:
     return any(category == p or category.startswith(p + ".") for p in prefixes)
 
 
-class ProductRoles(BatchComponent):
-    def __init__(self, nlp: Language, name: str, data: str):
+class ProductRoles(DataComponent):
+    def __init__(self, nlp: Language, name: str):
         self.name = name
-        rules = json.loads(data_path(data).read_text(encoding="utf-8"))
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None, data: str = "product_roles.json") -> None:
+        self.use({"data": data_path(data)})
+
+    def load(self, files: dict[str, str]) -> None:
+        rules = json.loads(data_path(files["data"]).read_text(encoding="utf-8"))
         # Longest prefix first: "counterfeits.bags" before "counterfeits".
         self.names = sorted(rules["names"].items(), key=lambda item: -len(item[0]))
         self.units = {family: frozenset(units) for family, units in rules["units"].items()}
@@ -127,6 +132,7 @@ class ProductRoles(BatchComponent):
         return None
 
 
-@Language.factory(COMPONENT, default_config={"data": "product_roles.json"})
-def make_product_roles(nlp: Language, name: str, data: str) -> ProductRoles:
-    return ProductRoles(nlp, name, data)
+@Language.factory(COMPONENT, assigns=["doc._.interdict_products"],
+                  requires=["doc._.interdict_products", "doc._.interdict_quantities"])
+def make_product_roles(nlp: Language, name: str) -> ProductRoles:
+    return ProductRoles(nlp, name)

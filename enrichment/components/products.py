@@ -19,11 +19,11 @@ from functools import lru_cache
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from enrichment.automaton import longest_non_overlapping, shared_gazetteers
-from enrichment.components import BatchComponent, Mention, found
-from contracts.vocabulary import load_common_words
-from enrichment.gazetteers import (
-    ProductEntry, data_path, load_category_words, load_phrases, load_products)
+from contracts.vocabulary import load_common_words, vocabulary_path
+from enrichment.automaton import longest_non_overlapping
+from enrichment.components import DataComponent, Mention, found
+from enrichment.components.gazetteer_pass import HITS, gazetteer_pass
+from enrichment.gazetteers import ProductEntry, data_path, load_category_words, load_phrases, load_products
 from enrichment.text import text_view
 
 COMPONENT = "interdict_products"
@@ -113,27 +113,36 @@ def _plurals(phrases: list[tuple[str, tuple]]) -> list[tuple[str, tuple]]:
     return extra
 
 
-class ProductMatcher(BatchComponent):
-    def __init__(self, nlp: Language, name: str, gazetteer: str, taxonomy: str, patterns: str,
-                 common_words: str, weak_window: int, fuzzy_min_length: int, not_products: str):
+class ProductMatcher(DataComponent):
+    def __init__(self, nlp: Language, name: str, weak_window: int, fuzzy_min_length: int):
         self.name = name
-        self.weak_window = weak_window
-        self.entries: tuple[ProductEntry, ...] = load_products(gazetteer)
+        self.weak_window, self.fuzzy_min_length = weak_window, fuzzy_min_length
+        self.gazetteers = gazetteer_pass(nlp, name)
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None, gazetteer: str = "products.jsonl",
+                   taxonomy: str = "taxonomy.json", patterns: str = "product_patterns.json",
+                   common_words: str = "common_words.txt", not_products: str = "not_products.txt") -> None:
+        self.use({"gazetteer": data_path(gazetteer), "taxonomy": vocabulary_path(taxonomy),
+                  "patterns": data_path(patterns), "common_words": vocabulary_path(common_words),
+                  "not_products": data_path(not_products)})
+
+    def load(self, files: dict[str, str]) -> None:
+        fuzzy_min_length = self.fuzzy_min_length
+        self.entries: tuple[ProductEntry, ...] = load_products(files["gazetteer"])
         # Strong aliases, weak aliases and category words, in the pipeline's shared automaton.
         phrases: list[tuple[str, tuple[str, int | str]]] = []
         for i, e in enumerate(self.entries):
             phrases += [(alias, ("alias", i)) for alias in (e.canonical, *e.aliases)]
             phrases += [(alias, ("weak_alias", i)) for alias in e.weak_aliases]
-        phrases += [(word, ("category", category)) for word, category in load_category_words(taxonomy).items()]
+        phrases += [(word, ("category", category)) for word, category in load_category_words(files["taxonomy"]).items()]
         phrases += _plurals(phrases)
-        phrases += [(phrase, ("none", None)) for phrase in load_phrases(not_products)]
-        self.gazetteers = shared_gazetteers(nlp)
-        self.gazetteers.register(name, phrases)
+        phrases += [(phrase, ("none", None)) for phrase in load_phrases(files["not_products"])]
+        self.gazetteers.register(self.name, phrases)
         singles = {a.casefold(): i for i, e in enumerate(self.entries)
                    for a in (e.canonical, *e.aliases) if a.isalpha() and len(a) >= fuzzy_min_length}
-        self.fuzzy = FuzzyLexicon(singles, fuzzy_min_length, load_common_words(common_words))
+        self.fuzzy = FuzzyLexicon(singles, fuzzy_min_length, load_common_words(files["common_words"]))
         self._word_re = re.compile(WORD_RE_PATTERN % fuzzy_min_length)
-        self.pattern_re, self.regex_rules, suffix_rules = load_patterns(patterns)
+        self.pattern_re, self.regex_rules, suffix_rules = load_patterns(files["patterns"])
         self._suffixes = {suffix: rule for rule in suffix_rules for suffix in rule.suffixes}
         self._suffix_sizes = sorted({len(suffix) for suffix in self._suffixes}, reverse=True)
         self._title_token_re = re.compile(r"[\w\-α]+(?:[.,+][\w\-]+)*")
@@ -208,10 +217,7 @@ class ProductMatcher(BatchComponent):
         return doc
 
 
-@Language.factory(COMPONENT, default_config={
-    "gazetteer": "products.jsonl", "taxonomy": "taxonomy.json", "patterns": "product_patterns.json",
-    "common_words": "common_words.txt", "weak_window": 24, "fuzzy_min_length": 7, "not_products": "not_products.txt"})
-def make_product_matcher(nlp: Language, name: str, gazetteer: str, taxonomy: str, patterns: str, common_words: str,
-                         weak_window: int, fuzzy_min_length: int, not_products: str) -> ProductMatcher:
-    return ProductMatcher(nlp, name, gazetteer, taxonomy, patterns, common_words, weak_window, fuzzy_min_length,
-                          not_products)
+@Language.factory(COMPONENT, default_config={"weak_window": 24, "fuzzy_min_length": 7},
+                  assigns=["doc._.interdict_products"], requires=[HITS, "doc._.interdict_quantities"])
+def make_product_matcher(nlp: Language, name: str, weak_window: int, fuzzy_min_length: int) -> ProductMatcher:
+    return ProductMatcher(nlp, name, weak_window, fuzzy_min_length)

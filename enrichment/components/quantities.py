@@ -194,6 +194,6 @@ def quantity_of(text: str) -> dict | None:
     return None
 
 
-@Language.factory(COMPONENT)
+@Language.factory(COMPONENT, assigns=["doc._.interdict_quantities"])
 def make_quantity_finder(nlp: Language, name: str) -> QuantityFinder:
     return QuantityFinder(name)

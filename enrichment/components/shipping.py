@@ -9,8 +9,9 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from contracts.money import parse_number
-from enrichment.automaton import longest_non_overlapping, shared_gazetteers
-from enrichment.components import BatchComponent, Mention, found
+from enrichment.automaton import longest_non_overlapping
+from enrichment.components import DataComponent, Mention, found
+from enrichment.components.gazetteer_pass import HITS, gazetteer_pass
 from enrichment.gazetteers import data_path
 from enrichment.text import text_view
 
@@ -30,12 +31,17 @@ DAYS_AHEAD_RE = re.compile(r"[\d.,]*\s?(?:(?:-|–|to|bis|a|à|tot)\s?[\d.,]+\s?
                            r"jours?\s)?(?:day|dia|tag|jour|dag|d\b|h\b|hrs?\b|hour)", re.I)
 
 
-class ShippingHints(BatchComponent):
-    def __init__(self, nlp: Language, name: str, gazetteer: str):
+class ShippingHints(DataComponent):
+    def __init__(self, nlp: Language, name: str):
         self.name = name
-        data = json.loads(data_path(gazetteer).read_text(encoding="utf-8"))
-        self.gazetteers = shared_gazetteers(nlp)
-        self.gazetteers.register(name, ((phrase, (LABELS[group], canonical))
+        self.gazetteers = gazetteer_pass(nlp, name)
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None, gazetteer: str = "shipping.json") -> None:
+        self.use({"gazetteer": data_path(gazetteer)})
+
+    def load(self, files: dict[str, str]) -> None:
+        data = json.loads(data_path(files["gazetteer"]).read_text(encoding="utf-8"))
+        self.gazetteers.register(self.name, ((phrase, (LABELS[group], canonical))
                                         for group in LABELS for canonical, phrases in data[group].items()
                                         for phrase in phrases))
 
@@ -74,6 +80,6 @@ class ShippingHints(BatchComponent):
                                  attrs={"min_days": low, "max_days": high}))
 
 
-@Language.factory(COMPONENT, default_config={"gazetteer": "shipping.json"})
-def make_shipping_hints(nlp: Language, name: str, gazetteer: str) -> ShippingHints:
-    return ShippingHints(nlp, name, gazetteer)
+@Language.factory(COMPONENT, assigns=["doc._.interdict_shipping"], requires=[HITS])
+def make_shipping_hints(nlp: Language, name: str) -> ShippingHints:
+    return ShippingHints(nlp, name)
