@@ -7,8 +7,8 @@ module does nothing else."""
 ADDONS = {"crawlers.addon.InterdictAddon": 0}
 
 BOT_NAME = "interdict"
-SPIDER_MODULES = ["crawlers.spiders"]
-NEWSPIDER_MODULE = "crawlers.spiders"
+# One spider, named after each market profile (crawlers/spiders/loader.py).
+SPIDER_LOADER_CLASS = "crawlers.spiders.loader.MarketSpiderLoader"
 
 # Obeyed per market (Market.obeys_robots_txt: clearnet yes, Tor no, unless configured): the
 # spiders mark requests of markets that do not obey with dont_obey_robotstxt, so a Tor

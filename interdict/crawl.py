@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
-from scrapy.spiderloader import SpiderLoader
+from scrapy.spiderloader import get_spider_loader
 
 from config import Settings as InterdictSettings
 from crawlers.addon import CONFIG_SETTING, handing_over, private_hosts
@@ -123,7 +123,7 @@ def run_crawls(config: InterdictSettings, markets: dict[str, str | None], store_
                  if url and config.market(name).allow_private_targets and urlsplit(url).hostname}
     if overrides:  # a market moved to another private address by --base-url lives there now
         settings.set("INTERDICT_PRIVATE_HOSTS", sorted({*private_hosts(config), *overrides}), priority="cmdline")
-    loader = SpiderLoader.from_settings(settings)
+    loader = get_spider_loader(settings)  # SPIDER_LOADER_CLASS: one spider per profile (crawlers/spiders/loader.py)
     for name in markets:
         spider_name = config.market(name).profile
         if spider_name not in loader.list():

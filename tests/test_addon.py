@@ -16,11 +16,12 @@ from scrapy.utils.test import get_crawler
 import crawlers.addon
 from crawlers.jobs import CrawlJobs
 from crawlers.pipelines import EnrichIndexPipeline
-from crawlers.spiders.sable import SableSpider
+from crawlers.spiders.loader import MarketSpiderLoader
 from crawlers.transport.circuits import CircuitRenewalMiddleware
 from crawlers.transport.mirrors import MirrorAwareFingerprinter
 
 REPO = Path(__file__).resolve().parent.parent
+SableSpider = MarketSpiderLoader().load("sable")
 CONTROL_PASSWORD = "control-s3cret"
 REDIS_PASSWORD = "redis-s3cret"
 

@@ -111,7 +111,7 @@ def test_search_output_round_trips_into_another_store(tmp_path):
     assert proc.returncode == 0 and "1 new" in proc.stderr
 
 
-def test_scrapy_project_lists_the_demo_spiders():
+def test_scrapy_project_lists_a_spider_per_profile():
     import subprocess
     import sys
 
@@ -119,7 +119,7 @@ def test_scrapy_project_lists_the_demo_spiders():
 
     proc = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["generic", "sable", "shop", "vesper"]
+    assert proc.stdout.split() == ["darkdock", "generic", "sable", "shop", "vesper"]  # one per profile
 
 
 def test_enrich_raw_records_keeps_them_and_adds_the_documented_fields():

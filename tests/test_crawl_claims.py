@@ -81,7 +81,9 @@ def test_a_session_goes_to_the_markets_own_hosts_and_mirrors_only(tmp_path):
 
     from config import load_config
     from crawlers.sessions import SessionMiddleware
-    from crawlers.spiders.sable import SableSpider
+    from crawlers.spiders.loader import MarketSpiderLoader
+
+    SableSpider = MarketSpiderLoader().load("sable")
 
     secrets = tmp_path / "sessions.toml"
     secrets.write_text('[sable]\ncookies = { s = "SECRET" }\nheaders = { "X-Token" = "SECRET" }\n')

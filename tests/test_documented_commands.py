@@ -40,6 +40,9 @@ NOT_HERE = {  # command (start of it) -> why it is not run here, and which test 
     "cd deploy/scrapyd && SCRAPYD_URL=": "tests/test_scrapyd_e2e.py::test_the_documented_command_deploys_every_spider",
     "curl -u ops:... http://HOST:6800/schedule.json":
         "tests/test_scrapyd_e2e.py::test_a_crawl_scheduled_with_scrapyds_own_api_is_recorded_too",
+    # writes into tests/fixtures (not in the scratch folder): run on a copy of the cases
+    ".venv/bin/python tests/page_fixtures.py":
+        "tests/test_page_fixtures.py::test_the_documented_command_writes_the_committed_expectations",
     # two minutes of import: run once, beside the checks of its figures, in parallel with this test
     ".venv/bin/interdict eval matching --data ../shared/data":
         "tests/test_matching.py::test_eval_matching_on_the_real_datasets",

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from crawlers.pages import PROFILES, PageError, profile_for_html
-from crawlers.pages.base import parse_money
+from crawlers.pages.base import listing_of, parse_money, vendor_of
 from enrichment.pgp import parse_public_key
 
 HTML = Path(__file__).parent / "fixtures" / "html"
@@ -14,8 +14,18 @@ NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 
 
 def page(market, kind, name, url):
+    """A page object gets a URL and HTML, nothing else."""
     html = (HTML / market / name).read_bytes().decode("utf-8", "replace")
-    return getattr(PROFILES[market], f"{kind}_page")(url, html, market, NOW)
+    return getattr(PROFILES[market], f"{kind}_page")(url, html)
+
+
+def read_listing(market, name, url):
+    """What the spider makes of a listing page: the page's fields and its market and crawl time."""
+    return listing_of(page(market, "listing", name, url), market=market, crawled_at=NOW)
+
+
+def read_vendor(market, name, url):
+    return vendor_of(page(market, "vendor", name, url), market=market, crawled_at=NOW)
 
 
 def collapse(text):
@@ -37,7 +47,7 @@ def test_parse_money_without_currency_or_amount():
 
 
 def test_sable_listing_page(catalog):
-    listing = page("sable", "listing", "listing.html", "http://127.0.0.1:8701/listing/34837").to_listing()
+    listing = read_listing("sable", "listing.html", "http://127.0.0.1:8701/listing/34837")
     assert listing.listing_key == "34837"
     assert listing.title == "Amphetamine sulphate | 100g | top quality"
     assert (listing.price.amount, listing.price.currency) == (477.02, "USD")
@@ -56,7 +66,7 @@ def test_sable_listing_page(catalog):
 
 
 def test_vesper_listing_page(catalog):
-    listing = page("vesper", "listing", "listing.html", "http://127.0.0.1:8702/item/82c4ed9d269d").to_listing()
+    listing = read_listing("vesper", "listing.html", "http://127.0.0.1:8702/item/82c4ed9d269d")
     assert listing.listing_key == "82c4ed9d269d"
     assert listing.title == "K2 spice paper - 10g - fast shipping"
     assert (listing.price.amount, listing.price.currency) == (238.97, "EUR")
@@ -79,12 +89,12 @@ def test_vesper_listing_page(catalog):
 ])
 def test_unusable_pages_raise_with_a_reason(market, name, reason):
     with pytest.raises(PageError) as err:
-        page(market, "listing", name, "http://127.0.0.1/listing/1").to_listing()
+        read_listing(market, name, "http://127.0.0.1/listing/1")
     assert err.value.reason == reason
 
 
 def test_page_with_invalid_bytes_is_kept_with_replacements():
-    listing = page("sable", "listing", "listing-bad-bytes.html", "http://127.0.0.1/listing/38993").to_listing()
+    listing = read_listing("sable", "listing-bad-bytes.html", "http://127.0.0.1/listing/38993")
     assert listing.title.startswith("Gucci Marmont bag replica")
     assert "\ufffd" in listing.description and listing.price.amount == 382.19
 
@@ -92,7 +102,7 @@ def test_page_with_invalid_bytes_is_kept_with_replacements():
 @pytest.mark.parametrize("market", ["sable", "vesper"])
 def test_vendor_pages(market, catalog):
     url = "http://127.0.0.1/vendor/x"
-    vendor = page(market, "vendor", "vendor.html", url).to_vendor()
+    vendor = read_vendor(market, "vendor.html", url)
     spec = catalog.markets[market].vendors[vendor.name]
     assert parse_public_key(vendor.pgp_key).fingerprint == spec.fingerprint
     assert len(vendor.feedback) == len(spec.feedback)

@@ -3,10 +3,8 @@ generic extractor everywhere else (and on page kinds the page object does not re
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Literal, Mapping
-from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -15,9 +13,9 @@ from crawlers.extract.dom import Page
 from crawlers.extract.generic import ExtractedPage, extract
 from crawlers.extract.structured import product_listing, products
 from crawlers.extract.walls import Wall, wall_of
-from crawlers.pages.base import MarketProfile, PageError
+from crawlers.pages.base import MarketProfile, PageError, listing_key, listing_of
 
-__all__ = ["ExtractedPage", "Wall", "extract", "parse_page", "read_listings", "to_listing", "wall_of"]
+__all__ = ["ExtractedPage", "Wall", "extract", "listing_key", "parse_page", "read_listings", "to_listing", "wall_of"]
 
 MIN_FIELD_CONFIDENCE = 0.5  # below this a generic field is left out of an indexed listing
 
@@ -40,9 +38,9 @@ def parse_page(html: str, url: str, profile: MarketProfile | None = None, market
     """The listings on one page. A page object reads listing pages of its market; whatever it
     cannot read as a listing is read from its schema.org data or by the generic extractor."""
     if profile is not None:
-        page = profile.listing_page(url, html, market or profile.name, crawled_at or datetime.now())
+        page = profile.listing_page(url, html)
         try:
-            listing = page.to_listing()
+            listing = listing_of(page, market=market or profile.name, crawled_at=crawled_at or datetime.now())
         except PageError:
             pass
         else:
@@ -61,13 +59,6 @@ def read_listings(html: str | bytes, url: str, wall_markers: Mapping | None = No
         if found:
             return ExtractedPage(url, "listing", found, links=Page(raw, url).internal_links())
     return extract(html, url, wall_markers, language=language)
-
-
-def listing_key(url: str) -> str:
-    """A market-independent key: the URL without scheme and host (mirrors share it)."""
-    parts = urlsplit(url)
-    path = parts.path + (f"?{parts.query}" if parts.query else "")
-    return hashlib.sha1(path.encode()).hexdigest()[:16]
 
 
 def to_listing(parsed: ParsedListing, market: str, crawled_at: datetime,

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from functools import cached_property
 
-from contracts.listings import Feedback, PriceTier, ShippingOption
-from crawlers.pages.base import (
-    IndexPage,
-    ListingPage,
-    MarketProfile,
-    VendorPage,
-    parse_money,
-    text_of,
-)
+from contracts.listings import Feedback, Money, PriceTier, ShippingOption, VendorRef
+from crawlers.pages.base import IndexPage, ListingPage, MarketProfile, VendorPage, field, parse_money, path_tail, text_of
 
 _RATING_RE = re.compile(r"\((?P<rating>[\d.]+)★,\s*(?P<sales>\d+) sales\)")
 _SHIPPING_COST_RE = re.compile(r"\s*\(\+(?P<cost>[^)]*)\)\s*$")
@@ -29,53 +22,91 @@ class SableListingPage(ListingPage):
     def _row(self, label: str) -> str:
         return text_of(self.sel, f"table.listing-info tr:has(th:contains('{label}')) td")
 
-    def fields(self) -> dict:
-        sel = self.sel
-        key = sel.css("div.listing::attr(data-listing-id)").get() or urlsplit(self.url).path.rsplit("/", 1)[-1]
-        vendor_name = text_of(sel, "a.vendor")
-        rating = _RATING_RE.search(self._row("Vendor"))
+    @field
+    def listing_key(self) -> str:
+        return self.sel.css("div.listing::attr(data-listing-id)").get() or path_tail(self.url)
+
+    @field
+    def title(self) -> str:
+        return text_of(self.sel, "h1.listing-title")
+
+    @field
+    def description(self) -> str:
+        return "\n".join(p.strip() for p in self.sel.css("div.description p").xpath("string()").getall())
+
+    @field
+    def price(self) -> Money | None:
+        return parse_money(text_of(self.sel, "td.price"))
+
+    @field
+    def price_tiers(self) -> list[PriceTier]:
         tiers = []
-        for row in sel.css("table.tiers tr"):
+        for row in self.sel.css("table.tiers tr"):
             cells = [" ".join(c.css("::text").getall()).strip() for c in row.css("td")]
             money = parse_money(cells[1]) if len(cells) == 2 else None
             if money:
                 tiers.append(PriceTier(quantity=cells[0], price=money))
-        ships_to = self._row("Ships to")  # "Europe, United States"
-        return {
-            "listing_key": key,
-            "title": text_of(sel, "h1.listing-title"),
-            "description": "\n".join(p.strip() for p in sel.css("div.description p").xpath("string()").getall()),
-            "price": parse_money(text_of(sel, "td.price")),
-            "price_tiers": tiers,
-            "vendor": {"name": vendor_name, "url": self.vendor_url(),
-                       "rating": float(rating["rating"]) if rating else None,
-                       "sales": int(rating["sales"]) if rating else None} if vendor_name else None,
-            "category_path": [p.strip() for p in sel.css("div.crumbs").xpath("string()").get("").split("›")
-                              if p.strip()],
-            "ships_from": self._row("Ships from") or None,
-            "ships_to": [d.strip() for d in ships_to.split(",") if d.strip()],
-            "shipping_options": [_shipping_option(o) for o in sel.css("select[name=shipping] option::text").getall()],
-            "payment_terms": self._row("Payment") or None,
-            "image_urls": self.links("div.listing img::attr(src)"),
-        }
+        return tiers
 
-    def vendor_url(self) -> str | None:
+    @field
+    def vendor(self) -> VendorRef | None:
+        name = text_of(self.sel, "a.vendor")
+        if not name:
+            return None
+        rating = _RATING_RE.search(self._row("Vendor"))
         href = self.sel.css("a.vendor::attr(href)").get()
-        return self.absolute(href) if href else None
+        return VendorRef(name=name, url=self.absolute(href) if href else None,
+                         rating=float(rating["rating"]) if rating else None,
+                         sales=int(rating["sales"]) if rating else None)
+
+    @field
+    def category_path(self) -> list[str]:
+        return [p.strip() for p in self.sel.css("div.crumbs").xpath("string()").get("").split("›") if p.strip()]
+
+    @field
+    def ships_from(self) -> str | None:
+        return self._row("Ships from") or None
+
+    @field
+    def ships_to(self) -> list[str]:
+        return [d.strip() for d in self._row("Ships to").split(",") if d.strip()]  # "Europe, United States"
+
+    @field
+    def shipping_options(self) -> list[ShippingOption]:
+        return [_shipping_option(o) for o in self.sel.css("select[name=shipping] option::text").getall()]
+
+    @field
+    def payment_terms(self) -> str | None:
+        return self._row("Payment") or None
+
+    @field
+    def image_urls(self) -> list[str]:
+        return self.links("div.listing img::attr(src)")
 
 
 class SableVendorPage(VendorPage):
     name_css, profile_css, pgp_css = "h1.vendor-name", "div.about::text", "pre.pgp::text"
 
-    def stats(self) -> dict:
-        stats = text_of(self.sel, "p.stats")  # "Rating 4.81 · 497 sales · member since 2026-01-25"
-        rating = re.search(r"Rating ([\d.]+)", stats)
-        sales = re.search(r"(\d+) sales", stats)
-        joined = re.search(r"member since (\S+)", stats)
-        return {"rating": float(rating.group(1)) if rating else None,
-                "sales": int(sales.group(1)) if sales else None,
-                "joined": joined.group(1) if joined else None}
+    @cached_property
+    def _stats(self) -> str:
+        return text_of(self.sel, "p.stats")  # "Rating 4.81 · 497 sales · member since 2026-01-25"
 
+    @field
+    def rating(self) -> float | None:
+        found = re.search(r"Rating ([\d.]+)", self._stats)
+        return float(found.group(1)) if found else None
+
+    @field
+    def sales(self) -> int | None:
+        found = re.search(r"(\d+) sales", self._stats)
+        return int(found.group(1)) if found else None
+
+    @field
+    def joined(self) -> str | None:
+        found = re.search(r"member since (\S+)", self._stats)
+        return found.group(1) if found else None
+
+    @field
     def feedback(self) -> list[Feedback]:
         out = []
         for row in self.sel.css("table.feedback tr"):
@@ -96,4 +127,4 @@ class SableProfile(MarketProfile):
     listing_page, vendor_page, index_page = SableListingPage, SableVendorPage, SableIndexPage
     url_kinds = ((r"/c/", "index"), (r"/(?:members/)?listing/", "listing"), (r"/vendor/", "vendor"),
                  (r"/members/$", "index"))
-    title_marker = "| Sable Harbor</title>"
+    marker = "| Sable Harbor</title>"

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from functools import cached_property
 
-from contracts.listings import Feedback, PriceTier, ShippingOption
-from crawlers.pages.base import (
-    IndexPage,
-    ListingPage,
-    MarketProfile,
-    VendorPage,
-    parse_money,
-    text_of,
-)
+from contracts.listings import Feedback, Money, PriceTier, ShippingOption, VendorRef
+from crawlers.pages.base import IndexPage, ListingPage, MarketProfile, VendorPage, field, parse_money, path_tail, text_of
 
 _TIER_RE = re.compile(r"^(?P<qty>.+?)\s+—\s+(?P<price>.+)$")
 
@@ -26,59 +19,100 @@ def _shipping_option(text: str) -> ShippingOption:
     return ShippingOption(name=match["qty"], price=parse_money(match["price"]))
 
 
+def _rating_of_trust(text: str) -> float | None:
+    """Vesper shows trust as percent positive; the contract's rating is out of 5."""
+    trust = re.search(r"([\d.]+)% positive", text)
+    return round(float(trust.group(1)) / 20, 2) if trust else None
+
+
+def _deals(text: str) -> int | None:
+    deals = re.search(r"(\d+) deals", text)
+    return int(deals.group(1)) if deals else None
+
+
 class VesperListingPage(ListingPage):
     def _meta(self, label: str) -> str:
         return text_of(self.sel, f"dl.offer-meta dt:contains('{label}') + dd")
 
-    def fields(self) -> dict:
-        sel = self.sel
-        section_id = sel.css("section.offer::attr(id)").get() or ""
-        key = section_id.removeprefix("offer-") or urlsplit(self.url).path.rsplit("/", 1)[-1]
-        vendor_name = text_of(sel, "div.seller a")
-        trust = re.search(r"([\d.]+)% positive", text_of(sel, "div.seller"))
-        deals = re.search(r"(\d+) deals", text_of(sel, "div.seller"))
+    @field
+    def listing_key(self) -> str:
+        section_id = self.sel.css("section.offer::attr(id)").get() or ""
+        return section_id.removeprefix("offer-") or path_tail(self.url)
+
+    @field
+    def title(self) -> str:
+        return text_of(self.sel, "h2.offer-name")
+
+    @field
+    def description(self) -> str:
+        return text_of(self.sel, "article.offer-desc")
+
+    @field
+    def price(self) -> Money | None:
+        return parse_money(text_of(self.sel, "div.offer-price"))
+
+    @field
+    def price_tiers(self) -> list[PriceTier]:
         tiers = []
-        for item in sel.css("ul.bulk li"):
+        for item in self.sel.css("ul.bulk li"):
             match = _TIER_RE.match(" ".join(item.xpath("string()").get().split()))
             money = parse_money(match["price"]) if match else None
             if match and money:
                 tiers.append(PriceTier(quantity=match["qty"], price=money))
-        destinations = self._meta("Destinations")
-        return {
-            "listing_key": key,
-            "title": text_of(sel, "h2.offer-name"),
-            "description": text_of(sel, "article.offer-desc"),
-            "price": parse_money(text_of(sel, "div.offer-price")),
-            "price_tiers": tiers,
-            # Vesper shows trust as percent positive; the contract's rating is out of 5.
-            "vendor": {"name": vendor_name, "url": self.vendor_url(),
-                       "rating": round(float(trust.group(1)) / 20, 2) if trust else None,
-                       "sales": int(deals.group(1)) if deals else None} if vendor_name else None,
-            "category_path": [p.strip() for p in self._meta("Category").split("/") if p.strip()],
-            "ships_from": self._meta("Origin") or None,
-            "ships_to": [d.strip() for d in destinations.split(" / ") if d.strip()],
-            "shipping_options": [_shipping_option(" ".join(li.xpath("string()").get().split()))
-                                 for li in sel.css("ul.postage li")],
-            "payment_terms": self._meta("Payment") or None,
-        }
+        return tiers
 
-    def vendor_url(self) -> str | None:
+    @field
+    def vendor(self) -> VendorRef | None:
+        name = text_of(self.sel, "div.seller a")
+        if not name:
+            return None
+        seller = text_of(self.sel, "div.seller")
         href = self.sel.css("div.seller a::attr(href)").get()
-        return self.absolute(href) if href else None
+        return VendorRef(name=name, url=self.absolute(href) if href else None, rating=_rating_of_trust(seller),
+                         sales=_deals(seller))
+
+    @field
+    def category_path(self) -> list[str]:
+        return [p.strip() for p in self._meta("Category").split("/") if p.strip()]
+
+    @field
+    def ships_from(self) -> str | None:
+        return self._meta("Origin") or None
+
+    @field
+    def ships_to(self) -> list[str]:
+        return [d.strip() for d in self._meta("Destinations").split(" / ") if d.strip()]
+
+    @field
+    def shipping_options(self) -> list[ShippingOption]:
+        return [_shipping_option(" ".join(li.xpath("string()").get().split())) for li in self.sel.css("ul.postage li")]
+
+    @field
+    def payment_terms(self) -> str | None:
+        return self._meta("Payment") or None
 
 
 class VesperVendorPage(VendorPage):
     name_css, profile_css, pgp_css = "h2.vname", "div.bio::text", "textarea.pgp::text"
 
-    def stats(self) -> dict:
-        since = text_of(self.sel, "p.since")  # "Joined 2026-01-11 · 5255 deals · 85.8% positive"
-        joined = re.search(r"Joined (\S+)", since)
-        deals = re.search(r"(\d+) deals", since)
-        trust = re.search(r"([\d.]+)% positive", since)
-        return {"rating": round(float(trust.group(1)) / 20, 2) if trust else None,
-                "sales": int(deals.group(1)) if deals else None,
-                "joined": joined.group(1) if joined else None}
+    @cached_property
+    def _since(self) -> str:
+        return text_of(self.sel, "p.since")  # "Joined 2026-01-11 · 5255 deals · 85.8% positive"
 
+    @field
+    def rating(self) -> float | None:
+        return _rating_of_trust(self._since)
+
+    @field
+    def sales(self) -> int | None:
+        return _deals(self._since)
+
+    @field
+    def joined(self) -> str | None:
+        joined = re.search(r"Joined (\S+)", self._since)
+        return joined.group(1) if joined else None
+
+    @field
     def feedback(self) -> list[Feedback]:
         out = []
         for item in self.sel.css("ol.reviews li"):
@@ -98,4 +132,4 @@ class VesperProfile(MarketProfile):
     name = "vesper"
     listing_page, vendor_page, index_page = VesperListingPage, VesperVendorPage, VesperIndexPage
     url_kinds = ((r"/browse/", "index"), (r"/item/", "listing"), (r"/u/", "vendor"))
-    title_marker = "<title>Vesper Bazaar ::"
+    marker = "<title>Vesper Bazaar ::"

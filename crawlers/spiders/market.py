@@ -1,10 +1,14 @@
-"""The crawling half of a market spider: what to follow and what to yield. Reading a page is
-the page objects' job (crawlers/pages); a market's spider only names its profile."""
+"""The one market spider: what to follow and what to yield. Reading a page is the page
+objects' job (crawlers/pages), chosen by the market's profile; markets without page objects
+are read by the generic extractor (schema.org Product data where a page carries some,
+clearnet shops mostly; the generic reading of blocks, labels and rows otherwise). Scrapy
+knows it under the name of each profile (crawlers/spiders/loader.py): `scrapy crawl sable`."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -20,11 +24,12 @@ from contracts.listings import Evidence
 from crawlers import signals as crawl_signals
 from crawlers.addon import interdict_config
 from crawlers.evidence import EVIDENCE_META
+from crawlers.extract import read_listings, to_listing
 from crawlers.extract.dom import Page as ExtractPage
 from crawlers.extract.walls import Wall, marker_bytes, merged_markers, might_be_wall, wall_of
 from crawlers.handoff import MarketStates
 from crawlers.pages import PROFILES, PageError
-from crawlers.pages.base import MarketProfile, MarketPage
+from crawlers.pages.base import MarketProfile, WebPage, listing_of, vendor_of
 from crawlers.sessions import load_sessions
 from crawlers.transport.egress import EgressBlocked
 from crawlers.transport.errors import TorCircuitError
@@ -37,7 +42,8 @@ log = logging.getLogger(__name__)
 class MarketSpider(scrapy.Spider):
     """Crawls one configured market: home → categories (all pages) → listings → vendors."""
 
-    profile_name: str = ""
+    name = "market"
+    profile_name: str = ""  # the spider's name, a market's profile (crawlers/spiders/loader.py)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -56,8 +62,11 @@ class MarketSpider(scrapy.Spider):
         self.known_listings: set[str] = set()
         self.market: Market = config.market(market or self.name)
         self.market_name = self.market.name
-        # None for markets read by the generic extractor (crawlers/spiders/generic.py)
+        # None for markets read by the generic extractor
         self.profile: MarketProfile | None = PROFILES.get(self.market.profile or self.profile_name)
+        # What the generic reading never follows: actions (logout, cart, buy...), not pages.
+        self.deny = re.compile(r"(?:^|[/_\-.?=&])(?:" + "|".join(map(re.escape, self.market.deny_words))
+                               + r")(?:$|[/_\-.?=&])", re.I)
         self.base_url = (base_url or self.market.base_url).rstrip("/")
         self.mirrors = {origin(u) for u in (self.base_url, *self.market.base_urls)}
         self.allowed_domains = sorted({urlsplit(u).hostname or "" for u in self.mirrors})
@@ -126,10 +135,17 @@ class MarketSpider(scrapy.Spider):
     def _count(self, key: str, n: int = 1) -> None:
         self.crawler.stats.inc_value(f"interdict/{key}", n)
 
-    def _page(self, cls: type[MarketPage], response: Response) -> MarketPage:
-        return cls(self._canonical(response.url), response.text, self.market_name, datetime.now(UTC), self.market.transport)
+    def _page(self, cls: type[WebPage], response: Response) -> WebPage:
+        return cls(self._canonical(response.url), response.text)
+
+    def _context(self) -> dict:
+        """What the spider adds to what a page shows: market, crawl time, route."""
+        return {"market": self.market_name, "crawled_at": datetime.now(UTC), "transport": self.market.transport}
 
     def parse(self, response: Response):
+        if self.profile is None:
+            yield from self._parse_generic(response)
+            return
         if isinstance(response, HtmlResponse) and might_be_wall(response.body, self.wall_words):
             self._stop_at_wall(wall_of(ExtractPage(response.body, response.url), self.wall_markers), response.url)
         kind = self.profile.kind(response.url)
@@ -168,11 +184,11 @@ class MarketSpider(scrapy.Spider):
     def _listing(self, response: Response):
         page = self._page(self.profile.listing_page, response)
         try:
-            listing = page.to_listing()
+            listing = listing_of(page, **self._context())
         except PageError as exc:
             self._drop(exc.reason, response.url)
             return
-        vendor_url = page.vendor_url()
+        vendor_url = page.vendor_url() if self.profile.vendor_page else None
         if vendor_url:
             yield self._follow(vendor_url)
         self._count("listings/scraped")
@@ -180,12 +196,42 @@ class MarketSpider(scrapy.Spider):
 
     def _vendor(self, response: Response):
         try:
-            vendor = self._page(self.profile.vendor_page, response).to_vendor()
+            vendor = vendor_of(self._page(self.profile.vendor_page, response), **self._context())
         except PageError as exc:
             self._drop(exc.reason, response.url)
             return
         self._count("vendors/scraped")
         yield vendor.model_copy(update={"evidence": self._evidence(response)})
+
+    def _parse_generic(self, response: Response):
+        """A market without page objects: every page read by the generic extractor."""
+        url = self._canonical(response.url)
+        result = read_listings(response.body, url, self.wall_markers, language=False)  # listings carry none
+        self._count(f"pages/{result.kind}")
+        for reason, count in result.drops.items():
+            self._count(f"dropped/{reason}", count)
+        self._stop_at_wall(result.wall, response.url)
+        if result.wall is not None:
+            return  # nothing behind a wall is the market's
+        if result.kind == "listing":
+            crawled_at = datetime.now(UTC)
+            for parsed in result.listings:
+                try:
+                    listing = to_listing(parsed, self.market_name, crawled_at, self.market.transport)
+                except PageError as exc:
+                    self._drop(exc.reason, response.url)
+                    continue
+                self._count("listings/scraped")
+                yield listing.model_copy(update={"evidence": self._evidence(response)})
+        for link in result.links:
+            if self._followable(link) and not self._seen_recently(link):
+                yield self._follow(link)
+
+    def _followable(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if origin(url) not in self.mirrors or parts.scheme not in ("http", "https"):
+            return False
+        return not self.deny.search(parts.path + ("?" + parts.query if parts.query else ""))
 
     def _drop(self, reason: str, url: str) -> None:
         self._count(f"dropped/{reason}")

@@ -204,7 +204,7 @@ def _score_price(report: Report, enricher: Enricher, case: Case, split: str) -> 
                                                         {"right"})
     btc = _BTC_IN_CELL.search(case.cells["price"])
     if btc and case.record.date:
-        usd = enricher.rates.convert(float(btc.group(1)), "BTC", "USD", case.record.date.date())
+        usd = enricher.summary.rates.convert(float(btc.group(1)), "BTC", "USD", case.record.date.date())
         close = usd is not None and abs(usd - gold_amount) <= 0.10 * gold_amount
         report.score(case.dataset, "price.btc_to_usd", split).add(
             {"right"} if close else ({"wrong"} if usd is not None else set()), {"right"})

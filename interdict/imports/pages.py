@@ -87,16 +87,16 @@ def read_page(data: bytes, url: str | None, market: str, member: str, captured: 
     if result.page_object_listings:
         out.listings = [listing.model_copy(update={"market": market, "crawled_at": captured})
                         for listing in result.page_object_listings]
-        return out
     transport = transport_of(page_url)
-    for parsed in result.listings:
+    for parsed in result.listings if not result.page_object_listings else ():
         try:
-            listing = to_listing(parsed, market, captured, transport)
+            out.listings.append(to_listing(parsed, market, captured, transport))
         except PageError as exc:
             out.unsure += 1
             out.reason = out.reason or exc.reason
-            continue
-        if not known_url:  # keyed by what it is, not where the copy sat
-            listing = listing.model_copy(update={"listing_key": stable_key(market, listing.title, listing.vendor.name)})
-        out.listings.append(listing)
+    if not known_url:
+        # Keyed by what it is, not where the copy sat: a listing's own page and its card on a
+        # category page, read by a page object or the generic extractor, are one listing.
+        out.listings = [listing.model_copy(update={"listing_key": stable_key(market, listing.title, listing.vendor.name)})
+                        for listing in out.listings]
     return out
