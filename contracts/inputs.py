@@ -107,9 +107,9 @@ def decode_line(line: str) -> Any:
         odd.append(name)
         return float(name)
 
-    hooks = {"parse_float": number, "parse_constant": constant} if _MAYBE_NOT_FINITE.search(line) else {}
+    checked = bool(_MAYBE_NOT_FINITE.search(line))
     try:
-        value = json.loads(line, **hooks)
+        value = json.loads(line, parse_float=number, parse_constant=constant) if checked else json.loads(line)
     except json.JSONDecodeError as exc:
         raise BadLine(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     except RecursionError:

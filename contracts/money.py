@@ -134,7 +134,7 @@ def best_money(text: str) -> MoneyHit | None:
     """The price a buyer would read first: fiat before crypto, the first of each."""
     hits = money_in(text)
     fiat = [h for h in hits if not h.crypto]
-    return (fiat or hits or [None])[0]
+    return fiat[0] if fiat else hits[0] if hits else None
 
 
 def price_cell(text: str) -> tuple[float, str] | None:

@@ -12,7 +12,7 @@ import logging
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from collections.abc import Collection, Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from elasticsearch import ApiError, AuthenticationException, ConnectionError as ESConnectionError, Elasticsearch
@@ -100,7 +100,8 @@ class ElasticsearchStore(Store):
             raise StoreUnavailable(f"Elasticsearch at {where}: {exc.message}") from None
 
     def _ensure_indices(self) -> None:
-        for alias, mapping in ((self.listings, LISTINGS_MAPPING), (self.vendors, VENDORS_MAPPING)):
+        mappings: tuple[tuple[str, dict], ...] = ((self.listings, LISTINGS_MAPPING), (self.vendors, VENDORS_MAPPING))
+        for alias, mapping in mappings:
             if not self.es.indices.exists_alias(name=alias):
                 index = f"{alias}-v{SCHEMA_VERSION}"
                 if not self.es.indices.exists(index=index):
@@ -274,21 +275,21 @@ class ElasticsearchStore(Store):
 
     def _record_missed(self, market: str, started: str, ended: datetime, after: int) -> LifecycleReport:
         report = LifecycleReport()
-        for alias, model, source, kind in ((self.listings, ListingDocument, self._listing_source, "listings"),
-                                           (self.vendors, VendorDocument, self._vendor_source, "vendors")):
+        for alias, model, kind in ((self.listings, ListingDocument, "listings"), (self.vendors, VendorDocument, "vendors")):
             query = {"bool": {"filter": [{"term": {"market": market}}, {"range": {"last_seen": {"lt": started}}}]}}
             if kind == "listings":  # inactive ones are left alone: not even read (vendors have no status field)
                 query["bool"]["must_not"] = [{"term": {"terms.status": "inactive"}}]
             actions = []
             for hit in helpers.scan(self.es, index=alias, query={"query": query}, _source=["doc"],
                                     seq_no_primary_term=True, size=1000):
-                doc = self.decode(model, hit["_source"]["doc"], hit["_id"])
+                doc = cast(ListingDocument | VendorDocument | None, self.decode(model, hit["_source"]["doc"], hit["_id"]))
                 if doc is None or doc.status == "inactive":
                     continue
                 doc, gone = missed(doc, ended, after)
                 report.count(kind, gone)
                 # a conflict means a writer saw it meanwhile: then it was not missed after all
-                actions.append({"_index": alias, "_id": doc.id, "_source": source(doc),
+                source = self._listing_source(doc) if isinstance(doc, ListingDocument) else self._vendor_source(doc)
+                actions.append({"_index": alias, "_id": doc.id, "_source": source,
                                 "if_seq_no": hit["_seq_no"], "if_primary_term": hit["_primary_term"]})
             for ok, info in helpers.streaming_bulk(self.es, actions, raise_on_error=False, refresh="wait_for"):
                 if not ok and next(iter(info.values())).get("status") != 409:
@@ -358,7 +359,7 @@ class ElasticsearchStore(Store):
                         reason = response["error"].get("reason", response["error"])
                         raise StoreError(f"candidate search for {key!r} failed: {reason}")
                     found.append(response["hits"]["hits"])
-                ids = [hit["_id"] for hit in found[0]] if day is None else self._nearest(found, around, per_key)
+                ids = [hit["_id"] for hit in found[0]] if around is None else self._nearest(found, around, per_key)
                 if ids:
                     out[key] = ids
         return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import statistics
+from typing import Any
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -167,9 +168,9 @@ class EmbeddedStore(Store):
                     doc, reason = read_document(model, doc_json)
                     if doc is None:
                         set_aside.append(self._set_aside(table, doc_id, doc_json, reason))
-                    elif table == "listings":
+                    elif isinstance(doc, ListingDocument):
                         self._write_listing(doc)
-                    else:
+                    elif isinstance(doc, VendorDocument):
                         self._write_vendor_identifiers(doc)
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         return "\n".join([f"{self.path}: {self.count_listings()} listings reindexed (schema {SCHEMA_VERSION}); "
@@ -386,7 +387,8 @@ class EmbeddedStore(Store):
         return [CrawlJob.model_validate_json(row[0]) for row in rows]
 
     def _where(self, query: Query, words: str, terms: list[TermClause]) -> tuple[str, list, str | None]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         text = parse_text(words)
         fts = None
         if text.must:

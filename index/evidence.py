@@ -18,12 +18,14 @@ import io
 import os
 import threading
 import zlib
+from io import BufferedWriter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Iterator
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.utils import Digester
 from warcio.warcwriter import GzippingWrapper, WARCWriter
@@ -108,15 +110,21 @@ class EvidenceArchive:
             "software": "Interdict (warcio)", "format": "WARC File Format 1.1",
             "description": "pages fetched by Interdict crawlers; payloads decoded as parsed"}))
 
+    def _current(self) -> BufferedWriter:
+        """The file being written, a new one when there is none or it reached its size."""
+        if self._handle is None or self._handle.tell() >= self.max_file_bytes:
+            self.close()
+            self._open()
+        assert self._handle is not None  # _open() opened one
+        return self._handle
+
     def write(self, *, url: str, method: str, request_headers: list[tuple[str, str]], status: int,
               reason: str, response_headers: list[tuple[str, str]], body: bytes, fetched_at: datetime,
               route: str, mirror: str, market: str) -> Stored:
         extra = {"WARC-Date": fetched_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                  "Interdict-Route": route, "Interdict-Mirror": mirror, "Interdict-Market": market}
         with self._lock:
-            if self._handle is None or self._handle.tell() >= self.max_file_bytes:
-                self.close()
-                self._open()
+            handle = self._current()
             writer = self._writer
             headers = [(k, v) for k, v in _withheld(response_headers) if k.lower() not in _DROPPED_HEADERS]
             headers.append(("Content-Length", str(len(body))))
@@ -131,10 +139,10 @@ class EvidenceArchive:
                                               is_http_request=True))
             record_id = response.rec_headers.get_header("WARC-Record-ID")
             request.rec_headers.add_header("WARC-Concurrent-To", record_id)
-            offset = self._handle.tell()
+            offset = handle.tell()
             writer.write_record(response)
             writer.write_record(request)
-            self._handle.flush()
+            handle.flush()
             return Stored(self._name, record_id, offset, hashlib.sha256(body).hexdigest())
 
     def write_resource(self, *, url: str, body: bytes, captured_at: datetime, headers: dict[str, str],
@@ -143,14 +151,12 @@ class EvidenceArchive:
         as WARC-Date and where it came from (``headers``: Interdict-Source, -Member, ...)."""
         extra = {"WARC-Date": captured_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), **headers}
         with self._lock:
-            if self._handle is None or self._handle.tell() >= self.max_file_bytes:
-                self.close()
-                self._open()
+            handle = self._current()
             record = self._writer.create_warc_record(url, "resource", payload=io.BytesIO(body),
                                                      warc_content_type=content_type, warc_headers_dict=extra)
-            offset = self._handle.tell()
+            offset = handle.tell()
             self._writer.write_record(record)
-            self._handle.flush()
+            handle.flush()
             return Stored(self._name, record.rec_headers.get_header("WARC-Record-ID"), offset,
                           hashlib.sha256(body).hexdigest())
 
@@ -282,7 +288,7 @@ class Problem:
     what: str
 
 
-def records(where: str | Path, start: int = 0) -> Iterator[tuple[str, int, object, str | None, list[str], int]]:
+def records(where: str | Path, start: int = 0) -> Iterator[tuple[str, int, ArcWarcRecord, str | None, list[str], int]]:
     """(file, offset, record, payload SHA-256 of a response or None, digest problems, where the
     next record starts) of every record in the archive folder (or, from ``start``, of one of
     its files). Each is read to its end in chunks, as archived (never decoded), so warcio
@@ -324,8 +330,10 @@ def verify_archive(folder: str | Path) -> tuple[dict[tuple[str, str], str], list
     found: dict[tuple[str, str], str] = {}
     problems: list[Problem] = []
     for path in sorted(Path(folder).glob("*.warc.gz")):
-        read, start = 0, 0
-        while start is not None:
+        read = 0
+        resume: int | None = 0
+        while resume is not None:
+            start = resume
             failing = start  # where the record that breaks, if one does, starts
             try:
                 for name, offset, record, sha256, issues, failing in records(path, start):
@@ -337,11 +345,11 @@ def verify_archive(folder: str | Path) -> tuple[dict[tuple[str, str], str], list
                     if sha256 is not None:
                         found[(name, record_id)] = sha256
                     problems.extend(Problem(name, record_id, issue) for issue in issues)
-                start = None
+                resume = None
             except Exception as exc:  # noqa: BLE001 - whatever breaks one record, the others are still checked
                 text = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
                 problems.append(Problem(path.name, "", f"unreadable record at offset {failing}: {text}"))
-                start = _next_member(path, failing + 1)
+                resume = _next_member(path, failing + 1)
         if read == 0 and path.stat().st_size:
             problems.append(Problem(path.name, "", "unreadable: no WARC record in it"))
     return found, problems

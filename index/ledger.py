@@ -5,15 +5,16 @@ crawl's, in crawlers/history.py; this is what both backends keep for it
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Iterator
 from datetime import datetime
 
 from contracts.jobs import CrawlJob
+from index.closable import Closable
 from index.lifecycle import LifecycleReport
 
 
-class CrawlLedger(ABC):
+class CrawlLedger(Closable):
     @abstractmethod
     def listing_urls(self, market: str, seen_since: datetime) -> Iterator[str]:
         """URLs of the market's listings last seen at or after ``seen_since`` (incremental crawls)."""

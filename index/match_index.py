@@ -4,15 +4,16 @@ implement it (tests/store_contract/test_match_index.py); matching depends on thi
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Collection, Iterator
 from datetime import date
 
+from index.closable import Closable
 from index.documents import VendorDocument
 from index.profiles import ListingProfile
 
 
-class MatchIndex(ABC):
+class MatchIndex(Closable):
     @abstractmethod
     def iter_profiles(self) -> Iterator[ListingProfile]:
         """The match profile of every listing (index.profiles): a whole-index pass for jobs

@@ -20,7 +20,7 @@ from index.documents import UpsertReport
 from index.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
-KINDS = {"listings": EnrichedListing, "vendors": EnrichedVendor}
+KINDS: dict[str, type[EnrichedListing] | type[EnrichedVendor]] = {"listings": EnrichedListing, "vendors": EnrichedVendor}
 
 
 def spool_for(spool_root: str | Path, target: str) -> "Spool":

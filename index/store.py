@@ -11,7 +11,7 @@ A consumer asks for the one it needs; ``Store`` is all three, what ``open_store`
 from __future__ import annotations
 
 import logging
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Collection, Iterable, Iterator
 from typing import TypeVar
 
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from contracts.inputs import Problems, describe_invalid
 from contracts.listings import EnrichedListing, EnrichedVendor
+from index.closable import Closable
 from index.documents import ListingDocument, UpsertReport, VendorDocument
 from index.ledger import CrawlLedger
 from index.match_index import MatchIndex
@@ -47,7 +48,7 @@ class StoreUnavailable(StoreError):
     """The store is down or shedding load (unreachable, 429, 5xx): try again later."""
 
 
-class ListingStore(ABC):
+class ListingStore(Closable):
     """Listing and vendor documents, and search over them. Reads never fail on one stored
     document that this release cannot read (written by an older release, or damaged): it is
     skipped, named in the log and in ``unreadable``, and `interdict store migrate` sets it aside."""
@@ -114,21 +115,9 @@ class ListingStore(ABC):
     def delete_listing(self, doc_id: str) -> bool: ...
 
     @abstractmethod
-    def close(self) -> None: ...
-
-    @abstractmethod
     def migrate(self) -> str:
         """Bring the store's indexed structures to this release's schema; says what it did."""
-
-    def __enter__(self) -> "ListingStore":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class Store(ListingStore, MatchIndex, CrawlLedger):
     """Everything a backend implements: what ``index.open_store`` returns."""
-
-    def __enter__(self) -> "Store":
-        return self

@@ -11,6 +11,7 @@ microseconds, which keeps matching at thousands of shipments per second.
 from __future__ import annotations
 
 import re
+from typing import Any
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -60,7 +61,7 @@ class Declared:
 
 def trigrams(text: str) -> frozenset[str]:
     """Character trigrams of each word, padded (the full-scan baseline of bench/matching.py)."""
-    grams = set()
+    grams: set[str] = set()
     for word in _WORD_RE.findall(text):
         padded = f" {word} "
         grams.update(padded[i:i + 3] for i in range(len(padded) - 2))
@@ -76,13 +77,13 @@ def load_phrases(name: str) -> frozenset[str]:
 class DeclarationReader:
     def __init__(self, cache_size: int = 200_000):
         entries = load_products()
-        phrases: list[tuple[str, tuple[str, object]]] = []
+        phrases: list[tuple[str, tuple[str, Any]]] = []  # ("product", DeclaredProduct) or ("category", id)
         for entry in entries:
             hs = entry.hs_code.replace(".", "") if entry.hs_code else None
             product = DeclaredProduct(entry.canonical, entry.category, hs, "")
             phrases += [(alias, ("product", product)) for alias in (entry.canonical, *entry.aliases)]
         phrases += [(word, ("category", category)) for word, category in load_category_words().items()]
-        self.automaton = PhraseAutomaton(phrases)
+        self.automaton: PhraseAutomaton[tuple[str, Any]] = PhraseAutomaton(phrases)
         # Every word of every name, so that one misspelt word of "white widow" is put right too.
         self.known = frozenset(w for e in entries for a in (e.canonical, *e.aliases) for w in _WORD_RE.findall(fold(a)))
         targets = sorted(w for w in self.known if len(w) >= FUZZY_MIN_TARGET)

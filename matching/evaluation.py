@@ -87,8 +87,8 @@ class MatchingReport:
                 f"{kind}: {why}" for kind, why in MISSES.items()) + "):" + ("" if self.misses else " none"))
             for mode in MODES:
                 if mode in self.misses:
-                    counts = self.misses[mode]
-                    lines.append(f"  {mode:<20}" + "".join(f"{kind} {counts[kind]:>4}   " for kind in MISSES))
+                    why = self.misses[mode]
+                    lines.append(f"  {mode:<20}" + "".join(f"{kind} {why[kind]:>4}   " for kind in MISSES))
         if self.ceiling is not None:
             lines.append("ceiling of recall@5 with what the parcels say (every offer that fits scored alone; among "
                          "offers scoring the same, the planted one drawn at random / always first):")
@@ -163,14 +163,15 @@ def explain_misses(matcher: Matcher, stream: list[tuple[Shipment, Truth]], resul
     shown listings'."""
     out: dict[str, Counter] = defaultdict(Counter)
     for (shipment, truth), result in zip(stream, results):
-        if truth.kind == "decoy" or truth.mode.startswith("vague"):
+        listing_id = truth.listing_id
+        if truth.kind == "decoy" or truth.mode.startswith("vague") or listing_id is None:
             continue
-        planted = profiles.get(truth.listing_id)
+        planted = profiles.get(listing_id)
         shown = [m.listing_id for m in result.matches[:5] if m.listing_id]
         if any(_same_offer(profiles.get(i), planted) for i in shown):
             continue
-        alone = matcher.score_alone(shipment, [truth.listing_id, *shown])
-        mine, theirs = alone[truth.listing_id], [alone[i] for i in shown]
+        alone = matcher.score_alone(shipment, [listing_id, *shown])
+        mine, theirs = alone[listing_id], [alone[i] for i in shown]
         if len(theirs) < 5:
             out[truth.mode]["below-floor"] += 1
         elif abs(mine - min(theirs)) <= 1e-9:
@@ -193,7 +194,7 @@ def recall_ceiling(wide: Matcher, stream: list[tuple[Shipment, Truth]],
     won: dict[str, int] = defaultdict(int)
     count: dict[str, int] = defaultdict(int)
     for shipment, truth in stream:
-        if truth.kind == "decoy" or truth.mode.startswith("vague"):
+        if truth.kind == "decoy" or truth.mode.startswith("vague") or truth.listing_id is None:
             continue
         planted = profiles[truth.listing_id]
         offers = wide.offers_alone(shipment)

@@ -38,7 +38,7 @@ def risk_flags(w: dict, view: ShipmentView) -> list[Reason]:
                                     detail=f"'{product.text}' is {product.canonical} ({product.category})"))
     for article, declared in zip(shipment.articles, view.declared):
         named = [p for p in declared.products if p.hs_code]
-        if article.hs_code and named and all(article.hs_code[:2] != p.hs_code[:2] for p in named):
+        if article.hs_code and named and all(article.hs_code[:2] != (p.hs_code or "")[:2] for p in named):
             flags.append(Reason(code="hs_inconsistent", contribution=w["risk_hs_inconsistent"],
                                 detail=f"HS {article.hs_code} declared for '{article.description}', "
                                        f"which is {named[0].canonical} (HS {named[0].hs_code})"))

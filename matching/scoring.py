@@ -194,8 +194,8 @@ class Scorer:
                 break  # sorted by bound: no later candidate's odds count either
             quantity_value = self._quantity_value(view, prepared.profile)
             total = partial
-            for item in quantity_value:
-                total += item[1]
+            for part in quantity_value:
+                total += part[1]
             scored.append((total, prepared, similar, quantity_value, identifier))
         # Each offer's odds are its best listing's: a vendor listing a product in five sizes
         # does not send five times the parcels. Summed in one order whatever order the store

@@ -7,12 +7,13 @@ The format is documented in docs/shipments.md.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from contracts.inputs import BadLine, InputLimits, csv_records, json_lines
 from contracts.shipments import Shipment
@@ -47,7 +48,7 @@ def _number(value: str) -> str:
     return value.replace(",", ".") if value.count(",") == 1 and "." not in value else value
 
 
-def _located(error: dict, rows_of_articles: list[int], first_row: int, csv_names: bool) -> tuple[int, str, str]:
+def _located(error: ErrorDetails, rows_of_articles: list[int], first_row: int, csv_names: bool) -> tuple[int, str, str]:
     """(row, column, reason) of one pydantic error."""
     loc = list(error["loc"])
     reason = error["msg"].removeprefix("Value error, ")
@@ -76,7 +77,7 @@ def _item_key(item_id: str | None, line: int) -> str:
     return item_id.replace(" ", "").upper() if item_id else f"<line {line}>"
 
 
-def _csv_rows(handle: io.TextIOBase, limits: InputLimits) -> Iterator[tuple[int, dict[str, str] | RowError]]:
+def _csv_rows(handle: IO[str], limits: InputLimits) -> Iterator[tuple[int, dict[str, str] | RowError]]:
     """(line, cells by column) of every data row, or a RowError; the header comes first as
     (1, dict of header names) when it is usable."""
     records = csv_records(handle, limits.max_field_lines, limits.max_line_chars)
@@ -95,7 +96,7 @@ def _csv_rows(handle: io.TextIOBase, limits: InputLimits) -> Iterator[tuple[int,
         yield line, dict(zip(header, cells))
 
 
-def read_csv(handle: io.TextIOBase, limits: InputLimits | None = None) -> Iterator[Shipment | RowError]:
+def read_csv(handle: IO[str], limits: InputLimits | None = None) -> Iterator[Shipment | RowError]:
     """Shipments and row errors of a CSV file, streamed: rows are read twice (the first pass
     notes each item's last line), and an item is validated and let go at its last row, so
     memory holds only items whose rows are still to come, whatever the file's size."""
@@ -170,7 +171,7 @@ def _finish_item(key: str, item: dict) -> Iterator[Shipment | RowError]:
         yield RowError(item["rows"][0], "item_id", f"item {key} (lines {rows}) not processed: it has a bad row")
 
 
-def read_jsonl(handle: io.TextIOBase, limits: InputLimits | None = None) -> Iterator[Shipment | RowError]:
+def read_jsonl(handle: IO[str], limits: InputLimits | None = None) -> Iterator[Shipment | RowError]:
     limits = limits or InputLimits()
     for line_number, record in json_lines(handle, limits.max_line_chars):
         if isinstance(record, BadLine):

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from config import WatchlistSettings
 from contracts.regions import WORLDWIDE, load_region_members
 from contracts.text import fold
 
@@ -87,7 +88,7 @@ def title_words(title: str) -> set[str]:
 class Weigher:
     """One watchlist run's view of the index: how many listings, and in how many titles each word is."""
 
-    settings: object  # config.WatchlistSettings
+    settings: WatchlistSettings
     listings: int = 0
     title_df: Counter = field(default_factory=Counter)
 

@@ -30,7 +30,7 @@ class ShipmentView:
     # derived once for the scorer's inner loop
     origin: str = ""
     destination: str = ""
-    posted: date | None = None
+    posted: date = date.min  # the posting date (read_shipment always sets it)
     hs4: frozenset[str] = frozenset()
     hs2: frozenset[str] = frozenset()
     terms: list[Terms] | None = None  # the articles' terms, prepared by the scorer (it knows the words' weights)
@@ -73,17 +73,18 @@ def read_shipment(shipment: Shipment, reader: DeclarationReader) -> ShipmentView
         if q and q[1] in ("g", "ml"):
             stated = q[0] * shipment.articles[i].quantity
             grams.append((stated * 0.98, stated * 1.02, stated))
-    counts = [declared[i].quantity[0] * shipment.articles[i].quantity for i in named
-              if declared[i].quantity and declared[i].quantity[1] == "unit"]
+    counts = [q[0] * shipment.articles[i].quantity for i in named
+              if (q := declared[i].quantity) and q[1] == "unit"]
     count = int(counts[0]) if counts else sum(a.quantity for a in articles)
     rates = load_rates()
-    value_usd, note = 0.0, ""
+    total, note = 0.0, ""
     for article in articles:
         rate = rates.cached_rate(article.currency, shipment.posting_date)
         if rate is None:
-            value_usd, note = None, f"no exchange rate for {article.currency}"
+            note = f"no exchange rate for {article.currency}"
             break
-        value_usd += article.value * rate
+        total += article.value * rate
+    value_usd = None if note else total
     identifiers = {v for v in (shipment.sender.email, shipment.sender.phone) if v}
     hs_codes = [a.hs_code for a in shipment.articles if a.hs_code]
     return ShipmentView(shipment=shipment, declared=declared, products=products, product_classes=product_classes,

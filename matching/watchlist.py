@@ -91,6 +91,10 @@ def _place(code: str, regions) -> bool:
     return code in regions or code == WORLDWIDE or _country(code)
 
 
+def _present(*values: str | None) -> set[str]:
+    return {v for v in values if v}
+
+
 def derive_terms(store: ListingStore, settings) -> list[WatchlistTerm]:
     """Every term of the index with its weight and, for a term the default feed leaves out,
     why (matching.term_weights), with the curated ones, newest first. ``settings``: config.watchlist."""
@@ -110,11 +114,11 @@ def derive_terms(store: ListingStore, settings) -> list[WatchlistTerm]:
             if product.role == "topic":  # what a guide or a pipe is about is not on sale there
                 continue
             _count(terms.add("product", None, product.canonical), doc, item, countries,
-                   {product.hs_code} - {None}, {product.category})
+                   _present(product.hs_code), {product.category})
         for entity in enr.entities:
             if entity.label == "PRODUCT" and entity.value and fold(entity.text) != fold(entity.value):
                 _count(terms.add("slang", entity.value, fold(entity.text)), doc, item, countries,
-                       {hs_of.get(entity.value)} - {None}, {category_of.get(entity.value)} - {None} or categories)
+                       _present(hs_of.get(entity.value)), _present(category_of.get(entity.value)) or categories)
         vendor = terms.add("vendor", None, item.vendor.name)
         vendor.identifiers |= {f"{i.kind}:{i.value}" for i in enr.identifiers if i.valid}
         found: list[_Tally] = [vendor]
@@ -133,9 +137,9 @@ def derive_terms(store: ListingStore, settings) -> list[WatchlistTerm]:
     for (kind, _, folded), tally in terms.tallies.items():
         if folded in excluded or (kind in PHRASE_KINDS and len(tally.listings) < settings.min_listings):
             continue
-        categories = sorted(tally.categories)
+        named_categories = sorted(tally.categories)
         weight, left_out = weigher.weigh(kind, tally.subkind, tally.term, len(tally.listings), len(tally.vendors),
-                                         len(tally.markets), categories)
+                                         len(tally.markets), named_categories)
         qualifiers = []
         if kind == "vendor" and weigher.ordinary_name(tally.term):
             # "fake", "Unknown": only together with where it sells or what identifies it
@@ -144,7 +148,7 @@ def derive_terms(store: ListingStore, settings) -> list[WatchlistTerm]:
             id=term_id(kind, tally.subkind, tally.term), term=tally.term, kind=kind, subkind=tally.subkind,
             first_seen=tally.first, last_seen=tally.last, listing_count=len(tally.listings),
             markets=sorted(tally.markets), countries=sorted(tally.countries), hs_codes=sorted(tally.hs_codes),
-            categories=categories, vendors=sorted(tally.vendors)[:MAX_VENDORS],
+            categories=named_categories, vendors=sorted(tally.vendors)[:MAX_VENDORS],
             examples=sorted(tally.listings)[:settings.examples], weight=weight, excluded=left_out,
             qualifiers=qualifiers))
     out += [WatchlistTerm(id=term_id(t.kind, t.subkind, t.term), term=t.term, kind=t.kind, subkind=t.subkind,
@@ -183,9 +187,9 @@ def _vendor_identifiers(store: ListingStore, terms: _Terms, listings_of_vendor: 
             terms.add("vendor", None, vendor.name).identifiers.add(f"{identifier.kind}:{identifier.value}")
     for names in holders.values():
         for name in names:
-            tally = terms.tallies.get(("vendor", None, fold(name)))
-            if tally is not None:
-                tally.vendors |= names
+            held = terms.tallies.get(("vendor", None, fold(name)))
+            if held is not None:
+                held.vendors |= names
 
 
 def feed(terms: list[WatchlistTerm], everything: bool = False) -> list[WatchlistTerm]:

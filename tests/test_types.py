@@ -1,0 +1,13 @@
+"""The packages every other stage builds on type-check: mypy over contracts/, index/ and
+matching/ with pydantic's plugin (pyproject.toml [tool.mypy]) finds no error."""
+
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def test_contracts_index_and_matching_type_check():
+    proc = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir=/dev/null"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
+    assert "Success: no issues found" in proc.stdout
