@@ -4,7 +4,7 @@ here: the store interfaces (ListingStore, MatchIndex, CrawlLedger; Store is all 
 
 from __future__ import annotations
 
-from index.documents import ListingDocument, UpsertReport, VendorDocument, listing_id, vendor_id
+from contracts.documents import ListingDocument, UpsertReport, VendorDocument, listing_id, vendor_id
 from index.evidence import EvidenceArchive
 from index.ledger import CrawlLedger
 from index.match_index import MatchIndex

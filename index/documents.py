@@ -1,69 +1,14 @@
-"""What the Store keeps: documents with stable ids and history."""
+"""How the Store keeps documents (contracts/documents.py): content digests, price history,
+and merging what a crawl or an import brings into what is stored."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 
-
-from pydantic import BaseModel, ConfigDict
-
-from contracts.base import UtcDatetime
+from contracts.documents import ListingDocument, PricePoint, VendorDocument, listing_id, vendor_id
 from contracts.listings import EnrichedListing, EnrichedVendor
-from contracts.text import fold
-from index.lifecycle import Lifecycle, seen_again
-
-
-def listing_id(market: str, listing_key: str) -> str:
-    """Stable document id: the same listing on the same market always maps here."""
-    return hashlib.sha256(f"listing\x1f{market}\x1f{listing_key}".encode()).hexdigest()[:32]
-
-
-def vendor_id(market: str, name: str) -> str:
-    return hashlib.sha256(f"vendor\x1f{market}\x1f{fold(name)}".encode()).hexdigest()[:32]
-
-
-class PricePoint(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    at: UtcDatetime
-    amount: float
-    currency: str
-    price_usd: float | None = None
-
-
-class ListingDocument(Lifecycle):
-    model_config = ConfigDict(extra="forbid")
-    id: str
-    market: str
-    listing_key: str
-    first_seen: UtcDatetime
-    last_seen: UtcDatetime
-    seen_count: int = 1
-    content_hash: str
-    price_history: list[PricePoint]
-    data: EnrichedListing
-
-
-class VendorDocument(Lifecycle):
-    model_config = ConfigDict(extra="forbid")
-    id: str
-    market: str
-    name: str
-    first_seen: UtcDatetime
-    last_seen: UtcDatetime
-    content_hash: str
-    data: EnrichedVendor
-
-
-class UpsertReport(BaseModel):
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0  # refused by the store for good (e.g. a mapping error), reported and logged
-
-    def __add__(self, other: "UpsertReport") -> "UpsertReport":
-        return UpsertReport(new=self.new + other.new, updated=self.updated + other.updated,
-                            unchanged=self.unchanged + other.unchanged, rejected=self.rejected + other.rejected)
+from index.lifecycle import seen_again
 
 
 def listing_content_hash(item: EnrichedListing) -> str:

@@ -18,20 +18,13 @@ from urllib.parse import urlsplit, urlunsplit
 from elasticsearch import ApiError, AuthenticationException, ConnectionError as ESConnectionError, Elasticsearch
 from elasticsearch import NotFoundError, TransportError, helpers
 
+from contracts.documents import ListingDocument, UpsertReport, VendorDocument, listing_id, vendor_id
 from contracts.identifiers import identifier_key, identifier_keys
+from contracts.jobs import CrawlJob
 from contracts.listings import EnrichedListing, EnrichedVendor
-from index.documents import (
-    ListingDocument,
-    UpsertReport,
-    VendorDocument,
-    listing_id,
-    merge_listing,
-    merge_vendor,
-    vendor_id,
-)
+from index.documents import merge_listing, merge_vendor
 from index.elastic_mappings import JOBS_MAPPING, LISTINGS_MAPPING, VENDORS_MAPPING, missing_properties
 from index.elastic_search import LABEL_SEPARATOR, MAX_RESULT_WINDOW, search_body, search_result, sort_values_at
-from contracts.jobs import CrawlJob
 from index.lifecycle import LifecycleReport, missed
 from index.profiles import ListingProfile, blocking_keys, listing_profile
 from index.query import Query, SearchResult, filter_terms, text_fields

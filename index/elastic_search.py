@@ -3,7 +3,7 @@ search results: the half of the Elasticsearch store that reads."""
 
 from __future__ import annotations
 
-from index.documents import ListingDocument
+from contracts.documents import ListingDocument
 from index.elastic_mappings import TEXT_FIELDS
 from index.highlight import highlights
 from index.query import FacetCount, Hit, Query, SearchResult, TermClause, parse_text

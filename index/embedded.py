@@ -10,19 +10,12 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from contracts.documents import ListingDocument, UpsertReport, VendorDocument, listing_id, vendor_id
 from contracts.identifiers import identifier_key, identifier_keys
-from contracts.listings import EnrichedListing, EnrichedVendor
-from index.documents import (
-    ListingDocument,
-    UpsertReport,
-    VendorDocument,
-    listing_id,
-    merge_listing,
-    merge_vendor,
-    vendor_id,
-)
-from index.highlight import highlights
 from contracts.jobs import CrawlJob
+from contracts.listings import EnrichedListing, EnrichedVendor
+from index.documents import merge_listing, merge_vendor
+from index.highlight import highlights
 from index.lifecycle import LifecycleReport, missed
 from index.profiles import ListingProfile, blocking_keys, listing_profile
 from index.query import (

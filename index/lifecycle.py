@@ -9,29 +9,11 @@ absence gets its end date. Both stores call these functions, so the rules cannot
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, TypeVar
+from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
-from contracts.base import UtcDatetime
-
-
-class Absence(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    last_seen: UtcDatetime  # the last sighting before it went
-    noticed: UtcDatetime  # end of the full crawl that made it inactive
-    returned: UtcDatetime | None = None  # when a crawl saw it again
-
-
-class Lifecycle(BaseModel):
-    """Fields every listing and vendor document carries (defaults fit documents stored before)."""
-    status: Literal["active", "inactive"] = "active"
-    missed_crawls: int = 0  # consecutive finished full crawls of its market that did not see it
-    absences: list[Absence] = []
-
-    @property
-    def inactive_since(self) -> datetime | None:
-        return self.absences[-1].noticed if self.status == "inactive" and self.absences else None
+from contracts.documents import Absence, Lifecycle
 
 
 class LifecycleReport(BaseModel):

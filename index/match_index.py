@@ -8,8 +8,8 @@ from abc import abstractmethod
 from collections.abc import Collection, Iterator
 from datetime import date
 
+from contracts.documents import VendorDocument
 from index.closable import Closable
-from index.documents import VendorDocument
 from index.profiles import ListingProfile
 
 

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
+from contracts.documents import ListingDocument, vendor_id
 from contracts.text import fold
 from contracts.vocabulary import load_filler_words
-from index.documents import ListingDocument, vendor_id
 
 UNKNOWN_ORIGIN = "?"
 MAX_TITLE_WORDS = 6

@@ -9,11 +9,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.base import UtcDatetime
+from contracts.documents import ListingDocument, vendor_id
 from contracts.identifiers import identifier_key, identifier_keys, identifiers_in_text
 from contracts.regions import WORLDWIDE, load_region_members, places_reaching
 from contracts.text import fold
 from contracts.vocabulary import load_taxonomy
-from index.documents import ListingDocument, vendor_id
 
 # field -> how its values are normalised for exact matching
 FILTER_FIELDS: dict[str, str] = {

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from contracts.documents import UpsertReport
 from contracts.listings import EnrichedListing, EnrichedVendor
-from index.documents import UpsertReport
 from index.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)

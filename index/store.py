@@ -17,10 +17,10 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from contracts.documents import ListingDocument, UpsertReport, VendorDocument
 from contracts.inputs import Problems, describe_invalid
 from contracts.listings import EnrichedListing, EnrichedVendor
 from index.closable import Closable
-from index.documents import ListingDocument, UpsertReport, VendorDocument
 from index.ledger import CrawlLedger
 from index.match_index import MatchIndex
 from index.query import Query, SearchResult, TermClause, term_clauses

@@ -22,15 +22,15 @@ from itertools import islice
 from typing import TypeVar
 
 from config import MatchingSettings
+from contracts.documents import VendorDocument
 from contracts.identifiers import identifier_key
 from contracts.matches import Match, Reason, ShipmentMatches
 from contracts.regions import WORLDWIDE, load_region_members, regions_of
 from contracts.shipments import Shipment
 from contracts.text import fold
 from enrichment import tune_gc_for_volume
-from index.documents import VendorDocument
-from index.profiles import UNKNOWN_ORIGIN, quantity_sizes
 from index.match_index import MatchIndex
+from index.profiles import UNKNOWN_ORIGIN, quantity_sizes
 from matching.declaration import DeclarationReader
 from matching.risk import logistic
 from matching.scoring import Prepared, Scorer, explain, load_weights

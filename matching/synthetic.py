@@ -27,12 +27,12 @@ from datetime import timedelta
 from itertools import islice
 from pathlib import Path
 
+from contracts.documents import ListingDocument
 from contracts.regions import covers, load_region_members
 from contracts.shipments import Shipment, known_country, s10_check_digit
 from contracts.text import fold
 from contracts.vocabulary import load_filler_words
 from enrichment.rates import load_rates
-from index.documents import ListingDocument
 from index.profiles import ListingProfile, listing_profile
 from index.store import ListingStore
 

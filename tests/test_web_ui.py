@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import REPO, make_listing
-from index.documents import listing_id
+from contracts.documents import listing_id
 from index.embedded import EmbeddedStore
 from index.query import Query
 from servers import make_app, serving

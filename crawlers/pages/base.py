@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit
@@ -43,6 +43,16 @@ def parse_money(text: str | None) -> Money | None:
     """'USD 1,234.50', '238,97 EUR', '€ 12' -> Money; None when no amount with currency."""
     found = price_cell(text) if text else None
     return Money(amount=found[0], currency=found[1]) if found else None
+
+
+def price_tiers_of(pairs: Iterable[tuple[str, str]]) -> list[PriceTier]:
+    """Price tiers from (quantity, price as shown) pairs; a pair without a price is none."""
+    tiers = []
+    for quantity, shown in pairs:
+        money = parse_money(shown)
+        if money:
+            tiers.append(PriceTier(quantity=quantity, price=money))
+    return tiers
 
 
 def text_of(selector: Selector, css: str) -> str:

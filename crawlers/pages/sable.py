@@ -6,7 +6,8 @@ import re
 from functools import cached_property
 
 from contracts.listings import Feedback, Money, PriceTier, ShippingOption, VendorRef
-from crawlers.pages.base import IndexPage, ListingPage, MarketProfile, VendorPage, field, parse_money, path_tail, text_of
+from crawlers.pages.base import (
+    IndexPage, ListingPage, MarketProfile, VendorPage, field, parse_money, path_tail, price_tiers_of, text_of)
 
 _RATING_RE = re.compile(r"\((?P<rating>[\d.]+)★,\s*(?P<sales>\d+) sales\)")
 _SHIPPING_COST_RE = re.compile(r"\s*\(\+(?P<cost>[^)]*)\)\s*$")
@@ -40,13 +41,8 @@ class SableListingPage(ListingPage):
 
     @field
     def price_tiers(self) -> list[PriceTier]:
-        tiers = []
-        for row in self.sel.css("table.tiers tr"):
-            cells = [" ".join(c.css("::text").getall()).strip() for c in row.css("td")]
-            money = parse_money(cells[1]) if len(cells) == 2 else None
-            if money:
-                tiers.append(PriceTier(quantity=cells[0], price=money))
-        return tiers
+        rows = ([" ".join(c.css("::text").getall()).strip() for c in row.css("td")] for row in self.sel.css("table.tiers tr"))
+        return price_tiers_of((cells[0], cells[1]) for cells in rows if len(cells) == 2)
 
     @field
     def vendor(self) -> VendorRef | None:

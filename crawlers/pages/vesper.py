@@ -6,7 +6,8 @@ import re
 from functools import cached_property
 
 from contracts.listings import Feedback, Money, PriceTier, ShippingOption, VendorRef
-from crawlers.pages.base import IndexPage, ListingPage, MarketProfile, VendorPage, field, parse_money, path_tail, text_of
+from crawlers.pages.base import (
+    IndexPage, ListingPage, MarketProfile, VendorPage, field, parse_money, path_tail, price_tiers_of, text_of)
 
 _TIER_RE = re.compile(r"^(?P<qty>.+?)\s+—\s+(?P<price>.+)$")
 
@@ -53,13 +54,8 @@ class VesperListingPage(ListingPage):
 
     @field
     def price_tiers(self) -> list[PriceTier]:
-        tiers = []
-        for item in self.sel.css("ul.bulk li"):
-            match = _TIER_RE.match(" ".join(item.xpath("string()").get().split()))
-            money = parse_money(match["price"]) if match else None
-            if match and money:
-                tiers.append(PriceTier(quantity=match["qty"], price=money))
-        return tiers
+        shown = (_TIER_RE.match(" ".join(item.xpath("string()").get().split())) for item in self.sel.css("ul.bulk li"))
+        return price_tiers_of((match["qty"], match["price"]) for match in shown if match)
 
     @field
     def vendor(self) -> VendorRef | None:

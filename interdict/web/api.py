@@ -15,10 +15,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Depends, HTTPException, Query as Param, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
+from contracts.documents import ListingDocument, vendor_id
 from contracts.inputs import BadLine, InputLimits, Problems, csv_records, decode_line
 from contracts.matches import ShipmentMatches
 from contracts.shipments import Shipment
-from index.documents import ListingDocument, vendor_id
 from index.query import FILTER_FIELDS, SORTS, Query, QueryError
 from index.store import Store
 from index.vendor_search import find_vendors

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from index.documents import vendor_id
+from contracts.documents import vendor_id
 from index.query import FILTER_FIELDS, PLACE_FILTERS, Query
 from index.vendor_search import find_vendors
 from interdict.web import charts

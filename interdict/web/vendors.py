@@ -6,8 +6,8 @@ the vendor's blocking key, index.profiles)."""
 
 from __future__ import annotations
 
+from contracts.documents import vendor_id
 from contracts.listings import Identifier
-from index.documents import vendor_id
 from index.query import Query
 from index.store import Store
 from index.vendor_search import vendor_identifiers, vendor_links
