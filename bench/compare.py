@@ -15,6 +15,7 @@ the speed alone ("within ±10 %").
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import subprocess
@@ -27,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def run(tree: Path, command: list[str]) -> str:
     proc = subprocess.run([sys.executable, *command], cwd=tree, capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tree), "HOME": str(Path.home())})
+                          env={**os.environ, "PYTHONPATH": str(tree)})
     if proc.returncode != 0:
         sys.exit(f"{command} failed in {tree}:\n{proc.stderr[-3000:]}")
     return proc.stdout
