@@ -164,11 +164,6 @@ class ListingPage(WebPage):
     def image_urls(self) -> list[str]:
         return []
 
-    def vendor_url(self) -> str | None:
-        """The vendor's page, for the spider to follow."""
-        vendor = self.vendor()
-        return vendor.url if vendor else None
-
 
 class VendorPage(WebPage):
     """A vendor's profile page. Markets name where the common parts are (``name_css``,

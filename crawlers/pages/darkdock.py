@@ -73,9 +73,6 @@ class DarkDockListingPage(ListingPage):
     def image_urls(self) -> list[str]:
         return list(dict.fromkeys(self.links("div.thumbnails img::attr(src)")))
 
-    def vendor_url(self) -> str | None:
-        return None  # no vendor page object yet: DarkDock's /user/ pages are not followed
-
 
 class DarkDockIndexPage(IndexPage):
     listing_links_css = "div.items div.item > a[href^='/product/']::attr(href)"

@@ -188,7 +188,8 @@ class MarketSpider(scrapy.Spider):
         except PageError as exc:
             self._drop(exc.reason, response.url)
             return
-        vendor_url = page.vendor_url() if self.profile.vendor_page else None
+        # the vendor's page, when this market's vendor pages are read (the listing carries its link)
+        vendor_url = listing.vendor.url if self.profile.vendor_page else None
         if vendor_url:
             yield self._follow(vendor_url)
         self._count("listings/scraped")
