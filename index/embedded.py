@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import statistics
+import time
 from typing import Any
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ from index.query import (
 )
 from index.store import Store, StoreError, read_document
 
+BUSY_SECONDS = 30  # how long a writer waits for another to let go of the file
 SCHEMA_VERSION = 11  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms;
 # 9: title-word keys (t:) for the matcher's document frequencies; 10: product-and-quantity keys (q:);
 # 11: listings' lives in Julian days (lives), for candidates around a date
@@ -125,24 +127,38 @@ class EmbeddedStore(Store):
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # One thread uses a store at a time (the web server keeps one per thread), but the
-            # server closes them all from its own thread at shutdown.
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA)
-            self.db.execute(FTS_SCHEMA)
-            row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            # One thread uses a store at a time (the web server checks one out per request), but
+            # the server closes them all from its own thread at shutdown.
+            self.db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
+            row = self._set_up()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open embedded store {self.path}: {exc}") from None
         if row is None:
-            self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            # OR IGNORE: another store opening the same new file at this moment wrote it first
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) > SCHEMA_VERSION:
             raise StoreError(f"{self.path} was written by a newer Interdict (schema {row[0]}, this one reads "
                              f"{SCHEMA_VERSION})")
         elif int(row[0]) < SCHEMA_VERSION:
             self.migrate()
+
+    def _set_up(self) -> tuple | None:
+        """Pragmas and schema; the stored schema version. Switching a new file to WAL takes a
+        lock SQLite does not wait for, so two stores opening one new file at once (two
+        requests, two crawls) retry instead of failing."""
+        deadline = time.monotonic() + BUSY_SECONDS
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA foreign_keys=ON")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.executescript(SCHEMA)
+                self.db.execute(FTS_SCHEMA)
+                return self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def migrate(self) -> str:
         """Rebuild what is derived from the stored documents (filter terms, match profiles,

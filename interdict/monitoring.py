@@ -5,14 +5,12 @@ history in the store and the hand-off states of paused markets."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 from crawlers.handoff import MarketStates
-from index import open_store
 from crawlers.history import runner_alive
 from contracts.jobs import CrawlJob
 from index.store import Store
@@ -132,22 +130,3 @@ def frontier_lines(config) -> dict[str, str]:
     except RedisError as exc:
         return dict.fromkeys(config.markets, f"frontier: {unreachable(exc)}")
     return lines
-
-
-def cmd_status(args, config) -> int:
-    with open_store(config, args.store) as store:
-        statuses = market_statuses(config, store)
-    frontier = frontier_lines(config)
-    for s in statuses:
-        success = f"{s.last_success.ended:%Y-%m-%d %H:%M}" if s.last_success and s.last_success.ended else "never"
-        print(f"{s.market:<16} {s.state:<14} last success {success:<17} mirror {s.mirror or '—'}"
-              + (f"  ({s.detail})" if s.detail else ""))
-        if s.market in frontier:
-            print(f"{'':<16} {frontier[s.market]}")
-    return 1 if any(s.state in ("failing", "paused") for s in statuses) else 0
-
-
-def cmd_metrics(args, config) -> int:
-    with open_store(config, args.store) as store:
-        sys.stdout.write(metrics_text(config, store).decode())
-    return 0

@@ -1,4 +1,5 @@
-"""`interdict schedule`: crawls run on cron schedules from the config ([schedules.NAME]).
+"""Crawls run on cron schedules from the config ([schedules.NAME]); `interdict schedule`
+(interdict/commands/crawling.py) starts them.
 
 Each run is a child `interdict crawl` process, or a Scrapyd job per market (target =
 "scrapyd", interdict.scrapyd), so a crash of one crawl never takes the scheduler down; every
@@ -49,44 +50,26 @@ def run_once(name: str, schedule: Schedule, config, store: str | None = None) ->
     return code
 
 
-def cmd_schedule(args, config) -> int:
-    from interdict.errors import UserError
-
-    schedules = config.schedules
-    if args.action == "list":
-        now = datetime.now(UTC)
-        for name, schedule in schedules.items():
-            upcoming = cron_trigger(schedule.cron, schedule.timezone).get_next_fire_time(None, now)
-            print(f"{name:<16} {schedule.cron:<18} {schedule.mode:<11} {', '.join(schedule.markets):<24} "
-                  f"next {upcoming:%Y-%m-%d %H:%M:%S %Z}{'  on Scrapyd' if schedule.target == 'scrapyd' else ''}")
-        if not schedules:
-            print("no schedule configured ([schedules.NAME] in the config)", file=sys.stderr)
-        return 0
-    if args.once:
-        if args.once not in schedules:
-            raise UserError(f"unknown schedule {args.once!r} (configured: {', '.join(schedules) or 'none'})")
-        return run_once(args.once, schedules[args.once], config, args.store)
-    if not schedules:
-        raise UserError("no schedule configured ([schedules.NAME] in the config): nothing to run")
+def run_schedules(config, store: str | None, stop_after: float | None) -> None:
+    """Every configured schedule, each run when its time comes, until interrupted (or for
+    ``stop_after`` seconds); a crawl under way finishes first."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
     # A run still going when its next time comes is not started twice (max_instances=1);
     # missed times while the host was down collapse into one run (coalesce).
     scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"max_instances": 1, "coalesce": True,
                                                                 "misfire_grace_time": 3600})
-    for name, schedule in schedules.items():
+    for name, schedule in config.schedules.items():
         scheduler.add_job(run_once, cron_trigger(schedule.cron, schedule.timezone),
-                          args=[name, schedule, config, args.store],
-                          id=name, name=name)
+                          args=[name, schedule, config, store], id=name, name=name)
     scheduler.start()
     for job in scheduler.get_jobs():
         _say(f"schedule {job.id}: next run {job.next_run_time:%Y-%m-%d %H:%M:%S %Z}")
     stop = threading.Event()
     with sigterm_as_interrupt():
         try:
-            stop.wait(args.stop_after)  # None: until interrupted
+            stop.wait(stop_after)  # None: until interrupted
         except KeyboardInterrupt:
             pass
         finally:
             scheduler.shutdown(wait=True)  # a crawl under way finishes and is recorded
-    return 0

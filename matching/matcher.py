@@ -19,7 +19,7 @@ import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from itertools import islice
-from typing import TypeVar
+from typing import TypeVar, overload
 
 from config import MatchingSettings
 from contracts.documents import VendorDocument
@@ -311,6 +311,17 @@ def _match_chunk(chunk: list[str]) -> list:
     matcher, encode = _WORKER
     results = matcher.match(Shipment.model_validate_json(line) for line in chunk)
     return [encode(r) for r in results] if encode else list(results)
+
+
+@overload
+def match_in_processes(open_store: Callable[[], MatchIndex], shipments: Iterable[Shipment], workers: int,
+                       settings: MatchingSettings | None = None, encode: None = None) -> Iterator[ShipmentMatches]: ...
+
+
+@overload
+def match_in_processes(open_store: Callable[[], MatchIndex], shipments: Iterable[Shipment], workers: int,
+                       settings: MatchingSettings | None = None, *,
+                       encode: Callable[[ShipmentMatches], T]) -> Iterator[T]: ...
 
 
 def match_in_processes(open_store: Callable[[], MatchIndex], shipments: Iterable[Shipment], workers: int,

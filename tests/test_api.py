@@ -194,6 +194,25 @@ def test_search_with_filters_facets_and_highlights(api):
     assert wrong.status_code == 422
 
 
+def test_search_takes_every_filter_the_store_knows(api, matching_db):
+    """The API's filters are the index's (FILTER_FIELDS and the exact place filters), each
+    answering as the store does for the same query."""
+    from index.embedded import EmbeddedStore
+    from index.query import EXACT_FILTERS, FILTER_FIELDS, Query
+    from interdict.web.deps import ListingFilters
+
+    assert set(ListingFilters.model_fields) == {*FILTER_FIELDS, *EXACT_FILTERS}
+    with EmbeddedStore(matching_db) as store:
+        vendor = store.search(Query(facets=["vendor_id"], limit=0)).facets["vendor_id"][0]
+        asked = {"vendor_id": [vendor.value], "status": ["active"]}
+        expected = store.search(Query(filters=asked, limit=0)).total
+    with api.as_("analyst") as client:
+        answer = client.get("/api/search", params=asked | {"limit": 0}).json()
+        inf = client.get("/api/search", params={"price_min_usd": "inf"})
+    assert answer["total"] == expected > 0
+    assert inf.status_code == 422
+
+
 def test_a_listing_with_its_history_and_evidence_reference(api, ids):
     with api.as_("analyst") as client:
         doc = client.get(f"/api/listings/{ids['listing']}").json()

@@ -229,13 +229,13 @@ def run_import(config: Config, args, store, ingest) -> Summary:
     return importer.summary
 
 
-def cmd_import(args, config) -> int:
+def import_captures(args, config) -> int:
     from crawlers.ingest import Ingest
     from enrichment.pipeline import Enricher
     from index import open_store
     from crawlers.history import RUNNER
     from contracts.jobs import CrawlJob
-    from interdict.service import access_store
+    from interdict.web.access import access_store
 
     _check(args, config)
     target = args.store or config.store.path
@@ -261,10 +261,14 @@ def cmd_import(args, config) -> int:
                 "listings_new": report.listings.new, "listings_updated": report.listings.updated,
                 "listings_unchanged": report.listings.unchanged, "vendors": report.vendors.new + report.vendors.updated,
                 "errors": sum(summary.skipped.values())}))
-            access_store(config).record(None, "import", " ".join(args.paths), {
-                "job": job.id, "store": target, "status": status, "market": args.market,
-                "pages": dict(summary.pages), "rows": summary.rows, "already_imported": summary.already,
-                "skipped": sum(summary.skipped.values())})
+            access = access_store(config)
+            try:
+                access.record(None, "import", " ".join(args.paths), {
+                    "job": job.id, "store": target, "status": status, "market": args.market,
+                    "pages": dict(summary.pages), "rows": summary.rows, "already_imported": summary.already,
+                    "skipped": sum(summary.skipped.values())})
+            finally:
+                access.close()
     _print_summary(summary, ingest.report, time.monotonic() - began)
     return 1 if summary.skipped or ingest.report.spooled else 0
 
@@ -279,12 +283,6 @@ def _check(args, config) -> None:
         if not sep or not column.strip() or name.strip() not in fields:
             raise UserError(f"--map {pair!r}: expected FIELD=COLUMN with FIELD one of {', '.join(fields)}")
     args.map = [f"{n.strip()}={c}" for n, _, c in (p.partition("=") for p in args.map)]
-    if args.captured and not isinstance(args.captured, datetime):
-        try:
-            found = datetime.fromisoformat(args.captured)
-        except ValueError:
-            raise UserError(f"--captured: {args.captured!r} is not an ISO date such as 2024-03-01") from None
-        args.captured = found if found.tzinfo else found.replace(tzinfo=UTC)
     if args.workers < 0:
         raise UserError("--workers: 0 (one per core) or more")
     args.max_line_chars = config.input.max_line_chars
@@ -314,4 +312,4 @@ def _print_summary(summary: Summary, report, seconds: float) -> None:
     print("\n".join(lines), file=sys.stderr)
 
 
-__all__ = ["cmd_import", "run_import", "Summary"]
+__all__ = ["import_captures", "run_import", "Summary"]

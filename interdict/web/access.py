@@ -234,7 +234,10 @@ class AccessStore:
             args.append(key_id)
         sql = ("SELECT seq, at, key_id, key_name, role, action, target, detail, status FROM audit"
                + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY seq DESC LIMIT ?")
-        return [AuditRecord(*row[:7], json.loads(row[7]), row[8]) for row in self._db.execute(sql, (*args, limit))]
+        return [AuditRecord(seq=seq, at=at, key_id=key_id, key_name=key_name, role=role, action=action, target=target,
+                            detail=json.loads(detail), status=status)
+                for seq, at, key_id, key_name, role, action, target, detail, status
+                in self._db.execute(sql, (*args, limit))]
 
     def verify(self) -> Verification:
         """Every record's digest re-computed in order, and the end of the log compared with its
@@ -244,3 +247,8 @@ class AccessStore:
             "ORDER BY seq"))
         head, problem = self.heads.read(self.log_id)
         return verify_chain(rows, self.heads.key, head, problem)
+
+
+def access_store(config) -> AccessStore:
+    """The keys and audit log the configuration names (config [api])."""
+    return AccessStore(config.api.path, config.api.audit_key_file, config.api.audit_head_file)

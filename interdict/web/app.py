@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -16,31 +16,8 @@ from index.store import Store, StoreError
 from interdict.web.access import AccessStore
 from interdict.web.api import router
 from interdict.web.auth import audit_unrecorded
+from interdict.web.deps import StorePool
 from interdict.web.reviews import ReviewStore
-
-
-class ThreadStores:
-    """One store per server thread, opened on first use, all closed together."""
-
-    def __init__(self, open_store: Callable[[], Store]):
-        self._open = open_store
-        self.local = threading.local()
-        self._all: list[Store] = []
-        self._lock = threading.Lock()
-
-    def get(self) -> Store:
-        store = getattr(self.local, "store", None)
-        if store is None:
-            store = self.local.store = self._open()
-            with self._lock:
-                self._all.append(store)
-        return store
-
-    def close(self) -> None:
-        with self._lock:
-            for store in self._all:
-                store.close()
-            self._all.clear()
 
 
 def create_app(open_store: Callable[[], Store], access_path: str, config: Settings | None = None,
@@ -54,11 +31,9 @@ def create_app(open_store: Callable[[], Store], access_path: str, config: Settin
                   "vendors, shipment matching, match review and watchlist feeds. Every route but /health needs an "
                   "API key (Authorization: Bearer <key>) whose role grants it.")
     app.state.config = config
-    app.state.stores = ThreadStores(open_store)
+    app.state.stores = StorePool(open_store)
     app.state.access = AccessStore(access_path, config.api.audit_key_file, config.api.audit_head_file)
     app.state.reviews = ReviewStore(access_path)
-    app.state.matching = config.matching
-    app.state.watchlist = config.watchlist
     app.state.max_upload = max_upload or config.api.max_upload_bytes
 
     @app.get("/health", include_in_schema=False)
@@ -72,6 +47,13 @@ def create_app(open_store: Callable[[], Store], access_path: str, config: Settin
     app.include_router(router)
     _add_web_app(app)
     return app
+
+
+def service_app(config: Settings, store_target: str | None = None) -> FastAPI:
+    """The app `interdict serve` runs: the configured store (or ``store_target``) and access file."""
+    from index import open_store
+
+    return create_app(partial(open_store, config, store_target), config.api.path, config)
 
 
 SECURITY_HEADERS = {

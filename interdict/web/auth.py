@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 
 from interdict.web.access import ROLES, AccessStore, ApiKey
 
@@ -61,12 +62,23 @@ def record(request: Request, key: ApiKey | None, action: str, target: str, detai
     request.state.audited = True
 
 
+@dataclass(frozen=True)
+class Authorised:
+    """A caller whose key grants what the route needs; what it does is audited through it."""
+
+    key: ApiKey
+    request: Request
+
+    def audit(self, action: str, subject: str, **detail) -> None:
+        record(self.request, self.key, action, subject, {k: v for k, v in detail.items() if v not in (None, [], "")})
+
+
 def require(permission: str | None):
-    """A dependency: the caller's key, if it grants ``permission`` (None: any valid key);
+    """A dependency: the caller, if its key grants ``permission`` (None: any valid key);
     else 401 (no key, or one that is unknown, revoked, or a session that ended) or 403 (a
     valid key whose role does not grant it). Refusals are audited too."""
 
-    def check(request: Request) -> ApiKey:
+    def check(request: Request) -> Authorised:
         who = caller(request)
         target = request.url.path
         if who.key is None:
@@ -77,13 +89,22 @@ def require(permission: str | None):
             record(request, who.key, "denied", target, {"needs": permission}, status=403)
             raise HTTPException(403, f"role {who.key.role!r} may not {permission} (roles that may: "
                                      f"{', '.join(r for r, p in ROLES.items() if permission in p)})")
-        return who.key
+        return Authorised(who.key, request)
 
     return check
 
 
-def audit_use(request: Request, key: ApiKey, action: str, subject: str, **detail) -> None:
-    record(request, key, action, subject, {k: v for k, v in detail.items() if v not in (None, [], "")})
+# The permission a route needs, as the type of its caller parameter (interdict.web.access ROLES).
+AnyKey = Annotated[Authorised, Depends(require(None))]
+CanSearch = Annotated[Authorised, Depends(require("search"))]
+CanRead = Annotated[Authorised, Depends(require("read"))]
+CanMatch = Annotated[Authorised, Depends(require("match"))]
+CanReview = Annotated[Authorised, Depends(require("review"))]
+CanPullWatchlist = Annotated[Authorised, Depends(require("watchlist"))]
+CanManageKeys = Annotated[Authorised, Depends(require("keys"))]
+CanSeeJobs = Annotated[Authorised, Depends(require("jobs"))]
+CanSeeMetrics = Annotated[Authorised, Depends(require("metrics"))]
+CanSeeAudit = Annotated[Authorised, Depends(require("audit"))]
 
 
 def audit_unrecorded(request: Request, status: int) -> None:

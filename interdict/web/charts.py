@@ -48,7 +48,7 @@ def stacked_columns(periods: list[str], series: dict[str, list[int]], title: str
              f'<text x="{left - 4}" y="{24 + 10}" text-anchor="end">{top}</text>',
              f'<line x1="{left}" y1="{24 + plot_h}" x2="{left + plot_w}" y2="{24 + plot_h}" class="axis"/>']
     for i, period in enumerate(periods):
-        base = 24 + plot_h
+        base = float(24 + plot_h)
         for s, (name, values) in enumerate(series.items()):
             h = plot_h * values[i] / top
             if h:
@@ -86,7 +86,8 @@ def price_line(points: list[tuple[datetime, float]], currency: str, width: int =
         return (left + (width - left - pad) * (t - t0) / span_t,
                 pad + (height - 2 * pad) * (1 - (price - low) / (high - low)))
 
-    path, previous = [], None
+    path: list[str] = []
+    previous: float | None = None
     for t, price in zip(times, prices):
         x, y = xy(t, price)
         if previous is not None:

@@ -68,6 +68,13 @@ def _problems(stored: str) -> tuple[list[str], int]:
     return (data, len(data)) if isinstance(data, list) else (data["named"], data["total"])
 
 
+def _batch(row: tuple, named: bool) -> Batch:
+    batch_id, name, created, key_name, shipments, stored = row
+    problems, total = _problems(stored)
+    return Batch(id=batch_id, name=name, created=created, key_name=key_name, shipments=shipments,
+                 problems=problems if named else [], problems_total=total)
+
+
 def match_target(match) -> str:
     return match.listing_id or f"vendor:{match.vendor_id}"
 
@@ -100,11 +107,11 @@ class ReviewStore:
         """The newest batches, each with its problem count but none of the problems named
         (a listing of batches stays small whatever was uploaded)."""
         rows = self._db.execute("SELECT * FROM match_batches ORDER BY created DESC, id LIMIT ?", (limit,))
-        return [Batch(*row[:5], [], _problems(row[5])[1]) for row in rows]
+        return [_batch(row, named=False) for row in rows]
 
     def batch(self, batch_id: str) -> Batch | None:
         row = self._db.execute("SELECT * FROM match_batches WHERE id = ?", (batch_id,)).fetchone()
-        return Batch(*row[:5], *_problems(row[5])) if row else None
+        return _batch(row, named=True) if row else None
 
     def results(self, batch_id: str, offset: int = 0, limit: int = 1_000_000) -> list[ShipmentMatches]:
         rows = self._db.execute("SELECT result FROM match_results WHERE batch = ? ORDER BY seq LIMIT ? OFFSET ?",

@@ -10,17 +10,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.documents import vendor_id
 from index.query import FILTER_FIELDS, PLACE_FILTERS, Query
 from index.vendor_search import find_vendors
 from interdict.web import charts
-from interdict.web.access import ApiKey
-from interdict.web.api import hit_out, search_query, store_of
-from interdict.web.auth import SESSION_COOKIE, audit_use, caller, from_another_site, record, require
+from interdict.web.api.listings import hit_out
+from interdict.web.auth import SESSION_COOKIE, CanRead, CanReview, CanSearch, caller, from_another_site, record
+from interdict.web.deps import AccessDep, ConfigDep, FiltersDep, ReviewsDep, StoreDep, listing_query
 from interdict.web.vendors import vendor_profile
 
 HERE = Path(__file__).resolve().parent
@@ -38,7 +39,7 @@ def page(request: Request, template: str, status: int = 200, **context) -> HTMLR
     return HTMLResponse(html, status_code=status)
 
 
-def ui_error(request: Request, exc: HTTPException) -> Response:
+def ui_error(request: Request, exc: StarletteHTTPException) -> Response:
     """Pages answer a missing key with the login form, anything else with a readable page."""
     if exc.status_code == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -65,13 +66,12 @@ def _refuse_cross_site(request: Request, what: str) -> Response | None:
 
 
 @router.post("/login")
-async def login(request: Request) -> Response:
+async def login(request: Request, access: AccessDep, config: ConfigDep) -> Response:
     if refused := _refuse_cross_site(request, "login"):
         return refused
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
     key_text = (form.get("key") or [""])[0].strip()
     target = _safe_next((form.get("next") or ["/"])[0])
-    access = request.app.state.access
     key = access.authenticate(key_text) if key_text else None
     if key is None:
         record(request, None, "denied", "/login", {"reason": "login with an unknown or revoked key"}, status=401)
@@ -81,20 +81,19 @@ async def login(request: Request) -> Response:
         access.end_session(previous)
     record(request, key, "login", "/login")
     response = RedirectResponse(target, status_code=303)
-    api = request.app.state.config.api
     response.set_cookie(SESSION_COOKIE, access.start_session(key), httponly=True, samesite="strict", path="/",
-                        secure=request.url.scheme == "https", max_age=api.session_max_hours * 3600)
+                        secure=request.url.scheme == "https", max_age=config.api.session_max_hours * 3600)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, access: AccessDep) -> Response:
     if refused := _refuse_cross_site(request, "logout"):
         return refused
     session = request.cookies.get(SESSION_COOKIE)
     if session:
         who = caller(request)
-        request.app.state.access.end_session(session)
+        access.end_session(session)
         record(request, who.key, "logout", "/logout")
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -103,14 +102,13 @@ def logout(request: Request) -> Response:
 
 # -- overview --------------------------------------------------------------------------------
 @router.get("/")
-def overview(request: Request, key: ApiKey = Depends(require("search"))) -> HTMLResponse:
-    store = store_of(request)
+def overview(request: Request, who: CanSearch, store: StoreDep) -> HTMLResponse:
     everything = store.search(Query(facets=["ships_from", "category", "vendor", "market"], facet_size=12, limit=0))
     counts = {f: [(c.label, c.count) for c in everything.facets.get(f, [])] for f in ("ships_from", "category",
                                                                                      "vendor", "market")}
     periods, series = _categories_by_month(store, [c for c, _ in counts["category"][:6]])
-    audit_use(request, key, "view", "overview")
-    return page(request, "overview.html", key=key, total=everything.total, markets=counts["market"], charts=[
+    who.audit("view", "overview")
+    return page(request, "overview.html", key=who.key, total=everything.total, markets=counts["market"], charts=[
         charts.bars(counts["ships_from"], "Listings by ships-from country", href="/search?ships_from={value}"),
         charts.bars(counts["vendor"][:10], "Top vendors by listings", href="/search?vendor={value}"),
         charts.stacked_columns(periods, series, "Listings first seen per month, by category"),
@@ -128,7 +126,7 @@ def _categories_by_month(store, categories: list[str], months: int = 12) -> tupl
         starts.append(datetime(year, month, 1, tzinfo=UTC))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     starts.reverse()
-    series = {c: [] for c in categories}
+    series: dict[str, list[int]] = {c: [] for c in categories}
     for i, start in enumerate(starts):
         stop = starts[i + 1] if i + 1 < len(starts) else None
         result = store.search(Query(date_field="first_seen", date_from=start, date_to=stop, limit=0,
@@ -142,14 +140,14 @@ def _categories_by_month(store, categories: list[str], months: int = 12) -> tupl
 
 # -- search ----------------------------------------------------------------------------------
 @router.get("/search")
-def search_page(request: Request, key: ApiKey = Depends(require("search")), q: str = "", sort: str = "relevance",
-                offset: int = 0) -> HTMLResponse:
-    filters = {f: request.query_params.getlist(f) for f in FILTER_FIELDS if request.query_params.getlist(f)}
-    exact = request.query_params.get("exact_places") == "1"  # the check-box: places as the listing names them
+def search_page(request: Request, who: CanSearch, store: StoreDep, shown: FiltersDep, q: str = "",
+                sort: str = "relevance", offset: int = 0, exact_places: str = "") -> HTMLResponse:
+    filters = {f: v for f, v in shown.asked().items() if f in FILTER_FIELDS}
+    exact = exact_places == "1"  # the check-box: places as the listing names them
     asked = {(f"{f}_exact" if exact and f in PLACE_FILTERS else f): v for f, v in filters.items()}
-    query = search_query(q, asked, sort=sort, offset=max(0, min(offset, 10_000)), limit=PAGE, facets=list(FACETS))
-    result = store_of(request).search(query)
-    audit_use(request, key, "search", q or "*", filters=asked, total=result.total)
+    query = listing_query(q, asked, sort=sort, offset=max(0, min(offset, 10_000)), limit=PAGE, facets=list(FACETS))
+    result = store.search(query)
+    who.audit("search", q or "*", filters=asked, total=result.total)
     base = [("q", q)] + [(f, v) for f, values in filters.items() for v in values]
     base += ([("sort", sort)] if sort != "relevance" else []) + ([("exact_places", "1")] if exact else [])
 
@@ -163,57 +161,54 @@ def search_page(request: Request, key: ApiKey = Depends(require("search")), q: s
             pairs.append((field, value))
         return "/search?" + urlencode(pairs)
 
-    return page(request, "search.html", key=key, q=q, sort=sort, result=result, offset=query.offset,
+    return page(request, "search.html", key=who.key, q=q, sort=sort, result=result, offset=query.offset,
                 hits=[hit_out(h.document, h.score, h.highlights) for h in result.hits], filters=filters, exact=exact,
                 facets=result.facets, toggle=toggle, link=link, page_size=PAGE)
 
 
 @router.get("/vendors")
-def vendors_page(request: Request, key: ApiKey = Depends(require("search")), q: str = "") -> HTMLResponse:
-    market = request.query_params.getlist("market")
-    hits = find_vendors(store_of(request), q, market) if q.strip() else []
+def vendors_page(request: Request, who: CanSearch, store: StoreDep, shown: FiltersDep, q: str = "") -> HTMLResponse:
+    market = shown.market
+    hits = find_vendors(store, q, market) if q.strip() else []
     if q.strip():
-        audit_use(request, key, "search", f"vendors: {q}", filters={"market": market} if market else {},
-                  total=len(hits))
-    return page(request, "vendors.html", key=key, q=q, market=market, hits=hits)
+        who.audit("search", f"vendors: {q}", filters={"market": market} if market else {}, total=len(hits))
+    return page(request, "vendors.html", key=who.key, q=q, market=market, hits=hits)
 
 
 # -- a listing, a vendor ---------------------------------------------------------------------
 @router.get("/listings/{doc_id}")
-def listing_page(doc_id: str, request: Request, key: ApiKey = Depends(require("read"))) -> HTMLResponse:
-    doc = store_of(request).get_listing(doc_id)
-    audit_use(request, key, "view", f"listing/{doc_id}", found=doc is not None)
+def listing_page(doc_id: str, request: Request, who: CanRead, store: StoreDep) -> HTMLResponse:
+    doc = store.get_listing(doc_id)
+    who.audit("view", f"listing/{doc_id}", found=doc is not None)
     if doc is None:
         raise HTTPException(404, f"no listing {doc_id}")
     item = doc.data.listing
     chart = charts.price_line([(p.at, p.amount) for p in doc.price_history],
                               item.price.currency if item.price else "")
-    return page(request, "listing.html", key=key, doc=doc, item=item, enr=doc.data.enrichment, chart=chart,
+    return page(request, "listing.html", key=who.key, doc=doc, item=item, enr=doc.data.enrichment, chart=chart,
                 vendor_id=vendor_id(doc.market, item.vendor.name))
 
 
 @router.get("/vendors/{doc_id}")
-def vendor_page(doc_id: str, request: Request, key: ApiKey = Depends(require("read"))) -> HTMLResponse:
-    profile = vendor_profile(store_of(request), doc_id)
-    audit_use(request, key, "view", f"vendor/{doc_id}", found=profile is not None)
+def vendor_page(doc_id: str, request: Request, who: CanRead, store: StoreDep) -> HTMLResponse:
+    profile = vendor_profile(store, doc_id)
+    who.audit("view", f"vendor/{doc_id}", found=profile is not None)
     if profile is None:
         raise HTTPException(404, f"no vendor {doc_id}")
-    return page(request, "vendor.html", key=key, profile=profile, vendor=profile["vendor"])
+    return page(request, "vendor.html", key=who.key, profile=profile, vendor=profile["vendor"])
 
 
 # -- match review ----------------------------------------------------------------------------
 @router.get("/review")
-def batches_page(request: Request, key: ApiKey = Depends(require("review"))) -> HTMLResponse:
-    return page(request, "batches.html", key=key, batches=request.app.state.reviews.batches())
+def batches_page(request: Request, who: CanReview, reviews: ReviewsDep) -> HTMLResponse:
+    return page(request, "batches.html", key=who.key, batches=reviews.batches())
 
 
 @router.get("/review/{batch_id}")
-def batch_page(batch_id: str, request: Request, key: ApiKey = Depends(require("review")),
-               offset: int = 0) -> HTMLResponse:
-    reviews = request.app.state.reviews
+def batch_page(batch_id: str, request: Request, who: CanReview, reviews: ReviewsDep, offset: int = 0) -> HTMLResponse:
     batch = reviews.batch(batch_id)
     if batch is None:
         raise HTTPException(404, f"no batch {batch_id}")
-    audit_use(request, key, "view", f"batch/{batch_id}")
-    return page(request, "batch.html", key=key, batch=batch, results=reviews.results(batch_id, max(0, offset), 50),
+    who.audit("view", f"batch/{batch_id}")
+    return page(request, "batch.html", key=who.key, batch=batch, results=reviews.results(batch_id, max(0, offset), 50),
                 reviews=reviews.reviews(batch_id), offset=max(0, offset))

@@ -36,7 +36,7 @@ def vendor_profile(store: Store, doc_id: str, limit: int = 200) -> dict | None:
     found_identifiers = vendor_identifiers(store, doc_id)  # its profile's and its listings'
     if not identifiers:  # a vendor known from its listings: what they state
         identifiers = [Identifier(kind=kind, value=value, valid=True) for kind, value in found_identifiers]
-    links = vendor_links(store, doc_id, about["name"], found_identifiers)
+    links = vendor_links(store, doc_id, str(about["name"]), found_identifiers)
     aliases = [link for link in links if link["relation"] == "alias"]
     elsewhere = [link for link in links if link["relation"] == "same name"]
     related = {doc_id: "this vendor", **{a["id"]: "alias (shared identifier)" for a in aliases},

@@ -1,16 +1,59 @@
-"""`interdict evidence show|verify`: the raw page behind an indexed document, and a check
-of the whole evidence archive against its digests and against the index."""
+"""The store's upkeep and its evidence: `interdict store migrate` and `interdict evidence
+show|verify` (the raw page behind an indexed document, and a check of the whole evidence
+archive against its digests and against the index)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from index import open_store
-from index.evidence import read_page, verify_archive
+from interdict.commands.base import Command, add_store_option
 from interdict.errors import UserError
 
 EXIT_MISMATCH = 1
+
+
+class StoreMaintenance(Command):
+    name = "store"
+    help = "store maintenance: `store migrate`"
+
+    def add_options(self, parser):
+        parser.add_argument("action", choices=["migrate"], help="migrate: Elasticsearch: next index version behind "
+                            "the alias; embedded: rebuild the search structures from the stored documents")
+        add_store_option(parser)
+
+    def run(self, args, config) -> int:
+        from index import open_store
+
+        with open_store(config, args.store) as store:
+            print(store.migrate())
+        return 0
+
+
+class Evidence(Command):
+    name = "evidence"
+    help = "the raw page behind a document, and a check of the WARC archive"
+    description = ("show DOC_ID: the page an indexed listing or vendor was read from, as archived (metadata and "
+                   "digests on stderr, the page on stdout). verify: re-compute every record's SHA-256 digests and "
+                   "check every indexed document's reference; exit 1 on any mismatch. The archive is config "
+                   "evidence.dir.")
+
+    def add_options(self, parser):
+        parser.add_argument("action", choices=["show", "verify"])
+        parser.add_argument("doc_id", nargs="?", metavar="DOC_ID", help="a document id (`search --json` prints it)")
+        parser.add_argument("--headers-only", action="store_true", help="show: metadata and digests only")
+        add_store_option(parser)
+
+    def run(self, args, config) -> int:
+        from index import open_store
+
+        folder = Path(config.evidence.dir)
+        with open_store(config, args.store) as store:
+            if args.action == "show":
+                if not args.doc_id:
+                    raise UserError("evidence show needs a document id (from `interdict search --json`: id)")
+                return show_page(store, folder, args.doc_id, args.headers_only, config.crawl.max_page_bytes)
+            return verify_evidence(store, folder)
 
 
 def _evidence_of(store, doc_id: str):
@@ -23,20 +66,12 @@ def _evidence_of(store, doc_id: str):
     raise UserError(f"no listing or vendor with id {doc_id!r} in the store")
 
 
-def cmd_evidence(args, config) -> int:
-    folder = Path(config.evidence.dir)
-    with open_store(config, args.store) as store:
-        if args.action == "show":
-            if not args.doc_id:
-                raise UserError("evidence show needs a document id (from `interdict search --json`: id)")
-            return _show(store, folder, args.doc_id, args.headers_only, config.crawl.max_page_bytes)
-        return _verify(store, folder)
-
-
-def _show(store, folder: Path, doc_id: str, headers_only: bool, max_bytes: int) -> int:
+def show_page(store, folder: Path, doc_id: str, headers_only: bool, max_bytes: int) -> int:
     evidence, what = _evidence_of(store, doc_id)
     if evidence is None or not evidence.warc_file:
         raise UserError(f"{what} has no WARC record (fetched while evidence archiving was off)")
+    from index.evidence import read_page
+
     try:
         page = read_page(folder, evidence.warc_file, evidence.warc_offset or 0, evidence.warc_record_id, max_bytes)
     except (OSError, LookupError) as exc:
@@ -64,9 +99,11 @@ def _show(store, folder: Path, doc_id: str, headers_only: bool, max_bytes: int) 
     return 0 if matches else EXIT_MISMATCH
 
 
-def _verify(store, folder: Path) -> int:
+def verify_evidence(store, folder: Path) -> int:
     if not folder.is_dir():
         raise UserError(f"no evidence archive at {folder} (config evidence.dir)")
+    from index.evidence import verify_archive
+
     records, problems = verify_archive(folder)
     files = len(list(folder.glob("*.warc.gz")))
     for problem in problems:

@@ -1,0 +1,161 @@
+"""What a request handler needs, as FastAPI dependencies (`Annotated[..., Depends()]`): the
+service's settings and stores, a store (with its matcher) checked out for the request, and
+the search a request asks for.
+
+Handlers run on the server's worker threads. A store is checked out of a pool for one
+request and handed back after it, so a SQLite connection serves one request at a time and
+no handler needs to know which thread it is on."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field, ValidationError
+
+from config import Settings
+from index.query import FILTER_FIELDS, SORTS, Query as ListingQuery, QueryError
+from index.store import Store
+from interdict.web.access import AccessStore
+from interdict.web.reviews import ReviewStore
+from matching.matcher import Matcher
+
+
+@dataclass
+class PooledStore:
+    store: Store
+    matcher: Matcher | None = field(default=None)  # made at first use; its candidate caches outlive a request
+
+
+class StorePool:
+    """Stores opened as requests need them (at most one per request in flight), reused, all
+    closed together when the service stops."""
+
+    def __init__(self, open_store: Callable[[], Store]):
+        self._open = open_store
+        self._idle: queue.SimpleQueue[PooledStore] = queue.SimpleQueue()
+        self._all: list[PooledStore] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def checkout(self) -> Iterator[PooledStore]:
+        try:
+            entry = self._idle.get_nowait()
+        except queue.Empty:
+            entry = PooledStore(self._open())
+            with self._lock:
+                self._all.append(entry)
+        try:
+            yield entry
+        finally:
+            self._idle.put(entry)
+
+    def close(self) -> None:
+        with self._lock:
+            for entry in self._all:
+                entry.store.close()
+            self._all.clear()
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.config
+
+
+def _access(request: Request) -> AccessStore:
+    return request.app.state.access
+
+
+def _reviews(request: Request) -> ReviewStore:
+    return request.app.state.reviews
+
+
+def _pooled(request: Request) -> Iterator[PooledStore]:
+    with request.app.state.stores.checkout() as entry:
+        yield entry
+
+
+def _store(entry: Annotated[PooledStore, Depends(_pooled)]) -> Store:
+    return entry.store
+
+
+def _matcher(entry: Annotated[PooledStore, Depends(_pooled)], settings: Annotated[Settings, Depends(_settings)]) -> Matcher:
+    if entry.matcher is None:
+        entry.matcher = Matcher(entry.store, settings.matching)
+    return entry.matcher
+
+
+ConfigDep = Annotated[Settings, Depends(_settings)]
+AccessDep = Annotated[AccessStore, Depends(_access)]
+ReviewsDep = Annotated[ReviewStore, Depends(_reviews)]
+StoreDep = Annotated[Store, Depends(_store)]  # the same store as MatcherDep's within a request
+MatcherDep = Annotated[Matcher, Depends(_matcher)]
+
+
+class ListingFilters(BaseModel):
+    """The exact filters of a listing search (index.query FILTER_FIELDS and EXACT_FILTERS): a
+    field's values are any of, fields all of."""
+
+    market: list[str] = []
+    vendor: list[str] = []
+    vendor_id: list[str] = []
+    category: list[str] = []
+    market_category: list[str] = []
+    product: list[str] = []
+    hs_code: list[str] = []
+    currency: list[str] = []
+    identifier: list[str] = Field([], description="an identifier in any written form (PGP key, wallet, e-mail…)")
+    status: list[str] = Field([], description="active or inactive")
+    ships_from: list[str] = Field([], description="ISO country or region; a region or worldwide also matches")
+    ships_to: list[str] = Field([], description="ISO country; listings to its region or worldwide that do not "
+                                                "exclude it match too")
+    ships_from_exact: list[str] = Field([], description="only listings that name this place")
+    ships_to_exact: list[str] = Field([], description="only listings that name this place")
+    ships_to_excluded: list[str] = []
+
+    def asked(self) -> dict[str, list[str]]:
+        return {name: getattr(self, name) for name in ListingFilters.model_fields if getattr(self, name)}
+
+
+class SearchParams(ListingFilters):
+    q: str = ""
+    price_min_usd: float | None = Field(None, allow_inf_nan=False)
+    price_max_usd: float | None = Field(None, allow_inf_nan=False)
+    date_field: Literal["last_seen", "first_seen"] = "last_seen"
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    sort: Literal[SORTS] = "relevance"  # type: ignore[valid-type]
+    facets: str = Field("market,category,ships_from", description="comma-separated fields to count")
+    limit: int = Field(20, ge=0, le=200)
+    offset: int = Field(0, ge=0, le=10_000)
+
+
+def listing_query(text: str = "", filters: dict[str, list[str]] | None = None, **options) -> ListingQuery:
+    """The index query, or 422 with the reason."""
+    try:
+        return ListingQuery(text=text, filters=filters or {}, **{k: v for k, v in options.items() if v is not None})
+    except (ValidationError, QueryError) as exc:
+        raise HTTPException(422, str(exc).splitlines()[0] if isinstance(exc, QueryError) else exc.errors(
+            include_url=False, include_context=False)) from None
+
+
+def _search(params: Annotated[SearchParams, Query()]) -> ListingQuery:
+    facets = [f.strip() for f in params.facets.split(",") if f.strip() in FILTER_FIELDS]
+    return listing_query(params.q, params.asked(), price_min_usd=params.price_min_usd,
+                         price_max_usd=params.price_max_usd, date_field=params.date_field,
+                         date_from=params.date_from, date_to=params.date_to, sort=params.sort, limit=params.limit,
+                         offset=params.offset, facets=facets)
+
+
+def _filters(filters: Annotated[ListingFilters, Query()]) -> ListingFilters:
+    # FastAPI reads a query model only as a dependant's one query parameter: hence this step.
+    return filters
+
+
+SearchDep = Annotated[ListingQuery, Depends(_search)]
+FiltersDep = Annotated[ListingFilters, Depends(_filters)]  # the filters alone (the web app's pages)
