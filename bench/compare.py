@@ -1,7 +1,7 @@
 """Before and after: one benchmark run on an earlier revision and on this tree, alternating,
 in the same session, with the ratio of each figure.
 
-    .venv/bin/python bench/compare.py --rev REV [--rounds 3] [--figure NAME=REGEX ...] -- bench/X.py [ARGS]
+    .venv/bin/python bench/compare.py --rev REV [--rounds 3] [--figure NAME=REGEX ...] [--this-script] -- bench/X.py [ARGS]
 
 The earlier revision is checked out into a temporary git worktree (removed afterwards) and
 run with this tree's virtual environment; the rounds alternate (before, after, before,
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -46,6 +47,8 @@ def main() -> None:
     parser.add_argument("--rev", required=True, help="the earlier revision (a commit, tag or branch)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--figure", action="append", default=[], metavar="NAME=REGEX")
+    parser.add_argument("--this-script", action="store_true", help="run this tree's benchmark script on the "
+                        "earlier revision too (a benchmark newer than it, over interfaces both have)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- the benchmark and its arguments")
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -56,6 +59,8 @@ def main() -> None:
         before = Path(tmp) / "before"
         subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(before), args.rev], check=True)
         try:
+            if args.this_script:
+                shutil.copyfile(REPO / command[0], before / command[0])
             outputs: dict[str, list[str]] = {"before": [], "after": []}
             for round_ in range(1, args.rounds + 1):
                 for side, tree in (("before", before), ("after", REPO)):
