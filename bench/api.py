@@ -13,9 +13,7 @@ the requests per second with --clients at once.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +26,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from interdict.demo.run import free_port  # noqa: E402
+from served import interdict_serve  # noqa: E402
 
 SEARCHES = {
     "match-all + facets": {"facets": "market,category,ships_from"},
@@ -74,26 +72,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="interdict-bench-api-") as tmp:
         build_index(Path(tmp) / "index.db")
-        port = free_port()
-        env = {**os.environ, "INTERDICT_API__PATH": f"{tmp}/api.db", "INTERDICT_STORE__PATH": f"{tmp}/index.db",
-               "INTERDICT_API__PORT": str(port)}
-        cli = [sys.executable, "-m", "interdict.cli"]
-        made = subprocess.run([*cli, "keys", "create", "bench", "--role", "analyst"], env=env, cwd=REPO,
-                              capture_output=True, text=True, check=True)
-        headers = {"Authorization": f"Bearer {made.stdout.strip()}"}
-        server = subprocess.Popen([*cli, "serve"], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(f"{url}/health", timeout=2)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        sys.exit("the server did not start")
-                    time.sleep(0.2)
+        with interdict_serve(tmp) as served:
+            url, headers = served.url, {"Authorization": f"Bearer {served.key}"}
             with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
                 hits = client.get("/api/search", params={"q": "cocaine", "limit": 5}).json()["hits"]
                 requests = [(f"search: {name}", "/api/search", params) for name, params in SEARCHES.items()]
@@ -119,9 +99,6 @@ def main() -> None:
             with ThreadPoolExecutor(args.clients) as pool:
                 done = sum(pool.map(one_client, range(args.clients)))
             throughput = done / (time.perf_counter() - started)
-        finally:
-            server.terminate()
-            server.wait(30)
     floor, _ = percentiles(health)
     print(f"baseline GET /health: p50 {floor:.2f} ms")
     for name, ms in times.items():

@@ -47,8 +47,9 @@ def main() -> None:
     parser.add_argument("--rev", required=True, help="the earlier revision (a commit, tag or branch)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--figure", action="append", default=[], metavar="NAME=REGEX")
-    parser.add_argument("--this-script", action="store_true", help="run this tree's benchmark script on the "
-                        "earlier revision too (a benchmark newer than it, over interfaces both have)")
+    parser.add_argument("--this-script", action="store_true", help="run this tree's benchmark script (and the "
+                        "modules beside it) on the earlier revision too: a benchmark newer than it, over interfaces "
+                        "both have")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- the benchmark and its arguments")
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -59,8 +60,9 @@ def main() -> None:
         before = Path(tmp) / "before"
         subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(before), args.rev], check=True)
         try:
-            if args.this_script:
-                shutil.copyfile(REPO / command[0], before / command[0])
+            if args.this_script:  # the script and the helpers beside it (bench/served.py...)
+                for helper in (REPO / command[0]).parent.glob("*.py"):
+                    shutil.copyfile(helper, (before / command[0]).parent / helper.name)
             outputs: dict[str, list[str]] = {"before": [], "after": []}
             for round_ in range(1, args.rounds + 1):
                 for side, tree in (("before", before), ("after", REPO)):

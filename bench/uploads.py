@@ -14,8 +14,6 @@ the upload). Exits 1 when the growth is over budget.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +24,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from interdict.demo.run import free_port  # noqa: E402
+from served import interdict_serve  # noqa: E402
 
 HEADER = (REPO / "docs" / "samples" / "shipments.csv").read_text(encoding="utf-8").splitlines()[0]
 
@@ -64,34 +62,12 @@ def main() -> None:
     rows = [f"{n:07d},x" for n in range(args.rows)]
     big = (HEADER + "\n" + "\n".join(rows) + "\n").encode()
     small = (HEADER + "\n" + "\n".join(rows[:1000]) + "\n").encode()
-    with tempfile.TemporaryDirectory(prefix="interdict-bench-uploads-") as tmp:
-        port = free_port()
-        env = {**os.environ, "INTERDICT_API__PATH": f"{tmp}/api.db", "INTERDICT_STORE__PATH": f"{tmp}/index.db",
-               "INTERDICT_API__PORT": str(port), "INTERDICT_API__MAX_UPLOAD_ROWS": str(args.rows + 1),
-               "INTERDICT_API__MAX_UPLOAD_BYTES": str(len(big) + 1)}
-        cli = [sys.executable, "-m", "interdict.cli"]
-        made = subprocess.run([*cli, "keys", "create", "bench", "--role", "analyst"], env=env, cwd=REPO,
-                              capture_output=True, text=True, check=True)
-        key = made.stdout.strip()
-        server = subprocess.Popen([*cli, "serve"], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(f"{url}/health", timeout=2)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        sys.exit("the server did not start")
-                    time.sleep(0.2)
-            upload(url, key, small, server.pid)  # warm-up: imports, first store connection
-            baseline = upload(url, key, small, server.pid)
-            result = upload(url, key, big, server.pid)
-        finally:
-            server.terminate()
-            server.wait(30)
+    with tempfile.TemporaryDirectory(prefix="interdict-bench-uploads-") as tmp, interdict_serve(tmp, {
+            "INTERDICT_API__MAX_UPLOAD_ROWS": str(args.rows + 1),
+            "INTERDICT_API__MAX_UPLOAD_BYTES": str(len(big) + 1)}) as served:
+        upload(served.url, served.key, small, served.pid)  # warm-up: imports, first store connection
+        baseline = upload(served.url, served.key, small, served.pid)
+        result = upload(served.url, served.key, big, served.pid)
     for name, r in (("baseline (1,000 rows)", baseline), (f"{args.rows:,} rows", result)):
         print(f"{name:>22}: {r['bytes'] / 1e6:5.1f} MB sent, {r['seconds']:6.1f} s, RSS growth {r['growth_mb']:7.1f} MB, "
               f"problems {r['named']:,} named of {r['total']:,}")
