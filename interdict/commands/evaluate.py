@@ -145,7 +145,7 @@ REAL_DATASETS = (
 )
 
 
-def _real_index(config, data: Path, path: Path) -> str:
+def real_index(config, data: Path, path: Path) -> str:
     """The shared datasets imported into an embedded store at ``path`` (kept: a second run with
     the same --store reuses it), each listing dated when it was captured (a dataset's date
     column or the date in its file names), evidence and crawl state beside it."""
@@ -183,7 +183,7 @@ def eval_matching(args, config) -> int:
         elif args.data:
             if not Path(args.data).is_dir():
                 raise UserError(f"no datasets at {args.data} (expected the shared data folder; see its README)")
-            target = _real_index(config, Path(args.data), Path(args.store) if args.store else Path(scratch) / "real.db")
+            target = real_index(config, Path(args.data), Path(args.store) if args.store else Path(scratch) / "real.db")
         else:
             target = args.store
         # The real index: plant from every listing, not the first ones indexed (one dataset).
