@@ -46,22 +46,23 @@ GOALS = {"docs_per_s": {"embedded": 8000, "elasticsearch": 4000}, "reingest_per_
          "p50_ms": 20, "p95_ms": 50, "rss_mb": 1024, "fresh_1m_s": 300}
 
 
-def base_listings(config, data: Path | None, keep: Path) -> tuple[list[dict], str]:
-    """The enriched listings the corpus is drawn from (JSON-ready), and what they are."""
+def base_listings(config, data: Path | None, keep: Path) -> tuple[list[dict], str, str]:
+    """The enriched listings the corpus is drawn from (JSON-ready), what they are, and their
+    kind (real or demo)."""
     if data is not None and data.is_dir():
         from interdict.commands.evaluate import real_index
 
         path = real_index(config, data, keep / "real-base.db")
         with open_store(config, path) as store:
             base = [doc.data.model_dump(mode="json") for doc in store.iter_listings()]
-        return base, f"{len(base):,} real listings of the shared datasets ({data})"
+        return base, f"{len(base):,} real listings of the shared datasets ({data})", "real"
     from enrichment.pipeline import Enricher
     from interdict.demo.catalog import Catalog
     from interdict.demo.records import catalog_listings
 
     start = datetime(2026, 1, 1, tzinfo=UTC)
     base = [e.model_dump(mode="json") for e in Enricher().enrich_listings(catalog_listings(Catalog(), start))]
-    return base, f"{len(base):,} demo-catalog listings (no shared data: --data absent)"
+    return base, f"{len(base):,} demo-catalog listings (no shared data at {data})", "demo"
 
 
 def write_corpus(base: list[dict], n: int, path: Path) -> float:
@@ -90,9 +91,9 @@ def write_corpus(base: list[dict], n: int, path: Path) -> float:
     return total / n
 
 
-def corpus(base: list[dict], n: int, keep: Path) -> tuple[Path, float]:
-    path = keep / f"corpus-{n}.jsonl"
-    meta = keep / f"corpus-{n}.json"
+def corpus(base: list[dict], n: int, keep: Path, kind: str) -> tuple[Path, float]:
+    path = keep / f"corpus-{kind}-{n}.jsonl"  # kind: real or demo, never mistaken for each other
+    meta = keep / f"corpus-{kind}-{n}.json"
     if path.exists() and meta.exists():
         return path, json.loads(meta.read_text())["mean_bytes"]
     mean = write_corpus(base, n, path.with_suffix(".part"))
@@ -203,12 +204,12 @@ def main() -> None:
                "INTERDICT_STORE__SPOOL_DIR": f"{tmp}/spool", "INTERDICT_CRAWL__STATE_DIR": f"{tmp}/state",
                "INTERDICT_EVIDENCE__DIR": f"{tmp}/evidence"}
         started = time.perf_counter()
-        base, what = base_listings(load_config(env={}), Path(args.data) if args.data else None, keep)
+        base, what, kind = base_listings(load_config(env={}), Path(args.data) if args.data else None, keep)
         print(f"base: {what} ({time.perf_counter() - started:.0f} s)", flush=True)
         results: dict[tuple[str, int], dict] = {}
         means = {}
         for n in sizes:
-            path, means[n] = corpus(base, n, keep)
+            path, means[n] = corpus(base, n, keep, kind)
             for store in stores:
                 print(f"{store}, {n:,} listings...", flush=True)
                 if store == "embedded":

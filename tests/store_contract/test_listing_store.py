@@ -385,3 +385,31 @@ def test_one_unreadable_stored_document_never_breaks_reads_and_migrate_sets_it_a
     assert keys(after) == ["b2"] and after.unreadable == 0 and loaded.count_listings() == 4
     seen_again = loaded.upsert_listings(enrich(make_listing(crawled_at=T0 + timedelta(days=1), **CORPUS[0])))
     assert seen_again.new == 1 and keys(loaded.search(Query(text="mdma", limit=50))) == ["a1", "b2"]
+
+
+def test_one_batch_holding_a_listing_twice_keeps_both_sightings(store, enrich):
+    """Batches are merged as a whole (one read of what is stored per batch): two sightings of
+    one listing in the same batch make one document with both in its history."""
+    t1 = T0 + timedelta(days=1)
+    first = make_listing(crawled_at=T0, **CORPUS[0])
+    cheaper = make_listing(crawled_at=t1, **{**CORPUS[0], "price": {"amount": 90, "currency": "USD"}})
+    report = store.upsert_listings(enrich(first, cheaper))
+    assert (report.new, report.updated, report.unchanged) == (1, 1, 0)
+    doc = store.get_listing(listing_id("alpha", "a1"))
+    assert [(p.amount, p.at) for p in doc.price_history] == [(100, T0), (90, t1)] and doc.seen_count == 2
+    assert store.count_listings() == 1 and keys(store.search(Query(text="mdma"))) == ["a1"]
+
+
+def test_seen_again_it_stays_found_and_a_new_enrichment_replaces_its_terms(loaded, enrich):
+    """A re-crawl that changes nothing moves the dates only (its terms and text stay as they
+    were); the same listing enriched differently (a new pipeline) is searched by the new terms."""
+    again = enrich(make_listing(crawled_at=T0 + timedelta(days=1), **CORPUS[0]))
+    assert loaded.upsert_listings(again).unchanged == 1
+    assert keys(loaded.search(Query(text="mdma crystals", filters={"ships_from": ["NL"], "market": ["alpha"]}))) == ["a1"]
+    assert loaded.get_listing(listing_id("alpha", "a1")).last_seen == T0 + timedelta(days=1)
+    item = enrich(make_listing(crawled_at=T0 + timedelta(days=2), **CORPUS[0]))[0]
+    relabelled = item.model_copy(update={"enrichment": item.enrichment.model_copy(update={
+        "categories": ["counterfeits.watches"], "category": "counterfeits.watches"})})
+    loaded.upsert_listings([relabelled])
+    assert "a1" in keys(loaded.search(Query(filters={"category": ["counterfeits.watches"]})))
+    assert "a1" not in keys(loaded.search(Query(filters={"category": ["drugs"]})))
