@@ -46,10 +46,10 @@ GOALS = {"docs_per_s": {"embedded": 8000, "elasticsearch": 4000}, "reingest_per_
          "p50_ms": 20, "p95_ms": 50, "rss_mb": 1024, "fresh_1m_s": 300}
 
 
-def base_listings(config, data: Path | None, keep: Path) -> tuple[list[dict], str, str]:
+def base_listings(config, data: Path, keep: Path) -> tuple[list[dict], str, str]:
     """The enriched listings the corpus is drawn from (JSON-ready), what they are, and their
     kind (real or demo)."""
-    if data is not None and data.is_dir():
+    if data.is_dir():
         from interdict.commands.evaluate import real_index
 
         path = real_index(config, data, keep / "real-base.db")
@@ -91,15 +91,21 @@ def write_corpus(base: list[dict], n: int, path: Path) -> float:
     return total / n
 
 
-def corpus(base: list[dict], n: int, keep: Path, kind: str) -> tuple[Path, float]:
-    path = keep / f"corpus-{kind}-{n}.jsonl"  # kind: real or demo, never mistaken for each other
+def corpus(config, data: Path, n: int, keep: Path) -> tuple[Path, dict]:
+    """The corpus of ``n`` listings (made once per --keep folder: the base index is read only
+    to make it) and what it is: {base, mean_bytes}."""
+    kind = "real" if data.is_dir() else "demo"
+    path = keep / f"corpus-{kind}-{n}.jsonl"  # never mistaken for the other kind
     meta = keep / f"corpus-{kind}-{n}.json"
     if path.exists() and meta.exists():
-        return path, json.loads(meta.read_text())["mean_bytes"]
+        return path, json.loads(meta.read_text())
+    started = time.perf_counter()
+    base, what, _ = base_listings(config, data, keep)
+    print(f"base: {what} ({time.perf_counter() - started:.0f} s)", flush=True)
     mean = write_corpus(base, n, path.with_suffix(".part"))
     path.with_suffix(".part").rename(path)
-    meta.write_text(json.dumps({"mean_bytes": mean}))
-    return path, mean
+    meta.write_text(json.dumps({"base": what, "mean_bytes": mean}))
+    return path, {"base": what, "mean_bytes": mean}
 
 
 def index_command(corpus_path: Path, target: str, env: dict) -> dict:
@@ -203,13 +209,10 @@ def main() -> None:
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("INTERDICT_")},
                "INTERDICT_STORE__SPOOL_DIR": f"{tmp}/spool", "INTERDICT_CRAWL__STATE_DIR": f"{tmp}/state",
                "INTERDICT_EVIDENCE__DIR": f"{tmp}/evidence"}
-        started = time.perf_counter()
-        base, what, kind = base_listings(load_config(env={}), Path(args.data) if args.data else None, keep)
-        print(f"base: {what} ({time.perf_counter() - started:.0f} s)", flush=True)
         results: dict[tuple[str, int], dict] = {}
-        means = {}
+        made = {}
         for n in sizes:
-            path, means[n] = corpus(base, n, keep, kind)
+            path, made[n] = corpus(load_config(env={}), Path(args.data), n, keep)
             for store in stores:
                 print(f"{store}, {n:,} listings...", flush=True)
                 if store == "embedded":
@@ -223,7 +226,8 @@ def main() -> None:
                     results[store, n] = measure(store, node.url, path, n, env, args.repeat)
                 finally:
                     node.stop()
-    meta = {"base": what, "mean_bytes": statistics.mean(means.values()), "machine": f"{os.cpu_count()} cores",
+    meta = {"base": "; ".join(dict.fromkeys(m["base"] for m in made.values())),
+            "mean_bytes": statistics.mean(m["mean_bytes"] for m in made.values()), "machine": f"{os.cpu_count()} cores",
             "date": datetime.now(UTC).isoformat(timespec="seconds")}
     report(results, meta)
     if args.json:
