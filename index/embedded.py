@@ -31,7 +31,11 @@ from index.query import (
 )
 from index.store import Store, StoreError, read_document
 
-CACHE_KIB = 64 * 1024  # page cache per connection (bounded: the web service keeps one per request in flight)
+# Page cache per connection. A writer's terms and full-text indexes outgrow SQLite's default
+# 2 MB at a few tens of thousands of listings (every batch would reread them); readers — the web
+# service keeps a connection per request in flight — keep a smaller one.
+READ_CACHE_KIB = 16 * 1024
+WRITE_CACHE_KIB = 64 * 1024
 IN_CHUNK = 500  # ids per "IN (...)" lookup, and documents per write when rebuilding
 BUSY_SECONDS = 30  # how long a writer waits for another to let go of the file
 SCHEMA_VERSION = 12  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms;
@@ -146,6 +150,7 @@ def _fts_phrase(tokens: list[str]) -> str:
 class EmbeddedStore(Store):
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self._writing = False  # a connection that writes gets the bigger page cache
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # One thread uses a store at a time (the web server checks one out per request), but
@@ -173,9 +178,7 @@ class EmbeddedStore(Store):
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA foreign_keys=ON")
                 self.db.execute("PRAGMA synchronous=NORMAL")
-                # The terms and full-text indexes of a big store outgrow SQLite's default 2 MB
-                # cache at a few tens of thousands of listings: every batch would reread them.
-                self.db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+                self.db.execute(f"PRAGMA cache_size=-{READ_CACHE_KIB}")
                 self.db.executescript(SCHEMA)
                 self.db.execute(FTS_SCHEMA)
                 return self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
@@ -532,6 +535,9 @@ class EmbeddedStore(Store):
     # -- plumbing --------------------------------------------------------------------------
     @contextmanager
     def _transaction(self) -> Iterator[None]:
+        if not self._writing:
+            self.db.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
+            self._writing = True
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
