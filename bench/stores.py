@@ -11,8 +11,8 @@ is filled by the real `interdict index` command (a child process: its wall time 
 its peak RSS is read from the kernel), then filled again with the same listings (a daily
 crawl's re-ingest: nothing changed), and the committed query set (bench/store_queries.json:
 match-all with facets, terms, a phrase, filters, price ranges, sorts, deep pages) runs
---repeat times in-process. Ratios are printed against issue 22's goals and the figures
-measured before it. --keep DIR keeps the base index and the corpora between runs (building
+--repeat times in-process. Ratios are printed against issue 22's goals; against earlier code,
+run it through bench/compare.py --this-script (same corpus on both sides). --keep DIR keeps the base index and the corpora between runs (building
 1M takes a while); --json FILE writes every figure.
 """
 
@@ -39,9 +39,6 @@ from config import load_config  # noqa: E402
 from index import Query, open_store  # noqa: E402
 
 QUERIES = Path(__file__).with_name("store_queries.json")
-# Issue 22, measured on this 2-core machine before it (bench/stores.py of 6640d42, demo-derived
-# corpus): docs/s at 100k; search p95 at 100k.
-BEFORE = {"embedded": {"docs_per_s": 829, "p95_ms": 539}, "elasticsearch": {"docs_per_s": 404, "p95_ms": 124}}
 GOALS = {"docs_per_s": {"embedded": 8000, "elasticsearch": 4000}, "reingest_per_s": 20000,
          "p50_ms": 20, "p95_ms": 50, "rss_mb": 1024, "fresh_1m_s": 300}
 
@@ -172,12 +169,11 @@ def measure(name: str, target: str, corpus_path: Path, n: int, env: dict, repeat
 
 def report(results: dict, meta: dict) -> None:
     print(f"\ncorpus: {meta['base']}; mean document {meta['mean_bytes']:,.0f} bytes (enriched listing JSON)")
-    print(f"{'store':<15}{'docs':>9}{'docs/s':>9}{'× goal':>8}{'× before':>9}{'fresh s':>9}{'re-ingest/s':>12}"
+    print(f"{'store':<15}{'docs':>9}{'docs/s':>9}{'× goal':>8}{'fresh s':>9}{'re-ingest/s':>12}"
           f"{'× goal':>8}{'RSS MB':>8}{'disk MB':>9}{'p50 ms':>8}{'p95 ms':>8}{'p95 × goal':>11}")
     for (store, n), r in results.items():
-        before = BEFORE[store]["docs_per_s"]
         print(f"{store:<15}{n:>9,}{r['docs_per_s']:>9,.0f}{r['docs_per_s'] / GOALS['docs_per_s'][store]:>8.2f}"
-              f"{r['docs_per_s'] / before:>9.2f}{r['fresh_s']:>9.0f}{r['reingest_per_s']:>12,.0f}"
+              f"{r['fresh_s']:>9.0f}{r['reingest_per_s']:>12,.0f}"
               f"{r['reingest_per_s'] / GOALS['reingest_per_s']:>8.2f}{r['rss_mb']:>8.0f}{r['disk_mb']:>9.0f}"
               f"{r['p50_ms']:>8.1f}{r['p95_ms']:>8.1f}{r['p95_ms'] / GOALS['p95_ms']:>11.2f}")
     for (store, n), r in results.items():
@@ -187,8 +183,7 @@ def report(results: dict, meta: dict) -> None:
     print(f"goals: ingest ≥ {GOALS['docs_per_s']['embedded']:,}/s embedded, ≥ {GOALS['docs_per_s']['elasticsearch']:,}/s "
           f"Elasticsearch; re-ingest ≥ {GOALS['reingest_per_s']:,}/s; p50 ≤ {GOALS['p50_ms']} ms, p95 ≤ "
           f"{GOALS['p95_ms']} ms at 1M; RSS ≤ {GOALS['rss_mb']} MB; 1M fresh embedded ≤ {GOALS['fresh_1m_s']} s. "
-          f"'× before': against {BEFORE['embedded']['docs_per_s']}/s (embedded) and "
-          f"{BEFORE['elasticsearch']['docs_per_s']}/s (Elasticsearch) measured at 100k before issue 22")
+          "Against earlier code on the same corpus: bench/compare.py --rev REV --this-script")
 
 
 def main() -> None:
@@ -231,7 +226,7 @@ def main() -> None:
             "date": datetime.now(UTC).isoformat(timespec="seconds")}
     report(results, meta)
     if args.json:
-        Path(args.json).write_text(json.dumps({**meta, "goals": GOALS, "before": BEFORE, "results": [
+        Path(args.json).write_text(json.dumps({**meta, "goals": GOALS, "results": [
             {"store": s, **r} for (s, _), r in results.items()]}, indent=1) + "\n", encoding="utf-8")
 
 

@@ -249,23 +249,19 @@ class EmbeddedStore(Store):
         """The stored documents of these ids that can be read, and every id that has a row."""
         docs: dict[str, ListingDocument] = {}
         present: set[str] = set()
+        for doc_id, doc_json in self._listing_columns("doc", ids):
+            present.add(doc_id)
+            if (doc := self.decode(ListingDocument, doc_json, doc_id)) is not None:
+                docs[doc_id] = doc
+        return docs, present
+
+    def _listing_columns(self, column: str, ids: list[str]) -> Iterator[tuple[str, Any]]:
+        """(id, ``column``) of the listings of these ids, looked up ``IN_CHUNK`` at a time."""
         unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), IN_CHUNK):
             chunk = unique[start:start + IN_CHUNK]
-            for doc_id, doc_json in self.db.execute(
-                    f"SELECT id, doc FROM listings WHERE id IN ({','.join('?' * len(chunk))})", chunk):
-                present.add(doc_id)
-                if (doc := self.decode(ListingDocument, doc_json, doc_id)) is not None:
-                    docs[doc_id] = doc
-        return docs, present
-
-    def _rowids(self, ids: list[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for start in range(0, len(ids), IN_CHUNK):
-            chunk = ids[start:start + IN_CHUNK]
-            found.update(self.db.execute(
-                f"SELECT id, rowid FROM listings WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
-        return found
+            yield from self.db.execute(
+                f"SELECT id, {column} FROM listings WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
 
     def _write_listings(self, docs: list[ListingDocument], stored: dict[str, ListingDocument],
                         present: set[str]) -> None:
@@ -281,7 +277,7 @@ class EmbeddedStore(Store):
             " last_seen=excluded.last_seen, price_usd=excluded.price_usd, doc=excluded.doc",
             [(doc.id, doc.market, doc.listing_key, _iso(doc.first_seen), _iso(doc.last_seen),
               doc.data.enrichment.price_usd, doc.model_dump_json()) for doc in docs])
-        rowids = self._rowids([doc.id for doc in docs])
+        rowids = dict(self._listing_columns("rowid", [doc.id for doc in docs]))
         profiles = {doc.id: listing_profile(doc) for doc in docs}
         self.db.executemany("INSERT INTO profiles (doc, id, profile) VALUES (?,?,?)"
                             " ON CONFLICT(doc) DO UPDATE SET profile=excluded.profile",

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from contracts.inputs import BadLine, InputLimits, Problems, csv_records, decode_line
 from contracts.shipments import Shipment
@@ -87,8 +88,11 @@ class ShipmentUpload:
 
 async def _uploaded(request: Request, settings: ConfigDep) -> ShipmentUpload:
     body = await read_upload(request, request.app.state.max_upload)
-    shipments, problems = shipments_from_body(body, request.headers.get("content-type", ""),
-                                              InputLimits(**settings.input.model_dump()), settings.api.max_upload_rows)
+    # Up to api.max_upload_rows rows to read: on a worker thread, not the event loop that
+    # serves every other request.
+    shipments, problems = await run_in_threadpool(
+        shipments_from_body, body, request.headers.get("content-type", ""),
+        InputLimits(**settings.input.model_dump()), settings.api.max_upload_rows)
     return ShipmentUpload(shipments, problems)
 
 
