@@ -85,6 +85,8 @@ class EnrichIndexPipeline:
         config = self.config
         target = self.store_path or config.store.path
         self.store = open_store(config, target)
+        self.bulk = self.store.bulk_writes()  # searchable in batches, all of it when the crawl ends
+        self.bulk.__enter__()
         self.ingest = Ingest(self.store, config.store.spool_dir, target, partial(shared_enricher, config.enrichment),
                              batch_size=1 << 30)
         self.writer = self.ingest.writer
@@ -158,6 +160,7 @@ class EnrichIndexPipeline:
             self.stats.set_value("interdict/index/replayed_batches", self.writer.replayed_batches)
         finally:
             if self.store:
+                self.bulk.__exit__(None, None, None)
                 self.store.close()
             if self.output and self.output is not sys.stdout:
                 self.output.close()

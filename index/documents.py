@@ -22,6 +22,30 @@ def vendor_content_hash(item: EnrichedVendor) -> str:
     return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
 
 
+def sighting_digest(item: EnrichedListing) -> str:
+    """Digest of a whole sighting: what the market showed, when and how it was fetched, and its
+    enrichment (but not the moment it was enriched). A document whose data has this digest is
+    left as it is by seeing the item again (a re-run of an import, a replayed file), so the
+    stores keep it beside each document and count such an item unchanged without reading the
+    document."""
+    shown = item.model_dump_json(exclude={"enrichment": {"enriched_at"}})
+    return hashlib.blake2b(shown.encode(), digest_size=16).hexdigest()
+
+
+def repeated_sightings(ids: list[str], digests: list[str], stored: dict[str, str | None]) -> list[bool]:
+    """Per item of a batch (document ids and sighting digests in order; ``stored``: the stored
+    documents' data digests): True when the item is the very sighting its document holds and no
+    earlier item of the batch changes that document."""
+    touched: set[str] = set()
+    repeated = []
+    for doc_id, digest in zip(ids, digests):
+        same = doc_id not in touched and stored.get(doc_id) == digest
+        if not same:
+            touched.add(doc_id)
+        repeated.append(same)
+    return repeated
+
+
 def with_point(history: list[PricePoint], point: PricePoint) -> list[PricePoint]:
     """The price history (price changes, oldest first) with one more sighting, wherever in
     time it falls: captures imported out of order land in their place. A sighting at the price

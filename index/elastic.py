@@ -9,9 +9,11 @@ distribution lacks analysis-common, and normalisation lives in `enrichment` anyw
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from functools import partial
 from datetime import UTC, date, datetime
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,7 +24,7 @@ from contracts.documents import ListingDocument, UpsertReport, VendorDocument, l
 from contracts.identifiers import identifier_key, identifier_keys
 from contracts.jobs import CrawlJob
 from contracts.listings import EnrichedListing, EnrichedVendor
-from index.documents import merge_listing, merge_vendor
+from index.documents import merge_listing, merge_vendor, repeated_sightings, sighting_digest
 from index.elastic_mappings import JOBS_MAPPING, LISTINGS_MAPPING, VENDORS_MAPPING, missing_properties
 from index.elastic_search import LABEL_SEPARATOR, MAX_RESULT_WINDOW, search_body, search_result, sort_values_at
 from index.lifecycle import LifecycleReport, missed
@@ -34,6 +36,11 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 CONFLICT_RETRIES = 5
 MSEARCH_BATCH = 200  # candidate searches per _msearch request
+# A batch goes out as bulk requests of this many documents (or bytes), two in flight: the node
+# indexes one chunk while this process builds the next.
+BULK_CHUNK_DOCS = 250
+BULK_CHUNK_BYTES = 8 << 20
+BULK_IN_FLIGHT = 2
 
 
 def _redact(url: str) -> str:
@@ -62,6 +69,9 @@ class ElasticsearchStore(Store):
         self.vendors = f"{self.prefix}-vendors"
         self.jobs_index = f"{self.prefix}-jobs"
         self._ready = False  # indices are checked on first use: a down cluster must not stop a crawl
+        self._bulk_depth = 0  # inside bulk_writes(): no refresh per request
+        self._unrefreshed = False
+        self._senders: ThreadPoolExecutor | None = None
 
     # -- plumbing --------------------------------------------------------------------------
     def _call(self, fn, *args, **kwargs):
@@ -116,7 +126,32 @@ class ElasticsearchStore(Store):
                                timeout="60s")
 
     def close(self) -> None:
+        if self._senders:
+            self._senders.shutdown()
         self.es.close()
+
+    @contextmanager
+    def bulk_writes(self) -> Iterator[None]:
+        # A refresh per bulk request ("wait_for") holds each one up to the refresh interval
+        # (1 s): inside, writes go without one and the block ends with a single refresh.
+        self._bulk_depth += 1
+        try:
+            yield
+        finally:
+            self._bulk_depth -= 1
+            if not self._bulk_depth and self._unrefreshed:
+                self._unrefreshed = False
+                try:
+                    self._call(self.es.indices.refresh, index=[self.listings, self.vendors])
+                except StoreError as exc:  # what was written stays written: searchable at the next refresh
+                    log.warning("refresh after bulk writes failed (%s); they become searchable within the "
+                                "index's refresh interval", exc)
+
+    def _refresh_policy(self) -> str | bool:
+        if self._bulk_depth:
+            self._unrefreshed = True
+            return False
+        return "wait_for"
 
     def migrate(self) -> str:
         """Create the next version of each index with this release's mapping, copy every
@@ -154,7 +189,9 @@ class ElasticsearchStore(Store):
         return "\n".join(moved)
 
     # -- writing ---------------------------------------------------------------------------
-    def _listing_source(self, doc: ListingDocument) -> dict:
+    def _listing_source(self, doc: ListingDocument, digests: dict[int, str] | None = None) -> dict:
+        """The indexed form of a listing; ``digests``: sighting digests already computed, by the
+        id() of the item."""
         title, description, extra = text_fields(doc)
         terms = filter_terms(doc)
         profile = listing_profile(doc)
@@ -169,18 +206,31 @@ class ElasticsearchStore(Store):
             "doc": doc.model_dump(mode="json"),
             "block": blocking_keys(profile),
             "profile": profile.to_json(),
+            "data_digest": (digests or {}).get(id(doc.data)) or sighting_digest(doc.data),
         }
 
-    def _upsert(self, alias: str, model, items: list, doc_id, merge, source) -> UpsertReport:
+    def _upsert(self, alias: str, model, items: list, doc_id, merge, source,
+                digest: Callable[[Any], str] | None = None) -> UpsertReport:
         """Merge with what is stored and write with optimistic concurrency; a conflict
-        (another writer got there first) re-reads and merges again."""
+        (another writer got there first) re-reads and merges again. With ``digest`` (listings),
+        an item that is the very sighting its document holds is counted unchanged unread."""
         report = UpsertReport()
         pending = list(items)
+        digests = {id(i): digest(i) for i in pending} if digest else {}
+        build = partial(source, digests=digests) if digest else source
         for _ in range(CONFLICT_RETRIES):
             if not pending:
                 break
             ids = list(dict.fromkeys(doc_id(i) for i in pending))
-            current = {d["_id"]: d for d in self.es.mget(index=alias, ids=ids)["docs"] if d.get("found")}
+            if digest:
+                known = {d["_id"]: d["_source"].get("data_digest") for d in
+                         self.es.mget(index=alias, ids=ids, source=["data_digest"])["docs"] if d.get("found")}
+                repeated = repeated_sightings([doc_id(i) for i in pending], [digests[id(i)] for i in pending], known)
+                report.unchanged += sum(repeated)
+                pending = [i for i, same in zip(pending, repeated) if not same]
+                ids = [key for key in dict.fromkeys(doc_id(i) for i in pending) if key in known]
+            current = {d["_id"]: d for d in self.es.mget(index=alias, ids=ids, source=["doc"])["docs"]
+                       if d.get("found")} if ids else {}
             # an unreadable stored document is replaced by the new one, as if it were absent
             stored = {key: doc for key, d in current.items()
                       if (doc := self.decode(model, d["_source"]["doc"], key)) is not None}
@@ -190,34 +240,38 @@ class ElasticsearchStore(Store):
                 key = doc_id(item)
                 merged[key], outcome = merge(merged.get(key, stored.get(key)), item)
                 outcomes.append((key, outcome))
-            actions = []
+            sending = []
+            chunk: list[dict] = []
+            refresh = self._refresh_policy()
             for key, doc in merged.items():
                 if doc == stored.get(key):
                     continue
-                action = {"_op_type": "index", "_index": alias, "_id": key, "_source": source(doc)}
+                action = {"_op_type": "index", "_index": alias, "_id": key, "_source": build(doc)}
                 if key in current:
                     action.update(if_seq_no=current[key]["_seq_no"], if_primary_term=current[key]["_primary_term"])
                 else:
                     action["_op_type"] = "create"
-                actions.append(action)
+                chunk.append(action)
+                if len(chunk) >= BULK_CHUNK_DOCS:
+                    sending.append(self._bulk_sender().submit(self._send, chunk, refresh))
+                    chunk = []
+            if chunk:
+                sending.append(self._bulk_sender().submit(self._send, chunk, refresh))
+            wait(sending)  # every chunk is settled before anything is reported or retried
             conflicted: set[str] = set()
             rejected: set[str] = set()
             overloaded = 0
-            # 429s are retried per document by the helper, with backoff
-            for ok, info in helpers.streaming_bulk(self.es, actions, raise_on_error=False, raise_on_exception=True,
-                                                   refresh="wait_for", max_retries=3, initial_backoff=1):
-                if ok:
-                    continue
-                result = next(iter(info.values()))
-                status = result.get("status", 0)
-                if status == 409:
-                    conflicted.add(result["_id"])
-                elif status == 429 or status >= 500:
-                    overloaded += 1
-                else:  # a document the mapping refuses: report it, never retry it forever
-                    rejected.add(result["_id"])
-                    log.error("Elasticsearch rejected document %s: %s", result["_id"],
-                              result.get("error", {}).get("reason", result))
+            for failed in (f.result() for f in sending):
+                for result in failed:
+                    status = result.get("status", 0)
+                    if status == 409:
+                        conflicted.add(result["_id"])
+                    elif status == 429 or status >= 500:
+                        overloaded += 1
+                    else:  # a document the mapping refuses: report it, never retry it forever
+                        rejected.add(result["_id"])
+                        log.error("Elasticsearch rejected document %s: %s", result["_id"],
+                                  result.get("error", {}).get("reason", result))
             if overloaded:
                 raise StoreUnavailable(f"Elasticsearch refused {overloaded} document(s) after retries (overloaded)")
             for key, outcome in outcomes:
@@ -230,13 +284,29 @@ class ElasticsearchStore(Store):
             raise StoreError(f"{len(pending)} document(s) kept conflicting with concurrent writers")
         return report
 
+    def _bulk_sender(self) -> ThreadPoolExecutor:
+        if self._senders is None:
+            self._senders = ThreadPoolExecutor(BULK_IN_FLIGHT, thread_name_prefix="interdict-bulk")
+        return self._senders
+
+    def _send(self, actions: list[dict], refresh: str | bool) -> list[dict]:
+        """One bulk request (429s retried per document with backoff): the results of the
+        documents that failed."""
+        failed = []
+        for ok, info in helpers.streaming_bulk(self.es, actions, chunk_size=len(actions), max_chunk_bytes=BULK_CHUNK_BYTES,
+                                               raise_on_error=False, raise_on_exception=True, refresh=refresh,
+                                               max_retries=3, initial_backoff=1):
+            if not ok:
+                failed.append(next(iter(info.values())))
+        return failed
+
     def upsert_listings(self, items: Iterable[EnrichedListing]) -> UpsertReport:
         items = list(items)
         if not items:
             return UpsertReport()
         return self._call(self._upsert, self.listings, ListingDocument, items,
                           lambda i: listing_id(i.listing.market, i.listing.listing_key), merge_listing,
-                          self._listing_source)
+                          self._listing_source, sighting_digest)
 
     def upsert_vendors(self, items: Iterable[EnrichedVendor]) -> UpsertReport:
         items = list(items)
@@ -284,7 +354,8 @@ class ElasticsearchStore(Store):
                 source = self._listing_source(doc) if isinstance(doc, ListingDocument) else self._vendor_source(doc)
                 actions.append({"_index": alias, "_id": doc.id, "_source": source,
                                 "if_seq_no": hit["_seq_no"], "if_primary_term": hit["_primary_term"]})
-            for ok, info in helpers.streaming_bulk(self.es, actions, raise_on_error=False, refresh="wait_for"):
+            for ok, info in helpers.streaming_bulk(self.es, actions, raise_on_error=False,
+                                                   refresh=self._refresh_policy()):
                 if not ok and next(iter(info.values())).get("status") != 409:
                     raise StoreError(f"Elasticsearch refused a lifecycle update: {info}")
         return report

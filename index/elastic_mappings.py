@@ -23,6 +23,7 @@ LISTINGS_MAPPING = {
         "doc": {"type": "object", "enabled": False},  # the whole document, kept, not indexed
         "block": {"type": "keyword"},  # blocking keys (index.profiles)
         "profile": {"type": "object", "enabled": False},  # the match profile, kept, not indexed
+        "data_digest": {"type": "keyword", "index": False, "doc_values": False},  # index.documents.sighting_digest
     },
 }
 JOBS_MAPPING = {"properties": {"market": {"type": "keyword"}, "started": {"type": "date"},

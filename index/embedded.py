@@ -15,7 +15,7 @@ from contracts.documents import ListingDocument, UpsertReport, VendorDocument, l
 from contracts.identifiers import identifier_key, identifier_keys
 from contracts.jobs import CrawlJob
 from contracts.listings import EnrichedListing, EnrichedVendor
-from index.documents import merge_listing, merge_vendor
+from index.documents import merge_listing, merge_vendor, repeated_sightings, sighting_digest
 from index.highlight import highlights
 from index.lifecycle import LifecycleReport, missed
 from index.profiles import ListingProfile, blocking_keys, listing_profile
@@ -38,9 +38,10 @@ READ_CACHE_KIB = 16 * 1024
 WRITE_CACHE_KIB = 64 * 1024
 IN_CHUNK = 500  # ids per "IN (...)" lookup, and documents per write when rebuilding
 BUSY_SECONDS = 30  # how long a writer waits for another to let go of the file
-SCHEMA_VERSION = 12  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms;
+SCHEMA_VERSION = 13  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms;
 # 9: title-word keys (t:) for the matcher's document frequencies; 10: product-and-quantity keys (q:);
-# 11: listings' lives in Julian days (lives), for candidates around a date; 12: terms clustered by (field, key)
+# 11: listings' lives in Julian days (lives), for candidates around a date; 12: terms clustered by (field, key);
+# 13: listings.data_digest (index.documents.sighting_digest): a repeated sighting costs a lookup
 JULIAN_DAY_OF_ORDINAL_0 = 1721424.5  # julianday('0001-01-01') - date(1, 1, 1).toordinal()
 # Filter terms and blocking keys, clustered by (field, key): a filter or a facet reads one
 # range of the table, labels included, with no lookup per row; one B-tree less to write.
@@ -67,7 +68,8 @@ CREATE TABLE IF NOT EXISTS listings (
     first_seen TEXT NOT NULL,
     last_seen TEXT NOT NULL,
     price_usd REAL,
-    doc TEXT NOT NULL
+    doc TEXT NOT NULL,
+    data_digest TEXT
 );
 CREATE INDEX IF NOT EXISTS listings_last_seen ON listings(last_seen);
 CREATE INDEX IF NOT EXISTS listings_first_seen ON listings(first_seen);
@@ -191,6 +193,8 @@ class EmbeddedStore(Store):
         """Rebuild what is derived from the stored documents (filter terms, match profiles,
         full-text index) with this version's rules; the documents themselves are kept."""
         with self._transaction():
+            if "data_digest" not in {row[1] for row in self.db.execute("PRAGMA table_info(listings)")}:
+                self.db.execute("ALTER TABLE listings ADD COLUMN data_digest TEXT")  # filled as listings are rewritten
             self.db.execute("DROP TABLE IF EXISTS listings_fts")
             self.db.execute(FTS_SCHEMA)
             self.db.execute("DROP TABLE IF EXISTS terms")  # an earlier release's may have another shape
@@ -234,15 +238,20 @@ class EmbeddedStore(Store):
         items = list(items)
         with self._transaction():
             ids = [listing_id(item.listing.market, item.listing.listing_key) for item in items]
-            stored, present = self._stored_listings(ids)
+            digests = [sighting_digest(item) for item in items]
+            repeated = repeated_sightings(ids, digests, dict(self._listing_columns("data_digest", ids)))
+            report.unchanged += sum(repeated)
+            merging = [(doc_id, item) for doc_id, item, same in zip(ids, items, repeated) if not same]
+            stored, present = self._stored_listings([doc_id for doc_id, _ in merging])
             changed: dict[str, ListingDocument] = {}
-            for doc_id, item in zip(ids, items):
+            for doc_id, item in merging:
                 existing = changed[doc_id] if doc_id in changed else stored.get(doc_id)
                 doc, outcome = merge_listing(existing, item)
                 setattr(report, outcome, getattr(report, outcome) + 1)
                 if doc != existing:
                     changed[doc_id] = doc
-            self._write_listings(list(changed.values()), stored, present)
+            self._write_listings(list(changed.values()), stored, present,
+                                 {id(item): digest for item, digest in zip(items, digests)})
         return report
 
     def _stored_listings(self, ids: list[str]) -> tuple[dict[str, ListingDocument], set[str]]:
@@ -264,19 +273,22 @@ class EmbeddedStore(Store):
                 f"SELECT id, {column} FROM listings WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
 
     def _write_listings(self, docs: list[ListingDocument], stored: dict[str, ListingDocument],
-                        present: set[str]) -> None:
+                        present: set[str], digests: dict[int, str] | None = None) -> None:
         """Documents written in bulk, one statement per table: each row, its match profile and
         life, and — unless only its dates moved since ``stored`` (same content, enrichment and
         status) — its filter terms and full-text row. ``present``: ids that have a row already
-        (their old terms and full-text row go); empty when the derived tables were cleared."""
+        (their old terms and full-text row go); empty when the derived tables were cleared.
+        ``digests``: sighting digests already computed, by the id() of the item."""
         if not docs:
             return
         self.db.executemany(
-            "INSERT INTO listings (id, market, listing_key, first_seen, last_seen, price_usd, doc)"
-            " VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET first_seen=excluded.first_seen,"
-            " last_seen=excluded.last_seen, price_usd=excluded.price_usd, doc=excluded.doc",
+            "INSERT INTO listings (id, market, listing_key, first_seen, last_seen, price_usd, doc, data_digest)"
+            " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET first_seen=excluded.first_seen,"
+            " last_seen=excluded.last_seen, price_usd=excluded.price_usd, doc=excluded.doc,"
+            " data_digest=excluded.data_digest",
             [(doc.id, doc.market, doc.listing_key, _iso(doc.first_seen), _iso(doc.last_seen),
-              doc.data.enrichment.price_usd, doc.model_dump_json()) for doc in docs])
+              doc.data.enrichment.price_usd, doc.model_dump_json(),
+              (digests or {}).get(id(doc.data)) or sighting_digest(doc.data)) for doc in docs])
         rowids = dict(self._listing_columns("rowid", [doc.id for doc in docs]))
         profiles = {doc.id: listing_profile(doc) for doc in docs}
         self.db.executemany("INSERT INTO profiles (doc, id, profile) VALUES (?,?,?)"

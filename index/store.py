@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from abc import abstractmethod
 from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -69,6 +70,14 @@ class ListingStore(Closable):
             log.warning("stored document %s cannot be read and is skipped (%s); `interdict store migrate` "
                         "sets such documents aside", doc_id, reason)
         return doc
+
+    @contextmanager
+    def bulk_writes(self) -> Iterator[None]:
+        """A stretch of upserts (a crawl, `index`, `import`) whose readers can wait for its end:
+        the store may make each batch searchable later than its upsert returns (Elasticsearch
+        skips the per-request refresh), and makes everything searchable when the block ends.
+        Outside it, what an upsert wrote is searchable when it returns."""
+        yield
 
     @abstractmethod
     def upsert_listings(self, items: Iterable[EnrichedListing]) -> UpsertReport: ...

@@ -232,7 +232,18 @@ class SheddingProxy:
 
         target = urlsplit(upstream)
         self.shedding, self.status, self.refused = False, 429, 0
+        self.bulks_to_pass = 0  # while shedding, let this many more _bulk requests through first
+        passing = threading.Lock()
         proxy = self
+
+        def shed(path: str) -> bool:
+            if not proxy.shedding or "_bulk" not in path:
+                return False
+            with passing:
+                if proxy.bulks_to_pass:
+                    proxy.bulks_to_pass -= 1
+                    return False
+            return True
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -243,7 +254,7 @@ class SheddingProxy:
             def _any(self):  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                if proxy.shedding and "_bulk" in self.path:
+                if shed(self.path):
                     proxy.refused += 1
                     answer = json.dumps({"error": {"type": "es_rejected_execution_exception",
                                                    "reason": "rejected execution (queue capacity reached)"},

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from conftest import es_store, make_listing, run_cli
-from index import listing_id
+from index import Query, listing_id
 from index.spool import Spool, SpooledWriter
 from servers import SheddingProxy
 
@@ -73,3 +73,38 @@ def test_index_replay_sends_what_a_run_left(proxied, tmp_path):
     again = run_cli("index", "--replay", "--store", proxy.url, env=spool)
     assert again.returncode == 0 and "replayed 0" in again.stderr
     assert json.loads(json.dumps(store.get_listing(listing_id("testmarket", "r2")).data.listing.title)) == "Cocaine 2g"
+
+
+def test_a_batch_the_cluster_takes_in_part_is_spooled_whole_and_replayed_without_duplicates(proxied, enricher,
+                                                                                           tmp_path, monkeypatch):
+    """A batch goes out as several bulk requests (index.elastic.BULK_CHUNK_DOCS, set small
+    here); the cluster takes the first and sheds the others. The batch is spooled whole and
+    replayed: the listings written the first time are counted unchanged, none twice, and a
+    later sighting lands after them in the price history."""
+    from index import elastic
+
+    monkeypatch.setattr(elastic, "BULK_CHUNK_DOCS", 4)
+    proxy, store = proxied
+    writer = SpooledWriter(store, Spool(tmp_path / "spool"))
+    items = list(enricher.enrich_listings(
+        make_listing(listing_key=f"h{i}", title=f"MDMA crystals {i} 10g", price={"amount": 10 + i, "currency": "USD"},
+                     crawled_at=T0) for i in range(10)))
+    proxy.shedding, proxy.status, proxy.bulks_to_pass = True, 429, 1
+    assert writer.write("listings", items) is None  # three bulk requests: one taken, two shed
+    store.es.indices.refresh(index=store.listings)
+    assert store.count_listings() == 4
+    taken = {h.document.listing_key for h in store.search(Query(limit=10)).hits}
+    proxy.shedding = False
+    later = list(enricher.enrich_listings([make_listing(listing_key=key, title="MDMA crystals 10g",
+                                                        price={"amount": 99, "currency": "USD"},
+                                                        crawled_at=T0 + timedelta(days=1)) for key in sorted(taken)]))
+    report = writer.write("listings", later)
+    assert writer.replayed_batches == 1 and not writer.spool.batches()
+    assert report is not None and report.updated == 4
+    store.es.indices.refresh(index=store.listings)
+    assert store.count_listings() == 10
+    for key in taken:
+        doc = store.get_listing(listing_id("testmarket", key))
+        assert [p.amount for p in doc.price_history] == [10 + int(key[1:]), 99] and doc.seen_count == 2
+    untouched = store.get_listing(listing_id("testmarket", next(f"h{i}" for i in range(10) if f"h{i}" not in taken)))
+    assert len(untouched.price_history) == 1 and untouched.seen_count == 1

@@ -205,14 +205,15 @@ class Index(Command):
                                     "stay spooled")
                 print(f"replayed {waiting} spooled batch(es)", file=sys.stderr)
                 return 0
-            for lineno, record in read_records(args.input, errors, config.input.max_line_chars):
-                try:
-                    ingest.add(as_indexable(record, args.market))
-                except (ValidationError, ValueError) as exc:
-                    errors.add(lineno, describe_invalid(exc) if isinstance(exc, ValidationError) else str(exc))
-                    continue
-                progress.tick()
-            ingest.flush()
+            with store.bulk_writes():
+                for lineno, record in read_records(args.input, errors, config.input.max_line_chars):
+                    try:
+                        ingest.add(as_indexable(record, args.market))
+                    except (ValidationError, ValueError) as exc:
+                        errors.add(lineno, describe_invalid(exc) if isinstance(exc, ValidationError) else str(exc))
+                        continue
+                    progress.tick()
+                ingest.flush()
         progress.done()
         report = ingest.report
         print(f"indexed {report.line()}; {len(errors.errors)} line(s) skipped", file=sys.stderr)

@@ -248,7 +248,8 @@ def import_captures(args, config) -> int:
         ingest = Ingest(store, config.store.spool_dir, target, lambda: Enricher.from_settings(config.enrichment),
                         batch_size=INGEST_BATCH)
         try:
-            summary = run_import(config, args, store, ingest)
+            with store.bulk_writes():
+                summary = run_import(config, args, store, ingest)
             status = "finished"
         except KeyboardInterrupt:
             status, reason = "interrupted", "stopped by a signal; a re-run goes on where this one stopped"

@@ -307,6 +307,7 @@ def test_an_embedded_file_of_an_earlier_schema_is_migrated_when_opened(tmp_path,
         store.upsert_listings(enrich(*[make_listing(crawled_at=T0, **fields) for fields in CORPUS]))
     db = sqlite3.connect(path)
     db.execute("DELETE FROM terms WHERE field = 'status'")
+    db.execute("ALTER TABLE listings DROP COLUMN data_digest")  # schema 13's
     db.execute("UPDATE meta SET value = '5' WHERE key = 'schema'")
     db.commit()
     db.close()
@@ -314,6 +315,9 @@ def test_an_embedded_file_of_an_earlier_schema_is_migrated_when_opened(tmp_path,
         assert store.search(Query(filters={"status": ["active"]}, limit=0)).total == 5
         assert store.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0] == str(SCHEMA_VERSION)
         assert keys(store.search(Query(text="mdma"))) == ["a1", "b2"]
+        assert store.db.execute("SELECT count(*) FROM listings WHERE data_digest IS NOT NULL").fetchone()[0] == 5
+        again = store.upsert_listings(enrich(*[make_listing(crawled_at=T0, **fields) for fields in CORPUS]))
+        assert (again.new, again.updated, again.unchanged) == (0, 0, 5)
 
 
 def test_an_index_of_an_earlier_release_takes_the_new_filter_field(elasticsearch_url, enrich):
@@ -413,3 +417,43 @@ def test_seen_again_it_stays_found_and_a_new_enrichment_replaces_its_terms(loade
     loaded.upsert_listings([relabelled])
     assert "a1" in keys(loaded.search(Query(filters={"category": ["counterfeits.watches"]})))
     assert "a1" not in keys(loaded.search(Query(filters={"category": ["drugs"]})))
+
+
+def test_the_same_sighting_again_is_counted_unchanged_and_leaves_the_document(loaded, enrich):
+    """A re-run of the same input (an import run twice, a file indexed again): every item is
+    the very sighting its document holds (index.documents.sighting_digest)."""
+    before = {doc.id: doc for doc in loaded.iter_listings()}
+    report = loaded.upsert_listings(enrich(*[make_listing(crawled_at=T0, **fields) for fields in CORPUS]))
+    assert (report.new, report.updated, report.unchanged) == (0, 0, 5)
+    assert {doc.id: doc for doc in loaded.iter_listings()} == before
+
+
+@pytest.mark.parametrize("order", ["repeat first", "change first"])
+def test_a_repeated_sighting_beside_a_change_of_the_same_listing_in_one_batch(loaded, enrich, order):
+    """Only a sighting that matches the stored document *before* the batch changes it is
+    skipped unread; the change always lands."""
+    repeat = enrich(make_listing(crawled_at=T0, **CORPUS[0]))[0]
+    change = enrich(make_listing(crawled_at=T0 + timedelta(days=1),
+                                 **{**CORPUS[0], "price": {"amount": 90, "currency": "USD"}}))[0]
+    report = loaded.upsert_listings([repeat, change] if order == "repeat first" else [change, repeat])
+    assert (report.new, report.updated, report.unchanged) == (0, 1, 1)
+    doc = loaded.get_listing(listing_id("alpha", "a1"))
+    assert [(p.amount, p.at) for p in doc.price_history] == [(100, T0), (90, T0 + timedelta(days=1))]
+    assert doc.last_seen == T0 + timedelta(days=1) and doc.data.listing.price.amount == 90
+
+
+def test_bulk_writes_are_searchable_when_the_block_ends(store, enrich):
+    """Inside bulk_writes() a store may defer making writes searchable (Elasticsearch skips the
+    refresh per request: shown here with the index's own periodic refresh turned off); when the
+    block ends, everything written is found."""
+    elastic = hasattr(store, "es")
+    items = enrich(*[make_listing(crawled_at=T0, **fields) for fields in CORPUS])
+    with store.bulk_writes():
+        assert store.upsert_listings(items[:2]).new == 2
+        if elastic:
+            store.es.indices.put_settings(index=store.listings, settings={"index": {"refresh_interval": "-1"}})
+        assert store.upsert_listings(items[2:]).new == 3
+        if elastic:
+            assert store.search(Query(limit=0)).total < 5
+    assert store.search(Query(limit=0)).total == 5
+    assert keys(store.search(Query(text="mdma"))) == ["a1", "b2"]
