@@ -5,7 +5,8 @@ fetch every URL in a file and print one JSON line with pages, seconds and CPU se
 
 MODE: interdict (Interdict's Tor SOCKS5h handler), privoxy (Scrapy's stock handler with
 Privoxy as HTTP proxy in front of the same Tor client), requests (requests[socks],
-sequential, one session).
+sequential, one session), privoxy-crawl (the file's one URL is a site's front page: follow
+every link on that host, as ahmia-crawler does, through Privoxy, no pipelines).
 """
 
 from __future__ import annotations
@@ -35,16 +36,18 @@ def run_requests(urls: list[str], proxy: str) -> int:
 def run_scrapy(mode: str, urls: list[str], concurrency: int, proxy: str) -> int:
     import scrapy
     from scrapy.crawler import CrawlerProcess
+    from scrapy.linkextractors import LinkExtractor
     from scrapy.settings import Settings
 
     from config import load_config
 
     settings = Settings()
-    settings.setmodule("crawlers.settings", priority="project")
+    if mode != "privoxy-crawl":  # that one is stock Scrapy, as ahmia-crawler runs it
+        settings.setmodule("crawlers.settings", priority="project")
     settings.setdict({"ITEM_PIPELINES": {}, "EXTENSIONS": {}, "LOG_LEVEL": "ERROR", "RETRY_TIMES": 0,
                       "CONCURRENT_REQUESTS": concurrency, "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
                       "DOWNLOAD_SLOTS": {"bench": {"concurrency": concurrency, "delay": 0}}}, priority="cmdline")
-    if mode == "privoxy":
+    if mode.startswith("privoxy"):
         # Scrapy's own handlers and middlewares only: HttpProxyMiddleware sends it to Privoxy
         settings.set("DOWNLOAD_HANDLERS", {}, priority="cmdline")
         settings.set("DOWNLOADER_MIDDLEWARES", {}, priority="cmdline")
@@ -55,13 +58,18 @@ def run_scrapy(mode: str, urls: list[str], concurrency: int, proxy: str) -> int:
         market = load_config().market("bench") if mode == "interdict" else None
         market_name = "bench"
 
+        links = LinkExtractor(allow_domains=[urls[0].split("/")[2].split(":")[0]])
+
         async def start(self):
             for url in urls:
-                meta = {"proxy": proxy} if mode == "privoxy" else {}
-                yield scrapy.Request(url, meta=meta, dont_filter=True)
+                meta = {"proxy": proxy} if mode.startswith("privoxy") else {}
+                yield scrapy.Request(url, meta=meta, dont_filter=mode != "privoxy-crawl")
 
         def parse(self, response):
             ok.append(response.status == 200)
+            if mode == "privoxy-crawl" and response.status == 200:
+                for link in self.links.extract_links(response):
+                    yield scrapy.Request(link.url, meta={"proxy": proxy})
 
     process = CrawlerProcess(settings)
     process.crawl(BenchSpider)

@@ -1,11 +1,18 @@
 """Benchmark: pages/s over the private Tor network.
 
     .venv/bin/python bench/tor_crawl.py [--pages 600] [--concurrency 4,16,32]
+    .venv/bin/python bench/tor_crawl.py --pipeline [--concurrency 16,32] [--runs 3]
 
 Starts the demo markets, a private Tor network with them as onion services, and Privoxy
 (Debian) in front of the same Tor client. Every variant fetches the same listing pages:
 Interdict's SOCKS5h handler and Scrapy-through-Privoxy at each concurrency, and a plain
 sequential requests[socks] crawler, which is the baseline of the printed ratios.
+
+--pipeline: the whole crawl instead. A real `interdict crawl` of the demo market 'sable' as
+an onion service (parse, enrich, index into an embedded store, WARC evidence), the market's
+concurrency raised to each level, timed until the process ends (the last listing searchable,
+the WARC files closed); against Scrapy through Privoxy crawling the same market by following
+its links with no pipelines (what ahmia-crawler does), the baseline. Runs alternate; medians.
 """
 
 from __future__ import annotations
@@ -13,7 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,12 +73,75 @@ def worker(mode: str, urls_file: Path, concurrency: int, proxy: str, env: dict, 
     return result
 
 
+def full_crawl(workdir: Path, tor_config: str, onion: str, level: int, run: int) -> dict:
+    """One `interdict crawl` of the onion market at this concurrency: pages, seconds, CPU s."""
+    from config import load_config
+    from index import open_store
+
+    where = workdir / f"crawl-{level}-{run}"
+    where.mkdir()
+    config = where / "bench.toml"
+    config.write_text(tor_config + f'[markets.bench]\nprofile = "sable"\ntransport = "tor"\n'
+                      f'base_urls = ["http://{onion}"]\nconcurrency = {level}\ndelay = 0.0\n')
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("INTERDICT_")},
+           "INTERDICT_CONFIG": str(config), "INTERDICT_EVIDENCE__DIR": str(where / "evidence"),
+           "INTERDICT_STORE__SPOOL_DIR": str(where / "spool"), "INTERDICT_CRAWL__STATE_DIR": str(where / "state")}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "interdict.cli", "crawl", "bench", "--store", str(where / "store.db")],
+                         capture_output=True, text=True, cwd=REPO, env=env, timeout=1800)
+    seconds = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if out.returncode:
+        sys.exit(f"interdict crawl failed ({out.returncode}): {out.stderr[-2000:]}")
+    with open_store(load_config(path=config, env={}), str(where / "store.db")) as store:
+        job = store.jobs("bench", limit=1)[0]
+        listings = store.count_listings()
+    warcs = list((where / "evidence").glob("*.warc.gz"))
+    return {"mode": "pipeline", "concurrency": level, "pages": job.pages, "listings": listings, "warc_files": len(warcs),
+            "seconds": seconds, "pages_per_s": job.pages / seconds,
+            "cpu_seconds": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime}
+
+
+def pipeline_runs(args, levels: list[int], net: TorNetwork, privoxy_url: str, privoxy_pid: int, workdir: Path) -> None:
+    onion = net.onion_hosts["sable"]
+    tor_config = f'[tor]\nsocks_url = "{net.socks_url}"\ncontrol_port = {net.control_port}\n'
+    front = workdir / "front.txt"
+    front.write_text(f"http://{onion}/\n")
+    results: list[dict] = []
+    worker("privoxy-crawl", front, levels[0], privoxy_url, dict(os.environ), helper=privoxy_pid)  # warm-up
+    for run in range(args.runs):
+        for level in levels:
+            results.append(full_crawl(workdir, tor_config, onion, level, run))
+            results.append(worker("privoxy-crawl", front, level, privoxy_url, dict(os.environ), helper=privoxy_pid))
+    print(f"\nthe demo market 'sable' as an onion service, private Tor network on loopback; {args.runs} alternating "
+          "runs, medians (each run's pages/s in brackets)")
+    print(f"{'crawl':<46}{'conc.':>6}{'pages':>7}{'pages/s':>9}{'CPU s':>7}")
+    names = {"pipeline": "Interdict: interdict crawl (whole pipeline)", "privoxy-crawl": "Scrapy via Privoxy (baseline)"}
+    medians: dict[tuple[str, int], float] = {}
+    for level in levels:
+        for mode in ("pipeline", "privoxy-crawl"):
+            runs = [r for r in results if r["mode"] == mode and r["concurrency"] == level]
+            medians[mode, level] = statistics.median(r["pages_per_s"] for r in runs)
+            each = ", ".join(f"{r['pages_per_s']:.1f}" for r in runs)
+            print(f"{names[mode]:<46}{level:>6}{runs[0]['pages']:>7}{medians[mode, level]:>9.1f}"
+                  f"{statistics.median(r['cpu_seconds'] for r in runs):>7.1f}  [{each}]")
+    for level in levels:
+        print(f"concurrency {level}: Interdict / baseline = {medians['pipeline', level] / medians['privoxy-crawl', level]:.2f}×")
+    full = [r for r in results if r["mode"] == "pipeline"]
+    print(f"every Interdict run indexed {min(r['listings'] for r in full)}–{max(r['listings'] for r in full)} listings "
+          f"and closed {min(r['warc_files'] for r in full)}–{max(r['warc_files'] for r in full)} WARC file(s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=600)
-    parser.add_argument("--concurrency", default="4,16,32")
+    parser.add_argument("--concurrency", default=None, help="levels (default 4,16,32; with --pipeline 16,32)")
+    parser.add_argument("--pipeline", action="store_true", help="whole crawls: interdict crawl against "
+                        "Scrapy via Privoxy following links")
+    parser.add_argument("--runs", type=int, default=3, help="with --pipeline: alternating runs (default 3)")
     args = parser.parse_args()
-    levels = [int(c) for c in args.concurrency.split(",")]
+    levels = [int(c) for c in (args.concurrency or ("16,32" if args.pipeline else "4,16,32")).split(",")]
     catalog = Catalog()
     keys = [spec.key for spec in catalog.markets["sable"].listings[: args.pages]]
     workdir = Path(tempfile.mkdtemp(prefix="interdict-bench-"))
@@ -84,6 +156,9 @@ def main() -> None:
             net.wait_for_onion("sable")
             print(f"private Tor network up, first onion fetch after {time.monotonic() - t0:.1f} s", flush=True)
             privoxy, privoxy_url = start_privoxy(workdir, net.socks_port)
+            if args.pipeline:
+                pipeline_runs(args, levels, net, privoxy_url, privoxy.pid, workdir)
+                return
             onion = net.onion_hosts["sable"]
             urls_file = workdir / "urls.txt"
             urls_file.write_text("\n".join(f"http://{onion}/listing/{k}" for k in keys) + "\n")

@@ -3,7 +3,10 @@
 A downloader middleware placed before redirects and decompression: the record holds what
 the server sent (redirect answers included), and the request's meta gets the record's
 place (file, id, offset, SHA-256) for the spider to put into the listing's ``Evidence``. Responses that never reach the spider
-(errors, bans) are archived too: evidence of what the market answered.
+(errors, bans) are archived too: evidence of what the market answered. Records are compressed
+and written on the process's evidence thread (crawlers/offload.py), in fetch order; a
+response goes on to the spider only once its record is written, and other downloads go on
+meanwhile.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
+from crawlers.offload import shared_worker
 from crawlers.transport.mirrors import origin
 from crawlers.transport.routing import market_of, route_for
 from index import EvidenceArchive
@@ -44,21 +48,26 @@ class WarcEvidenceMiddleware:
     def spider_opened(self, spider) -> None:
         market = market_of(self.crawler)
         self.archive = EvidenceArchive(self.folder, self.max_file_bytes, label=market.name if market else spider.name)
+        self.worker = shared_worker("interdict-evidence")
 
-    def spider_closed(self, spider) -> None:
+    def spider_closed(self, spider):
         if self.archive is not None:
-            self.archive.close()
+            return self.worker.run(self.archive.close)  # after the records handed over before
+        return None
 
     def process_response(self, request, response, spider=None):
         if self.archive is None:
             return response
         market = market_of(self.crawler)
-        stored = self.archive.write(
-            url=response.url, method=request.method, request_headers=_headers(request.headers),
+        written = self.worker.run(
+            self.archive.write, url=response.url, method=request.method, request_headers=_headers(request.headers),
             status=response.status, reason="", response_headers=_headers(response.headers), body=response.body,
             fetched_at=datetime.now(UTC), route="tor" if route_for(request, market) == "tor" else "clearnet",
-            mirror=origin(response.url),
-            market=market.name if market else "")
-        request.meta[EVIDENCE_META] = stored
-        self.crawler.stats.inc_value("interdict/evidence/records")
-        return response
+            mirror=origin(response.url), market=market.name if market else "")
+
+        def stored(record):
+            request.meta[EVIDENCE_META] = record
+            self.crawler.stats.inc_value("interdict/evidence/records")
+            return response
+
+        return written.addCallback(stored)

@@ -44,7 +44,7 @@ def job_counts(stats: dict) -> dict:
         "listings_updated": count("interdict/index/listings_updated"),
         "listings_unchanged": count("interdict/index/listings_unchanged"),
         "vendors": count("interdict/vendors/scraped"),
-        "errors": count("downloader/exception_count") + count("log_count/ERROR"),
+        "errors": count("downloader/exception_count") + count("interdict/log_errors"),
         "bans": count("interdict/tor/bans"), "circuit_renewals": count("interdict/tor/circuit_renewals"),
         "mirror": max(served, key=served.get) if served else None}
 

@@ -34,6 +34,22 @@ def _trigger(crawler: Crawler) -> str:
     return f"scrapyd:{job}" if job else "scrapy"
 
 
+class CrawlErrors(logging.Handler):
+    """Counts the ERROR records of one crawl (``interdict/log_errors``): Scrapy's log_count
+    stats count every record of the process, so with two markets crawled in one process each
+    job counted the other's errors, or not, as their timing fell. A record that names no
+    spider counts for every crawl running."""
+
+    def __init__(self, crawler: Crawler):
+        super().__init__(logging.ERROR)
+        self.crawler = crawler
+
+    def emit(self, record: logging.LogRecord) -> None:
+        spider = getattr(record, "spider", None)
+        if spider is None or spider is self.crawler.spider:
+            self.crawler.stats.inc_value("interdict/log_errors")
+
+
 class CrawlJobs:
     def __init__(self, crawler: Crawler):
         self.crawler, self.stats = crawler, crawler.stats
@@ -56,6 +72,8 @@ class CrawlJobs:
             self.stats.set_value("interdict/busy", holder)
             log.warning("%s: not crawled: another crawl of it is running (%s)", self.market, holder)
         self.history = JobHistory(self.config, crawler.settings.get("INTERDICT_STORE_PATH") or None)
+        self.errors = CrawlErrors(crawler)
+        logging.getLogger().addHandler(self.errors)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "CrawlJobs":
@@ -119,4 +137,5 @@ class CrawlJobs:
                 self.job = self.history.finish(self.job, stats, crawl_complete=complete)
                 self.stats.set_value("interdict/job", self.job.id)
         finally:
+            logging.getLogger().removeHandler(self.errors)
             self._release()
