@@ -35,7 +35,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from crawlers.extract.generic import extract  # noqa: E402
-from interdict.imports.pages import read_page, start_worker  # noqa: E402
+from crawlers.reading import start_worker  # noqa: E402
+from interdict.imports.pages import read_page  # noqa: E402
 
 ARCHIVE = REPO.parent / "shared" / "data" / "archives" / "darkdock-2024.tar.gz"
 GOALS = {"parse_per_core": 150.0, "import": 100.0, "rss_mb": 1024.0}

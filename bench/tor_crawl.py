@@ -59,8 +59,22 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, all) CPU time of the whole machine so far: what every process used, Tor's included."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_cores(since: tuple[int, int]) -> float:
+    """Cores busy on average since ``since`` (machine_jiffies): 2.0 is a 2-core machine saturated."""
+    busy, total = machine_jiffies()
+    return (busy - since[0]) / max(total - since[1], 1) * (os.cpu_count() or 1)
+
+
 def worker(mode: str, urls_file: Path, concurrency: int, proxy: str, env: dict, helper: int | None = None) -> dict:
     helper_cpu = process_cpu(helper) if helper else 0.0
+    machine = machine_jiffies()
     out = subprocess.run([sys.executable, str(REPO / "bench" / "_fetch_worker.py"), mode, str(urls_file),
                           str(concurrency), proxy], capture_output=True, text=True, cwd=REPO, env=env, timeout=1800)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
@@ -68,6 +82,7 @@ def worker(mode: str, urls_file: Path, concurrency: int, proxy: str, env: dict, 
         sys.exit(f"{mode} run failed: {out.stderr[-2000:]}")
     result = json.loads(lines[-1])
     result["pages_per_s"] = result["pages"] / result["seconds"]
+    result["busy_cores"] = busy_cores(machine)
     if helper:  # Privoxy's own CPU belongs to its route
         result["cpu_seconds"] += process_cpu(helper) - helper_cpu
     return result
@@ -87,10 +102,12 @@ def full_crawl(workdir: Path, tor_config: str, onion: str, level: int, run: int)
            "INTERDICT_CONFIG": str(config), "INTERDICT_EVIDENCE__DIR": str(where / "evidence"),
            "INTERDICT_STORE__SPOOL_DIR": str(where / "spool"), "INTERDICT_CRAWL__STATE_DIR": str(where / "state")}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    machine = machine_jiffies()
     t0 = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "interdict.cli", "crawl", "bench", "--store", str(where / "store.db")],
                          capture_output=True, text=True, cwd=REPO, env=env, timeout=1800)
     seconds = time.monotonic() - t0
+    cores = busy_cores(machine)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode:
         sys.exit(f"interdict crawl failed ({out.returncode}): {out.stderr[-2000:]}")
@@ -99,7 +116,7 @@ def full_crawl(workdir: Path, tor_config: str, onion: str, level: int, run: int)
         listings = store.count_listings()
     warcs = list((where / "evidence").glob("*.warc.gz"))
     return {"mode": "pipeline", "concurrency": level, "pages": job.pages, "listings": listings, "warc_files": len(warcs),
-            "seconds": seconds, "pages_per_s": job.pages / seconds,
+            "seconds": seconds, "pages_per_s": job.pages / seconds, "busy_cores": cores,
             "cpu_seconds": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime}
 
 
@@ -116,7 +133,9 @@ def pipeline_runs(args, levels: list[int], net: TorNetwork, privoxy_url: str, pr
             results.append(worker("privoxy-crawl", front, level, privoxy_url, dict(os.environ), helper=privoxy_pid))
     print(f"\nthe demo market 'sable' as an onion service, private Tor network on loopback; {args.runs} alternating "
           "runs, medians (each run's pages/s in brackets)")
-    print(f"{'crawl':<46}{'conc.':>6}{'pages':>7}{'pages/s':>9}{'CPU s':>7}")
+    print("CPU s: the crawler process (Interdict: its children too), plus Privoxy for the baseline; busy cores: "
+          f"the whole machine's (Tor relays, the market, everything) of {os.cpu_count()}")
+    print(f"{'crawl':<46}{'conc.':>6}{'pages':>7}{'pages/s':>9}{'CPU s':>7}{'busy cores':>11}")
     names = {"pipeline": "Interdict: interdict crawl (whole pipeline)", "privoxy-crawl": "Scrapy via Privoxy (baseline)"}
     medians: dict[tuple[str, int], float] = {}
     for level in levels:
@@ -125,7 +144,8 @@ def pipeline_runs(args, levels: list[int], net: TorNetwork, privoxy_url: str, pr
             medians[mode, level] = statistics.median(r["pages_per_s"] for r in runs)
             each = ", ".join(f"{r['pages_per_s']:.1f}" for r in runs)
             print(f"{names[mode]:<46}{level:>6}{runs[0]['pages']:>7}{medians[mode, level]:>9.1f}"
-                  f"{statistics.median(r['cpu_seconds'] for r in runs):>7.1f}  [{each}]")
+                  f"{statistics.median(r['cpu_seconds'] for r in runs):>7.1f}"
+                  f"{statistics.median(r['busy_cores'] for r in runs):>11.2f}  [{each}]")
     for level in levels:
         print(f"concurrency {level}: Interdict / baseline = {medians['pipeline', level] / medians['privoxy-crawl', level]:.2f}×")
     full = [r for r in results if r["mode"] == "pipeline"]

@@ -78,6 +78,9 @@ class CrawlSettings(_Strict):
     # A worker on another host whose heartbeat is older than this is taken for dead and its
     # pages queued again (a dead worker on this host is noticed at once).
     frontier_lease_timeout: float = Field(30, ge=2)
+    # Processes that read fetched pages (crawlers/reading.py), shared by the crawls of one
+    # process: -1, one per core; 0, read in the crawl's own process (one core for everything).
+    page_workers: int = Field(-1, ge=-1, le=64)
 
 
 class EvidenceSettings(_Strict):

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
 
 from crawlers.offload import shared_worker
 from crawlers.transport.mirrors import origin
@@ -50,24 +51,18 @@ class WarcEvidenceMiddleware:
         self.archive = EvidenceArchive(self.folder, self.max_file_bytes, label=market.name if market else spider.name)
         self.worker = shared_worker("interdict-evidence")
 
-    def spider_closed(self, spider):
-        if self.archive is not None:
-            return self.worker.run(self.archive.close)  # after the records handed over before
-        return None
+    async def spider_closed(self, spider) -> None:
+        if self.archive is not None:  # after the records handed over before
+            await maybe_deferred_to_future(self.worker.run(self.archive.close))
 
-    def process_response(self, request, response, spider=None):
+    async def process_response(self, request, response, spider=None):
         if self.archive is None:
             return response
         market = market_of(self.crawler)
-        written = self.worker.run(
+        request.meta[EVIDENCE_META] = await maybe_deferred_to_future(self.worker.run(
             self.archive.write, url=response.url, method=request.method, request_headers=_headers(request.headers),
             status=response.status, reason="", response_headers=_headers(response.headers), body=response.body,
             fetched_at=datetime.now(UTC), route="tor" if route_for(request, market) == "tor" else "clearnet",
-            mirror=origin(response.url), market=market.name if market else "")
-
-        def stored(record):
-            request.meta[EVIDENCE_META] = record
-            self.crawler.stats.inc_value("interdict/evidence/records")
-            return response
-
-        return written.addCallback(stored)
+            mirror=origin(response.url), market=market.name if market else ""))
+        self.crawler.stats.inc_value("interdict/evidence/records")
+        return response

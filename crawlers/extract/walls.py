@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
@@ -64,7 +65,17 @@ def might_be_wall(body: bytes, words: frozenset[bytes]) -> bool:
     return any(hint in lowered for hint in _ELEMENT_HINTS) or any(w in lowered for w in words)
 
 
+@lru_cache(maxsize=256)
+def _any_of(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern for a list of marker words: a page is searched once, not once per word."""
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)") if words else None
+
+
 def _marker(haystack: str, words: list[str]) -> str | None:
+    """The first of ``words`` (in their order) that the text holds as a word."""
+    pattern = _any_of(tuple(words))
+    if pattern is None or not pattern.search(haystack):
+        return None
     return next((w for w in words if re.search(r"(?<!\w)" + re.escape(w) + r"(?!\w)", haystack)), None)
 
 

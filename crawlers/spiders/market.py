@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -16,7 +17,9 @@ import scrapy
 from scrapy.exceptions import CloseSpider
 from scrapy.http import HtmlResponse, Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.exceptions import DownloadCancelledError, DownloadConnectionRefusedError, DownloadTimeoutError
+from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from config import Market, Settings
@@ -24,12 +27,11 @@ from contracts.listings import Evidence
 from crawlers import signals as crawl_signals
 from crawlers.addon import interdict_config
 from crawlers.evidence import EVIDENCE_META
-from crawlers.extract import read_listings, to_listing
-from crawlers.extract.dom import Page as ExtractPage
-from crawlers.extract.walls import Wall, marker_bytes, merged_markers, might_be_wall, wall_of
+from crawlers.extract.walls import Wall, marker_bytes, merged_markers
 from crawlers.handoff import MarketStates
-from crawlers.pages import PROFILES, PageError
-from crawlers.pages.base import MarketProfile, WebPage, listing_of, vendor_of
+from crawlers.pages import PROFILES
+from crawlers.pages.base import MarketProfile
+from crawlers.reading import PageReading, PageTask, shared_readers
 from crawlers.sessions import load_sessions
 from crawlers.transport.egress import EgressBlocked
 from crawlers.transport.errors import TorCircuitError
@@ -37,6 +39,22 @@ from crawlers.transport.mirrors import origin, with_origin
 from index import StoreError, open_store
 
 log = logging.getLogger(__name__)
+
+
+def _when_done(future: Future) -> Deferred:
+    """A Deferred fired in the reactor thread when a concurrent future is done."""
+    from twisted.internet import reactor
+
+    done: Deferred = Deferred()
+
+    def fire(result: Future) -> None:
+        if result.exception() is not None:
+            done.errback(Failure(result.exception()))
+        else:
+            done.callback(result.result())
+
+    future.add_done_callback(lambda result: reactor.callFromThread(fire, result))
+    return done
 
 
 class MarketSpider(scrapy.Spider):
@@ -76,6 +94,7 @@ class MarketSpider(scrapy.Spider):
         self.session_fingerprint = session.fingerprint if session else ""
         self.wall_markers = merged_markers(self.market.wall_markers)
         self.wall_words = marker_bytes(self.wall_markers)
+        self.readers = shared_readers(config.crawl.page_workers)
 
     async def start(self):
         if self.crawler.stats.get_value("interdict/refused"):
@@ -135,44 +154,48 @@ class MarketSpider(scrapy.Spider):
     def _count(self, key: str, n: int = 1) -> None:
         self.crawler.stats.inc_value(f"interdict/{key}", n)
 
-    def _page(self, cls: type[WebPage], response: Response) -> WebPage:
-        return cls(self._canonical(response.url), response.text)
+    async def parse(self, response: Response):
+        """Read on the page readers (crawlers/reading.py), then act on what they found."""
+        task = PageTask(url=response.url, canonical=self._canonical(response.url), body=response.body,
+                        text=response.text if self.profile else "", html=isinstance(response, HtmlResponse),
+                        profile=self.profile.name if self.profile else None, market=self.market_name,
+                        transport=self.market.transport, crawled_at=datetime.now(UTC), wall_words=self.wall_words,
+                        wall_markers=self.wall_markers)
+        reading = await maybe_deferred_to_future(_when_done(self.readers.submit(task)))
+        for output in self._act(reading, response):
+            yield output
 
-    def _context(self) -> dict:
-        """What the spider adds to what a page shows: market, crawl time, route."""
-        return {"market": self.market_name, "crawled_at": datetime.now(UTC), "transport": self.market.transport}
-
-    def parse(self, response: Response):
+    def _act(self, reading: PageReading, response: Response):
+        if self.profile is not None:
+            self._stop_at_wall(reading.wall, response.url)
+        self._count(f"pages/{reading.kind}")
+        for reason, count in reading.drop_counts.items():
+            self._count(f"dropped/{reason}", count)
         if self.profile is None:
-            yield from self._parse_generic(response)
-            return
-        if isinstance(response, HtmlResponse) and might_be_wall(response.body, self.wall_words):
-            self._stop_at_wall(wall_of(ExtractPage(response.body, response.url), self.wall_markers), response.url)
-        kind = self.profile.kind(response.url)
-        self._count(f"pages/{kind}")
-        if "\ufffd" in response.text:
-            # Bytes that are not valid in the page's encoding: kept with replacement
-            # characters, counted so an analyst knows the text is not byte-exact.
+            self._stop_at_wall(reading.wall, response.url)
+            if reading.wall is not None:
+                return  # nothing behind a wall is the market's
+        if reading.bad_encoding:
             self._count("pages/bad_encoding")
             log.warning("page %s holds bytes invalid in %s; decoded with replacements", response.url, response.encoding)
-        if kind in ("home", "index"):
-            yield from self._follow_index(response)
-        elif kind == "listing":
-            yield from self._listing(response)
-        elif kind == "vendor":
-            yield from self._vendor(response)
+        for reason in reading.drops:
+            self._drop(reason, response.url)
+        for url in reading.listing_urls:
+            if not self._seen_recently(url):
+                yield self._follow(url)
+        for url in reading.follow_urls:
+            if self.profile is not None or (self._followable(url) and not self._seen_recently(url)):
+                yield self._follow(url)
+        for listing in reading.listings:
+            self._count("listings/scraped")
+            yield listing.model_copy(update={"evidence": self._evidence(response)})
+        for vendor in reading.vendors:
+            self._count("vendors/scraped")
+            yield vendor.model_copy(update={"evidence": self._evidence(response)})
 
     def _follow(self, url: str) -> scrapy.Request:
         meta = {} if self.market.obeys_robots_txt else {"dont_obey_robotstxt": True}
         return scrapy.Request(url, callback=self.parse, errback=self.fetch_failed, meta=meta)
-
-    def _follow_index(self, response: Response):
-        page = self._page(self.profile.index_page, response)
-        for url in page.listing_urls():
-            if not self._seen_recently(url):
-                yield self._follow(url)
-        for url in page.follow_urls():
-            yield self._follow(url)
 
     def _evidence(self, response: Response) -> Evidence:
         stored = response.meta.get(EVIDENCE_META)
@@ -180,53 +203,6 @@ class MarketSpider(scrapy.Spider):
             return Evidence(sha256=hashlib.sha256(response.body).hexdigest(), served_by=origin(response.url))
         return Evidence(sha256=stored.sha256, warc_record_id=stored.record_id, warc_file=stored.warc_file,
                         warc_offset=stored.offset, served_by=origin(response.url))
-
-    def _listing(self, response: Response):
-        page = self._page(self.profile.listing_page, response)
-        try:
-            listing = listing_of(page, **self._context())
-        except PageError as exc:
-            self._drop(exc.reason, response.url)
-            return
-        # the vendor's page, when this market's vendor pages are read (the listing carries its link)
-        vendor_url = listing.vendor.url if self.profile.vendor_page else None
-        if vendor_url:
-            yield self._follow(vendor_url)
-        self._count("listings/scraped")
-        yield listing.model_copy(update={"evidence": self._evidence(response)})
-
-    def _vendor(self, response: Response):
-        try:
-            vendor = vendor_of(self._page(self.profile.vendor_page, response), **self._context())
-        except PageError as exc:
-            self._drop(exc.reason, response.url)
-            return
-        self._count("vendors/scraped")
-        yield vendor.model_copy(update={"evidence": self._evidence(response)})
-
-    def _parse_generic(self, response: Response):
-        """A market without page objects: every page read by the generic extractor."""
-        url = self._canonical(response.url)
-        result = read_listings(response.body, url, self.wall_markers, language=False)  # listings carry none
-        self._count(f"pages/{result.kind}")
-        for reason, count in result.drops.items():
-            self._count(f"dropped/{reason}", count)
-        self._stop_at_wall(result.wall, response.url)
-        if result.wall is not None:
-            return  # nothing behind a wall is the market's
-        if result.kind == "listing":
-            crawled_at = datetime.now(UTC)
-            for parsed in result.listings:
-                try:
-                    listing = to_listing(parsed, self.market_name, crawled_at, self.market.transport)
-                except PageError as exc:
-                    self._drop(exc.reason, response.url)
-                    continue
-                self._count("listings/scraped")
-                yield listing.model_copy(update={"evidence": self._evidence(response)})
-        for link in result.links:
-            if self._followable(link) and not self._seen_recently(link):
-                yield self._follow(link)
 
     def _followable(self, url: str) -> bool:
         parts = urlsplit(url)

@@ -10,7 +10,6 @@ in several captures (and on index and detail pages) is one listing.
 
 from __future__ import annotations
 
-import gc
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,15 +31,6 @@ _OWN_URL_RES = (
      re.compile(rb"""<meta\s[^>]*property\s*=\s*["']?og:url["']?[^>]*content\s*=\s*["']?([^"'\s>]+)""", re.I)),
 )
 _V2_ONION_RE = re.compile(r"(?:^|\.)[a-z2-7]{16}\.onion$")
-
-
-def start_worker() -> None:
-    """Each worker process, once: reading a page makes and drops thousands of small objects,
-    and the cycle collector, run every 700 of them over everything the process has imported,
-    took a twentieth of the time. What is loaded now is frozen out of its sight, and it runs
-    less often (the objects of a page are freed by reference counting anyway)."""
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
 
 
 def own_url(data: bytes) -> str | None:

@@ -23,10 +23,11 @@ from pathlib import Path
 
 from config import Settings as Config
 from contracts.listings import Capture, Evidence, Listing
+from crawlers.reading import start_worker
 from index.evidence import EvidenceArchive
 from interdict.errors import UserError
 from interdict.imports.datasets import dataset_records
-from interdict.imports.pages import PageResult, legacy_onion, read_page, start_worker
+from interdict.imports.pages import PageResult, legacy_onion, read_page
 from interdict.imports.records import Incomplete
 from interdict.imports.sources import METER, Member, Skipped, members
 from interdict.progress import Progress
