@@ -1,9 +1,7 @@
-"""Work kept off the reactor thread. Enrichment, store writes and WARC records cost
-milliseconds each; run in the reactor thread they stall every download in flight, so a
-crawl stopped scaling with concurrency. Each kind of work gets one worker thread that runs
-its jobs in the order they were handed over (batches reach the store in crawl order, WARC
-records their file in fetch order), and a caller that has too many jobs waiting waits too
-(back-pressure up to Scrapy's scheduler)."""
+"""Work kept off the reactor thread: writing WARC records (compressing, hashing, writing)
+costs milliseconds a page, and in the reactor thread it stalls every download in flight.
+Each kind of work gets one worker thread that runs its jobs in the order they were handed
+over (records reach their file in fetch order)."""
 
 from __future__ import annotations
 
@@ -38,42 +36,6 @@ class OrderedWorker:
 
 @lru_cache(maxsize=None)
 def shared_worker(name: str) -> OrderedWorker:
-    """The process's worker of that name: the spiders of one process (the demo crawls two
-    markets at once) share one enrichment pipeline, which is not made for two threads."""
+    """The process's worker of that name, shared by the spiders of one process (the demo
+    crawls two markets at once)."""
     return OrderedWorker(name)
-
-
-class InFlight:
-    """Jobs handed to a worker and not yet done, with a bound: ``wait_below`` fires once fewer
-    than ``limit`` remain."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        self.jobs: list[Deferred] = []
-        self.waiters: list[tuple[int, Deferred]] = []
-
-    def add(self, job: Deferred) -> Deferred:
-        self.jobs.append(job)
-        job.addBoth(self._done, job)
-        return job
-
-    def _done(self, result: Any, job: Deferred) -> Any:
-        self.jobs.remove(job)
-        ready = [(n, w) for n, w in self.waiters if len(self.jobs) < n]
-        self.waiters = [(n, w) for n, w in self.waiters if len(self.jobs) >= n]
-        for _, waiter in ready:
-            waiter.callback(None)
-        return result
-
-    def wait_below(self, count: int | None = None) -> Deferred:
-        """Fires when fewer than ``count`` (default: the limit) jobs are in flight; at once if so."""
-        count = self.limit if count is None else count
-        waiter: Deferred = Deferred()
-        if len(self.jobs) < count:
-            waiter.callback(None)
-        else:
-            self.waiters.append((count, waiter))
-        return waiter
-
-    def wait_all(self) -> Deferred:
-        return self.wait_below(1)

@@ -12,16 +12,14 @@ from typing import IO
 from pydantic import ValidationError
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
-from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
-from twisted.python.failure import Failure
 
 from config import EnrichmentSettings
 from contracts.listings import Listing, VendorProfile
 from crawlers import signals as crawl_signals
 from crawlers.addon import interdict_config
 from crawlers.ingest import Ingest, IngestReport
-from crawlers.offload import InFlight, shared_worker
 from index import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -62,16 +60,13 @@ class EnrichIndexPipeline:
     """Enrich in batches and upsert into the configured store; optionally echo JSON Lines.
     A batch is sent when full, or once its first item has waited INTERDICT_BATCH_MAX_WAIT
     seconds (a slow market's listings are not held back for long; the crawl frontier settles
-    pages only once their items are committed). Batches are enriched and written on the
-    process's ingest thread (crawlers/offload.py), in order, while downloads go on; with
-    INTERDICT_BATCHES_IN_FLIGHT batches waiting there, the next item waits too."""
+    pages only once their items are committed)."""
 
     def __init__(self, crawler: Crawler):
         settings = crawler.settings
         self.crawler, self.stats, self.signals = crawler, crawler.stats, crawler.signals
         self.batch_size = settings.getint("INTERDICT_BATCH_SIZE", 200)
         self.max_wait = settings.getfloat("INTERDICT_BATCH_MAX_WAIT", 2.0)
-        self.in_flight = InFlight(settings.getint("INTERDICT_BATCHES_IN_FLIGHT", 2))
         self.oldest: float | None = None  # when the first item of the batch being filled came
         self.timer: task.LoopingCall | None = None
         self.config = interdict_config(settings)
@@ -100,18 +95,15 @@ class EnrichIndexPipeline:
             self.output = sys.stdout
         elif self.output_target:
             self.output = open(self.output_target, "a", encoding="utf-8")
-        self.worker = shared_worker("interdict-ingest")
         self.timer = task.LoopingCall(self._flush_if_waited)
         self.timer.start(max(0.2, self.max_wait / 2), now=False)
 
-    async def process_item(self, item, spider=None):
+    def process_item(self, item, spider=None):
         (self.listings if isinstance(item, Listing) else self.vendors).append(item)
         if self.oldest is None:
             self.oldest = time.monotonic()
         if len(self.listings) >= self.batch_size or len(self.vendors) >= self.batch_size:
             self.flush()
-            # back-pressure: this page's processing waits, and Scrapy fetches less meanwhile
-            await maybe_deferred_to_future(self.in_flight.wait_below())
         return item
 
     def _flush_if_waited(self) -> None:
@@ -119,32 +111,19 @@ class EnrichIndexPipeline:
             self.flush()
 
     def flush(self) -> None:
-        """Hand what is pending to the ingest thread; its items are committed (the frontier
-        settles their pages) once it is written, never before."""
         self.oldest = None
-        batch: list = [*self.listings, *self.vendors]
-        self.listings, self.vendors = [], []
+        batch = self.listings + self.vendors
+        self._write()
         if batch:
-            job = self.worker.run(self._write, batch)
-            job.addCallbacks(self._written, self._not_written, callbackArgs=(batch,))
-            self.in_flight.add(job)
+            self.signals.send_catch_log(crawl_signals.items_committed, items=batch)
 
-    def _write(self, batch: list) -> IngestReport:  # on the ingest thread
-        self.ingest.add_all(batch)
-        return self.ingest.flush()
-
-    def _written(self, done: IngestReport, batch: list) -> None:
+    def _write(self) -> None:
+        self.ingest.add_all([*self.listings, *self.vendors])
+        self.listings, self.vendors = [], []
+        done = self.ingest.flush()
         self._count(done)
         if self.output and done.written:
             self._emit(done.written)
-        self.signals.send_catch_log(crawl_signals.items_committed, items=batch)
-
-    def _not_written(self, failure: Failure) -> None:
-        # Not committed: the frontier keeps the pages, and a resumed crawl fetches them again.
-        self.stats.inc_value("interdict/index/failed_batches")
-        log.error("a batch could not be enriched or stored: %s", failure.getErrorMessage(),
-                  exc_info=(failure.type, failure.value, failure.getTracebackObject()),
-                  extra={"spider": self.crawler.spider})
 
     def _emit(self, enriched: list) -> None:
         """The listings (already stored) to the output; a reader that went away (`| head`)
@@ -166,32 +145,22 @@ class EnrichIndexPipeline:
             for outcome in ("new", "updated", "unchanged", "rejected"):
                 self.stats.inc_value(f"interdict/index/{kind}_{outcome}", getattr(report, outcome))
 
-    async def close_spider(self, spider=None) -> None:
+    def close_spider(self, spider=None) -> None:
         if self.timer and self.timer.running:
             self.timer.stop()
         try:
             self.flush()
-            await maybe_deferred_to_future(self.in_flight.wait_all())
-            left = await maybe_deferred_to_future(self.worker.run(self._finish))
-            if left:
-                self.stats.set_value("interdict/index/left_in_spool", left)
+            if self.writer.spool.batches():
+                log.warning("waiting up to %.0f s for the store to take %d spooled batch(es)",
+                            self.spool_wait, len(self.writer.spool.batches()))
+                if not self.writer.drain_until(self.spool_wait):
+                    self.stats.set_value("interdict/index/left_in_spool", self.writer.spool.pending_records())
+                    log.error("store still unavailable: %d record(s) stay in %s; the next crawl (or `interdict "
+                              "index --replay`) sends them", self.writer.spool.pending_records(), self.writer.spool.dir)
             self.stats.set_value("interdict/index/replayed_batches", self.writer.replayed_batches)
-        finally:
-            if self.output and self.output is not sys.stdout:
-                self.output.close()
-
-    def _finish(self) -> int:  # on the ingest thread, after every batch: the records left in the spool
-        try:
-            if not self.writer.spool.batches():
-                return 0
-            log.warning("waiting up to %.0f s for the store to take %d spooled batch(es)",
-                        self.spool_wait, len(self.writer.spool.batches()))
-            if self.writer.drain_until(self.spool_wait):
-                return 0
-            log.error("store still unavailable: %d record(s) stay in %s; the next crawl (or `interdict index "
-                      "--replay`) sends them", self.writer.spool.pending_records(), self.writer.spool.dir)
-            return self.writer.spool.pending_records()
         finally:
             if self.store:
                 self.bulk.__exit__(None, None, None)
                 self.store.close()
+            if self.output and self.output is not sys.stdout:
+                self.output.close()
