@@ -133,7 +133,8 @@ def pipeline_runs(args, levels: list[int], net: TorNetwork, privoxy_url: str, pr
             results.append(worker("privoxy-crawl", front, level, privoxy_url, dict(os.environ), helper=privoxy_pid))
     print(f"\nthe demo market 'sable' as an onion service, private Tor network on loopback; {args.runs} alternating "
           "runs, medians (each run's pages/s in brackets)")
-    print("CPU s: the crawler process (Interdict: its children too), plus Privoxy for the baseline; busy cores: "
+    print("CPU s: the crawler process (not Interdict's page readers, children of a fork server), plus Privoxy "
+          "for the baseline; busy cores: "
           f"the whole machine's (Tor relays, the market, everything) of {os.cpu_count()}")
     print(f"{'crawl':<46}{'conc.':>6}{'pages':>7}{'pages/s':>9}{'CPU s':>7}{'busy cores':>11}")
     names = {"pipeline": "Interdict: interdict crawl (whole pipeline)", "privoxy-crawl": "Scrapy via Privoxy (baseline)"}

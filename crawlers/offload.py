@@ -1,15 +1,18 @@
 """Work kept off the reactor thread: writing WARC records (compressing, hashing, writing)
 costs milliseconds a page, and in the reactor thread it stalls every download in flight.
 Each kind of work gets one worker thread that runs its jobs in the order they were handed
-over (records reach their file in fetch order)."""
+over (records reach their file in fetch order). ``when_done`` awaits the pages that
+crawlers/reading.py reads in other processes."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from functools import lru_cache
 from typing import Any
 
 from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 
 class OrderedWorker:
@@ -39,3 +42,19 @@ def shared_worker(name: str) -> OrderedWorker:
     """The process's worker of that name, shared by the spiders of one process (the demo
     crawls two markets at once)."""
     return OrderedWorker(name)
+
+
+def when_done(future: Future) -> Deferred:
+    """A Deferred fired in the reactor thread when a concurrent future is done."""
+    from twisted.internet import reactor
+
+    done: Deferred = Deferred()
+
+    def fire(result: Future) -> None:
+        if result.exception() is not None:
+            done.errback(Failure(result.exception()))
+        else:
+            done.callback(result.result())
+
+    future.add_done_callback(lambda result: reactor.callFromThread(fire, result))
+    return done

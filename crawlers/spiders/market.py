@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -19,7 +18,6 @@ from scrapy.http import HtmlResponse, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.exceptions import DownloadCancelledError, DownloadConnectionRefusedError, DownloadTimeoutError
-from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from config import Market, Settings
@@ -29,6 +27,7 @@ from crawlers.addon import interdict_config
 from crawlers.evidence import EVIDENCE_META
 from crawlers.extract.walls import Wall, marker_bytes, merged_markers
 from crawlers.handoff import MarketStates
+from crawlers.offload import when_done
 from crawlers.pages import PROFILES
 from crawlers.pages.base import MarketProfile
 from crawlers.reading import PageReading, PageTask, shared_readers
@@ -39,22 +38,6 @@ from crawlers.transport.mirrors import origin, with_origin
 from index import StoreError, open_store
 
 log = logging.getLogger(__name__)
-
-
-def _when_done(future: Future) -> Deferred:
-    """A Deferred fired in the reactor thread when a concurrent future is done."""
-    from twisted.internet import reactor
-
-    done: Deferred = Deferred()
-
-    def fire(result: Future) -> None:
-        if result.exception() is not None:
-            done.errback(Failure(result.exception()))
-        else:
-            done.callback(result.result())
-
-    future.add_done_callback(lambda result: reactor.callFromThread(fire, result))
-    return done
 
 
 class MarketSpider(scrapy.Spider):
@@ -161,7 +144,7 @@ class MarketSpider(scrapy.Spider):
                         profile=self.profile.name if self.profile else None, market=self.market_name,
                         transport=self.market.transport, crawled_at=datetime.now(UTC), wall_words=self.wall_words,
                         wall_markers=self.wall_markers)
-        reading = await maybe_deferred_to_future(_when_done(self.readers.submit(task)))
+        reading = await maybe_deferred_to_future(when_done(self.readers.submit(task)))
         for output in self._act(reading, response):
             yield output
 
