@@ -134,12 +134,9 @@ class PageReaders:
             return done
         return self.pool.submit(read_page, task)
 
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-
 
 @lru_cache(maxsize=None)
 def shared_readers(workers: int) -> PageReaders:
-    """The process's page readers: the spiders of one process share them."""
+    """The process's page readers: the spiders of one process share them (the pool's workers
+    end with the process: concurrent.futures joins them at exit)."""
     return PageReaders(os.cpu_count() or 1 if workers < 0 else workers)
