@@ -128,13 +128,8 @@ def nulls_absent(data: Any, fields: Any = None) -> Any:
     they came)."""
     if not isinstance(data, dict):
         return data
-    values = data.values()
-    if None not in values:  # the common case, checked at C speed: records are read by the million
-        for value in values:
-            if type(value) is list and None in value:
-                break
-        else:
-            return data
+    if not any(v is None or (type(v) is list and None in v) for v in data.values()):
+        return data
     out = {}
     for key, value in data.items():
         if fields is not None and key not in fields:
