@@ -167,7 +167,10 @@ class ElasticsearchStore(Store):
             old = next(iter(self.es.indices.get_alias(name=alias)))
             version = int(old.rsplit("-v", 1)[1]) + 1
             new = f"{alias}-v{version}"
-            self.es.indices.create(index=new, mappings=mapping, settings={"number_of_shards": 1, "number_of_replicas": 0})
+            # No refresh while copying (nothing searches the new index before the alias moves),
+            # then one; bulk requests as the batch writes send them, several in flight.
+            self.es.indices.create(index=new, mappings=mapping, settings={
+                "number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"})
             left_out: list[str] = []
 
             def actions():
@@ -179,7 +182,11 @@ class ElasticsearchStore(Store):
                     else:
                         yield {"_op_type": "index", "_index": new, "_id": hit["_id"], "_source": source(doc)}
 
-            copied, _ = helpers.bulk(self.es, actions(), refresh="wait_for")
+            copied = sum(ok for ok, _ in helpers.parallel_bulk(
+                self.es, actions(), thread_count=BULK_IN_FLIGHT, chunk_size=BULK_CHUNK_DOCS,
+                max_chunk_bytes=BULK_CHUNK_BYTES))
+            self.es.indices.put_settings(index=new, settings={"refresh_interval": None})
+            self.es.indices.refresh(index=new)
             self.es.indices.update_aliases(actions=[
                 {"remove": {"index": old, "alias": alias}},
                 {"add": {"index": new, "alias": alias, "is_write_index": True}}])

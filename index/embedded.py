@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import statistics
 import time
@@ -16,20 +17,14 @@ from contracts.identifiers import identifier_key, identifier_keys
 from contracts.jobs import CrawlJob
 from contracts.listings import EnrichedListing, EnrichedVendor
 from index.documents import merge_listing, merge_vendor, repeated_sightings, sighting_digest
-from index.highlight import highlights
+from index.embedded_schema import FTS_SCHEMA, SCHEMA, SCHEMA_VERSION, TERMS_SCHEMA, WITH_DOCS, iso
+from index.embedded_search import search
 from index.lifecycle import LifecycleReport, missed
 from index.profiles import ListingProfile, blocking_keys, listing_profile
-from index.query import (
-    FacetCount,
-    Hit,
-    Query,
-    SearchResult,
-    filter_terms,
-    TermClause,
-    parse_text,
-    text_fields,
-)
+from index.query import Query, SearchResult, filter_terms, text_fields
 from index.store import Store, StoreError, read_document
+
+log = logging.getLogger(__name__)
 
 # Page cache per connection. A writer's terms and full-text indexes outgrow SQLite's default
 # 2 MB at a few tens of thousands of listings (every batch would reread them); readers — the web
@@ -38,93 +33,11 @@ READ_CACHE_KIB = 16 * 1024
 WRITE_CACHE_KIB = 64 * 1024
 IN_CHUNK = 500  # ids per "IN (...)" lookup, and documents per write when rebuilding
 BUSY_SECONDS = 30  # how long a writer waits for another to let go of the file
-SCHEMA_VERSION = 13  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms;
-# 9: title-word keys (t:) for the matcher's document frequencies; 10: product-and-quantity keys (q:);
-# 11: listings' lives in Julian days (lives), for candidates around a date; 12: terms clustered by (field, key);
-# 13: listings.data_digest (index.documents.sighting_digest): a repeated sighting costs a lookup
+# Pages the write-ahead log may hold before SQLite copies it into the database (its default:
+# 1,000). A bulk load rewrites the same full-text and term pages batch after batch; copying
+# them less often took a 100k-listing `interdict index` from 51 s to 48 s.
+BULK_CHECKPOINT_PAGES = 20_000
 JULIAN_DAY_OF_ORDINAL_0 = 1721424.5  # julianday('0001-01-01') - date(1, 1, 1).toordinal()
-# Filter terms and blocking keys, clustered by (field, key): a filter or a facet reads one
-# range of the table, labels included, with no lookup per row; one B-tree less to write.
-TERMS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS terms (
-    field TEXT NOT NULL,
-    key TEXT NOT NULL,
-    doc INTEGER NOT NULL REFERENCES listings(rowid) ON DELETE CASCADE,
-    label TEXT NOT NULL,
-    PRIMARY KEY (field, key, doc)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS terms_doc ON terms(doc);
-"""
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
--- documents `migrate` found unreadable (written by an older release, or damaged): kept whole
-CREATE TABLE IF NOT EXISTS unreadable_documents (
-    id TEXT PRIMARY KEY, kind TEXT NOT NULL, doc TEXT NOT NULL, reason TEXT NOT NULL, set_aside TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS listings (
-    rowid INTEGER PRIMARY KEY,
-    id TEXT UNIQUE NOT NULL,
-    market TEXT NOT NULL,
-    listing_key TEXT NOT NULL,
-    first_seen TEXT NOT NULL,
-    last_seen TEXT NOT NULL,
-    price_usd REAL,
-    doc TEXT NOT NULL,
-    data_digest TEXT
-);
-CREATE INDEX IF NOT EXISTS listings_last_seen ON listings(last_seen);
-CREATE INDEX IF NOT EXISTS listings_first_seen ON listings(first_seen);
-CREATE INDEX IF NOT EXISTS listings_price ON listings(price_usd);
-"""
-SCHEMA += TERMS_SCHEMA + """
-CREATE TABLE IF NOT EXISTS vendors (
-    id TEXT PRIMARY KEY,
-    market TEXT NOT NULL,
-    name TEXT NOT NULL,
-    first_seen TEXT NOT NULL,
-    last_seen TEXT NOT NULL,
-    doc TEXT NOT NULL
-);
--- Match profiles (index/profiles.py) beside, not inside, the listings rows: a profile read
--- after the document column would walk the document's overflow pages first.
-CREATE TABLE IF NOT EXISTS profiles (
-    doc INTEGER PRIMARY KEY REFERENCES listings(rowid) ON DELETE CASCADE,
-    id TEXT UNIQUE NOT NULL,
-    profile TEXT NOT NULL
-);
--- Each listing's life in Julian days, in rows a few bytes wide: the matcher orders thousands
--- of a blocking key's listings by their distance from a parcel's date, and a listings row
--- holds the whole document.
-CREATE TABLE IF NOT EXISTS lives (
-    doc INTEGER PRIMARY KEY REFERENCES listings(rowid) ON DELETE CASCADE,
-    first_day REAL NOT NULL,
-    last_day REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    market TEXT NOT NULL,
-    started TEXT NOT NULL,
-    doc TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_started ON jobs(started, id);
-CREATE TABLE IF NOT EXISTS vendor_identifiers (
-    value TEXT NOT NULL,
-    vendor TEXT NOT NULL REFERENCES vendors(id) ON DELETE CASCADE,
-    PRIMARY KEY (value, vendor)
-) WITHOUT ROWID;
-"""
-# Holds index.query.text_fields: already folded and tokenised, identical for every store.
-FTS_SCHEMA = """CREATE VIRTUAL TABLE IF NOT EXISTS listings_fts USING fts5(
-    title, description, extra, tokenize = "unicode61 remove_diacritics 0")"""
-_SORT_SQL = {
-    "price": "l.price_usd IS NULL, l.price_usd ASC, l.id",
-    "-price": "l.price_usd IS NULL, l.price_usd DESC, l.id",
-    "last_seen": "l.last_seen ASC, l.id",
-    "-last_seen": "l.last_seen DESC, l.id",
-    "first_seen": "l.first_seen ASC, l.id",
-    "-first_seen": "l.first_seen DESC, l.id",
-}
-# bm25 column weights: a hit in the title counts most.
-_BM25 = "bm25(listings_fts, 4.0, 1.0, 2.0)"
 
 
 def _same_derived(before: ListingDocument | None, after: ListingDocument) -> bool:
@@ -140,19 +53,11 @@ def _term_rows(rowid: int, doc: ListingDocument, profile: ListingProfile) -> lis
             + [(rowid, "block", key, "") for key in blocking_keys(profile)])
 
 
-def _iso(value) -> str:
-    return value.isoformat(timespec="microseconds")
-
-
-def _fts_phrase(tokens: list[str]) -> str:
-    # Tokens are [^\W_]+ runs, so they hold no quotes; quoting makes FTS5 syntax inert.
-    return '"' + " ".join(tokens) + '"'
-
-
 class EmbeddedStore(Store):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._writing = False  # a connection that writes gets the bigger page cache
+        self._bulk_depth = 0  # inside bulk_writes()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # One thread uses a store at a time (the web server checks one out per request), but
@@ -193,8 +98,12 @@ class EmbeddedStore(Store):
         """Rebuild what is derived from the stored documents (filter terms, match profiles,
         full-text index) with this version's rules; the documents themselves are kept."""
         with self._transaction():
-            if "data_digest" not in {row[1] for row in self.db.execute("PRAGMA table_info(listings)")}:
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(listings)")}
+            if "data_digest" not in columns:
                 self.db.execute("ALTER TABLE listings ADD COLUMN data_digest TEXT")  # filled as listings are rewritten
+            if "doc" in columns:  # schema 13 and before: each document inside its listings row
+                self.db.execute("INSERT OR REPLACE INTO listing_docs (rowid, doc) SELECT rowid, doc FROM listings")
+                self.db.execute("ALTER TABLE listings DROP COLUMN doc")
             self.db.execute("DROP TABLE IF EXISTS listings_fts")
             self.db.execute(FTS_SCHEMA)
             self.db.execute("DROP TABLE IF EXISTS terms")  # an earlier release's may have another shape
@@ -207,7 +116,7 @@ class EmbeddedStore(Store):
                 if table == "vendors":
                     self.db.execute("DELETE FROM vendor_identifiers")
                 batch: list[ListingDocument] = []
-                for doc_id, doc_json in self.db.execute(f"SELECT id, doc FROM {table}").fetchall():
+                for doc_id, doc_json in self._rows_in_order(table):
                     doc, reason = read_document(model, doc_json)
                     if doc is None:
                         set_aside.append(self._set_aside(table, doc_id, doc_json, reason))
@@ -224,15 +133,43 @@ class EmbeddedStore(Store):
                           f"{len(set_aside)} unreadable document(s) set aside in table unreadable_documents",
                           *set_aside])
 
+    def _rows_in_order(self, table: str) -> Iterator[tuple[str, str]]:
+        """(id, doc) of every row, read ``IN_CHUNK`` at a time by rowid: the caller may rewrite
+        rows as it goes, and a million documents do not fit in memory at once."""
+        source = WITH_DOCS if table == "listings" else f"{table} l"
+        after = -1
+        while rows := self.db.execute(f"SELECT l.rowid, l.id, doc FROM {source} WHERE l.rowid > ? ORDER BY l.rowid"
+                                      " LIMIT ?", (after, IN_CHUNK)).fetchall():
+            after = rows[-1][0]
+            yield from ((doc_id, doc_json) for _, doc_id, doc_json in rows)
+
     def _set_aside(self, table: str, doc_id: str, doc_json: str, reason: str) -> str:
         """Move a document this release cannot read out of the index, keeping it whole."""
         self.unreadable.add(f"{doc_id}: {reason}")
         self.db.execute("INSERT OR REPLACE INTO unreadable_documents VALUES (?, ?, ?, ?, ?)",
-                        (doc_id, table, doc_json, reason, _iso(datetime.now(UTC))))
+                        (doc_id, table, doc_json, reason, iso(datetime.now(UTC))))
         self.db.execute(f"DELETE FROM {table} WHERE id = ?", (doc_id,))
         return f"  set aside {table[:-1]} {doc_id}: {reason}"
 
     # -- writing ---------------------------------------------------------------------------
+    @contextmanager
+    def bulk_writes(self) -> Iterator[None]:
+        # Every batch stays searchable on return (each is its own transaction); only the log's
+        # copying into the database is put off, and done once at the end.
+        self._bulk_depth += 1
+        if self._bulk_depth == 1:
+            self.db.execute(f"PRAGMA wal_autocheckpoint={BULK_CHECKPOINT_PAGES}")
+        try:
+            yield
+        finally:
+            self._bulk_depth -= 1
+            if not self._bulk_depth:
+                try:
+                    self.db.execute("PRAGMA wal_autocheckpoint=1000")
+                    self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error as exc:  # the writes are in the log, and safe there
+                    log.warning("embedded store %s: checkpoint after bulk writes failed: %s", self.path, exc)
+
     def upsert_listings(self, items: Iterable[EnrichedListing]) -> UpsertReport:
         report = UpsertReport()
         items = list(items)
@@ -258,19 +195,21 @@ class EmbeddedStore(Store):
         """The stored documents of these ids that can be read, and every id that has a row."""
         docs: dict[str, ListingDocument] = {}
         present: set[str] = set()
-        for doc_id, doc_json in self._listing_columns("doc", ids):
+        for doc_id, doc_json in self._listing_columns("d.doc", ids):
             present.add(doc_id)
             if (doc := self.decode(ListingDocument, doc_json, doc_id)) is not None:
                 docs[doc_id] = doc
         return docs, present
 
     def _listing_columns(self, column: str, ids: list[str]) -> Iterator[tuple[str, Any]]:
-        """(id, ``column``) of the listings of these ids, looked up ``IN_CHUNK`` at a time."""
+        """(id, ``column``) of the listings (``l``; their documents: ``d``) of these ids, looked
+        up ``IN_CHUNK`` at a time."""
         unique = list(dict.fromkeys(ids))
+        source = WITH_DOCS if column.startswith("d.") else "listings l"
         for start in range(0, len(unique), IN_CHUNK):
             chunk = unique[start:start + IN_CHUNK]
             yield from self.db.execute(
-                f"SELECT id, {column} FROM listings WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+                f"SELECT l.id, {column} FROM {source} WHERE l.id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
 
     def _write_listings(self, docs: list[ListingDocument], stored: dict[str, ListingDocument],
                         present: set[str], digests: dict[int, str] | None = None) -> None:
@@ -282,21 +221,23 @@ class EmbeddedStore(Store):
         if not docs:
             return
         self.db.executemany(
-            "INSERT INTO listings (id, market, listing_key, first_seen, last_seen, price_usd, doc, data_digest)"
-            " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET first_seen=excluded.first_seen,"
-            " last_seen=excluded.last_seen, price_usd=excluded.price_usd, doc=excluded.doc,"
-            " data_digest=excluded.data_digest",
-            [(doc.id, doc.market, doc.listing_key, _iso(doc.first_seen), _iso(doc.last_seen),
-              doc.data.enrichment.price_usd, doc.model_dump_json(),
-              (digests or {}).get(id(doc.data)) or sighting_digest(doc.data)) for doc in docs])
-        rowids = dict(self._listing_columns("rowid", [doc.id for doc in docs]))
+            "INSERT INTO listings (id, market, listing_key, first_seen, last_seen, price_usd, data_digest)"
+            " VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET first_seen=excluded.first_seen,"
+            " last_seen=excluded.last_seen, price_usd=excluded.price_usd, data_digest=excluded.data_digest",
+            [(doc.id, doc.market, doc.listing_key, iso(doc.first_seen), iso(doc.last_seen),
+              doc.data.enrichment.price_usd, (digests or {}).get(id(doc.data)) or sighting_digest(doc.data))
+             for doc in docs])
+        rowids = dict(self._listing_columns("l.rowid", [doc.id for doc in docs]))
+        self.db.executemany("INSERT INTO listing_docs (rowid, doc) VALUES (?,?)"
+                            " ON CONFLICT(rowid) DO UPDATE SET doc=excluded.doc",
+                            [(rowids[doc.id], doc.model_dump_json()) for doc in docs])
         profiles = {doc.id: listing_profile(doc) for doc in docs}
         self.db.executemany("INSERT INTO profiles (doc, id, profile) VALUES (?,?,?)"
                             " ON CONFLICT(doc) DO UPDATE SET profile=excluded.profile",
                             [(rowids[doc.id], doc.id, profiles[doc.id].to_json()) for doc in docs])
         self.db.executemany("INSERT INTO lives (doc, first_day, last_day) VALUES (?, julianday(?), julianday(?))"
                             " ON CONFLICT(doc) DO UPDATE SET first_day=excluded.first_day, last_day=excluded.last_day",
-                            [(rowids[doc.id], _iso(doc.first_seen), _iso(doc.last_seen)) for doc in docs])
+                            [(rowids[doc.id], iso(doc.first_seen), iso(doc.last_seen)) for doc in docs])
         derived = [doc for doc in docs if not _same_derived(stored.get(doc.id), doc)]
         replaced = [(rowids[doc.id],) for doc in derived if doc.id in present]
         self.db.executemany("DELETE FROM terms WHERE doc=?", replaced)
@@ -318,14 +259,14 @@ class EmbeddedStore(Store):
                     "INSERT INTO vendors (id, market, name, first_seen, last_seen, doc) VALUES (?,?,?,?,?,?)"
                     " ON CONFLICT(id) DO UPDATE SET first_seen=excluded.first_seen,"
                     " last_seen=excluded.last_seen, doc=excluded.doc",
-                    (doc.id, doc.market, doc.name, _iso(doc.first_seen), _iso(doc.last_seen), doc.model_dump_json()),
+                    (doc.id, doc.market, doc.name, iso(doc.first_seen), iso(doc.last_seen), doc.model_dump_json()),
                 )
                 self._write_vendor_identifiers(doc)
         return report
 
     def listing_urls(self, market: str, seen_since: datetime) -> Iterator[str]:
-        rows = self.db.execute("SELECT json_extract(doc, '$.data.listing.url') FROM listings"
-                               " WHERE market = ? AND last_seen >= ?", (market, _iso(seen_since)))
+        rows = self.db.execute(f"SELECT json_extract(doc, '$.data.listing.url') FROM {WITH_DOCS}"
+                               " WHERE l.market = ? AND l.last_seen >= ?", (market, iso(seen_since)))
         return (url for (url,) in rows)
 
     def record_missed(self, market: str, crawl_started: datetime, crawl_ended: datetime,
@@ -334,9 +275,9 @@ class EmbeddedStore(Store):
         with self._transaction():
             # inactive listings are left as they are: nothing about them changes while gone
             rows = self.db.execute(
-                "SELECT id, doc FROM listings WHERE market = ? AND last_seen < ? AND rowid NOT IN"
+                f"SELECT l.id, doc FROM {WITH_DOCS} WHERE l.market = ? AND l.last_seen < ? AND l.rowid NOT IN"
                 " (SELECT doc FROM terms WHERE field = 'status' AND key = 'inactive')",
-                (market, _iso(crawl_started))).fetchall()
+                (market, iso(crawl_started))).fetchall()
             for doc_id, doc_json in rows:
                 doc = self.decode(ListingDocument, doc_json, doc_id)
                 if doc is None:
@@ -346,9 +287,10 @@ class EmbeddedStore(Store):
                 if gone:
                     self._write_listings([doc], {}, {doc.id})
                 else:
-                    self.db.execute("UPDATE listings SET doc = ? WHERE id = ?", (doc.model_dump_json(), doc.id))
+                    self.db.execute("UPDATE listing_docs SET doc = ? WHERE rowid = (SELECT rowid FROM listings"
+                                    " WHERE id = ?)", (doc.model_dump_json(), doc.id))
             rows = self.db.execute("SELECT id, doc FROM vendors WHERE market = ? AND last_seen < ?",
-                                   (market, _iso(crawl_started))).fetchall()
+                                   (market, iso(crawl_started))).fetchall()
             for doc_id, doc_json in rows:
                 vendor = self.decode(VendorDocument, doc_json, doc_id)
                 if vendor is None or vendor.status == "inactive":
@@ -375,11 +317,11 @@ class EmbeddedStore(Store):
 
     # -- reading ---------------------------------------------------------------------------
     def get_listing(self, doc_id: str) -> ListingDocument | None:
-        row = self.db.execute("SELECT doc FROM listings WHERE id=?", (doc_id,)).fetchone()
+        row = self.db.execute(f"SELECT doc FROM {WITH_DOCS} WHERE l.id=?", (doc_id,)).fetchone()
         return self.decode(ListingDocument, row[0], doc_id) if row else None
 
     def iter_listings(self) -> Iterator[ListingDocument]:
-        for doc_id, doc_json in self.db.execute("SELECT id, doc FROM listings ORDER BY rowid"):
+        for doc_id, doc_json in self.db.execute(f"SELECT l.id, doc FROM {WITH_DOCS} ORDER BY l.rowid"):
             if (doc := self.decode(ListingDocument, doc_json, doc_id)) is not None:
                 yield doc
 
@@ -468,77 +410,9 @@ class EmbeddedStore(Store):
         rows = self.db.execute(f"SELECT doc FROM jobs {where} ORDER BY started DESC, id DESC LIMIT ?", [*params, limit])
         return [CrawlJob.model_validate_json(row[0]) for row in rows]
 
-    def _where(self, query: Query, words: str, terms: list[TermClause]) -> tuple[str, list, str | None]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        text = parse_text(words)
-        fts = None
-        if text.must:
-            fts = " AND ".join(_fts_phrase(c) for c in text.must)
-            fts += "".join(f" NOT {_fts_phrase(c)}" for c in text.must_not)
-        elif text.must_not:
-            clauses.append("l.rowid NOT IN (SELECT rowid FROM listings_fts WHERE listings_fts MATCH ?)")
-            params.append(" OR ".join(_fts_phrase(c) for c in text.must_not))
-        for clause in terms:
-            fields = {clause.field: clause.values, **clause.also}
-            either = " OR ".join(f"(field=? AND key IN ({','.join('?' * len(values))}))" for values in fields.values())
-            clauses.append(f"l.rowid {'NOT IN' if clause.negate else 'IN'} (SELECT doc FROM terms WHERE {either})")
-            params += [p for field, values in fields.items() for p in (field, *values)]
-        if query.price_min_usd is not None:
-            clauses.append("l.price_usd >= ?")
-            params.append(query.price_min_usd)
-        if query.price_max_usd is not None:
-            clauses.append("l.price_usd <= ?")
-            params.append(query.price_max_usd)
-        if query.date_from is not None:
-            clauses.append(f"l.{query.date_field} >= ?")
-            params.append(_iso(query.date_from))
-        if query.date_to is not None:
-            clauses.append(f"l.{query.date_field} <= ?")
-            params.append(_iso(query.date_to))
-        return " AND ".join(clauses) or "1", params, fts
-
     def search(self, query: Query) -> SearchResult:
         words, terms = self.plan(query)
-        where, params, fts = self._where(query, words, terms)
-        if fts:
-            source = "listings l JOIN listings_fts ON listings_fts.rowid = l.rowid AND listings_fts MATCH ?"
-            params = [fts, *params]
-        else:
-            source = "listings l"
-        try:
-            total = self.db.execute(f"SELECT count(*) FROM {source} WHERE {where}", params).fetchone()[0]
-            if query.sort == "relevance":
-                order = f"{_BM25}, l.id" if fts else "l.last_seen DESC, l.id"
-            else:
-                order = _SORT_SQL[query.sort]
-            cols = f"l.id, l.doc, {_BM25}" if fts else "l.id, l.doc, NULL"
-            rows = self.db.execute(
-                f"SELECT {cols} FROM {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
-                [*params, query.limit, query.offset],
-            ).fetchall()
-            facets = {f: self._facet(f, source, where, params, query.facet_size) for f in query.facets}
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"search failed: {exc}") from None
-        hits = []
-        text = parse_text(words)
-        skipped = 0
-        for doc_id, doc_json, score in rows:
-            doc = self.decode(ListingDocument, doc_json, doc_id)
-            if doc is None:
-                skipped += 1
-                continue
-            hits.append(Hit(document=doc, score=-score if score is not None else None,
-                            highlights=highlights(doc.data.listing.title, doc.data.listing.description, text)))
-        return SearchResult(total=total, hits=hits, facets=facets, unreadable=skipped)
-
-    def _facet(self, field: str, source: str, where: str, params: list, size: int) -> list[FacetCount]:
-        rows = self.db.execute(
-            f"SELECT t.key, min(t.label), count(*) AS n FROM terms t WHERE t.field=? AND t.doc IN"
-            f" (SELECT l.rowid FROM {source} WHERE {where}) GROUP BY t.key ORDER BY n DESC, t.key LIMIT ?",
-            [field, *params, size],
-        ).fetchall()
-        return [FacetCount(value=k, label=label, count=n) for k, label, n in rows]
+        return search(self.db, query, words, terms, lambda doc_json, doc_id: self.decode(ListingDocument, doc_json, doc_id))
 
     # -- plumbing --------------------------------------------------------------------------
     @contextmanager

@@ -13,7 +13,6 @@ from interdict.commands.base import EXIT_PARTIAL, Command, add_store_option, cap
 from interdict.errors import UserError
 
 CRAWLED_LISTING_KEYS = {"market", "url", "listing_key", "crawled_at"}
-INDEX_BATCH = 500
 
 
 class Parse(Command):
@@ -189,6 +188,7 @@ class Index(Command):
         from crawlers.ingest import Ingest
         from enrichment.pipeline import Enricher
         from index import open_store
+        from index.store import BULK_BATCH
         from interdict.jsonl import LineErrors, read_records
         from interdict.progress import Progress
 
@@ -197,7 +197,7 @@ class Index(Command):
         progress = Progress("indexed")
         with open_store(config, target) as store:
             ingest = Ingest(store, config.store.spool_dir, target, lambda: Enricher.from_settings(config.enrichment),
-                            batch_size=INDEX_BATCH)
+                            batch_size=BULK_BATCH)
             if args.replay:
                 waiting = len(ingest.writer.spool.batches())
                 if not ingest.drain():

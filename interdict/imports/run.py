@@ -25,6 +25,7 @@ from config import Settings as Config
 from contracts.listings import Capture, Evidence, Listing
 from crawlers.reading import start_worker
 from index.evidence import EvidenceArchive
+from index.store import BULK_BATCH
 from interdict.errors import UserError
 from interdict.imports.datasets import dataset_records
 from interdict.imports.pages import PageResult, legacy_onion, read_page
@@ -33,7 +34,6 @@ from interdict.imports.sources import METER, Member, Skipped, members
 from interdict.progress import Progress
 
 IN_FLIGHT_PER_WORKER = 16  # pages handed to each worker ahead: keeps them busy, memory bounded
-INGEST_BATCH = 500
 
 
 @dataclass
@@ -247,7 +247,7 @@ def import_captures(args, config) -> int:
     with open_store(config, target) as store:
         store.save_job(job)
         ingest = Ingest(store, config.store.spool_dir, target, lambda: Enricher.from_settings(config.enrichment),
-                        batch_size=INGEST_BATCH)
+                        batch_size=BULK_BATCH)
         try:
             with store.bulk_writes():
                 summary = run_import(config, args, store, ingest)

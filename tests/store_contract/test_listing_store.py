@@ -308,6 +308,9 @@ def test_an_embedded_file_of_an_earlier_schema_is_migrated_when_opened(tmp_path,
     db = sqlite3.connect(path)
     db.execute("DELETE FROM terms WHERE field = 'status'")
     db.execute("ALTER TABLE listings DROP COLUMN data_digest")  # schema 13's
+    db.execute("ALTER TABLE listings ADD COLUMN doc TEXT")  # schema 14 moved the documents out of the rows
+    db.execute("UPDATE listings SET doc = (SELECT doc FROM listing_docs WHERE rowid = listings.rowid)")
+    db.execute("DROP TABLE listing_docs")
     db.execute("UPDATE meta SET value = '5' WHERE key = 'schema'")
     db.commit()
     db.close()
@@ -370,7 +373,8 @@ def _store_as_an_older_release_did(store, doc_id: str) -> None:
     doc = store.get_listing(doc_id).model_dump(mode="json")
     doc["data"]["listing"]["price"]["amount"] = None
     if hasattr(store, "db"):
-        store.db.execute("UPDATE listings SET doc = ? WHERE id = ?", (json.dumps(doc), doc_id))
+        store.db.execute("UPDATE listing_docs SET doc = ? WHERE rowid = (SELECT rowid FROM listings WHERE id = ?)",
+                         (json.dumps(doc), doc_id))
     else:
         store.es.update(index=store.listings, id=doc_id, doc={"doc": doc}, refresh="wait_for")
 

@@ -1,0 +1,92 @@
+"""The embedded store's SQLite schema: tables, indexes, and the version that says which
+release wrote a file (an older file is migrated when opened: index/embedded.py)."""
+
+SCHEMA_VERSION = 14  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms;
+# 9: title-word keys (t:) for the matcher's document frequencies; 10: product-and-quantity keys (q:);
+# 11: listings' lives in Julian days (lives), for candidates around a date; 12: terms clustered by (field, key);
+# 13: listings.data_digest (index.documents.sighting_digest): a repeated sighting costs a lookup;
+# 14: documents in listing_docs, beside the listings rows
+# Filter terms and blocking keys, clustered by (field, key): a filter or a facet reads one
+# range of the table, labels included, with no lookup per row; one B-tree less to write.
+TERMS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS terms (
+    field TEXT NOT NULL,
+    key TEXT NOT NULL,
+    doc INTEGER NOT NULL REFERENCES listings(rowid) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    PRIMARY KEY (field, key, doc)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS terms_doc ON terms(doc);
+"""
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- documents `migrate` found unreadable (written by an older release, or damaged): kept whole
+CREATE TABLE IF NOT EXISTS unreadable_documents (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, doc TEXT NOT NULL, reason TEXT NOT NULL, set_aside TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS listings (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT UNIQUE NOT NULL,
+    market TEXT NOT NULL,
+    listing_key TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    price_usd REAL,
+    data_digest TEXT
+);
+-- The documents beside the listings rows, not inside them: a filter, count or sort walks
+-- rows a hundred bytes wide (dozens to a page, not one) and reads only the documents it shows.
+CREATE TABLE IF NOT EXISTS listing_docs (
+    rowid INTEGER PRIMARY KEY REFERENCES listings(rowid) ON DELETE CASCADE,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS listings_last_seen ON listings(last_seen);
+CREATE INDEX IF NOT EXISTS listings_first_seen ON listings(first_seen);
+CREATE INDEX IF NOT EXISTS listings_price ON listings(price_usd);
+"""
+SCHEMA += TERMS_SCHEMA + """
+CREATE TABLE IF NOT EXISTS vendors (
+    id TEXT PRIMARY KEY,
+    market TEXT NOT NULL,
+    name TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+-- Match profiles (index/profiles.py) beside, not inside, the listings rows: a profile read
+-- after the document column would walk the document's overflow pages first.
+CREATE TABLE IF NOT EXISTS profiles (
+    doc INTEGER PRIMARY KEY REFERENCES listings(rowid) ON DELETE CASCADE,
+    id TEXT UNIQUE NOT NULL,
+    profile TEXT NOT NULL
+);
+-- Each listing's life in Julian days, in rows a few bytes wide: the matcher orders thousands
+-- of a blocking key's listings by their distance from a parcel's date, and a listings row
+-- holds the whole document.
+CREATE TABLE IF NOT EXISTS lives (
+    doc INTEGER PRIMARY KEY REFERENCES listings(rowid) ON DELETE CASCADE,
+    first_day REAL NOT NULL,
+    last_day REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    market TEXT NOT NULL,
+    started TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_started ON jobs(started, id);
+CREATE TABLE IF NOT EXISTS vendor_identifiers (
+    value TEXT NOT NULL,
+    vendor TEXT NOT NULL REFERENCES vendors(id) ON DELETE CASCADE,
+    PRIMARY KEY (value, vendor)
+) WITHOUT ROWID;
+"""
+# Holds index.query.text_fields: already folded and tokenised, identical for every store.
+FTS_SCHEMA = """CREATE VIRTUAL TABLE IF NOT EXISTS listings_fts USING fts5(
+    title, description, extra, tokenize = "unicode61 remove_diacritics 0")"""
+# A listing's row and its document, as queries join them.
+WITH_DOCS = "listings l JOIN listing_docs d ON d.rowid = l.rowid"
+
+
+def iso(value) -> str:
+    """A date as stored: ISO 8601 to the microsecond, so that text order is time order."""
+    return value.isoformat(timespec="microseconds")
