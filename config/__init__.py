@@ -48,6 +48,10 @@ class ElasticsearchSettings(_Strict):
     verify_certs: bool = True
     request_timeout: float = Field(30, gt=0)
     index_prefix: str = Field("interdict", pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    # Of the indices Interdict creates (a new index, or the next version `store migrate` makes);
+    # an existing index keeps its own. Sizing: docs/operations.md.
+    shards: int = Field(1, ge=1, le=1024)
+    replicas: int = Field(0, ge=0, le=16)
 
 
 class CrawlSettings(_Strict):

@@ -38,6 +38,7 @@ CONFLICT_RETRIES = 5
 MSEARCH_BATCH = 200  # candidate searches per _msearch request
 # A batch goes out as bulk requests of this many documents (or bytes), two in flight: the node
 # indexes one chunk while this process builds the next.
+DEEP_PAGE = 1000  # offset + limit past which a page's total is counted by a request of its own
 BULK_CHUNK_DOCS = 250
 BULK_CHUNK_BYTES = 8 << 20
 BULK_IN_FLIGHT = 2
@@ -56,6 +57,7 @@ class ElasticsearchStore(Store):
     def __init__(self, settings, url: str | None = None, index_prefix: str | None = None):
         self.urls = [url] if url else list(settings.urls)
         self.prefix = index_prefix or settings.index_prefix
+        self.layout = {"number_of_shards": settings.shards, "number_of_replicas": settings.replicas}
         kwargs = {"request_timeout": settings.request_timeout, "verify_certs": settings.verify_certs}
         if settings.ca_certs:
             kwargs["ca_certs"] = settings.ca_certs
@@ -109,7 +111,7 @@ class ElasticsearchStore(Store):
                 index = f"{alias}-v{SCHEMA_VERSION}"
                 if not self.es.indices.exists(index=index):
                     self.es.indices.create(index=index, mappings=mapping,
-                                           settings={"number_of_shards": 1, "number_of_replicas": 0})
+                                           settings=self.layout)
                 self.es.indices.put_alias(index=index, name=alias, is_write_index=True)
             else:
                 # Fields a release adds are additive: an older index takes them at once (its
@@ -120,7 +122,7 @@ class ElasticsearchStore(Store):
                     self.es.indices.put_mapping(index=alias, properties=missing)
         if not self.es.indices.exists(index=self.jobs_index):  # a plain index: its mapping never changes
             self.es.indices.create(index=self.jobs_index, mappings=JOBS_MAPPING,
-                                   settings={"number_of_shards": 1, "number_of_replicas": 0})
+                                   settings=self.layout)
         # A busy node may still be starting the new shards: searching them now answers 503.
         self.es.cluster.health(index=[self.listings, self.vendors, self.jobs_index], wait_for_status="yellow",
                                timeout="60s")
@@ -169,8 +171,7 @@ class ElasticsearchStore(Store):
             new = f"{alias}-v{version}"
             # No refresh while copying (nothing searches the new index before the alias moves),
             # then one; bulk requests as the batch writes send them, several in flight.
-            self.es.indices.create(index=new, mappings=mapping, settings={
-                "number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"})
+            self.es.indices.create(index=new, mappings=mapping, settings={**self.layout, "refresh_interval": "-1"})
             left_out: list[str] = []
 
             def actions():
@@ -530,9 +531,18 @@ class ElasticsearchStore(Store):
     def search(self, query: Query) -> SearchResult:
         words, clauses = self.plan(query)
         body = search_body(query, words, clauses)
+        # An exact total makes Lucene visit every match; a deep page without facets asks for it
+        # apart (a count request), so that the search may skip the hits that cannot reach it.
+        counted_apart = query.offset + query.limit > DEEP_PAGE and not query.facets
+        if counted_apart:
+            body["track_total_hits"] = False
         if query.offset and query.offset + query.limit > self._result_window():
             # from+size stops at the result window: walk there with search_after instead
             body["search_after"] = self._call(sort_values_at, self.es, self.listings, body, query.offset,
                                               self._result_window())
             body["from"] = 0
-        return search_result(query, words, self._call(self.es.search, index=self.listings, body=body), self.decode)
+        response = self._call(self.es.search, index=self.listings, body=body)
+        if counted_apart:
+            total = self._call(self.es.count, index=self.listings, query=body["query"])["count"]
+            response.body["hits"]["total"] = {"value": total, "relation": "eq"}
+        return search_result(query, words, response, self.decode)

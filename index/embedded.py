@@ -6,6 +6,7 @@ import logging
 import sqlite3
 import statistics
 import time
+import uuid
 from typing import Any
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
@@ -17,7 +18,8 @@ from contracts.identifiers import identifier_key, identifier_keys
 from contracts.jobs import CrawlJob
 from contracts.listings import EnrichedListing, EnrichedVendor
 from index.documents import merge_listing, merge_vendor, repeated_sightings, sighting_digest
-from index.embedded_schema import FTS_SCHEMA, SCHEMA, SCHEMA_VERSION, TERMS_SCHEMA, WITH_DOCS, iso
+from index.embedded_postings import postings_for
+from index.embedded_schema import AFTER_MIGRATION, FTS_SCHEMA, SCHEMA, SCHEMA_VERSION, TERMS_SCHEMA, WITH_DOCS, iso
 from index.embedded_search import search
 from index.lifecycle import LifecycleReport, missed
 from index.profiles import ListingProfile, blocking_keys, listing_profile
@@ -69,11 +71,15 @@ class EmbeddedStore(Store):
         if row is None:
             # OR IGNORE: another store opening the same new file at this moment wrote it first
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            # a file made again where another was: no search may take it for the one it knew
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('epoch', ?)", (uuid.uuid4().hex,))
         elif int(row[0]) > SCHEMA_VERSION:
             raise StoreError(f"{self.path} was written by a newer Interdict (schema {row[0]}, this one reads "
                              f"{SCHEMA_VERSION})")
         elif int(row[0]) < SCHEMA_VERSION:
             self.migrate()
+        self.db.execute(AFTER_MIGRATION)
+        self.postings = postings_for(self.path)
 
     def _set_up(self) -> tuple | None:
         """Pragmas and schema; the stored schema version. Switching a new file to WAL takes a
@@ -104,6 +110,11 @@ class EmbeddedStore(Store):
             if "doc" in columns:  # schema 13 and before: each document inside its listings row
                 self.db.execute("INSERT OR REPLACE INTO listing_docs (rowid, doc) SELECT rowid, doc FROM listings")
                 self.db.execute("ALTER TABLE listings DROP COLUMN doc")
+            if "version" not in columns:
+                self.db.execute("ALTER TABLE listings ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
+            for index in ("listings_price", "listings_first_seen"):  # searches sort and filter in memory
+                self.db.execute(f"DROP INDEX IF EXISTS {index}")
+            self._new_epoch()
             self.db.execute("DROP TABLE IF EXISTS listings_fts")
             self.db.execute(FTS_SCHEMA)
             self.db.execute("DROP TABLE IF EXISTS terms")  # an earlier release's may have another shape
@@ -149,6 +160,7 @@ class EmbeddedStore(Store):
         self.db.execute("INSERT OR REPLACE INTO unreadable_documents VALUES (?, ?, ?, ?, ?)",
                         (doc_id, table, doc_json, reason, iso(datetime.now(UTC))))
         self.db.execute(f"DELETE FROM {table} WHERE id = ?", (doc_id,))
+        self._new_epoch()
         return f"  set aside {table[:-1]} {doc_id}: {reason}"
 
     # -- writing ---------------------------------------------------------------------------
@@ -220,12 +232,16 @@ class EmbeddedStore(Store):
         ``digests``: sighting digests already computed, by the id() of the item."""
         if not docs:
             return
+        version = int(self.db.execute(
+            "INSERT INTO meta VALUES ('version', '1') ON CONFLICT(key) DO UPDATE"
+            " SET value = CAST(value AS INTEGER) + 1 RETURNING value").fetchone()[0])
         self.db.executemany(
-            "INSERT INTO listings (id, market, listing_key, first_seen, last_seen, price_usd, data_digest)"
-            " VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET first_seen=excluded.first_seen,"
-            " last_seen=excluded.last_seen, price_usd=excluded.price_usd, data_digest=excluded.data_digest",
+            "INSERT INTO listings (id, market, listing_key, first_seen, last_seen, price_usd, data_digest, version)"
+            " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET first_seen=excluded.first_seen,"
+            " last_seen=excluded.last_seen, price_usd=excluded.price_usd, data_digest=excluded.data_digest,"
+            " version=excluded.version",
             [(doc.id, doc.market, doc.listing_key, iso(doc.first_seen), iso(doc.last_seen),
-              doc.data.enrichment.price_usd, (digests or {}).get(id(doc.data)) or sighting_digest(doc.data))
+              doc.data.enrichment.price_usd, (digests or {}).get(id(doc.data)) or sighting_digest(doc.data), version)
              for doc in docs])
         rowids = dict(self._listing_columns("l.rowid", [doc.id for doc in docs]))
         self.db.executemany("INSERT INTO listing_docs (rowid, doc) VALUES (?,?)"
@@ -313,7 +329,12 @@ class EmbeddedStore(Store):
             self.db.execute("DELETE FROM listings_fts WHERE rowid=?", (row[0],))
             self.db.execute("DELETE FROM terms WHERE doc=?", (row[0],))
             self.db.execute("DELETE FROM listings WHERE rowid=?", (row[0],))
+            self._new_epoch()
         return True
+
+    def _new_epoch(self) -> None:
+        """Listings went (or were all rewritten): searches read everything again."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('epoch', ?)", (uuid.uuid4().hex,))
 
     # -- reading ---------------------------------------------------------------------------
     def get_listing(self, doc_id: str) -> ListingDocument | None:
@@ -412,7 +433,7 @@ class EmbeddedStore(Store):
 
     def search(self, query: Query) -> SearchResult:
         words, terms = self.plan(query)
-        return search(self.db, query, words, terms, lambda doc_json, doc_id: self.decode(ListingDocument, doc_json, doc_id))
+        return search(self.db, self.postings, query, words, terms, lambda doc_json, doc_id: self.decode(ListingDocument, doc_json, doc_id))
 
     # -- plumbing --------------------------------------------------------------------------
     @contextmanager

@@ -1,11 +1,11 @@
 """The embedded store's SQLite schema: tables, indexes, and the version that says which
 release wrote a file (an older file is migrated when opened: index/embedded.py)."""
 
-SCHEMA_VERSION = 14  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms;
+SCHEMA_VERSION = 15  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms;
 # 9: title-word keys (t:) for the matcher's document frequencies; 10: product-and-quantity keys (q:);
 # 11: listings' lives in Julian days (lives), for candidates around a date; 12: terms clustered by (field, key);
 # 13: listings.data_digest (index.documents.sighting_digest): a repeated sighting costs a lookup;
-# 14: documents in listing_docs, beside the listings rows
+# 14: documents in listing_docs, beside the listings rows; 15: listings.version, what searches catch up with
 # Filter terms and blocking keys, clustered by (field, key): a filter or a facet reads one
 # range of the table, labels included, with no lookup per row; one B-tree less to write.
 TERMS_SCHEMA = """
@@ -31,7 +31,10 @@ CREATE TABLE IF NOT EXISTS listings (
     first_seen TEXT NOT NULL,
     last_seen TEXT NOT NULL,
     price_usd REAL,
-    data_digest TEXT
+    data_digest TEXT,
+    -- meta 'version' when the row was last written: a search's postings read what changed
+    -- since they last looked (index/embedded_postings.py)
+    version INTEGER NOT NULL DEFAULT 0
 );
 -- The documents beside the listings rows, not inside them: a filter, count or sort walks
 -- rows a hundred bytes wide (dozens to a page, not one) and reads only the documents it shows.
@@ -39,9 +42,9 @@ CREATE TABLE IF NOT EXISTS listing_docs (
     rowid INTEGER PRIMARY KEY REFERENCES listings(rowid) ON DELETE CASCADE,
     doc TEXT NOT NULL
 );
+-- (revisits and lifecycle: listings of a market seen since or before a date; searches sort and
+-- filter in memory)
 CREATE INDEX IF NOT EXISTS listings_last_seen ON listings(last_seen);
-CREATE INDEX IF NOT EXISTS listings_first_seen ON listings(first_seen);
-CREATE INDEX IF NOT EXISTS listings_price ON listings(price_usd);
 """
 SCHEMA += TERMS_SCHEMA + """
 CREATE TABLE IF NOT EXISTS vendors (
@@ -90,3 +93,7 @@ WITH_DOCS = "listings l JOIN listing_docs d ON d.rowid = l.rowid"
 def iso(value) -> str:
     """A date as stored: ISO 8601 to the microsecond, so that text order is time order."""
     return value.isoformat(timespec="microseconds")
+
+
+# Indexes on columns an older file gains in its migration: made once the columns exist.
+AFTER_MIGRATION = "CREATE INDEX IF NOT EXISTS listings_version ON listings(version)"

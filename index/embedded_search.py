@@ -1,28 +1,26 @@
-"""Search in the embedded store: the query as SQL over the listings rows, the filter terms and
-the full-text index; documents read only for the page shown."""
+"""Search in the embedded store: filters, counts, facets and sorts on the in-memory postings
+and columns (index/embedded_postings.py), words on SQLite's full-text index, and only the
+documents of the page shown read from the file."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from typing import Any
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from pyroaring import BitMap
 
 from contracts.documents import ListingDocument
-from index.embedded_schema import iso
+from index.embedded_postings import IN_CHUNK, Postings, bitmap
 from index.highlight import highlights
-from index.query import FacetCount, Hit, Query, SearchResult, TermClause, parse_text
+from index.query import FacetCount, Hit, Query, SearchResult, TermClause, TextQuery, parse_text
 from index.store import StoreError
 
-_SORT_SQL = {
-    "price": "l.price_usd IS NULL, l.price_usd ASC, l.id",
-    "-price": "l.price_usd IS NULL, l.price_usd DESC, l.id",
-    "last_seen": "l.last_seen ASC, l.id",
-    "-last_seen": "l.last_seen DESC, l.id",
-    "first_seen": "l.first_seen ASC, l.id",
-    "-first_seen": "l.first_seen DESC, l.id",
-}
 # bm25 column weights: a hit in the title counts most.
 _BM25 = "bm25(listings_fts, 4.0, 1.0, 2.0)"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _fts_phrase(tokens: list[str]) -> str:
@@ -30,84 +28,162 @@ def _fts_phrase(tokens: list[str]) -> str:
     return '"' + " ".join(tokens) + '"'
 
 
-def _where(query: Query, words: str, terms: list[TermClause]) -> tuple[str, list, str | None]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    text = parse_text(words)
-    fts = None
-    if text.must:
-        fts = " AND ".join(_fts_phrase(c) for c in text.must)
-        fts += "".join(f" NOT {_fts_phrase(c)}" for c in text.must_not)
-    elif text.must_not:
-        clauses.append("l.rowid NOT IN (SELECT rowid FROM listings_fts WHERE listings_fts MATCH ?)")
-        params.append(" OR ".join(_fts_phrase(c) for c in text.must_not))
-    for clause in terms:
-        fields = {clause.field: clause.values, **clause.also}
-        either = " OR ".join(f"(field=? AND key IN ({','.join('?' * len(values))}))" for values in fields.values())
-        clauses.append(f"l.rowid {'NOT IN' if clause.negate else 'IN'} (SELECT doc FROM terms WHERE {either})")
-        params += [p for field, values in fields.items() for p in (field, *values)]
-    if query.price_min_usd is not None:
-        clauses.append("l.price_usd >= ?")
-        params.append(query.price_min_usd)
-    if query.price_max_usd is not None:
-        clauses.append("l.price_usd <= ?")
-        params.append(query.price_max_usd)
-    if query.date_from is not None:
-        clauses.append(f"l.{query.date_field} >= ?")
-        params.append(iso(query.date_from))
-    if query.date_to is not None:
-        clauses.append(f"l.{query.date_field} <= ?")
-        params.append(iso(query.date_to))
-    return " AND ".join(clauses) or "1", params, fts
+def _fts_match(text: TextQuery) -> str | None:
+    """The FTS5 expression of the words a listing must hold (and must not), if any must."""
+    if not text.must:
+        return None
+    return " AND ".join(_fts_phrase(c) for c in text.must) + "".join(f" NOT {_fts_phrase(c)}" for c in text.must_not)
 
-def search(db: sqlite3.Connection, query: Query, words: str, terms: list[TermClause],
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _full_text(db: sqlite3.Connection, match: str) -> BitMap:
+    """The rowids the full-text index matches, joined into one string by SQLite."""
+    joined = db.execute("SELECT group_concat(rowid) FROM listings_fts WHERE listings_fts MATCH ?", (match,)).fetchone()[0]
+    return bitmap(np.array(joined.split(","), dtype=np.uint32)) if joined else BitMap()
+
+
+def _matching(db: sqlite3.Connection, postings: Postings, query: Query, text: TextQuery, fts: str | None,
+              terms: list[TermClause]) -> tuple[BitMap, int]:
+    """The rowids the query matches, and how many the full-text index matched (0 without words)."""
+    result = postings.all.copy()
+    matched = 0
+    if fts:
+        words = _full_text(db, fts)
+        result &= words
+        matched = len(words)
+    elif text.must_not:
+        result -= _full_text(db, " OR ".join(_fts_phrase(c) for c in text.must_not))
+    for clause in terms:
+        holding = BitMap()
+        for field, values in {clause.field: clause.values, **clause.also}.items():
+            bitmaps = postings.field(db, field)
+            holding = holding.union(*(bitmaps[v] for v in values if v in bitmaps))
+        result = result - holding if clause.negate else result & holding
+    columns = postings.columns
+    dates = columns.last_seen if query.date_field == "last_seen" else columns.first_seen
+    bounds: list[tuple[np.ndarray, float | None, float | None]] = [
+        (columns.price, query.price_min_usd, query.price_max_usd),
+        (dates, None if query.date_from is None else _micros(query.date_from),
+         None if query.date_to is None else _micros(query.date_to))]
+    if any(low is not None or high is not None for _, low, high in bounds):
+        rowids = _array(result)
+        keep = np.ones(len(rowids), dtype=bool)
+        for column, low, high in bounds:  # an absent price (NaN) is within no bounds
+            if low is not None:
+                keep &= column[rowids] >= low
+            if high is not None:
+                keep &= column[rowids] <= high
+        result = bitmap(rowids[keep])
+    return result, matched
+
+
+def _array(rowids: BitMap) -> np.ndarray:
+    return np.frombuffer(rowids.to_array(), dtype=np.uint32).astype(np.int64)
+
+
+def _ordered(postings: Postings, rowids: np.ndarray, key: np.ndarray, want: int) -> list[int]:
+    """The first ``want`` of ``rowids`` by ``key`` ascending, then id: only the rows whose key is
+    within the first ``want`` are sorted."""
+    if want < len(rowids):
+        kth = np.partition(key, want - 1)[want - 1]
+        within = key <= kth
+        rowids, key = rowids[within], key[within]
+    columns = postings.columns
+    order = np.lexsort((columns.id_low[rowids], columns.id_high[rowids], key))
+    return rowids[order][:want].tolist()
+
+
+def _sort_key(postings: Postings, rowids: np.ndarray, sort: str) -> np.ndarray:
+    columns = postings.columns
+    if sort in ("price", "-price"):
+        price = columns.price[rowids]
+        return np.where(np.isnan(price), np.inf, price if sort == "price" else -price)  # absent prices last
+    field = sort.lstrip("-") if sort != "relevance" else "last_seen"
+    seen = getattr(columns, field)[rowids].astype(np.float64)  # microseconds: exact below 2**53
+    return seen if sort in ("first_seen", "last_seen") else -seen
+
+
+def _by_relevance(db: sqlite3.Connection, postings: Postings, fts: str, result: BitMap, want: int,
+                  matched: int) -> list[tuple[int, float]]:
+    """The first ``want`` of ``result`` by bm25, then id. SQLite ranks the full-text matches; the
+    filters keep ``len(result)`` of its ``matched``, so about want * matched / len(result) of its
+    best are read, more until every row scoring as well as the last one wanted is in."""
+    limit = max(64, int(want * matched / max(len(result), 1) * 1.5) + 16)
+    while True:
+        ranked = db.execute(f"SELECT rowid, {_BM25} FROM listings_fts WHERE listings_fts MATCH ? ORDER BY {_BM25}"
+                            " LIMIT ?", (fts, limit)).fetchall()
+        kept = [(rowid, score) for rowid, score in ranked if rowid in result]
+        exhausted = len(ranked) < limit
+        if exhausted or (len(kept) >= want and ranked[-1][1] > kept[want - 1][1]):
+            break
+        limit *= 4
+    if len(kept) > want and not exhausted:
+        kept = [(rowid, score) for rowid, score in kept if score <= kept[want - 1][1]]
+    columns = postings.columns
+    kept.sort(key=lambda rs: (rs[1], int(columns.id_high[rs[0]]), int(columns.id_low[rs[0]])))
+    return kept[:want]
+
+
+def _facet(db: sqlite3.Connection, postings: Postings, field: str, result: BitMap, size: int) -> list[FacetCount]:
+    counts = [(-n, key) for key, bitmap in postings.field(db, field).items()
+              if (n := bitmap.intersection_cardinality(result))]
+    counts.sort()
+    return [FacetCount(value=key, label=postings.label(field, key), count=-n) for n, key in counts[:size]]
+
+
+def search(db: sqlite3.Connection, postings: Postings, query: Query, words: str, terms: list[TermClause],
            decode: Callable[[str, str], ListingDocument | None]) -> SearchResult:
     """The page, total and facets of a planned query (Store.plan: words, term clauses);
     ``decode``: (document JSON, id) -> the document, or None when it cannot be read."""
-    where, params, fts = _where(query, words, terms)
-    if fts:
-        source = "listings l JOIN listings_fts ON listings_fts.rowid = l.rowid AND listings_fts MATCH ?"
-        params = [fts, *params]
-    else:
-        source = "listings l"
-    # What matches, as rowids, for the count and the facets: the full-text index alone
-    # when words are all there is; nothing to narrow when there is nothing at all.
-    if where != "1":
-        matching: tuple[str, list] | None = (f"SELECT l.rowid FROM {source} WHERE {where}", params)
-    elif fts:
-        matching = ("SELECT rowid FROM listings_fts WHERE listings_fts MATCH ?", [fts])
-    else:
-        matching = None
+    text = parse_text(words)
+    fts = _fts_match(text)
+    want = query.offset + query.limit
     try:
-        total = db.execute(*(("SELECT count(*) FROM listings", []) if matching is None else
-                                  (f"SELECT count(*) FROM ({matching[0]})", matching[1]))).fetchone()[0]
-        if query.sort == "relevance":
-            order = f"{_BM25}, l.id" if fts else "l.last_seen DESC, l.id"
-        else:
-            order = _SORT_SQL[query.sort]
-        rows = db.execute(
-            f"SELECT l.rowid, l.id, {_BM25 if fts else 'NULL'} FROM {source} WHERE {where} ORDER BY {order}"
-            " LIMIT ? OFFSET ?", [*params, query.limit, query.offset]).fetchall()
-        docs = dict(db.execute(f"SELECT rowid, doc FROM listing_docs WHERE rowid IN ({','.join('?' * len(rows))})",
-                                    [rowid for rowid, _, _ in rows]))
-        facets = {f: _facet(db, f, matching, query.facet_size) for f in query.facets}
+        with postings.lock:
+            # One snapshot of the file for the refresh and every read after it.
+            own = not db.in_transaction
+            if own:
+                db.execute("BEGIN")
+            try:
+                postings.refresh(db)
+                result, matched = _matching(db, postings, query, text, fts, terms)
+                facets = {f: _facet(db, postings, f, result, query.facet_size) for f in query.facets}
+                scores: dict[int, float | None] = {}
+                if want and result:
+                    if fts and query.sort == "relevance":
+                        scores = dict(_by_relevance(db, postings, fts, result, want, matched))
+                    else:
+                        rowids = _array(result)
+                        scores = dict.fromkeys(_ordered(postings, rowids, _sort_key(postings, rowids, query.sort),
+                                                        want))
+                page = list(scores)[query.offset:]
+                rows = {rowid: (doc_id, doc) for rowid, doc_id, doc in _documents(db, page)}
+            finally:
+                if own:
+                    db.execute("COMMIT")
     except sqlite3.OperationalError as exc:
         raise StoreError(f"search failed: {exc}") from None
     hits = []
-    text = parse_text(words)
     skipped = 0
-    for rowid, doc_id, score in rows:
-        doc = decode(docs[rowid], doc_id)
+    for rowid in page:
+        doc_id, doc_json = rows[rowid]  # in the snapshot the postings were brought up to
+        doc = decode(doc_json, doc_id)
         if doc is None:
             skipped += 1
             continue
+        score = scores[rowid]
         hits.append(Hit(document=doc, score=-score if score is not None else None,
                         highlights=highlights(doc.data.listing.title, doc.data.listing.description, text)))
-    return SearchResult(total=total, hits=hits, facets=facets, unreadable=skipped)
+    return SearchResult(total=len(result), hits=hits, facets=facets, unreadable=skipped)
 
-def _facet(db: sqlite3.Connection, field: str, matching: tuple[str, list] | None, size: int) -> list[FacetCount]:
-    within, params = ("", []) if matching is None else (f" AND t.doc IN ({matching[0]})", matching[1])
-    rows = db.execute(
-        f"SELECT t.key, min(t.label), count(*) AS n FROM terms t WHERE t.field=?{within}"
-        " GROUP BY t.key ORDER BY n DESC, t.key LIMIT ?", [field, *params, size]).fetchall()
-    return [FacetCount(value=k, label=label, count=n) for k, label, n in rows]
+
+def _documents(db: sqlite3.Connection, rowids: list[int]) -> list[tuple[int, str, str]]:
+    out: list[tuple[int, str, str]] = []
+    for start in range(0, len(rowids), IN_CHUNK):
+        chunk = rowids[start:start + IN_CHUNK]
+        out += db.execute("SELECT l.rowid, l.id, d.doc FROM listings l JOIN listing_docs d ON d.rowid = l.rowid"
+                          f" WHERE l.rowid IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+    return out

@@ -274,6 +274,49 @@ def test_migrate_keeps_every_document_searchable(loaded):
     assert len(loaded.profiles(loaded.candidates(["p:mdma@NL"], per_key=10)["p:mdma@NL"])) == 2
 
 
+def test_indices_are_made_with_the_configured_shards_and_replicas_also_by_migrate(elasticsearch_url, enrich):
+    import uuid
+
+    from config import load_config
+    from index.elastic import SCHEMA_VERSION, ElasticsearchStore
+
+    settings = load_config(env={"INTERDICT_ELASTICSEARCH__SHARDS": "3", "INTERDICT_ELASTICSEARCH__REPLICAS": "1"})
+    store = ElasticsearchStore(settings.elasticsearch, url=elasticsearch_url, index_prefix=f"s{uuid.uuid4().hex[:8]}")
+    try:
+        store.upsert_listings(enrich(*[make_listing(crawled_at=T0, **fields) for fields in CORPUS]))
+        store.migrate()
+        for alias in (store.listings, store.vendors, store.jobs_index):
+            (index, found), = store.es.indices.get_settings(index=alias).items()
+            assert (found["settings"]["index"]["number_of_shards"],
+                    found["settings"]["index"]["number_of_replicas"]) == ("3", "1"), index
+        assert next(iter(store.es.indices.get_alias(name=store.listings))).endswith(f"-v{SCHEMA_VERSION + 1}")
+        assert store.search(Query(text="mdma")).total == 2
+    finally:
+        store.es.indices.delete(index=",".join(store.es.indices.get(index=f"{store.prefix}-*")))
+        store.close()
+
+
+def test_a_deep_page_counted_apart_has_the_same_total_and_hits(elasticsearch_url, enrich, monkeypatch):
+    """Past index.elastic.DEEP_PAGE the total comes from a count request of its own (so that the
+    search may skip what cannot reach the page); lowered here to reach it with five listings."""
+    import index.elastic
+    from conftest import es_store
+
+    store = es_store(elasticsearch_url)
+    try:
+        store.upsert_listings(enrich(*[make_listing(crawled_at=T0, **fields) for fields in CORPUS]))
+        queries = [Query(sort="price", offset=1, limit=3), Query(text="mdma", offset=1, limit=1),
+                   Query(filters={"ships_from": ["NL"]}, sort="-last_seen", offset=1, limit=5)]
+        shallow = [store.search(q) for q in queries]
+        monkeypatch.setattr(index.elastic, "DEEP_PAGE", 0)
+        for query, before in zip(queries, shallow):
+            deep = store.search(query)
+            assert deep.total == before.total > 0 and keys(deep) == keys(before), query
+    finally:
+        store.es.indices.delete(index=",".join(store.es.indices.get(index=f"{store.prefix}-*")))
+        store.close()
+
+
 def test_documents_the_index_refuses_are_reported_not_retried(elasticsearch_url, enrich, caplog):
     """A real mapping conflict: the index behind the alias types `market` as a number."""
     import uuid
