@@ -38,7 +38,6 @@ CONFLICT_RETRIES = 5
 MSEARCH_BATCH = 200  # candidate searches per _msearch request
 # A batch goes out as bulk requests of this many documents (or bytes), two in flight: the node
 # indexes one chunk while this process builds the next.
-DEEP_PAGE = 1000  # offset + limit past which a page's total is counted by a request of its own
 BULK_CHUNK_DOCS = 250
 BULK_CHUNK_BYTES = 8 << 20
 BULK_IN_FLIGHT = 2
@@ -150,6 +149,8 @@ class ElasticsearchStore(Store):
                                 "index's refresh interval", exc)
 
     def _refresh_policy(self) -> str | bool:
+        """The refresh a write about to be sent asks for: none inside bulk_writes(), whose end
+        then owes one (noted here, as the write is decided), else wait for it."""
         if self._bulk_depth:
             self._unrefreshed = True
             return False
@@ -531,18 +532,9 @@ class ElasticsearchStore(Store):
     def search(self, query: Query) -> SearchResult:
         words, clauses = self.plan(query)
         body = search_body(query, words, clauses)
-        # An exact total makes Lucene visit every match; a deep page without facets asks for it
-        # apart (a count request), so that the search may skip the hits that cannot reach it.
-        counted_apart = query.offset + query.limit > DEEP_PAGE and not query.facets
-        if counted_apart:
-            body["track_total_hits"] = False
         if query.offset and query.offset + query.limit > self._result_window():
             # from+size stops at the result window: walk there with search_after instead
             body["search_after"] = self._call(sort_values_at, self.es, self.listings, body, query.offset,
                                               self._result_window())
             body["from"] = 0
-        response = self._call(self.es.search, index=self.listings, body=body)
-        if counted_apart:
-            total = self._call(self.es.count, index=self.listings, query=body["query"])["count"]
-            response.body["hits"]["total"] = {"value": total, "relation": "eq"}
-        return search_result(query, words, response, self.decode)
+        return search_result(query, words, self._call(self.es.search, index=self.listings, body=body), self.decode)

@@ -296,27 +296,6 @@ def test_indices_are_made_with_the_configured_shards_and_replicas_also_by_migrat
         store.close()
 
 
-def test_a_deep_page_counted_apart_has_the_same_total_and_hits(elasticsearch_url, enrich, monkeypatch):
-    """Past index.elastic.DEEP_PAGE the total comes from a count request of its own (so that the
-    search may skip what cannot reach the page); lowered here to reach it with five listings."""
-    import index.elastic
-    from conftest import es_store
-
-    store = es_store(elasticsearch_url)
-    try:
-        store.upsert_listings(enrich(*[make_listing(crawled_at=T0, **fields) for fields in CORPUS]))
-        queries = [Query(sort="price", offset=1, limit=3), Query(text="mdma", offset=1, limit=1),
-                   Query(filters={"ships_from": ["NL"]}, sort="-last_seen", offset=1, limit=5)]
-        shallow = [store.search(q) for q in queries]
-        monkeypatch.setattr(index.elastic, "DEEP_PAGE", 0)
-        for query, before in zip(queries, shallow):
-            deep = store.search(query)
-            assert deep.total == before.total > 0 and keys(deep) == keys(before), query
-    finally:
-        store.es.indices.delete(index=",".join(store.es.indices.get(index=f"{store.prefix}-*")))
-        store.close()
-
-
 def test_documents_the_index_refuses_are_reported_not_retried(elasticsearch_url, enrich, caplog):
     """A real mapping conflict: the index behind the alias types `market` as a number."""
     import uuid
