@@ -330,6 +330,8 @@ def test_an_embedded_file_of_an_earlier_schema_is_migrated_when_opened(tmp_path,
     db = sqlite3.connect(path)
     db.execute("DELETE FROM terms WHERE field = 'status'")
     db.execute("ALTER TABLE listings DROP COLUMN data_digest")  # schema 13's
+    db.execute("DROP INDEX listings_version")  # schema 15's column, and its index
+    db.execute("ALTER TABLE listings DROP COLUMN version")
     db.execute("ALTER TABLE listings ADD COLUMN doc TEXT")  # schema 14 moved the documents out of the rows
     db.execute("UPDATE listings SET doc = (SELECT doc FROM listing_docs WHERE rowid = listings.rowid)")
     db.execute("DROP TABLE listing_docs")
@@ -341,6 +343,9 @@ def test_an_embedded_file_of_an_earlier_schema_is_migrated_when_opened(tmp_path,
         assert store.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0] == str(SCHEMA_VERSION)
         assert keys(store.search(Query(text="mdma"))) == ["a1", "b2"]
         assert store.db.execute("SELECT count(*) FROM listings WHERE data_digest IS NOT NULL").fetchone()[0] == 5
+        assert "doc" not in {row[1] for row in store.db.execute("PRAGMA table_info(listings)")}
+        assert store.db.execute("SELECT count(*) FROM listing_docs").fetchone()[0] == 5
+        assert store.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'listings_version'").fetchone()
         again = store.upsert_listings(enrich(*[make_listing(crawled_at=T0, **fields) for fields in CORPUS]))
         assert (again.new, again.updated, again.unchanged) == (0, 0, 5)
 
