@@ -19,7 +19,8 @@ from contracts.jobs import CrawlJob
 from contracts.listings import EnrichedListing, EnrichedVendor
 from index.documents import merge_listing, merge_vendor, repeated_sightings, sighting_digest
 from index.embedded_postings import postings_for
-from index.embedded_schema import AFTER_MIGRATION, FTS_SCHEMA, SCHEMA, SCHEMA_VERSION, TERMS_SCHEMA, WITH_DOCS, iso
+from index.embedded_schema import (AFTER_MIGRATION, FTS_SCHEMA, IN_CHUNK, SCHEMA, SCHEMA_VERSION, TERMS_SCHEMA,
+                                   WITH_DOCS, iso, rows_in)
 from index.embedded_search import search
 from index.lifecycle import LifecycleReport, missed
 from index.profiles import ListingProfile, blocking_keys, listing_profile
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 # service keeps a connection per request in flight — keep a smaller one.
 READ_CACHE_KIB = 16 * 1024
 WRITE_CACHE_KIB = 64 * 1024
-IN_CHUNK = 500  # ids per "IN (...)" lookup, and documents per write when rebuilding
 BUSY_SECONDS = 30  # how long a writer waits for another to let go of the file
 # Pages the write-ahead log may hold before SQLite copies it into the database (its default:
 # 1,000). A bulk load rewrites the same full-text and term pages batch after batch; copying
@@ -216,12 +216,8 @@ class EmbeddedStore(Store):
     def _listing_columns(self, column: str, ids: list[str]) -> Iterator[tuple[str, Any]]:
         """(id, ``column``) of the listings (``l``; their documents: ``d``) of these ids, looked
         up ``IN_CHUNK`` at a time."""
-        unique = list(dict.fromkeys(ids))
         source = WITH_DOCS if column.startswith("d.") else "listings l"
-        for start in range(0, len(unique), IN_CHUNK):
-            chunk = unique[start:start + IN_CHUNK]
-            yield from self.db.execute(
-                f"SELECT l.id, {column} FROM {source} WHERE l.id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+        yield from rows_in(self.db, f"SELECT l.id, {column} FROM {source} WHERE l.id IN", list(dict.fromkeys(ids)))
 
     def _write_listings(self, docs: list[ListingDocument], stored: dict[str, ListingDocument],
                         present: set[str], digests: dict[int, str] | None = None) -> None:

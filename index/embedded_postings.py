@@ -17,13 +17,14 @@ import array
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 from pyroaring import BitMap
 
-IN_CHUNK = 500
+from index.embedded_schema import rows_in
+
 # Past this share of the listings changed since the last look, reading everything again is
 # cheaper than patching every bitmap.
 REBUILD_SHARE = 0.25
@@ -102,8 +103,8 @@ class Postings:
                     bitmaps[key] -= changed
                     if not bitmaps[key]:
                         del bitmaps[key]
-                self._add_terms(field, _in_chunks(db, "SELECT key, label, doc FROM terms WHERE field = ? AND doc IN",
-                                                  field, list(changed)))
+                self._add_terms(field, rows_in(db, "SELECT key, label, doc FROM terms WHERE field = ? AND doc IN",
+                                               list(changed), (field,)))
         self.version = version
 
     def field(self, db: sqlite3.Connection, field: str) -> dict[str, BitMap]:
@@ -135,12 +136,6 @@ def bitmap(rowids: np.ndarray) -> BitMap:
     """A bitmap of these rowids (ascending). Through array.array: pyroaring reads its buffer at
     once, where a numpy array or a list is read one number at a time (6x slower)."""
     return BitMap(array.array("I", rowids.astype(np.uint32).tobytes()))
-
-
-def _in_chunks(db: sqlite3.Connection, sql: str, field: str, rowids: list[int]) -> Iterator[tuple]:
-    for start in range(0, len(rowids), IN_CHUNK):
-        chunk = rowids[start:start + IN_CHUNK]
-        yield from db.execute(f"{sql} ({','.join('?' * len(chunk))})", [field, *chunk]).fetchall()
 
 
 # Held by the open stores of each file (the web service's pool keeps some open); gone with the last.

@@ -1,6 +1,8 @@
 """The embedded store's SQLite schema: tables, indexes, and the version that says which
 release wrote a file (an older file is migrated when opened: index/embedded.py)."""
 
+from collections.abc import Iterator
+
 SCHEMA_VERSION = 15  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms;
 # 9: title-word keys (t:) for the matcher's document frequencies; 10: product-and-quantity keys (q:);
 # 11: listings' lives in Julian days (lives), for candidates around a date; 12: terms clustered by (field, key);
@@ -88,6 +90,15 @@ FTS_SCHEMA = """CREATE VIRTUAL TABLE IF NOT EXISTS listings_fts USING fts5(
     title, description, extra, tokenize = "unicode61 remove_diacritics 0")"""
 # A listing's row and its document, as queries join them.
 WITH_DOCS = "listings l JOIN listing_docs d ON d.rowid = l.rowid"
+IN_CHUNK = 500  # values per "IN (...)" lookup (and documents per write when rebuilding)
+
+
+def rows_in(db, sql: str, values: list, before: tuple = ()) -> Iterator[tuple]:
+    """The rows of ``sql``, which ends in "IN", for these values, ``IN_CHUNK`` at a time;
+    ``before``: the parameters ahead of the list."""
+    for start in range(0, len(values), IN_CHUNK):
+        chunk = values[start:start + IN_CHUNK]
+        yield from db.execute(f"{sql} ({','.join('?' * len(chunk))})", [*before, *chunk]).fetchall()
 
 
 def iso(value) -> str:

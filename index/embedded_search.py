@@ -12,7 +12,8 @@ import numpy as np
 from pyroaring import BitMap
 
 from contracts.documents import ListingDocument
-from index.embedded_postings import IN_CHUNK, Postings, bitmap
+from index.embedded_postings import Postings, bitmap
+from index.embedded_schema import WITH_DOCS, rows_in
 from index.highlight import highlights
 from index.query import FacetCount, Hit, Query, SearchResult, TermClause, TextQuery, parse_text
 from index.store import StoreError
@@ -181,9 +182,4 @@ def search(db: sqlite3.Connection, postings: Postings, query: Query, words: str,
 
 
 def _documents(db: sqlite3.Connection, rowids: list[int]) -> list[tuple[int, str, str]]:
-    out: list[tuple[int, str, str]] = []
-    for start in range(0, len(rowids), IN_CHUNK):
-        chunk = rowids[start:start + IN_CHUNK]
-        out += db.execute("SELECT l.rowid, l.id, d.doc FROM listings l JOIN listing_docs d ON d.rowid = l.rowid"
-                          f" WHERE l.rowid IN ({','.join('?' * len(chunk))})", chunk).fetchall()
-    return out
+    return list(rows_in(db, f"SELECT l.rowid, l.id, d.doc FROM {WITH_DOCS} WHERE l.rowid IN", rowids))
