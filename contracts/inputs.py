@@ -14,11 +14,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+import orjson
 from pydantic import ValidationError
 
 # A lone surrogate ("\ud83d", half of a cut emoji) is valid JSON but no encoder accepts it.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)
+# Lines the fast decoder (orjson) could read differently from json take the slower path: an
+# integer beyond 64 bits (orjson makes it a float: seen as a run of 19 digits, which digits in
+# text also make) or an escape of a surrogate (to be repaired). A regular expression looking for
+# the digits cost more than decoding; a byte table does not.
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_LONG_NUMBER = b"0" * 19
 
 DEFAULT_MAX_LINE_CHARS = 16 * 1024 * 1024
 
@@ -93,6 +100,16 @@ def decode_line(line: str) -> Any:
     too deep, an integer too long to convert, a number that is not finite (1e999, NaN,
     Infinity: the field is named). Lone surrogates are repaired. (How long a line may be is
     the reader's to bound: bounded_lines.)"""
+    try:
+        data = line.encode()
+    except UnicodeEncodeError:  # a lone surrogate in the text itself
+        data = b""
+    if data and _LONG_NUMBER not in data.translate(_DIGITS_AS_ZERO) and not (
+            b"\\u" in data and _SURROGATE_ESCAPE.search(line)):
+        try:  # 2-3 times faster; anything it refuses (NaN, 1e999, bad JSON…) is read below, to be named
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
     odd: list[str] = []
 
     def number(text: str) -> float:

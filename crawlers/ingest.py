@@ -12,9 +12,14 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from contracts.listings import EnrichedListing, EnrichedVendor, Listing, VendorProfile
-from index import ListingStore, SpooledWriter, UpsertReport, spool_for
+from index import ListingStore, SpooledWriter, StoreUnavailable, UpsertReport, listing_id, repeated_sightings, spool_for
 
 Record = Listing | VendorProfile | EnrichedListing | EnrichedVendor
+
+
+def _listing_id(record: Record) -> str | None:
+    listing = record.listing if isinstance(record, EnrichedListing) else record
+    return listing_id(listing.market, listing.listing_key) if isinstance(listing, Listing) else None
 
 
 @dataclass
@@ -50,6 +55,7 @@ class Ingest:
         self.report = IngestReport()
         self._enricher = None
         self.pending: list[Record] = []
+        self._digests: dict[int, str] = {}  # of pending enriched listings read from records, by id()
 
     @property
     def enricher(self):
@@ -57,10 +63,32 @@ class Ingest:
             self._enricher = self.enricher_factory()
         return self._enricher
 
-    def add(self, record: Record) -> IngestReport | None:
-        """Queue one record; the report of the batch it completed, if it did."""
+    def add(self, record: Record, digest: str | None = None) -> IngestReport | None:
+        """Queue one record; the report of the batch it completed, if it did. ``digest``: of the
+        JSON record an enriched listing was read from (``index.documents.record_digest``)."""
         self.pending.append(record)
+        if digest:
+            self._digests[id(record)] = digest
         return self.flush() if len(self.pending) >= self.batch_size else None
+
+    def held(self, sightings: list[tuple[str, str]]) -> list[bool]:
+        """Per enriched listing still to be read — (document id, ``record_digest``), in order —
+        whether the store holds that very sighting already: such a listing is counted unchanged
+        here and need not be validated or added. What is pending is written first, so the answer
+        is the store's state after every earlier record; nothing is skipped while older batches
+        wait in the spool or when the store cannot answer (those records take the usual way)."""
+        ids = {doc_id for doc_id, _ in sightings}
+        if any(_listing_id(r) in ids for r in self.pending):
+            self.flush()
+        if not sightings or self.writer.spool.batches():
+            return [False] * len(sightings)
+        try:
+            stored = self.writer.store.listing_digests(ids)
+        except StoreUnavailable:
+            return [False] * len(sightings)
+        repeated = repeated_sightings([doc_id for doc_id, _ in sightings], [d for _, d in sightings], stored)
+        self.report.listings.unchanged += sum(repeated)
+        return repeated
 
     def add_all(self, records: Iterable[Record]) -> None:
         for record in records:
@@ -69,6 +97,7 @@ class Ingest:
     def flush(self) -> IngestReport:
         """Write what is pending: what this batch did (also added to ``report``)."""
         batch, self.pending = self.pending, []
+        read_digests, self._digests = self._digests, {}
         done = IngestReport()
         if not batch:
             return done
@@ -78,8 +107,9 @@ class Ingest:
         listings += list(self.enricher.enrich_listings(plain_listings)) if plain_listings else []
         vendors = [r for r in batch if isinstance(r, EnrichedVendor)]
         vendors += list(self.enricher.enrich_vendors(plain_vendors)) if plain_vendors else []
+        digests = {"listings": [read_digests.get(id(r)) for r in listings], "vendors": None}
         for kind, records in (("listings", listings), ("vendors", vendors)):
-            result = self.writer.write(kind, records)
+            result = self.writer.write(kind, records, digests[kind])
             if result is None:
                 done.spooled += len(records)
                 done.spooled_batches += 1

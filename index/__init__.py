@@ -1,10 +1,12 @@
 """Index: storage and retrieval of enriched listings. What other packages use is exported
 here: the store interfaces (ListingStore, MatchIndex, CrawlLedger; Store is all three),
-``open_store``, the query model, the outage spool and the evidence archive."""
+``open_store``, the query model, the outage spool, the evidence archive and the digests that
+let an ingest skip records the store holds as they are."""
 
 from __future__ import annotations
 
 from contracts.documents import ListingDocument, UpsertReport, VendorDocument, listing_id, vendor_id
+from index.documents import record_digest, repeated_sightings
 from index.evidence import EvidenceArchive
 from index.ledger import CrawlLedger
 from index.match_index import MatchIndex
@@ -14,7 +16,8 @@ from index.store import ListingStore, Store, StoreError, StoreUnavailable
 
 __all__ = ["FILTER_FIELDS", "CrawlLedger", "EvidenceArchive", "FacetCount", "Hit", "ListingDocument", "ListingStore",
            "MatchIndex", "Query", "QueryError", "SearchResult", "SpooledWriter", "Store", "StoreError",
-           "StoreUnavailable", "UpsertReport", "VendorDocument", "listing_id", "open_store", "spool_for", "vendor_id"]
+           "StoreUnavailable", "UpsertReport", "VendorDocument", "listing_id", "open_store", "record_digest",
+           "repeated_sightings", "spool_for", "vendor_id"]
 
 
 def open_store(settings, target: str | None = None) -> Store:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
+
+import orjson
 
 from contracts.documents import ListingDocument, PricePoint, VendorDocument, listing_id, vendor_id
 from contracts.listings import EnrichedListing, EnrichedVendor
@@ -30,6 +33,28 @@ def sighting_digest(item: EnrichedListing) -> str:
     document."""
     shown = item.model_dump_json(exclude={"enrichment": {"enriched_at"}})
     return hashlib.blake2b(shown.encode(), digest_size=16).hexdigest()
+
+
+def record_digest(record: dict[str, Any]) -> tuple[str, str] | None:
+    """(document id, sighting digest) of an enriched listing as read from JSON Lines, before it
+    is validated; None when the record does not have that shape. The digest is of the record's
+    JSON with sorted keys, less the moment it was enriched. A store keeps it as the document's
+    data digest when the item came from this record, so reading the same file again (a replay,
+    a daily re-index of an export) counts each unchanged record without validating it. It can
+    only equal a digest kept from a validated item (``sighting_digest``) when both spell the
+    same JSON, which then describes the same item: a match is never wrong, only sometimes missed."""
+    listing, enrichment = record.get("listing"), record.get("enrichment")
+    if not isinstance(listing, dict) or not isinstance(enrichment, dict):
+        return None
+    market, key = listing.get("market"), listing.get("listing_key")
+    if not isinstance(market, str) or not isinstance(key, str):
+        return None
+    enrichment = {k: v for k, v in enrichment.items() if k != "enriched_at"}
+    try:
+        shown = orjson.dumps({**record, "enrichment": enrichment}, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # a value JSON cannot hold: the record's validation will say so
+        return None
+    return listing_id(market, key), hashlib.blake2b(shown, digest_size=16).hexdigest()
 
 
 def repeated_sightings(ids: list[str], digests: list[str], stored: dict[str, str | None]) -> list[bool]:

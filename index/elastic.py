@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from functools import partial
 from datetime import UTC, date, datetime
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
@@ -219,21 +219,20 @@ class ElasticsearchStore(Store):
         }
 
     def _upsert(self, alias: str, model, items: list, doc_id, merge, source,
-                digest: Callable[[Any], str] | None = None) -> UpsertReport:
+                digests: dict[int, str] | None = None) -> UpsertReport:
         """Merge with what is stored and write with optimistic concurrency; a conflict
-        (another writer got there first) re-reads and merges again. With ``digest`` (listings),
-        an item that is the very sighting its document holds is counted unchanged unread."""
+        (another writer got there first) re-reads and merges again. With ``digests`` (listings:
+        each item's sighting digest by its id()), an item that is the very sighting its document
+        holds is counted unchanged unread."""
         report = UpsertReport()
         pending = list(items)
-        digests = {id(i): digest(i) for i in pending} if digest else {}
-        build = partial(source, digests=digests) if digest else source
+        build = partial(source, digests=digests) if digests is not None else source
         for _ in range(CONFLICT_RETRIES):
             if not pending:
                 break
             ids = list(dict.fromkeys(doc_id(i) for i in pending))
-            if digest:
-                known = {d["_id"]: d["_source"].get("data_digest") for d in
-                         self.es.mget(index=alias, ids=ids, source=["data_digest"])["docs"] if d.get("found")}
+            if digests is not None:
+                known = self._listing_digests(alias, ids)
                 repeated = repeated_sightings([doc_id(i) for i in pending], [digests[id(i)] for i in pending], known)
                 report.unchanged += sum(repeated)
                 pending = [i for i, same in zip(pending, repeated) if not same]
@@ -309,13 +308,24 @@ class ElasticsearchStore(Store):
                 failed.append(next(iter(info.values())))
         return failed
 
-    def upsert_listings(self, items: Iterable[EnrichedListing]) -> UpsertReport:
+    def upsert_listings(self, items: Iterable[EnrichedListing],
+                        digests: Sequence[str | None] | None = None) -> UpsertReport:
         items = list(items)
         if not items:
             return UpsertReport()
+        given = digests or [None] * len(items)
         return self._call(self._upsert, self.listings, ListingDocument, items,
                           lambda i: listing_id(i.listing.market, i.listing.listing_key), merge_listing,
-                          self._listing_source, sighting_digest)
+                          self._listing_source, {id(i): d or sighting_digest(i) for i, d in zip(items, given)})
+
+    def listing_digests(self, ids: Collection[str]) -> dict[str, str]:
+        found = self._call(self._listing_digests, self.listings, list(ids)) if ids else {}
+        return {doc_id: digest for doc_id, digest in found.items() if digest}
+
+    def _listing_digests(self, alias: str, ids: list[str]) -> dict[str, str | None]:
+        """The data digest of every stored document of these ids (None: it has none)."""
+        return {d["_id"]: d["_source"].get("data_digest")
+                for d in self.es.mget(index=alias, ids=ids, source=["data_digest"])["docs"] if d.get("found")}
 
     def upsert_vendors(self, items: Iterable[EnrichedVendor]) -> UpsertReport:
         items = list(items)

@@ -8,7 +8,7 @@ import statistics
 import time
 import uuid
 from typing import Any
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -182,13 +182,14 @@ class EmbeddedStore(Store):
                 except sqlite3.Error as exc:  # the writes are in the log, and safe there
                     log.warning("embedded store %s: checkpoint after bulk writes failed: %s", self.path, exc)
 
-    def upsert_listings(self, items: Iterable[EnrichedListing]) -> UpsertReport:
+    def upsert_listings(self, items: Iterable[EnrichedListing],
+                        digests: Sequence[str | None] | None = None) -> UpsertReport:
         report = UpsertReport()
         items = list(items)
         with self._transaction():
             ids = [listing_id(item.listing.market, item.listing.listing_key) for item in items]
-            digests = [sighting_digest(item) for item in items]
-            repeated = repeated_sightings(ids, digests, dict(self._listing_columns("data_digest", ids)))
+            sightings = [given or sighting_digest(item) for item, given in zip(items, digests or [None] * len(items))]
+            repeated = repeated_sightings(ids, sightings, dict(self._listing_columns("data_digest", ids)))
             report.unchanged += sum(repeated)
             merging = [(doc_id, item) for doc_id, item, same in zip(ids, items, repeated) if not same]
             stored, present = self._stored_listings([doc_id for doc_id, _ in merging])
@@ -200,8 +201,11 @@ class EmbeddedStore(Store):
                 if doc != existing:
                     changed[doc_id] = doc
             self._write_listings(list(changed.values()), stored, present,
-                                 {id(item): digest for item, digest in zip(items, digests)})
+                                 {id(item): digest for item, digest in zip(items, sightings)})
         return report
+
+    def listing_digests(self, ids: Collection[str]) -> dict[str, str]:
+        return {doc_id: digest for doc_id, digest in self._listing_columns("data_digest", list(ids)) if digest}
 
     def _stored_listings(self, ids: list[str]) -> tuple[dict[str, ListingDocument], set[str]]:
         """The stored documents of these ids that can be read, and every id that has a row."""

@@ -11,7 +11,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -66,11 +66,13 @@ class SpooledWriter:
         self.store, self.spool = store, spool
         self.spooled_batches = self.replayed_batches = 0
 
-    def _upsert(self, kind: str, records: list) -> UpsertReport:
-        return self.store.upsert_listings(records) if kind == "listings" else self.store.upsert_vendors(records)
+    def _upsert(self, kind: str, records: list, digests: Sequence[str | None] | None = None) -> UpsertReport:
+        return (self.store.upsert_listings(records, digests) if kind == "listings"
+                else self.store.upsert_vendors(records))
 
-    def write(self, kind: str, records: Iterable) -> UpsertReport | None:
-        """The report, or None when the batch was spooled for later."""
+    def write(self, kind: str, records: Iterable, digests: Sequence[str | None] | None = None) -> UpsertReport | None:
+        """The report, or None when the batch was spooled for later. ``digests``: of the
+        listings' records (``ListingStore.upsert_listings``); a spooled batch goes without them."""
         records = list(records)
         if not records:
             return UpsertReport()
@@ -78,7 +80,7 @@ class SpooledWriter:
             self._to_spool(kind, records, "older batches are still waiting")
             return None
         try:
-            return self._upsert(kind, records)
+            return self._upsert(kind, records, digests)
         except StoreUnavailable as exc:
             self._to_spool(kind, records, str(exc))
             return None

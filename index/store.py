@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from abc import abstractmethod
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -85,7 +85,15 @@ class ListingStore(Closable):
         yield
 
     @abstractmethod
-    def upsert_listings(self, items: Iterable[EnrichedListing]) -> UpsertReport: ...
+    def upsert_listings(self, items: Iterable[EnrichedListing],
+                        digests: Sequence[str | None] | None = None) -> UpsertReport:
+        """Merge the items into their documents. ``digests``, in the items' order: the digests
+        of the records they were read from (``index.documents.record_digest``), kept as the
+        documents' data digests; None where an item has none (then ``sighting_digest``)."""
+
+    @abstractmethod
+    def listing_digests(self, ids: Collection[str]) -> dict[str, str]:
+        """The data digests of the stored listings of these ids (absent: no document, or none kept)."""
 
     @abstractmethod
     def upsert_vendors(self, items: Iterable[EnrichedVendor]) -> UpsertReport: ...

@@ -30,6 +30,22 @@ def test_a_line_that_cannot_be_used_says_why(line, says):
         decode_line(line)
 
 
+@pytest.mark.parametrize("line", [
+    '{"n": 12345678901234567890123, "m": -9223372036854775809}',  # beyond 64 bits: ints, not floats
+    '{"n": 18446744073709551615, "big": 1.7976931348623157e308, "tiny": 5e-324, "z": -0.0}',
+    '{"t": "wallet 1234567890123456789012 in text", "k": 7}',
+    '{"t": "\\ud83d\\ude00 a whole pair", "u": "\\u00e9t\\u00e9", "a": [1, 2.5, true, null]}',
+    '{"a": 1, "a": 2}', '[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]', '"just text"', '3',
+    json.dumps({"listing": {"title": "Kokain höchster Qualität 1g", "price": {"amount": 0.1 + 0.2}}}, ensure_ascii=False),
+])
+def test_every_line_reads_as_pythons_json_reads_it(line):
+    """decode_line takes a faster decoder (orjson) where it reads a line as json would, and
+    json where it would not (integers beyond 64 bits, escaped surrogates)."""
+    value = decode_line(line)
+    assert value == json.loads(line)
+    assert json.dumps(value) == json.dumps(json.loads(line))  # same types too: 10 is not 10.0
+
+
 def test_lone_surrogates_are_repaired_and_over_long_lines_are_never_held_whole():
     assert decode_line('{"t": "Molly \\ud83d 10g", "\\udc00k": 1}') == {"t": "Molly \ufffd 10g", "\ufffdk": 1}
     stream = io.StringIO("short\n" + "x" * 5000 + "\nafter\n" + "y" * 3000)

@@ -169,6 +169,12 @@ def as_indexable(record: dict, market: str | None = None):
     raise ValueError("neither a listing nor a vendor record (nor a raw record with a title)")
 
 
+def _enricher(config):
+    from enrichment.pipeline import Enricher  # imported (spaCy with it) when a record needs enriching
+
+    return Enricher.from_settings(config.enrichment)
+
+
 class Index(Command):
     name = "index"
     help = "enriched listings or plain listings (JSON Lines) -> the store"
@@ -186,9 +192,9 @@ class Index(Command):
 
         from contracts.inputs import describe_invalid
         from crawlers.ingest import Ingest
-        from enrichment.pipeline import Enricher
-        from index import open_store
+        from index import open_store, record_digest
         from index.store import BULK_BATCH
+        from interdict.bulk import collected_per_batch
         from interdict.jsonl import LineErrors, read_records
         from interdict.progress import Progress
 
@@ -196,8 +202,7 @@ class Index(Command):
         errors = LineErrors(args.input)
         progress = Progress("indexed")
         with open_store(config, target) as store:
-            ingest = Ingest(store, config.store.spool_dir, target, lambda: Enricher.from_settings(config.enrichment),
-                            batch_size=BULK_BATCH)
+            ingest = Ingest(store, config.store.spool_dir, target, lambda: _enricher(config), batch_size=BULK_BATCH)
             if args.replay:
                 waiting = len(ingest.writer.spool.batches())
                 if not ingest.drain():
@@ -205,14 +210,36 @@ class Index(Command):
                                     "stay spooled")
                 print(f"replayed {waiting} spooled batch(es)", file=sys.stderr)
                 return 0
-            with store.bulk_writes():
+            # Enriched listings wait in runs of up to a batch to be checked against the store: those
+            # it holds as they are (a replayed file) are counted without being validated.
+            unchecked: list[tuple[int, dict, tuple[str, str]]] = []
+
+            def add(lineno: int, record: dict, digest: str | None = None) -> None:
+                try:
+                    ingest.add(as_indexable(record, args.market), digest)
+                except (ValidationError, ValueError) as exc:
+                    errors.add(lineno, describe_invalid(exc) if isinstance(exc, ValidationError) else str(exc))
+
+            def settle() -> None:
+                for (lineno, record, (_, digest)), held in zip(unchecked, ingest.held([s for _, _, s in unchecked])):
+                    if not held:
+                        add(lineno, record, digest)
+                unchecked.clear()
+
+            with store.bulk_writes(), collected_per_batch() as batch_done:
                 for lineno, record in read_records(args.input, errors, config.input.max_line_chars):
-                    try:
-                        ingest.add(as_indexable(record, args.market))
-                    except (ValidationError, ValueError) as exc:
-                        errors.add(lineno, describe_invalid(exc) if isinstance(exc, ValidationError) else str(exc))
-                        continue
+                    if (sighting := record_digest(record)) is not None:
+                        unchecked.append((lineno, record, sighting))
+                        if len(unchecked) >= BULK_BATCH:
+                            settle()
+                    else:
+                        if unchecked and ("listing" in record or "listing_key" in record or "title" in record):
+                            settle()  # a listing of another shape: the ones read before it go first
+                        add(lineno, record)
                     progress.tick()
+                    if progress.count % BULK_BATCH == 0:  # as a batch has just been written, mostly
+                        batch_done()
+                settle()
                 ingest.flush()
         progress.done()
         report = ingest.report

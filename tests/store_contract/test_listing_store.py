@@ -459,6 +459,25 @@ def test_the_same_sighting_again_is_counted_unchanged_and_leaves_the_document(lo
     assert {doc.id: doc for doc in loaded.iter_listings()} == before
 
 
+def test_digests_of_the_records_read_are_kept_and_a_later_item_with_the_same_one_is_unchanged(store, enrich):
+    """A caller that read the items from JSON records gives their digests
+    (index.documents.record_digest): each document keeps the digest of the item it holds, and
+    an item given the same digest again is counted unchanged without being merged."""
+    items = enrich(*[make_listing(crawled_at=T0, **fields) for fields in CORPUS[:3]])
+    ids = [listing_id(i.listing.market, i.listing.listing_key) for i in items]
+    assert store.upsert_listings(items, ["r0", None, "r2"]).new == 3
+    kept = store.listing_digests([*ids, "0" * 32])
+    assert kept[ids[0]] == "r0" and kept[ids[2]] == "r2" and kept[ids[1]] not in ("r0", "r2", None)
+    assert "0" * 32 not in kept
+    report = store.upsert_listings(items, ["r0", "another record", "r2"])
+    assert (report.new, report.updated, report.unchanged) == (0, 0, 3)
+    # the middle one was merged (its digest did not match) and left as it was
+    assert store.listing_digests(ids) == kept
+    later = enrich(make_listing(crawled_at=T0 + timedelta(days=1), **CORPUS[0]))
+    assert store.upsert_listings(later, ["r0 seen later"]).unchanged == 1
+    assert store.listing_digests(ids[:1]) == {ids[0]: "r0 seen later"}
+
+
 @pytest.mark.parametrize("order", ["repeat first", "change first"])
 def test_a_repeated_sighting_beside_a_change_of_the_same_listing_in_one_batch(loaded, enrich, order):
     """Only a sighting that matches the stored document *before* the batch changes it is
