@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
-from functools import lru_cache, partial
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO
 
 from pydantic import ValidationError
@@ -48,9 +49,22 @@ class ValidatePipeline:
         raise DropItem(f"unexpected item type {type(item).__name__}")
 
 
-@lru_cache(maxsize=2)
-def shared_enricher(settings: EnrichmentSettings):
-    """One spaCy pipeline per process, however many spiders run in it."""
+_loading: dict[EnrichmentSettings, Future] = {}
+_loading_lock = threading.Lock()
+
+
+def shared_enricher(settings: EnrichmentSettings) -> Future:
+    """One spaCy pipeline per process, however many spiders run in it, loaded in a thread of
+    its own from the moment a spider opens. Loaded at the first batch instead, in the reactor
+    thread, it stopped every download for the two seconds spaCy takes to import and load."""
+    with _loading_lock:
+        if settings not in _loading:
+            _loading[settings] = ThreadPoolExecutor(1, thread_name_prefix="interdict-enricher-load").submit(
+                _load_enricher, settings)
+        return _loading[settings]
+
+
+def _load_enricher(settings: EnrichmentSettings):
     from enrichment.pipeline import Enricher
 
     return Enricher.from_settings(settings)
@@ -87,8 +101,8 @@ class EnrichIndexPipeline:
         self.store = open_store(config, target)
         self.bulk = self.store.bulk_writes()  # searchable in batches, all of it when the crawl ends
         self.bulk.__enter__()
-        self.ingest = Ingest(self.store, config.store.spool_dir, target, partial(shared_enricher, config.enrichment),
-                             batch_size=1 << 30)
+        enricher = shared_enricher(config.enrichment)
+        self.ingest = Ingest(self.store, config.store.spool_dir, target, enricher.result, batch_size=1 << 30)
         self.writer = self.ingest.writer
         self.spool_wait = config.crawl.spool_wait
         if self.output_target == "-":

@@ -176,6 +176,19 @@ def test_transport_features_through_tor(tor, tmp_path):
     tls.close()
 
 
+def test_a_tor_market_fetches_at_its_own_concurrency_beyond_scrapys_per_domain_default(tor, tmp_path):
+    """The market's download slot sets how many of its pages are fetched at once, over Tor as
+    directly: the SOCKS handler's connection pool once capped every onion market at Scrapy's
+    CONCURRENT_REQUESTS_PER_DOMAIN (8) whatever markets.toml said, and the rest waited in it."""
+    target = RecordingServer()
+    config = tor.config("wide", {"probe": {"profile": "sable", "transport": "tor", "allow_private_targets": True,
+                                           "concurrency": 12, "base_urls": [target.url]}})
+    proc, items = probe(config, [f"/slow?{i}" for i in range(36)], tmp_path, "CONCURRENT_REQUESTS=64")
+    target.close()
+    assert len(items) == 36 and all(i.get("status") == 200 for i in items), proc.stderr[-2000:]
+    assert target.max_in_flight == 12  # the market's, above the default 8 and below the global 64
+
+
 def test_no_dns_lookups_during_a_tor_crawl(tor, tmp_path):
     if os.geteuid() != 0:
         pytest.skip("needs root for a private mount namespace with its own resolv.conf")

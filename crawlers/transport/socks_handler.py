@@ -68,10 +68,14 @@ class TorSocksDownloadHandler(AiohttpDownloadHandler):
         if len(self._sessions) >= MAX_ISOLATION_GROUPS:
             _, oldest = self._sessions.popitem(last=False)
             asyncio.ensure_future(oldest.close())
+        # No cap per host: a market's concurrency is its download slot's (DOWNLOAD_SLOTS, from
+        # markets.toml). Scrapy's base handler caps connections per host at
+        # CONCURRENT_REQUESTS_PER_DOMAIN (8), which held every onion market to 8 fetches at once
+        # whatever its configured concurrency: the other requests queued here, counted in flight.
         connector = ProxyConnector(
             proxy_type=ProxyType.SOCKS5, host=self.socks_host, port=self.socks_port,
             username=token, password=self._password, rdns=True,
-            limit=self._pool_size_total, limit_per_host=self._pool_size_per_host,
+            limit=self._pool_size_total, limit_per_host=0,
         )
         session = aiohttp.ClientSession(
             connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
