@@ -17,7 +17,7 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
 from config import EnrichmentSettings
-from contracts.listings import Listing, VendorProfile
+from contracts.listings import EnrichedListing, EnrichedVendor, Listing, VendorProfile
 from crawlers import signals as crawl_signals
 from crawlers.addon import interdict_config
 from crawlers.ingest import Ingest, IngestReport
@@ -37,7 +37,7 @@ class ValidatePipeline:
         return cls(crawler)
 
     def process_item(self, item, spider=None):
-        if isinstance(item, (Listing, VendorProfile)):
+        if isinstance(item, (Listing, VendorProfile, EnrichedListing, EnrichedVendor)):
             return item
         if isinstance(item, dict):
             try:
@@ -55,8 +55,10 @@ _loading_lock = threading.Lock()
 
 def shared_enricher(settings: EnrichmentSettings) -> Future:
     """One spaCy pipeline per process, however many spiders run in it, loaded in a thread of
-    its own from the moment a spider opens. Loaded at the first batch instead, in the reactor
-    thread, it stopped every download for the two seconds spaCy takes to import and load."""
+    its own. When pages are read in this process, it starts loading as a spider opens: loaded
+    at the first batch, in the reactor thread, it stopped every download for the two seconds
+    spaCy takes to import and load. When page readers enrich, it loads only if an item comes
+    without enrichment."""
     with _loading_lock:
         if settings not in _loading:
             _loading[settings] = ThreadPoolExecutor(1, thread_name_prefix="interdict-enricher-load").submit(
@@ -86,8 +88,8 @@ class EnrichIndexPipeline:
         self.config = interdict_config(settings)
         self.store_path = settings.get("INTERDICT_STORE_PATH")
         self.output_target = settings.get("INTERDICT_OUTPUT") or ""
-        self.listings: list[Listing] = []
-        self.vendors: list[VendorProfile] = []
+        self.listings: list[Listing | EnrichedListing] = []  # enriched: by the page readers
+        self.vendors: list[VendorProfile | EnrichedVendor] = []
         self.store: Store | None = None
         self.output: IO[str] | None = None
 
@@ -101,8 +103,10 @@ class EnrichIndexPipeline:
         self.store = open_store(config, target)
         self.bulk = self.store.bulk_writes()  # searchable in batches, all of it when the crawl ends
         self.bulk.__enter__()
-        enricher = shared_enricher(config.enrichment)
-        self.ingest = Ingest(self.store, config.store.spool_dir, target, enricher.result, batch_size=1 << 30)
+        if config.crawl.page_workers == 0:  # pages are read here, and enriched here too
+            shared_enricher(config.enrichment)
+        self.ingest = Ingest(self.store, config.store.spool_dir, target,
+                             lambda: shared_enricher(config.enrichment).result(), batch_size=1 << 30)
         self.writer = self.ingest.writer
         self.spool_wait = config.crawl.spool_wait
         if self.output_target == "-":
@@ -113,7 +117,7 @@ class EnrichIndexPipeline:
         self.timer.start(max(0.2, self.max_wait / 2), now=False)
 
     def process_item(self, item, spider=None):
-        (self.listings if isinstance(item, Listing) else self.vendors).append(item)
+        (self.listings if isinstance(item, (Listing, EnrichedListing)) else self.vendors).append(item)
         if self.oldest is None:
             self.oldest = time.monotonic()
         if len(self.listings) >= self.batch_size or len(self.vendors) >= self.batch_size:

@@ -4,7 +4,12 @@ one thread that runs Scrapy — and with it every download — and a crawl stopp
 concurrency at one core (bench/tor_crawl.py --pipeline). The spider hands each page to a
 process pool and goes on downloading; what comes back (listings, vendors, links, drops, a
 wall) it acts on as before. ``read_page`` is a pure function of the page, so reading in the
-spider's process (``crawl.page_workers = 0``) gives the same result."""
+spider's process (``crawl.page_workers = 0``) gives the same result.
+
+Worker processes also enrich what they read (spaCy, loaded once in each worker when the pool
+starts): in the crawl's process, a batch of 200 listings held Scrapy's thread for about half
+a second, and no page was fetched meanwhile. Reading in the spider's process, enrichment stays
+with the item pipeline, in batches."""
 
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Mapping
 
-from contracts.listings import Listing, VendorProfile
+from config import EnrichmentSettings
+from contracts.listings import Enrichment, Listing, VendorProfile
 from crawlers.extract import read_listings, to_listing
 from crawlers.extract.dom import Page as ExtractPage
 from crawlers.extract.walls import Wall, might_be_wall, wall_of
@@ -40,6 +46,7 @@ class PageTask:
     crawled_at: datetime
     wall_words: frozenset[bytes]
     wall_markers: Mapping[str, Mapping[str, list[str]]]
+    enrich: bool = False  # enrich what is read (the worker's enricher; see start_worker)
 
 
 @dataclass
@@ -53,9 +60,23 @@ class PageReading:
     follow_urls: list[str] = field(default_factory=list)  # other pages to fetch
     drops: list[str] = field(default_factory=list)  # why a listing or vendor on it was not taken
     drop_counts: dict[str, int] = field(default_factory=dict)  # blocks the generic reading left out
+    # with PageTask.enrich: the enrichment of each listing and vendor, in their order
+    listing_enrichments: list[Enrichment] = field(default_factory=list)
+    vendor_enrichments: list[Enrichment] = field(default_factory=list)
+
+
+_enricher = None  # this worker's, when the pool enriches (start_worker)
 
 
 def read_page(task: PageTask) -> PageReading:
+    reading = _read(task)
+    if task.enrich and _enricher is not None:
+        reading.listing_enrichments = [e.enrichment for e in _enricher.enrich_listings(reading.listings)]
+        reading.vendor_enrichments = [e.enrichment for e in _enricher.enrich_vendors(reading.vendors)]
+    return reading
+
+
+def _read(task: PageTask) -> PageReading:
     if task.profile is None:
         return _read_generic(task)
     profile = PROFILES[task.profile]
@@ -102,27 +123,42 @@ def _read_generic(task: PageTask) -> PageReading:
     return reading
 
 
-def start_worker() -> None:
-    """Each worker process, once: reading a page makes and drops thousands of small objects,
-    and the cycle collector, run every 700 of them over everything the process has imported,
-    took a twentieth of the time. What is loaded now is frozen out of its sight, and it runs
-    less often (the objects of a page are freed by reference counting anyway)."""
+def start_worker(enrichment: EnrichmentSettings | None = None) -> None:
+    """Each worker process, once: its enricher, when the pool enriches. Then, reading a page
+    makes and drops thousands of small objects, and the cycle collector, run every 700 of them
+    over everything the process has imported, took a twentieth of the time. What is loaded now
+    is frozen out of its sight, and it runs less often (the objects of a page are freed by
+    reference counting anyway)."""
+    global _enricher
+    if enrichment is not None:
+        from enrichment.pipeline import Enricher
+
+        _enricher = Enricher.from_settings(enrichment)
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
 
 
-class PageReaders:
-    """``workers`` processes reading pages (0: in the calling process). A fork server starts
-    them: the crawl's process has threads (Twisted's, the ingest and evidence workers), and
-    forking it could copy a lock held by one of them."""
+def _started() -> None:
+    """A task that only makes the pool start a worker (and its enricher) before pages come."""
 
-    def __init__(self, workers: int):
+
+class PageReaders:
+    """``workers`` processes reading pages (0: in the calling process), enriching what they
+    read when given the enrichment settings. A fork server starts them: the crawl's process has
+    threads (Twisted's, the ingest and evidence workers), and forking it could copy a lock held
+    by one of them. They start at once, loading spaCy while the crawl's first pages download."""
+
+    def __init__(self, workers: int, enrichment: EnrichmentSettings | None = None):
         self.workers = workers
+        self.enriches = bool(workers) and enrichment is not None
         self.pool: ProcessPoolExecutor | None = None
         if workers:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["crawlers.reading"])
-            self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker)
+            self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
+                                            initargs=(enrichment if self.enriches else None,))
+            for _ in range(workers):  # a worker starts per task submitted while none is idle
+                self.pool.submit(_started)
 
     def submit(self, task: PageTask) -> Future[PageReading]:
         if self.pool is None:
@@ -136,7 +172,7 @@ class PageReaders:
 
 
 @lru_cache(maxsize=None)
-def shared_readers(workers: int) -> PageReaders:
+def shared_readers(workers: int, enrichment: EnrichmentSettings | None = None) -> PageReaders:
     """The process's page readers: the spiders of one process share them (the pool's workers
     end with the process: concurrent.futures joins them at exit)."""
-    return PageReaders(os.cpu_count() or 1 if workers < 0 else workers)
+    return PageReaders(os.cpu_count() or 1 if workers < 0 else workers, enrichment)

@@ -79,11 +79,12 @@ class RecordingServer:
             return 200, [("Content-Type", "text/plain")], b"x" * 3_000_000
         if path == "/headers":
             return 200, [("Content-Type", "application/json")], json.dumps(dict(headers.items())).encode()
-        if path.startswith("/slow"):
+        if path.startswith("/slow"):  # /slow?… answers in 0.3 s, /slow/2?… in 2 s
             with self.lock:
                 self.in_flight += 1
                 self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            time.sleep(0.3)
+            seconds = path.split("?")[0].removeprefix("/slow").strip("/")
+            time.sleep(float(seconds) if seconds else 0.3)
             with self.lock:
                 self.in_flight -= 1
             return 200, [("Content-Type", "text/plain")], b"slow"

@@ -183,9 +183,10 @@ def test_a_tor_market_fetches_at_its_own_concurrency_beyond_scrapys_per_domain_d
     target = RecordingServer()
     config = tor.config("wide", {"probe": {"profile": "sable", "transport": "tor", "allow_private_targets": True,
                                            "concurrency": 12, "base_urls": [target.url]}})
-    proc, items = probe(config, [f"/slow?{i}" for i in range(36)], tmp_path, "CONCURRENT_REQUESTS=64")
+    # answers slow enough that Tor's stream set-up, however loaded the machine, overlaps them
+    proc, items = probe(config, [f"/slow/2?{i}" for i in range(24)], tmp_path, "CONCURRENT_REQUESTS=64")
     target.close()
-    assert len(items) == 36 and all(i.get("status") == 200 for i in items), proc.stderr[-2000:]
+    assert len(items) == 24 and all(i.get("status") == 200 for i in items), proc.stderr[-2000:]
     assert target.max_in_flight == 12  # the market's, above the default 8 and below the global 64
 
 

@@ -10,6 +10,7 @@ import hashlib
 import logging
 import re
 from datetime import UTC, datetime, timedelta
+from itertools import zip_longest
 from urllib.parse import urlsplit
 
 import scrapy
@@ -21,7 +22,7 @@ from scrapy.exceptions import DownloadCancelledError, DownloadConnectionRefusedE
 from twisted.python.failure import Failure
 
 from config import Market, Settings
-from contracts.listings import Evidence
+from contracts.listings import EnrichedListing, EnrichedVendor, Evidence
 from crawlers import signals as crawl_signals
 from crawlers.addon import interdict_config
 from crawlers.evidence import EVIDENCE_META
@@ -77,7 +78,7 @@ class MarketSpider(scrapy.Spider):
         self.session_fingerprint = session.fingerprint if session else ""
         self.wall_markers = merged_markers(self.market.wall_markers)
         self.wall_words = marker_bytes(self.wall_markers)
-        self.readers = shared_readers(config.crawl.page_workers)
+        self.readers = shared_readers(config.crawl.page_workers, config.enrichment)
 
     async def start(self):
         if self.crawler.stats.get_value("interdict/refused"):
@@ -143,7 +144,7 @@ class MarketSpider(scrapy.Spider):
                         text=response.text if self.profile else "", html=isinstance(response, HtmlResponse),
                         profile=self.profile.name if self.profile else None, market=self.market_name,
                         transport=self.market.transport, crawled_at=datetime.now(UTC), wall_words=self.wall_words,
-                        wall_markers=self.wall_markers)
+                        wall_markers=self.wall_markers, enrich=self.readers.enriches)
         reading = await maybe_deferred_to_future(when_done(self.readers.submit(task)))
         for output in self._act(reading, response):
             yield output
@@ -169,12 +170,16 @@ class MarketSpider(scrapy.Spider):
         for url in reading.follow_urls:
             if self.profile is not None or (self._followable(url) and not self._seen_recently(url)):
                 yield self._follow(url)
-        for listing in reading.listings:
+        # enriched by the reader when it could (crawlers/reading.py), else by the item pipeline
+        self._count("enriched_on_reading", len(reading.listing_enrichments) + len(reading.vendor_enrichments))
+        for listing, enrichment in zip_longest(reading.listings, reading.listing_enrichments[:len(reading.listings)]):
             self._count("listings/scraped")
-            yield listing.model_copy(update={"evidence": self._evidence(response)})
-        for vendor in reading.vendors:
+            listing = listing.model_copy(update={"evidence": self._evidence(response)})
+            yield listing if enrichment is None else EnrichedListing(listing=listing, enrichment=enrichment)
+        for vendor, enrichment in zip_longest(reading.vendors, reading.vendor_enrichments[:len(reading.vendors)]):
             self._count("vendors/scraped")
-            yield vendor.model_copy(update={"evidence": self._evidence(response)})
+            vendor = vendor.model_copy(update={"evidence": self._evidence(response)})
+            yield vendor if enrichment is None else EnrichedVendor(vendor=vendor, enrichment=enrichment)
 
     def _follow(self, url: str) -> scrapy.Request:
         meta = {} if self.market.obeys_robots_txt else {"dont_obey_robotstxt": True}

@@ -1,0 +1,71 @@
+"""Where a crawl reads and enriches its pages does not change what it indexes: worker
+processes (the default: crawlers/reading.py, which enrich what they read) and the crawl's
+own process (``crawl.page_workers = 0``: enriched by the item pipeline, in batches) give the
+same listings, vendors and enrichments. Real crawls of both demo markets."""
+
+from conftest import FIXTURES, run_cli
+from index.embedded import EmbeddedStore
+
+HTML = FIXTURES / "html"
+MOMENTS = {"data": {"listing": {"crawled_at", "evidence"}, "vendor": {"crawled_at", "evidence"},
+                    "enrichment": {"enriched_at"}}, "first_seen": True, "last_seen": True, "price_history": True}
+
+
+def indexed(path):
+    store = EmbeddedStore(path)
+    try:
+        return ({doc.id: doc.model_dump(exclude=MOMENTS) for doc in store.iter_listings()},
+                {doc.id: doc.model_dump(exclude=MOMENTS) for doc in store.iter_vendors()})
+    finally:
+        store.close()
+
+
+def test_pages_read_in_the_crawl_process_index_what_worker_processes_index(catalog, tmp_path):
+    from interdict.demo.run import demo_markets
+
+    stores = {workers: tmp_path / f"workers-{workers}.db" for workers in ("0", "-1")}
+    with demo_markets("127.0.0.1", {"sable": 0, "vesper": 0}, catalog.seed, 0) as urls:
+        for workers, store in stores.items():
+            proc = run_cli("crawl", "sable", "vesper", "--store", str(store),
+                           *[f"--base-url={m}={u}" for m, u in urls.items()],
+                           env={"INTERDICT_EVIDENCE__ENABLED": "false", "INTERDICT_CRAWL__PAGE_WORKERS": workers})
+            assert proc.returncode == 0, proc.stderr[-3000:]
+    listings, vendors = indexed(stores["0"])
+    by_workers_listings, by_workers_vendors = indexed(stores["-1"])
+    assert len(listings) == len(by_workers_listings) > 2000 and len(vendors) == len(by_workers_vendors) > 10
+    assert listings == by_workers_listings
+    assert vendors == by_workers_vendors
+    # enrichment is there to compare: products were found
+    assert sum(bool(doc["data"]["enrichment"]["products"]) for doc in listings.values()) > len(listings) / 2
+
+
+def test_a_worker_enriches_what_it_reads_as_the_enricher_does_in_process(enricher):
+    """A page read in a worker process (its own spaCy pipeline, loaded when the pool starts)
+    comes back with each listing's and vendor's enrichment, equal to the in-process one."""
+    from datetime import UTC, datetime
+
+    from config import EnrichmentSettings
+    from crawlers.reading import PageReaders, PageTask
+
+    readers = PageReaders(1, EnrichmentSettings())
+    assert readers.enriches
+    try:
+        def read(name: str, url: str):
+            body = (HTML / "sable" / name).read_bytes()
+            return readers.submit(PageTask(
+                url=url, canonical=url, body=body, text=body.decode("utf-8", "replace"), html=True, profile="sable",
+                market="sable", transport="clearnet", crawled_at=datetime(2026, 12, 1, tzinfo=UTC),
+                wall_words=frozenset(), wall_markers={}, enrich=True)).result(timeout=120)
+
+        page = read("listing.html", "http://sable.test/listing/34837")
+        vendor_page = read("vendor.html", "http://sable.test/vendor/GreenTiger")
+    finally:
+        readers.pool.shutdown()
+    assert len(page.listings) == len(page.listing_enrichments) == 1
+    assert len(vendor_page.vendors) == len(vendor_page.vendor_enrichments) == 1
+    here = next(enricher.enrich_listings(page.listings)).enrichment
+    assert page.listing_enrichments[0].model_dump(exclude={"enriched_at"}) == here.model_dump(exclude={"enriched_at"})
+    assert page.listing_enrichments[0].products  # there was something to compare
+    vendor_here = next(enricher.enrich_vendors(vendor_page.vendors)).enrichment
+    assert vendor_page.vendor_enrichments[0].model_dump(exclude={"enriched_at"}) == vendor_here.model_dump(
+        exclude={"enriched_at"})
