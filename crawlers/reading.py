@@ -71,8 +71,11 @@ _enricher = None  # this worker's, when the pool enriches (start_worker)
 def read_page(task: PageTask) -> PageReading:
     reading = _read(task)
     if task.enrich and _enricher is not None:
-        reading.listing_enrichments = [e.enrichment for e in _enricher.enrich_listings(reading.listings)]
-        reading.vendor_enrichments = [e.enrichment for e in _enricher.enrich_vendors(reading.vendors)]
+        try:
+            reading.listing_enrichments = [e.enrichment for e in _enricher.enrich_listings(reading.listings)]
+            reading.vendor_enrichments = [e.enrichment for e in _enricher.enrich_vendors(reading.vendors)]
+        except Exception:  # noqa: BLE001 - left to the item pipeline, which reports it as it always did
+            reading.listing_enrichments, reading.vendor_enrichments = [], []
     return reading
 
 
@@ -131,9 +134,12 @@ def start_worker(enrichment: EnrichmentSettings | None = None) -> None:
     reference counting anyway)."""
     global _enricher
     if enrichment is not None:
-        from enrichment.pipeline import Enricher
+        try:
+            from enrichment.pipeline import Enricher
 
-        _enricher = Enricher.from_settings(enrichment)
+            _enricher = Enricher.from_settings(enrichment)
+        except Exception:  # noqa: BLE001 - a pipeline that cannot load fails in the crawl's process, named there
+            _enricher = None
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
 
