@@ -69,3 +69,26 @@ def test_a_worker_enriches_what_it_reads_as_the_enricher_does_in_process(enriche
     vendor_here = next(enricher.enrich_vendors(vendor_page.vendors)).enrichment
     assert vendor_page.vendor_enrichments[0].model_dump(exclude={"enriched_at"}) == vendor_here.model_dump(
         exclude={"enriched_at"})
+
+
+def test_a_worker_that_cannot_load_the_enricher_still_reads_and_leaves_enrichment_to_the_pipeline(tmp_path):
+    """A pipeline config that does not load in the worker does not lose the page: its listings
+    come back without enrichment, for the item pipeline (which reports the failure, as before)."""
+    from datetime import UTC, datetime
+
+    from config import EnrichmentSettings
+    from crawlers.reading import PageReaders, PageTask
+
+    broken = tmp_path / "broken.cfg"
+    broken.write_text("[nlp\nlang = \n")  # not even a config file
+    readers = PageReaders(1, EnrichmentSettings(config=str(broken)))
+    try:
+        body = (HTML / "sable" / "listing.html").read_bytes()
+        page = readers.submit(PageTask(
+            url="http://sable.test/listing/34837", canonical="http://sable.test/listing/34837", body=body,
+            text=body.decode("utf-8", "replace"), html=True, profile="sable", market="sable", transport="clearnet",
+            crawled_at=datetime(2026, 12, 1, tzinfo=UTC), wall_words=frozenset(), wall_markers={},
+            enrich=True)).result(timeout=120)
+    finally:
+        readers.pool.shutdown()
+    assert [listing.listing_key for listing in page.listings] == ["34837"] and page.listing_enrichments == []
