@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -33,6 +34,12 @@ def sighting_digest(item: EnrichedListing) -> str:
     document."""
     shown = item.model_dump_json(exclude={"enrichment": {"enriched_at"}})
     return hashlib.blake2b(shown.encode(), digest_size=16).hexdigest()
+
+
+def sighting_digests(items: list[EnrichedListing], given: Sequence[str | None] | None = None) -> list[str]:
+    """Each item's sighting digest: the one given for it (the digest of the record it was read
+    from, ``record_digest``), else ``sighting_digest``."""
+    return [digest or sighting_digest(item) for item, digest in zip(items, given or [None] * len(items))]
 
 
 def record_digest(record: dict[str, Any]) -> tuple[str, str] | None:

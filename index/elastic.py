@@ -24,7 +24,7 @@ from contracts.documents import ListingDocument, UpsertReport, VendorDocument, l
 from contracts.identifiers import identifier_key, identifier_keys
 from contracts.jobs import CrawlJob
 from contracts.listings import EnrichedListing, EnrichedVendor
-from index.documents import merge_listing, merge_vendor, repeated_sightings, sighting_digest
+from index.documents import merge_listing, merge_vendor, repeated_sightings, sighting_digest, sighting_digests
 from index.elastic_mappings import JOBS_MAPPING, LISTINGS_MAPPING, VENDORS_MAPPING, missing_properties
 from index.elastic_search import LABEL_SEPARATOR, MAX_RESULT_WINDOW, search_body, search_result, sort_values_at
 from index.lifecycle import LifecycleReport, missed
@@ -313,10 +313,9 @@ class ElasticsearchStore(Store):
         items = list(items)
         if not items:
             return UpsertReport()
-        given = digests or [None] * len(items)
         return self._call(self._upsert, self.listings, ListingDocument, items,
                           lambda i: listing_id(i.listing.market, i.listing.listing_key), merge_listing,
-                          self._listing_source, {id(i): d or sighting_digest(i) for i, d in zip(items, given)})
+                          self._listing_source, dict(zip(map(id, items), sighting_digests(items, digests))))
 
     def listing_digests(self, ids: Collection[str]) -> dict[str, str]:
         found = self._call(self._listing_digests, self.listings, list(ids)) if ids else {}

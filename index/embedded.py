@@ -17,7 +17,7 @@ from contracts.documents import ListingDocument, UpsertReport, VendorDocument, l
 from contracts.identifiers import identifier_key, identifier_keys
 from contracts.jobs import CrawlJob
 from contracts.listings import EnrichedListing, EnrichedVendor
-from index.documents import merge_listing, merge_vendor, repeated_sightings, sighting_digest
+from index.documents import merge_listing, merge_vendor, repeated_sightings, sighting_digest, sighting_digests
 from index.embedded_postings import postings_for
 from index.embedded_schema import (AFTER_MIGRATION, FTS_SCHEMA, IN_CHUNK, SCHEMA, SCHEMA_VERSION, TERMS_SCHEMA,
                                    WITH_DOCS, iso, rows_in)
@@ -188,7 +188,7 @@ class EmbeddedStore(Store):
         items = list(items)
         with self._transaction():
             ids = [listing_id(item.listing.market, item.listing.listing_key) for item in items]
-            sightings = [given or sighting_digest(item) for item, given in zip(items, digests or [None] * len(items))]
+            sightings = sighting_digests(items, digests)
             repeated = repeated_sightings(ids, sightings, dict(self._listing_columns("data_digest", ids)))
             report.unchanged += sum(repeated)
             merging = [(doc_id, item) for doc_id, item, same in zip(ids, items, repeated) if not same]

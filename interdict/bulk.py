@@ -16,9 +16,10 @@ def collected_per_batch() -> Iterator[Callable[[], None]]:
     """Inside the block the collector runs when the caller says a batch is done (call the
     function yielded), not every 700 allocations. A bulk load makes millions of short-lived
     containers (decoded records, validated items) and few cycles; the automatic passes walked
-    each batch's objects again and again while the batch was alive: 17% of a 100k-listing
-    `interdict index` (57 s → 48 s without them, bench/README.md). Cycles (an exception's
-    traceback, say) are still freed, at the end of their batch."""
+    each batch's objects again and again while the batch was alive: a 100k-listing
+    `interdict index` took 57 s with them and 48 s with the collector off throughout (one run
+    each, bench/README.md). Cycles (an exception's traceback, say) are still freed, at the end
+    of their batch."""
     was_enabled = gc.isenabled()
     batches = 0
 

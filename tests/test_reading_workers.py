@@ -39,28 +39,31 @@ def test_pages_read_in_the_crawl_process_index_what_worker_processes_index(catal
     assert sum(bool(doc["data"]["enrichment"]["products"]) for doc in listings.values()) > len(listings) / 2
 
 
+def read_saved_pages(settings, *pages: tuple[str, str]):
+    """Saved sable pages (file name, URL) read by one worker process that enriches."""
+    from datetime import UTC, datetime
+
+    from crawlers.reading import PageReaders, PageTask
+
+    readers = PageReaders(1, settings)
+    assert readers.enriches
+    try:
+        tasks = [PageTask(url=url, canonical=url, body=(body := (HTML / "sable" / name).read_bytes()),
+                          text=body.decode("utf-8", "replace"), html=True, profile="sable", market="sable",
+                          transport="clearnet", crawled_at=datetime(2026, 12, 1, tzinfo=UTC), wall_words=frozenset(),
+                          wall_markers={}, enrich=True) for name, url in pages]
+        return [readers.submit(task).result(timeout=120) for task in tasks]
+    finally:
+        readers.pool.shutdown()
+
+
 def test_a_worker_enriches_what_it_reads_as_the_enricher_does_in_process(enricher):
     """A page read in a worker process (its own spaCy pipeline, loaded when the pool starts)
     comes back with each listing's and vendor's enrichment, equal to the in-process one."""
-    from datetime import UTC, datetime
-
     from config import EnrichmentSettings
-    from crawlers.reading import PageReaders, PageTask
 
-    readers = PageReaders(1, EnrichmentSettings())
-    assert readers.enriches
-    try:
-        def read(name: str, url: str):
-            body = (HTML / "sable" / name).read_bytes()
-            return readers.submit(PageTask(
-                url=url, canonical=url, body=body, text=body.decode("utf-8", "replace"), html=True, profile="sable",
-                market="sable", transport="clearnet", crawled_at=datetime(2026, 12, 1, tzinfo=UTC),
-                wall_words=frozenset(), wall_markers={}, enrich=True)).result(timeout=120)
-
-        page = read("listing.html", "http://sable.test/listing/34837")
-        vendor_page = read("vendor.html", "http://sable.test/vendor/GreenTiger")
-    finally:
-        readers.pool.shutdown()
+    page, vendor_page = read_saved_pages(EnrichmentSettings(), ("listing.html", "http://sable.test/listing/34837"),
+                                         ("vendor.html", "http://sable.test/vendor/GreenTiger"))
     assert len(page.listings) == len(page.listing_enrichments) == 1
     assert len(vendor_page.vendors) == len(vendor_page.vendor_enrichments) == 1
     here = next(enricher.enrich_listings(page.listings)).enrichment
@@ -74,21 +77,9 @@ def test_a_worker_enriches_what_it_reads_as_the_enricher_does_in_process(enriche
 def test_a_worker_that_cannot_load_the_enricher_still_reads_and_leaves_enrichment_to_the_pipeline(tmp_path):
     """A pipeline config that does not load in the worker does not lose the page: its listings
     come back without enrichment, for the item pipeline (which reports the failure, as before)."""
-    from datetime import UTC, datetime
-
     from config import EnrichmentSettings
-    from crawlers.reading import PageReaders, PageTask
 
     broken = tmp_path / "broken.cfg"
     broken.write_text("[nlp\nlang = \n")  # not even a config file
-    readers = PageReaders(1, EnrichmentSettings(config=str(broken)))
-    try:
-        body = (HTML / "sable" / "listing.html").read_bytes()
-        page = readers.submit(PageTask(
-            url="http://sable.test/listing/34837", canonical="http://sable.test/listing/34837", body=body,
-            text=body.decode("utf-8", "replace"), html=True, profile="sable", market="sable", transport="clearnet",
-            crawled_at=datetime(2026, 12, 1, tzinfo=UTC), wall_words=frozenset(), wall_markers={},
-            enrich=True)).result(timeout=120)
-    finally:
-        readers.pool.shutdown()
+    page, = read_saved_pages(EnrichmentSettings(config=str(broken)), ("listing.html", "http://sable.test/listing/34837"))
     assert [listing.listing_key for listing in page.listings] == ["34837"] and page.listing_enrichments == []

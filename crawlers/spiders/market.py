@@ -171,7 +171,6 @@ class MarketSpider(scrapy.Spider):
             if self.profile is not None or (self._followable(url) and not self._seen_recently(url)):
                 yield self._follow(url)
         # enriched by the reader when it could (crawlers/reading.py), else by the item pipeline
-        self._count("enriched_on_reading", len(reading.listing_enrichments) + len(reading.vendor_enrichments))
         for listing, enrichment in zip_longest(reading.listings, reading.listing_enrichments[:len(reading.listings)]):
             self._count("listings/scraped")
             listing = listing.model_copy(update={"evidence": self._evidence(response)})

@@ -191,6 +191,7 @@ class Index(Command):
         from pydantic import ValidationError
 
         from contracts.inputs import describe_invalid
+        from contracts.listings import EnrichedListing, Listing
         from crawlers.ingest import Ingest
         from index import open_store, record_digest
         from index.store import BULK_BATCH
@@ -216,9 +217,13 @@ class Index(Command):
 
             def add(lineno: int, record: dict, digest: str | None = None) -> None:
                 try:
-                    ingest.add(as_indexable(record, args.market), digest)
+                    item = as_indexable(record, args.market)
                 except (ValidationError, ValueError) as exc:
                     errors.add(lineno, describe_invalid(exc) if isinstance(exc, ValidationError) else str(exc))
+                    return
+                if digest is None and unchecked and isinstance(item, (Listing, EnrichedListing)):
+                    settle()  # a listing read some other way: the ones read before it go first
+                ingest.add(item, digest)
 
             def settle() -> None:
                 for (lineno, record, (_, digest)), held in zip(unchecked, ingest.held([s for _, _, s in unchecked])):
@@ -233,8 +238,6 @@ class Index(Command):
                         if len(unchecked) >= BULK_BATCH:
                             settle()
                     else:
-                        if unchecked and ("listing" in record or "listing_key" in record or "title" in record):
-                            settle()  # a listing of another shape: the ones read before it go first
                         add(lineno, record)
                     progress.tick()
                     if progress.count % BULK_BATCH == 0:  # as a batch has just been written, mostly
