@@ -8,6 +8,7 @@ batches, already-enriched ones pass through, and each batch is upserted through 
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -15,6 +16,12 @@ from contracts.listings import EnrichedListing, EnrichedVendor, Listing, VendorP
 from index import ListingStore, SpooledWriter, StoreUnavailable, UpsertReport, listing_id, repeated_sightings, spool_for
 
 Record = Listing | VendorProfile | EnrichedListing | EnrichedVendor
+
+
+def _answered(value: list[bool]) -> Future[list[bool]]:
+    done: Future[list[bool]] = Future()
+    done.set_result(value)
+    return done
 
 
 def _listing_id(record: Record) -> str | None:
@@ -56,6 +63,7 @@ class Ingest:
         self._enricher = None
         self.pending: list[Record] = []
         self._digests: dict[int, str] = {}  # of pending enriched listings read from records, by id()
+        self._asking: ThreadPoolExecutor | None = None
 
     @property
     def enricher(self):
@@ -71,22 +79,36 @@ class Ingest:
             self._digests[id(record)] = digest
         return self.flush() if len(self.pending) >= self.batch_size else None
 
-    def held(self, sightings: list[tuple[str, str]]) -> list[bool]:
+    def look_up(self, sightings: list[tuple[str, str]]) -> Future[list[bool]]:
         """Per enriched listing still to be read — (document id, ``record_digest``), in order —
-        whether the store holds that very sighting already: such a listing is counted unchanged
-        here and need not be validated or added. What is pending is written first, so the answer
-        is the store's state after every earlier record; nothing is skipped while older batches
-        wait in the spool or when the store cannot answer (those records take the usual way)."""
+        whether the store holds that very sighting already (then it need not be validated or
+        added; ``held`` counts it unchanged). What is pending is written first, so the answer is
+        the store's state after every earlier record; nothing is skipped while older batches wait
+        in the spool or when the store cannot answer (those records take the usual way). A store
+        across the network is asked on a thread of its own so that the next records are read
+        meanwhile: the caller uses the store again only once the answer is in."""
         ids = {doc_id for doc_id, _ in sightings}
         if any(_listing_id(r) in ids for r in self.pending):
             self.flush()
         if not sightings or self.writer.spool.batches():
-            return [False] * len(sightings)
-        try:
-            stored = self.writer.store.listing_digests(ids)
-        except StoreUnavailable:
-            return [False] * len(sightings)
-        repeated = repeated_sightings([doc_id for doc_id, _ in sightings], [d for _, d in sightings], stored)
+            return _answered([False] * len(sightings))
+
+        def ask() -> list[bool]:
+            try:
+                stored = self.writer.store.listing_digests(ids)
+            except StoreUnavailable:
+                return [False] * len(sightings)
+            return repeated_sightings([doc_id for doc_id, _ in sightings], [d for _, d in sightings], stored)
+
+        if not self.writer.store.calls_wait_on_network:
+            return _answered(ask())
+        if self._asking is None:
+            self._asking = ThreadPoolExecutor(1, thread_name_prefix="interdict-lookup")
+        return self._asking.submit(ask)
+
+    def held(self, answer: Future[list[bool]]) -> list[bool]:
+        """The answer of ``look_up`` once it is in, its repeated sightings counted unchanged."""
+        repeated = answer.result()
         self.report.listings.unchanged += sum(repeated)
         return repeated
 

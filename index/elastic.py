@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
+import orjson
 from elasticsearch import ApiError, AuthenticationException, ConnectionError as ESConnectionError, Elasticsearch
 from elasticsearch import NotFoundError, TransportError, helpers
 
@@ -25,6 +26,7 @@ from contracts.identifiers import identifier_key, identifier_keys
 from contracts.jobs import CrawlJob
 from contracts.listings import EnrichedListing, EnrichedVendor
 from index.documents import merge_listing, merge_vendor, repeated_sightings, sighting_digest, sighting_digests
+from index.elastic_serializer import SERIALIZERS
 from index.elastic_mappings import JOBS_MAPPING, LISTINGS_MAPPING, VENDORS_MAPPING, missing_properties
 from index.elastic_search import LABEL_SEPARATOR, MAX_RESULT_WINDOW, search_body, search_result, sort_values_at
 from index.lifecycle import LifecycleReport, missed
@@ -53,6 +55,8 @@ def _redact(url: str) -> str:
 
 
 class ElasticsearchStore(Store):
+    calls_wait_on_network = True
+
     def __init__(self, settings, url: str | None = None, index_prefix: str | None = None):
         self.urls = [url] if url else list(settings.urls)
         self.prefix = index_prefix or settings.index_prefix
@@ -64,7 +68,7 @@ class ElasticsearchStore(Store):
             kwargs["api_key"] = settings.api_key
         elif settings.username:
             kwargs["basic_auth"] = (settings.username, settings.password)
-        self.es = Elasticsearch(self.urls, **kwargs)
+        self.es = Elasticsearch(self.urls, serializers=SERIALIZERS, **kwargs)
         self.listings = f"{self.prefix}-listings"
         self._window: int | None = None
         self.vendors = f"{self.prefix}-vendors"
@@ -198,13 +202,14 @@ class ElasticsearchStore(Store):
         return "\n".join(moved)
 
     # -- writing ---------------------------------------------------------------------------
-    def _listing_source(self, doc: ListingDocument, digests: dict[int, str] | None = None) -> dict:
-        """The indexed form of a listing; ``digests``: sighting digests already computed, by the
-        id() of the item."""
+    def _listing_source(self, doc: ListingDocument, digests: dict[int, str] | None = None) -> bytes | dict:
+        """The indexed form of a listing, as JSON (the document written by pydantic straight to
+        JSON, twice as fast as through a dict); ``digests``: sighting digests already computed,
+        by the id() of the item."""
         title, description, extra = text_fields(doc)
         terms = filter_terms(doc)
         profile = listing_profile(doc)
-        return {
+        source = {
             "id": doc.id, "market": doc.market, "listing_key": doc.listing_key,
             "first_seen": doc.first_seen.isoformat(), "last_seen": doc.last_seen.isoformat(),
             "price_usd": doc.data.enrichment.price_usd,
@@ -212,11 +217,14 @@ class ElasticsearchStore(Store):
             "title_t": title, "description_t": description, "extra_t": extra,
             "terms": {f: [k for k, _ in pairs] for f, pairs in terms.items()},
             "labels": {f: [f"{k}{LABEL_SEPARATOR}{label}" for k, label in pairs] for f, pairs in terms.items()},
-            "doc": doc.model_dump(mode="json"),
             "block": blocking_keys(profile),
             "profile": profile.to_json(),
             "data_digest": (digests or {}).get(id(doc.data)) or sighting_digest(doc.data),
         }
+        try:
+            return orjson.dumps({**source, "doc": orjson.Fragment(doc.model_dump_json())})
+        except orjson.JSONEncodeError:  # what orjson cannot write, the client's serializer does
+            return {**source, "doc": doc.model_dump(mode="json")}
 
     def _upsert(self, alias: str, model, items: list, doc_id, merge, source,
                 digests: dict[int, str] | None = None) -> UpsertReport:

@@ -20,12 +20,13 @@ a set of blocking keys the stores index as exact terms:
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
+
+import orjson
 
 from contracts.documents import ListingDocument, vendor_id
 from contracts.text import fold
@@ -105,11 +106,11 @@ class ListingProfile:
         data = {name: getattr(self, name) for name in self.__slots__}
         data["offers"] = [[o.amount, o.unit, o.price_usd] for o in self.offers]
         data["first_seen"], data["last_seen"] = self.first_seen.isoformat(), self.last_seen.isoformat()
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return orjson.dumps(data).decode()
 
     @classmethod
     def from_json(cls, text: str | dict) -> "ListingProfile":
-        data = json.loads(text) if isinstance(text, str) else dict(text)
+        data = orjson.loads(text) if isinstance(text, str) else dict(text)
         for name in ("products", "hs_codes", "ships_from", "ships_to", "ships_to_excluded", "identifiers"):
             data[name] = tuple(data[name])
         data["offers"] = tuple(Offer._make(o) for o in data["offers"])

@@ -60,6 +60,10 @@ class ListingStore(Closable):
     skipped, named in the log and in ``unreadable``, and `interdict store migrate` sets it aside."""
 
     _unreadable: Problems | None = None
+    # Whether a call mostly waits on another process (a cluster over HTTP): then a caller may
+    # overlap its own work with it on a thread. An in-process store's calls hold the interpreter
+    # row by row, and a thread beside them only makes both wait for each other.
+    calls_wait_on_network = False
 
     @property
     def unreadable(self) -> Problems:

@@ -80,3 +80,45 @@ def test_a_file_indexed_again_is_unchanged_and_changes_beside_it_land(tmp_path, 
     assert {k: v for k, v in final.items() if k != e5} == {k: v for k, v in after.items() if k != e5}
     assert (final[e5].first_seen, final[e5].last_seen, final[e5].price_history) == (
         after[e5].first_seen, after[e5].last_seen, after[e5].price_history)
+
+
+def test_a_file_of_several_batches_replays_in_order_on_each_store(tmp_path, enricher, each_store):
+    """More than two runs of BULK_BATCH: each run is looked up while the next is read (on a
+    thread of its own for Elasticsearch), and each run's answer lands on that run's records — a
+    listing changed in one run and repeated in the next, and a plain vendor record (which makes
+    the reader wait for the store) between them."""
+    from index.store import BULK_BATCH
+
+    base = [json.loads(item.model_dump_json())
+            for item in enricher.enrich_listings([make_listing(crawled_at=T0, **fields) for fields in CORPUS])]
+    records = []
+    for n in range(2 * BULK_BATCH + 150):
+        record = json.loads(json.dumps(base[n % len(base)]))
+        record["listing"]["listing_key"] = f"k{n:05d}"
+        records.append(record)
+    first = tmp_path / "first.jsonl"
+    first.write_text("".join(json.dumps(r) + "\n" for r in records))
+    env = {"INTERDICT_ELASTICSEARCH__INDEX_PREFIX": each_store.prefix} if hasattr(each_store, "prefix") else {}
+    target = str(each_store.path) if not env else each_store.urls[0]
+    n = len(records)
+    assert f"listings: {n} new, 0 updated, 0 unchanged" in run_cli("index", str(first), "--store", target, env=env).stderr
+    again = run_cli("index", str(first), "--store", target, env=env)
+    assert again.returncode == 0 and f"listings: 0 new, 0 updated, {n} unchanged" in again.stderr
+
+    # k00007 (run 1) is seen again a day later, cheaper, in run 2, and that sighting repeated in run 3
+    later = json.loads(json.dumps(records[7]))
+    later["listing"].update(price={"amount": 1.0, "currency": "USD"}, crawled_at=(T0 + timedelta(days=1)).isoformat())
+    vendor = {"market": records[0]["listing"]["market"], "name": "newcomer", "profile": "Ships from NL.",
+              "crawled_at": T0.isoformat(), "url": "http://market.test/v/newcomer"}
+    second = [*records[:BULK_BATCH + 10], later, vendor, *records[BULK_BATCH + 10:2 * BULK_BATCH + 50], later,
+              *records[2 * BULK_BATCH + 50:]]
+    path = tmp_path / "second.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in second))
+    proc = run_cli("index", str(path), "--store", target, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"listings: 0 new, 1 updated, {n + 1} unchanged; vendors: 1 new" in proc.stderr
+    doc = each_store.get_listing(listing_id(records[7]["listing"]["market"], "k00007"))
+    assert [p.amount for p in doc.price_history] == [records[7]["listing"]["price"]["amount"], 1.0]
+    assert doc.last_seen == T0 + timedelta(days=1)
+    replay = run_cli("index", str(path), "--store", target, env=env)
+    assert f"listings: 0 new, 0 updated, {n + 2} unchanged; vendors: 0 new, 0 updated" in replay.stderr

@@ -188,6 +188,8 @@ class Index(Command):
                             help="only send what waits in the store's spool (batches kept while it was unavailable)")
 
     def run(self, args, config) -> int:
+        from concurrent.futures import Future, wait
+
         from pydantic import ValidationError
 
         from contracts.inputs import describe_invalid
@@ -212,8 +214,10 @@ class Index(Command):
                 print(f"replayed {waiting} spooled batch(es)", file=sys.stderr)
                 return 0
             # Enriched listings wait in runs of up to a batch to be checked against the store: those
-            # it holds as they are (a replayed file) are counted without being validated.
+            # it holds as they are (a replayed file) are counted without being validated. While the
+            # store looks a run up, the next one is read.
             unchecked: list[tuple[int, dict, tuple[str, str]]] = []
+            asked: list[tuple[list[tuple[int, dict, tuple[str, str]]], Future]] = []  # one run at most
 
             def add(lineno: int, record: dict, digest: str | None = None) -> None:
                 try:
@@ -221,22 +225,35 @@ class Index(Command):
                 except (ValidationError, ValueError) as exc:
                     errors.add(lineno, describe_invalid(exc) if isinstance(exc, ValidationError) else str(exc))
                     return
-                if digest is None and unchecked and isinstance(item, (Listing, EnrichedListing)):
+                if digest is None and isinstance(item, (Listing, EnrichedListing)):
                     settle()  # a listing read some other way: the ones read before it go first
+                elif digest is None:
+                    wait([answer for _, answer in asked])  # the store is asked one thing at a time
                 ingest.add(item, digest)
 
+            def settle_asked() -> None:
+                while asked:
+                    run, answer = asked.pop()
+                    for (lineno, record, (_, digest)), held in zip(run, ingest.held(answer)):
+                        if not held:
+                            add(lineno, record, digest)
+
+            def ask() -> None:
+                settle_asked()
+                if unchecked:
+                    asked.append((list(unchecked), ingest.look_up([s for _, _, s in unchecked])))
+                    unchecked.clear()
+
             def settle() -> None:
-                for (lineno, record, (_, digest)), held in zip(unchecked, ingest.held([s for _, _, s in unchecked])):
-                    if not held:
-                        add(lineno, record, digest)
-                unchecked.clear()
+                ask()
+                settle_asked()
 
             with store.bulk_writes(), collected_per_batch() as batch_done:
                 for lineno, record in read_records(args.input, errors, config.input.max_line_chars):
                     if (sighting := record_digest(record)) is not None:
                         unchecked.append((lineno, record, sighting))
                         if len(unchecked) >= BULK_BATCH:
-                            settle()
+                            ask()
                     else:
                         add(lineno, record)
                     progress.tick()
