@@ -28,7 +28,8 @@ from contracts.listings import EnrichedListing, EnrichedVendor
 from index.documents import merge_listing, merge_vendor, repeated_sightings, sighting_digest, sighting_digests
 from index.elastic_serializer import SERIALIZERS
 from index.elastic_mappings import JOBS_MAPPING, LISTINGS_MAPPING, VENDORS_MAPPING, missing_properties
-from index.elastic_search import LABEL_SEPARATOR, MAX_RESULT_WINDOW, search_body, search_result, sort_values_at
+from index.elastic_search import (LABEL_SEPARATOR, MAX_RESULT_WINDOW, id_halves, search_body, search_result, sort_by,
+                                  sort_values_at)
 from index.lifecycle import LifecycleReport, missed
 from index.profiles import ListingProfile, blocking_keys, listing_profile
 from index.query import Query, SearchResult, filter_terms, text_fields
@@ -74,11 +75,19 @@ class ElasticsearchStore(Store):
         self.vendors = f"{self.prefix}-vendors"
         self.jobs_index = f"{self.prefix}-jobs"
         self._ready = False  # indices are checked on first use: a down cluster must not stop a crawl
+        self._halves = False
         self._bulk_depth = 0  # inside bulk_writes(): no refresh per request
         self._unrefreshed = False
         self._senders: ThreadPoolExecutor | None = None
 
     # -- plumbing --------------------------------------------------------------------------
+    @property
+    def _id_halves(self) -> bool:
+        """Whether every listing of the index holds its id's halves (elastic_search.sort_by)."""
+        if not self._ready:
+            self._call(lambda: None)
+        return self._halves
+
     def _call(self, fn, *args, **kwargs):
         with self._errors():
             if not self._ready:
@@ -116,13 +125,14 @@ class ElasticsearchStore(Store):
                     self.es.indices.create(index=index, mappings=mapping,
                                            settings=self.layout)
                 self.es.indices.put_alias(index=index, name=alias, is_write_index=True)
-            else:
-                # Fields a release adds are additive: an older index takes them at once (its
-                # documents gain them through `interdict store migrate`); existing fields stay.
-                current = next(iter(self.es.indices.get_mapping(index=alias).values()))["mappings"]
-                missing = missing_properties(mapping["properties"], current.get("properties", {}))
-                if missing:
-                    self.es.indices.put_mapping(index=alias, properties=missing)
+            # Fields a release adds are additive: an older index takes them at once (its
+            # documents gain them through `interdict store migrate`); existing fields stay.
+            current = next(iter(self.es.indices.get_mapping(index=alias).values()))["mappings"]
+            missing = missing_properties(mapping["properties"], current.get("properties", {}))
+            if missing:
+                self.es.indices.put_mapping(index=alias, properties=missing)
+            if alias == self.listings:
+                self._halves = bool(current.get("_meta", {}).get("id_halves"))
         if not self.es.indices.exists(index=self.jobs_index):  # a plain index: its mapping never changes
             self.es.indices.create(index=self.jobs_index, mappings=JOBS_MAPPING,
                                    settings=self.layout)
@@ -199,6 +209,7 @@ class ElasticsearchStore(Store):
             moved.append(f"{alias}: {old} -> {new} ({copied} documents; {len(left_out)} unreadable left in "
                          f"{old}, which is kept)")
             moved.extend(left_out)
+        self._ready = False  # the new indices' mappings are read at the next call
         return "\n".join(moved)
 
     # -- writing ---------------------------------------------------------------------------
@@ -209,8 +220,9 @@ class ElasticsearchStore(Store):
         title, description, extra = text_fields(doc)
         terms = filter_terms(doc)
         profile = listing_profile(doc)
+        id_high, id_low = id_halves(doc.id)
         source = {
-            "id": doc.id, "market": doc.market, "listing_key": doc.listing_key,
+            "id": doc.id, "id_high": id_high, "id_low": id_low, "market": doc.market, "listing_key": doc.listing_key,
             "first_seen": doc.first_seen.isoformat(), "last_seen": doc.last_seen.isoformat(),
             "price_usd": doc.data.enrichment.price_usd,
             "lifetime_days": (doc.last_seen - doc.first_seen).total_seconds() / 86400,
@@ -436,7 +448,7 @@ class ElasticsearchStore(Store):
             chunk = keys[start:start + MSEARCH_BATCH]
             searches: list[dict] = []
             for key in chunk:
-                for query, sort in self._candidate_searches(key, day):
+                for query, sort in self._candidate_searches(key, day, self._id_halves):
                     searches += [{"index": self.listings},
                                  {"query": query, "size": per_key, "_source": False, "sort": sort,
                                   "track_total_hits": False}]
@@ -455,17 +467,17 @@ class ElasticsearchStore(Store):
         return out
 
     @staticmethod
-    def _candidate_searches(key: str, day: str | None) -> list[tuple[dict, list]]:
+    def _candidate_searches(key: str, day: str | None, halves: bool) -> list[tuple[dict, list]]:
         """Without a date: the most recent. With one (no scripting: the integ-test node has no
         Painless), three searches that split the key's listings: on sale that day, last seen
         before it (nearest first), first seen after it (nearest first)."""
         term = {"term": {"block": key}}
         if day is None:
-            return [(term, [{"last_seen": "desc"}, {"id": "asc"}])]
+            return [(term, sort_by("-last_seen", halves))]
         return [({"bool": {"filter": [term, {"range": {"first_seen": {"lte": day}}},
-                                      {"range": {"last_seen": {"gte": day}}}]}}, [{"last_seen": "desc"}, {"id": "asc"}]),
-                ({"bool": {"filter": [term, {"range": {"last_seen": {"lt": day}}}]}}, [{"last_seen": "desc"}, {"id": "asc"}]),
-                ({"bool": {"filter": [term, {"range": {"first_seen": {"gt": day}}}]}}, [{"first_seen": "asc"}, {"id": "asc"}])]
+                                      {"range": {"last_seen": {"gte": day}}}]}}, sort_by("-last_seen", halves)),
+                ({"bool": {"filter": [term, {"range": {"last_seen": {"lt": day}}}]}}, sort_by("-last_seen", halves)),
+                ({"bool": {"filter": [term, {"range": {"first_seen": {"gt": day}}}]}}, sort_by("first_seen", halves))]
 
     @staticmethod
     def _nearest(found: list[list[dict]], around: date, per_key: int) -> list[str]:
@@ -548,7 +560,7 @@ class ElasticsearchStore(Store):
 
     def search(self, query: Query) -> SearchResult:
         words, clauses = self.plan(query)
-        body = search_body(query, words, clauses)
+        body = search_body(query, words, clauses, self._id_halves)
         if query.offset and query.offset + query.limit > self._result_window():
             # from+size stops at the result window: walk there with search_after instead
             body["search_after"] = self._call(sort_values_at, self.es, self.listings, body, query.offset,

@@ -9,10 +9,17 @@ from index.query import FILTER_FIELDS
 TEXT_FIELDS = {"title_t": 4.0, "description_t": 1.0, "extra_t": 2.0}  # weights as in the embedded store
 LISTINGS_MAPPING = {
     "dynamic": "strict",
+    # Set only when an index is made (fields added in place leave it out): its documents all
+    # hold id_high and id_low, so searches may break ties on them (elastic_search.sort_by).
+    "_meta": {"id_halves": True},
     "properties": {
         "id": {"type": "keyword"},
         "market": {"type": "keyword"},
         "listing_key": {"type": "keyword"},
+        # The id's two halves as numbers, in the id's order (elastic_search.id_halves): how
+        # searches break ties.
+        "id_high": {"type": "long", "index": False},
+        "id_low": {"type": "long", "index": False},
         "first_seen": {"type": "date"},
         "last_seen": {"type": "date"},
         "price_usd": {"type": "double"},

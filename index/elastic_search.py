@@ -10,14 +10,34 @@ from index.query import FacetCount, Hit, Query, SearchResult, TermClause, parse_
 
 LABEL_SEPARATOR = "\x1f"  # between a facet value and its label in the `labels.*` keywords
 MAX_RESULT_WINDOW = 10_000  # Elasticsearch's default index.max_result_window, unless the index says otherwise
-SORTS = {
-    "price": [{"price_usd": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
-    "-price": [{"price_usd": {"order": "desc", "missing": "_last"}}, {"id": "asc"}],
-    "last_seen": [{"last_seen": "asc"}, {"id": "asc"}],
-    "-last_seen": [{"last_seen": "desc"}, {"id": "asc"}],
-    "first_seen": [{"first_seen": "asc"}, {"id": "asc"}],
-    "-first_seen": [{"first_seen": "desc"}, {"id": "asc"}],
+# Ties are broken by id, as the embedded store breaks them: by its halves as numbers in an
+# index made with them (sorting on the id keyword made a deep page of all listings five times
+# slower), by the keyword in an index made before them, until `interdict store migrate`.
+_SORT_KEYS: dict[str, list[str | dict]] = {
+    "relevance": ["_score"],
+    "price": [{"price_usd": {"order": "asc", "missing": "_last"}}],
+    "-price": [{"price_usd": {"order": "desc", "missing": "_last"}}],
+    "last_seen": [{"last_seen": "asc"}],
+    "-last_seen": [{"last_seen": "desc"}],
+    "first_seen": [{"first_seen": "asc"}],
+    "-first_seen": [{"first_seen": "desc"}],
 }
+_BY_ID_HALVES = [{"id_high": "asc"}, {"id_low": "asc"}]
+_BY_ID = [{"id": "asc"}]
+
+
+def sort_by(name: str, id_halves: bool) -> list:
+    """The sort of that name (Query.sort's), ties broken by id."""
+    return [*_SORT_KEYS[name], *(_BY_ID_HALVES if id_halves else _BY_ID)]
+
+
+_SIGNED = 1 << 63
+
+
+def id_halves(doc_id: str) -> tuple[int, int]:
+    """A document id (32 hex digits) as two signed 64-bit numbers in the id's order (each half
+    shifted down by 2**63: Elasticsearch's longs are signed)."""
+    return int(doc_id[:16], 16) - _SIGNED, int(doc_id[16:32], 16) - _SIGNED
 
 
 def _terms(clause: TermClause) -> dict:
@@ -47,12 +67,10 @@ def bool_query(query: Query, words: str, clauses: list[TermClause]) -> dict:
                      "must_not": [phrase(c) for c in text.must_not] + excluded, "filter": filters}}
 
 
-def search_body(query: Query, words: str, clauses: list[TermClause]) -> dict:
+def search_body(query: Query, words: str, clauses: list[TermClause], id_halves: bool) -> dict:
+    """``id_halves``: whether the index holds every listing's id_high and id_low (sort_by)."""
     text = parse_text(words)
-    if query.sort == "relevance":
-        sort = ["_score", {"id": "asc"}] if text.must else SORTS["-last_seen"]
-    else:
-        sort = SORTS[query.sort]
+    sort = sort_by("-last_seen" if query.sort == "relevance" and not text.must else query.sort, id_halves)
     body = {"query": bool_query(query, words, clauses), "sort": sort, "from": query.offset, "size": query.limit,
             "track_total_hits": True, "track_scores": True}
     aggs = {f: {"terms": {"field": f"labels.{f}", "size": query.facet_size * 5 + 50}} for f in query.facets}

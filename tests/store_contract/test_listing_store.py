@@ -296,6 +296,54 @@ def test_indices_are_made_with_the_configured_shards_and_replicas_also_by_migrat
         store.close()
 
 
+def test_elasticsearch_breaks_ties_by_id_in_an_index_made_before_the_id_halves_and_after_migrate(
+        elasticsearch_url, enrich):
+    """Sort ties are broken by id: on its halves as numbers in an index made with them, on the id
+    keyword in one made before listings carried them (their fields are added in place, their
+    values only by `store migrate`): the same order either way."""
+    import uuid
+
+    from config import load_config
+    from index.elastic import ElasticsearchStore
+    from index.elastic_mappings import LISTINGS_MAPPING
+
+    settings = load_config(env={}).elasticsearch
+    items = enrich(*[make_listing(listing_key=f"tie{n}", crawled_at=T0, **{k: v for k, v in CORPUS[n % 5].items()
+                                                                          if k != "listing_key"}) for n in range(40)])
+    new = ElasticsearchStore(settings, url=elasticsearch_url, index_prefix=f"n{uuid.uuid4().hex[:8]}")
+    prefix = f"o{uuid.uuid4().hex[:8]}"
+    es = new.es
+    try:
+        new.upsert_listings(items)
+        ties = sorted(listing_id(i.listing.market, i.listing.listing_key) for i in items)
+        price = {i: new.get_listing(i).data.enrichment.price_usd for i in ties}
+        by_price = sorted(ties, key=lambda i: (price[i] is None, price[i] or 0, i))
+        assert len(set(price.values())) < 10  # ties within each price
+        for sort, expected in (("-last_seen", ties), ("first_seen", ties), ("price", by_price)):
+            assert [h.document.id for h in new.search(Query(sort=sort, limit=40)).hits] == expected, sort
+        # an index as an earlier release made it: no halves in its mapping or its documents
+        older = {k: v for k, v in LISTINGS_MAPPING.items() if k != "_meta"}
+        older["properties"] = {k: v for k, v in older["properties"].items() if k not in ("id_high", "id_low")}
+        es.indices.create(index=f"{prefix}-listings-v1", mappings=older)
+        es.indices.put_alias(index=f"{prefix}-listings-v1", name=f"{prefix}-listings", is_write_index=True)
+        for hit in es.search(index=new.listings, size=100)["hits"]["hits"]:
+            source = {k: v for k, v in hit["_source"].items() if k not in ("id_high", "id_low")}
+            es.index(index=f"{prefix}-listings", id=hit["_id"], document=source)
+        es.indices.refresh(index=f"{prefix}-listings")
+        old = ElasticsearchStore(settings, url=elasticsearch_url, index_prefix=prefix)
+        try:
+            assert [h.document.id for h in old.search(Query(sort="-last_seen", limit=40)).hits] == ties
+            assert "id_high" in next(iter(es.indices.get_mapping(index=old.listings).values()))["mappings"]["properties"]
+            old.migrate()
+            assert [h.document.id for h in old.search(Query(sort="-last_seen", limit=40)).hits] == ties
+            assert [h.document.id for h in old.search(Query(sort="-last_seen", offset=25, limit=10)).hits] == ties[25:35]
+        finally:
+            old.close()
+    finally:
+        es.indices.delete(index=",".join(es.indices.get(index=f"{new.prefix}-*,{prefix}-*")))
+        new.close()
+
+
 def test_documents_the_index_refuses_are_reported_not_retried(elasticsearch_url, enrich, caplog):
     """A real mapping conflict: the index behind the alias types `market` as a number."""
     import uuid
