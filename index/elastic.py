@@ -215,8 +215,8 @@ class ElasticsearchStore(Store):
     # -- writing ---------------------------------------------------------------------------
     def _listing_source(self, doc: ListingDocument, digests: dict[int, str] | None = None) -> bytes | dict:
         """The indexed form of a listing, as JSON (the document written by pydantic straight to
-        JSON, twice as fast as through a dict); ``digests``: sighting digests already computed,
-        by the id() of the item."""
+        JSON rather than through a dict); ``digests``: sighting digests already computed, by the
+        id() of the item."""
         title, description, extra = text_fields(doc)
         terms = filter_terms(doc)
         profile = listing_profile(doc)
