@@ -9,13 +9,14 @@ from contracts.documents import ListingDocument, UpsertReport, VendorDocument, l
 from index.documents import record_digest, repeated_sightings
 from index.evidence import EvidenceArchive
 from index.ledger import CrawlLedger
+from index.listing_match import ListingMatcher, ListingTerms
 from index.match_index import MatchIndex
 from index.query import FILTER_FIELDS, FacetCount, Hit, Query, QueryError, SearchResult
 from index.spool import SpooledWriter, spool_for
 from index.store import ListingStore, Store, StoreError, StoreUnavailable
 
-__all__ = ["FILTER_FIELDS", "CrawlLedger", "EvidenceArchive", "FacetCount", "Hit", "ListingDocument", "ListingStore",
-           "MatchIndex", "Query", "QueryError", "SearchResult", "SpooledWriter", "Store", "StoreError",
+__all__ = ["FILTER_FIELDS", "CrawlLedger", "EvidenceArchive", "FacetCount", "Hit", "ListingDocument", "ListingMatcher",
+           "ListingStore", "ListingTerms", "MatchIndex", "Query", "QueryError", "SearchResult", "SpooledWriter", "Store", "StoreError",
            "StoreUnavailable", "UpsertReport", "VendorDocument", "listing_id", "open_store", "record_digest",
            "repeated_sightings", "spool_for", "vendor_id"]
 

@@ -53,11 +53,13 @@ def test_crawl_into_elasticsearch_indexes_everything(both_stores):
     assert es.count_vendors() == sqlite.count_vendors() == 205
 
 
-def test_every_filter_gives_the_same_listings_in_both_stores(both_stores):
-    es, sqlite, _ = both_stores
-    facets = ["market", "vendor", "category", "product", "ships_from", "ships_to", "currency", "hs_code"]
-    overview = sqlite.search(Query(limit=0, facets=facets, facet_size=6))
-    assert overview.facets == es.search(Query(limit=0, facets=facets, facet_size=6)).facets
+FACETS = ["market", "vendor", "category", "product", "ships_from", "ships_to", "currency", "hs_code"]
+
+
+def filter_queries(overview) -> list[Query]:
+    """Every filter an analyst can set on the demo index (its facets' values), words, phrases,
+    exclusions, place regions and price ranges."""
+    facets = FACETS
     queries = [Query(filters={f: [c.value]}) for f in facets for c in overview.facets[f]]
     queries += [Query(filters={"ships_from": ["NL", "DE"], "category": ["drugs"]}),
                 Query(text="stealth vacuum", filters={"ships_to": ["WORLDWIDE"]}),
@@ -67,12 +69,59 @@ def test_every_filter_gives_the_same_listings_in_both_stores(both_stores):
                 Query(price_min_usd=100, price_max_usd=250), Query(text="cocaine", price_max_usd=100)]
     for a, b in itertools.combinations(facets[:4], 2):
         queries.append(Query(filters={a: [overview.facets[a][0].value], b: [overview.facets[b][1].value]}))
+    return queries
+
+
+def test_every_filter_gives_the_same_listings_in_both_stores(both_stores):
+    es, sqlite, _ = both_stores
+    overview = sqlite.search(Query(limit=0, facets=FACETS, facet_size=6))
+    assert overview.facets == es.search(Query(limit=0, facets=FACETS, facet_size=6)).facets
+    queries = filter_queries(overview)
     checked = 0
     for query in queries:
         total, in_sqlite = ids(sqlite, query)
         assert ids(es, query) == (total, in_sqlite), query
         checked += total > 0
     assert checked >= len(queries) - 3  # the queries do select listings
+
+
+def test_a_query_tried_on_each_document_in_python_finds_what_the_stores_find(both_stores):
+    """index.listing_match (what trackers run on each ingest's listings) against each store's
+    own search over its own documents (the two crawls ran at different times): the same
+    listings for every filter query above, date ranges, an identifier and exclusions."""
+    from datetime import timedelta
+
+    from index import ListingMatcher, ListingTerms
+
+    es, sqlite, _ = both_stores
+    overview = sqlite.search(Query(limit=0, facets=FACETS, facet_size=6))
+
+    def between(moments: list, at: int):
+        """A bound halfway between two listings' moments at least 2 ms apart, near ``at``:
+        Elasticsearch keeps dates to the millisecond, the embedded store to the microsecond."""
+        i = next(i for i in range(at, len(moments) - 1) if moments[i + 1] - moments[i] > timedelta(milliseconds=2))
+        return moments[i] + (moments[i + 1] - moments[i]) / 2
+
+    for store in (sqlite, es):
+        documents = [ListingTerms.of(doc) for doc in store.iter_listings()]
+        first = sorted(t.document.first_seen for t in documents)
+        last = sorted(t.document.last_seen for t in documents)
+        some = next(t.document for t in documents if t.document.data.enrichment.identifier_values())
+        queries = filter_queries(overview) + [
+            Query(date_field="first_seen", date_to=between(first, len(first) // 2)),
+            Query(date_field="first_seen", date_from=between(first, len(first) // 3),
+                  date_to=between(first, len(first) // 2)),
+            Query(date_from=between(last, len(last) // 4)),
+            Query(text="mdma", date_to=between(last, len(last) * 2 // 3), price_min_usd=10),
+            Query(text=some.data.enrichment.identifier_values()[0]), Query(text="-mdma -cocaine"),
+            Query(text='"free shipping" -"declared as gift"')]
+        selective = 0
+        for query in queries:
+            matcher = ListingMatcher(query, *store.plan(query))
+            found = sorted(t.document.id for t in documents if matcher.matches(t))
+            assert found == sorted(ids(store, query)[1]), (type(store).__name__, query)
+            selective += 0 < len(found) < len(documents)
+        assert selective >= len(queries) - 6  # most queries keep some listings and not others
 
 
 def test_search_command_on_elasticsearch(both_stores, elasticsearch_url):
