@@ -18,14 +18,13 @@ class ListingTerms:
 
     fields: tuple[str, ...]  # title, description, everything else: " token token ", padded
     terms: dict[str, frozenset[str]]  # filter field -> normalised keys
-    price_usd: float | None
     document: ListingDocument
 
     @classmethod
     def of(cls, doc: ListingDocument) -> "ListingTerms":
         return cls(fields=tuple(f" {text} " for text in text_fields(doc)),
                    terms={f: frozenset(k for k, _ in pairs) for f, pairs in filter_terms(doc).items()},
-                   price_usd=doc.data.enrichment.price_usd, document=doc)
+                   document=doc)
 
 
 class ListingMatcher:
@@ -52,14 +51,12 @@ class ListingMatcher:
             if holding == clause.negate:
                 return False
         query = self.query
-        if query.price_min_usd is not None or query.price_max_usd is not None:
-            price = terms.price_usd
-            if price is None or (query.price_min_usd is not None and price < query.price_min_usd) or (
-                    query.price_max_usd is not None and price > query.price_max_usd):
-                return False
-        if query.date_from is not None or query.date_to is not None:
-            seen = getattr(terms.document, query.date_field)
-            if (query.date_from is not None and seen < query.date_from) or (
-                    query.date_to is not None and seen > query.date_to):
-                return False
-        return True
+        if (query.price_min_usd is not None or query.price_max_usd is not None) and not _within(
+                terms.document.data.enrichment.price_usd, query.price_min_usd, query.price_max_usd):
+            return False  # an absent price is within no bounds
+        return _within(getattr(terms.document, query.date_field), query.date_from, query.date_to)
+
+
+def _within(value, low, high) -> bool:
+    """``value`` within the bounds given (None: unbounded on that side); an absent value is not."""
+    return value is not None and (low is None or value >= low) and (high is None or value <= high)
