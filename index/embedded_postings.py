@@ -29,8 +29,10 @@ from index.embedded_schema import rows_in
 # cheaper than patching every bitmap.
 REBUILD_SHARE = 0.25
 # A date as microseconds since 1970 from its stored ISO text, in SQL: exact, where julianday()
-# would round to tens of microseconds.
-_MICROS = "CAST(strftime('%s', {0}) AS INTEGER) * 1000000 + CAST(substr({0}, 21, 6) AS INTEGER)"
+# would round to tens of microseconds. The whole seconds are read without the fraction (and
+# with the offset): strftime('%s') rounds a fraction of .9995 or more up to the next second.
+_MICROS = ("CAST(strftime('%s', substr({0}, 1, 19) || substr({0}, 27)) AS INTEGER) * 1000000"
+           " + CAST(substr({0}, 21, 6) AS INTEGER)")
 _COLUMNS = (f"SELECT rowid, price_usd, {_MICROS.format('first_seen')}, {_MICROS.format('last_seen')},"
             " substr(id, 1, 16), substr(id, 17, 16) FROM listings")
 

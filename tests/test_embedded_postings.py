@@ -86,6 +86,23 @@ def test_ranges_and_facets_are_sqls_counts(store):
         assert [(f.value, f.count) for f in result.facets[facet]] == counted
 
 
+def test_moments_late_in_a_second_are_filtered_and_sorted_to_the_microsecond(enricher, tmp_path):
+    """SQLite's strftime('%s') rounds a fraction of .9995 or more up to the next second: the
+    columns must not (about one listing in two thousand was a second late in date filters)."""
+    fractions = [999_999, 999_500, 999_499, 0, 500_000, 999_900]
+    moments = [T0 + timedelta(seconds=i, microseconds=f) for i, f in enumerate(fractions)]
+    with EmbeddedStore(tmp_path / "store.db") as store:
+        store.upsert_listings(enricher.enrich_listings([
+            make_listing(market="m", listing_key=f"k{i}", url=f"http://127.0.0.1/l/{i}", title="pills", crawled_at=moment)
+            for i, moment in enumerate(moments)]))
+        for at in moments:
+            until = store.search(Query(date_field="first_seen", date_to=at, limit=10))
+            since = store.search(Query(date_field="first_seen", date_from=at + timedelta(microseconds=1), limit=10))
+            assert sorted(h.document.first_seen for h in until.hits) == [m for m in moments if m <= at]
+            assert sorted(h.document.first_seen for h in since.hits) == [m for m in moments if m > at]
+        assert [h.document.first_seen for h in store.search(Query(sort="first_seen")).hits] == moments
+
+
 def test_another_connections_writes_and_deletions_are_seen_by_the_next_search(store, enricher, tmp_path):
     query = Query(text="mdma", facets=["market"], sort="price")
     before = store.search(query)
