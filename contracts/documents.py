@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -83,3 +83,11 @@ class UpsertReport(BaseModel):
     def __add__(self, other: "UpsertReport") -> "UpsertReport":
         return UpsertReport(new=self.new + other.new, updated=self.updated + other.updated,
                             unchanged=self.unchanged + other.unchanged, rejected=self.rejected + other.rejected)
+
+
+class ListingChange(NamedTuple):
+    """A listing document as an upsert found it (None: new) and as it wrote it: what trackers
+    look at (``ListingStore.upsert_listings(..., changes=)``)."""
+
+    before: ListingDocument | None
+    after: ListingDocument

@@ -106,7 +106,8 @@ class EnrichIndexPipeline:
         if config.crawl.page_workers == 0:  # pages are read here, and enriched here too
             shared_enricher(config.enrichment)
         self.ingest = Ingest(self.store, config.store.spool_dir, target,
-                             lambda: shared_enricher(config.enrichment).result(), batch_size=1 << 30)
+                             lambda: shared_enricher(config.enrichment).result(), batch_size=1 << 30,
+                             on_changes=self._changed)
         self.writer = self.ingest.writer
         self.spool_wait = config.crawl.spool_wait
         if self.output_target == "-":
@@ -115,6 +116,9 @@ class EnrichIndexPipeline:
             self.output = open(self.output_target, "a", encoding="utf-8")
         self.timer = task.LoopingCall(self._flush_if_waited)
         self.timer.start(max(0.2, self.max_wait / 2), now=False)
+
+    def _changed(self, changes) -> None:
+        self.signals.send_catch_log(crawl_signals.listings_changed, changes=changes)
 
     def process_item(self, item, spider=None):
         (self.listings if isinstance(item, (Listing, EnrichedListing)) else self.vendors).append(item)

@@ -21,7 +21,7 @@ import orjson
 from elasticsearch import ApiError, AuthenticationException, ConnectionError as ESConnectionError, Elasticsearch
 from elasticsearch import NotFoundError, TransportError, helpers
 
-from contracts.documents import ListingDocument, UpsertReport, VendorDocument, listing_id, vendor_id
+from contracts.documents import ListingChange, ListingDocument, UpsertReport, VendorDocument, listing_id, vendor_id
 from contracts.identifiers import identifier_key, identifier_keys
 from contracts.jobs import CrawlJob
 from contracts.listings import EnrichedListing, EnrichedVendor
@@ -239,11 +239,12 @@ class ElasticsearchStore(Store):
             return {**source, "doc": doc.model_dump(mode="json")}
 
     def _upsert(self, alias: str, model, items: list, doc_id, merge, source,
-                digests: dict[int, str] | None = None) -> UpsertReport:
+                digests: dict[int, str] | None = None, written: dict[str, tuple] | None = None) -> UpsertReport:
         """Merge with what is stored and write with optimistic concurrency; a conflict
         (another writer got there first) re-reads and merges again. With ``digests`` (listings:
         each item's sighting digest by its id()), an item that is the very sighting its document
-        holds is counted unchanged unread."""
+        holds is counted unchanged unread. ``written`` gains (stored, written) per document id
+        that was written."""
         report = UpsertReport()
         pending = list(items)
         build = partial(source, digests=digests) if digests is not None else source
@@ -302,6 +303,9 @@ class ElasticsearchStore(Store):
                                   result.get("error", {}).get("reason", result))
             if overloaded:
                 raise StoreUnavailable(f"Elasticsearch refused {overloaded} document(s) after retries (overloaded)")
+            if written is not None:
+                written.update((key, (stored.get(key), doc)) for key, doc in merged.items()
+                               if doc != stored.get(key) and key not in rejected and key not in conflicted)
             for key, outcome in outcomes:
                 if key in rejected:
                     report.rejected += 1
@@ -328,14 +332,18 @@ class ElasticsearchStore(Store):
                 failed.append(next(iter(info.values())))
         return failed
 
-    def upsert_listings(self, items: Iterable[EnrichedListing],
-                        digests: Sequence[str | None] | None = None) -> UpsertReport:
+    def upsert_listings(self, items: Iterable[EnrichedListing], digests: Sequence[str | None] | None = None,
+                        changes: list[ListingChange] | None = None) -> UpsertReport:
         items = list(items)
         if not items:
             return UpsertReport()
-        return self._call(self._upsert, self.listings, ListingDocument, items,
-                          lambda i: listing_id(i.listing.market, i.listing.listing_key), merge_listing,
-                          self._listing_source, dict(zip(map(id, items), sighting_digests(items, digests))))
+        written: dict[str, tuple] = {}
+        report = self._call(self._upsert, self.listings, ListingDocument, items,
+                            lambda i: listing_id(i.listing.market, i.listing.listing_key), merge_listing,
+                            self._listing_source, dict(zip(map(id, items), sighting_digests(items, digests))), written)
+        if changes is not None:
+            changes.extend(ListingChange(*pair) for pair in written.values())
+        return report
 
     def listing_digests(self, ids: Collection[str]) -> dict[str, str]:
         found = self._call(self._listing_digests, self.listings, list(ids)) if ids else {}

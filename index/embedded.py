@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from contracts.documents import ListingDocument, UpsertReport, VendorDocument, listing_id, vendor_id
+from contracts.documents import ListingChange, ListingDocument, UpsertReport, VendorDocument, listing_id, vendor_id
 from contracts.identifiers import identifier_key, identifier_keys
 from contracts.jobs import CrawlJob
 from contracts.listings import EnrichedListing, EnrichedVendor
@@ -182,8 +182,8 @@ class EmbeddedStore(Store):
                 except sqlite3.Error as exc:  # the writes are in the log, and safe there
                     log.warning("embedded store %s: checkpoint after bulk writes failed: %s", self.path, exc)
 
-    def upsert_listings(self, items: Iterable[EnrichedListing],
-                        digests: Sequence[str | None] | None = None) -> UpsertReport:
+    def upsert_listings(self, items: Iterable[EnrichedListing], digests: Sequence[str | None] | None = None,
+                        changes: list[ListingChange] | None = None) -> UpsertReport:
         report = UpsertReport()
         items = list(items)
         with self._transaction():
@@ -202,6 +202,9 @@ class EmbeddedStore(Store):
                     changed[doc_id] = doc
             self._write_listings(list(changed.values()), stored, present,
                                  {id(item): digest for item, digest in zip(items, sightings)})
+        if changes is not None:  # once the transaction holds
+            changes.extend(ListingChange(stored.get(doc_id), doc) for doc_id, doc in changed.items()
+                           if doc != stored.get(doc_id))
         return report
 
     def listing_digests(self, ids: Collection[str]) -> dict[str, str]:

@@ -11,11 +11,11 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from contracts.documents import UpsertReport
+from contracts.documents import ListingChange, UpsertReport
 from contracts.listings import EnrichedListing, EnrichedVendor
 from index.store import Store, StoreUnavailable
 
@@ -62,13 +62,22 @@ class Spool:
 class SpooledWriter:
     """Writes batches to a store, through the spool whenever the store is unavailable."""
 
-    def __init__(self, store: Store, spool: Spool):
-        self.store, self.spool = store, spool
+    def __init__(self, store: Store, spool: Spool, on_changes: Callable[[list[ListingChange]], object] | None = None):
+        """``on_changes``: told of the listing documents each written batch changed (trackers),
+        a replayed batch's too, once the store holds them."""
+        self.store, self.spool, self.on_changes = store, spool, on_changes
         self.spooled_batches = self.replayed_batches = 0
 
     def _upsert(self, kind: str, records: list, digests: Sequence[str | None] | None = None) -> UpsertReport:
-        return (self.store.upsert_listings(records, digests) if kind == "listings"
-                else self.store.upsert_vendors(records))
+        if kind != "listings":
+            return self.store.upsert_vendors(records)
+        if self.on_changes is None:
+            return self.store.upsert_listings(records, digests)
+        changes: list[ListingChange] = []
+        report = self.store.upsert_listings(records, digests, changes=changes)
+        if changes:
+            self.on_changes(changes)
+        return report
 
     def write(self, kind: str, records: Iterable, digests: Sequence[str | None] | None = None) -> UpsertReport | None:
         """The report, or None when the batch was spooled for later. ``digests``: of the

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from contracts.documents import ListingDocument, UpsertReport, VendorDocument
+from contracts.documents import ListingChange, ListingDocument, UpsertReport, VendorDocument
 from contracts.inputs import Problems, describe_invalid
 from contracts.listings import EnrichedListing, EnrichedVendor
 from index.closable import Closable
@@ -89,11 +89,13 @@ class ListingStore(Closable):
         yield
 
     @abstractmethod
-    def upsert_listings(self, items: Iterable[EnrichedListing],
-                        digests: Sequence[str | None] | None = None) -> UpsertReport:
+    def upsert_listings(self, items: Iterable[EnrichedListing], digests: Sequence[str | None] | None = None,
+                        changes: list[ListingChange] | None = None) -> UpsertReport:
         """Merge the items into their documents. ``digests``, in the items' order: the digests
         of the records they were read from (``index.documents.record_digest``), kept as the
-        documents' data digests; None where an item has none (then ``sighting_digest``)."""
+        documents' data digests; None where an item has none (then ``sighting_digest``).
+        ``changes``: given, each document the upsert wrote (new or updated, not rejected) is
+        appended once, as it was before the batch and as written."""
 
     @abstractmethod
     def listing_digests(self, ids: Collection[str]) -> dict[str, str]:

@@ -101,7 +101,7 @@ def scrapy_settings(config: InterdictSettings, store_path: str, output: str | No
     """The crawl's Scrapy settings, handed the configuration this command loaded (the add-on,
     crawlers/addon.py, turns it into the rest)."""
     settings = Settings()
-    settings.setmodule("crawlers.settings", priority="project")
+    settings.setmodule("interdict.scrapy_settings", priority="project")
     settings.set(CONFIG_SETTING, handing_over(config), priority="cmdline")
     settings.set("INTERDICT_STORE_PATH", store_path, priority="cmdline")
     settings.set("INTERDICT_OUTPUT", output or "", priority="cmdline")

@@ -2,6 +2,7 @@
 their ```sh blocks, in order, under `bash -o pipefail`, in a scratch folder beside the
 repository's .venv and docs/, against the demo markets. Placeholders are filled from what
 earlier commands made (DOC_ID: a listing of the index; CURSOR: the first watchlist export's;
+TRACKER_ID: the first tracker made;
 $ANALYST_KEY and $ADMIN_KEY: keys made for the run) and the documented ports are moved to
 free ones. Long-running commands (`serve`, `demo --serve-only`, `schedule run`) are started,
 checked to answer, then stopped with SIGTERM, which must end them and what they started.
@@ -219,6 +220,10 @@ def _learn(run: Run) -> None:
         hit = run.shell(".venv/bin/interdict search cocaine --filter market=sable --json --limit 1")
         if hit.returncode == 0 and hit.stdout.strip():
             run.values["DOC_ID"] = json.loads(hit.stdout.splitlines()[0])["id"]
+    if "TRACKER_ID" not in run.values:
+        made = run.shell(".venv/bin/interdict trackers list --json")
+        if made.returncode == 0 and made.stdout.strip():
+            run.values["TRACKER_ID"] = json.loads(made.stdout.splitlines()[0])["id"]
     feed = run.work / "feed.json"
     if "CURSOR" not in run.values and feed.exists():
         exported = json.loads(feed.read_text())

@@ -9,5 +9,5 @@ setup(
     name="interdict-scrapyd",
     version="0.1.0",
     packages=[],
-    entry_points={"scrapy": ["settings = crawlers.settings"]},
+    entry_points={"scrapy": ["settings = interdict.scrapy_settings"]},
 )

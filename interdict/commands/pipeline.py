@@ -200,12 +200,14 @@ class Index(Command):
         from interdict.bulk import collected_per_batch
         from interdict.jsonl import LineErrors, read_records
         from interdict.progress import Progress
+        from interdict.trackers import alerting
 
         target = args.store or config.store.path
         errors = LineErrors(args.input)
         progress = Progress("indexed")
-        with open_store(config, target) as store:
-            ingest = Ingest(store, config.store.spool_dir, target, lambda: _enricher(config), batch_size=BULK_BATCH)
+        with open_store(config, target) as store, alerting(config, store) as evaluator:
+            ingest = Ingest(store, config.store.spool_dir, target, lambda: _enricher(config), batch_size=BULK_BATCH,
+                            on_changes=evaluator)
             if args.replay:
                 waiting = len(ingest.writer.spool.batches())
                 if not ingest.drain():
@@ -263,5 +265,6 @@ class Index(Command):
                 ingest.flush()
         progress.done()
         report = ingest.report
-        print(f"indexed {report.line()}; {len(errors.errors)} line(s) skipped", file=sys.stderr)
+        raised = f"; {evaluator.alerts} alert(s) raised" if evaluator is not None else ""
+        print(f"indexed {report.line()}; {len(errors.errors)} line(s) skipped{raised}", file=sys.stderr)
         return EXIT_PARTIAL if errors.errors or report.spooled else 0

@@ -237,6 +237,7 @@ def import_captures(args, config) -> int:
     from crawlers.history import RUNNER
     from contracts.jobs import CrawlJob
     from interdict.web.access import access_store
+    from interdict.trackers import alerting
 
     _check(args, config)
     target = args.store or config.store.path
@@ -244,10 +245,10 @@ def import_captures(args, config) -> int:
     job = CrawlJob(id=uuid.uuid4().hex[:16], market=args.market or "(import)", mode="import", trigger="manual",
                    started=datetime.now(UTC), runner=RUNNER)
     summary, status, reason = Summary(), "failed", ""
-    with open_store(config, target) as store:
+    with open_store(config, target) as store, alerting(config, store) as evaluator:
         store.save_job(job)
         ingest = Ingest(store, config.store.spool_dir, target, lambda: Enricher.from_settings(config.enrichment),
-                        batch_size=BULK_BATCH)
+                        batch_size=BULK_BATCH, on_changes=evaluator)
         try:
             with store.bulk_writes():
                 summary = run_import(config, args, store, ingest)
@@ -271,7 +272,7 @@ def import_captures(args, config) -> int:
                     "skipped": sum(summary.skipped.values())})
             finally:
                 access.close()
-    _print_summary(summary, ingest.report, time.monotonic() - began)
+    _print_summary(summary, ingest.report, time.monotonic() - began, evaluator.alerts if evaluator else None)
     return 1 if summary.skipped or ingest.report.spooled else 0
 
 
@@ -290,13 +291,13 @@ def _check(args, config) -> None:
     args.max_line_chars = config.input.max_line_chars
 
 
-def _print_summary(summary: Summary, report, seconds: float) -> None:
+def _print_summary(summary: Summary, report, seconds: float, alerts: int | None = None) -> None:
     pages = sum(summary.pages.values())
     lines = [f"imported {len(summary.files)} file(s): {pages} page(s) read "
              f"({summary.pages['listing']} listing, {summary.pages['index']} index, {summary.pages['dropped']} without "
              f"a listing), {summary.rows} dataset row(s); {summary.already} member(s) already imported, skipped; "
              f"{seconds:.1f} s ({pages / max(seconds, 1e-9):.0f} pages/s)",
-             f"store: {report.line()}"]
+             f"store: {report.line()}" + (f"; {alerts} alert(s) raised" if alerts is not None else "")]
     if summary.legacy_onions:
         lines.append(f"{summary.legacy_onions} page(s) of v2 onion services (retired 2021): flagged legacy_onion")
     if summary.not_pages:

@@ -555,3 +555,24 @@ def test_bulk_writes_are_searchable_when_the_block_ends(store, enrich):
             assert store.search(Query(limit=0)).total < 5
     assert store.search(Query(limit=0)).total == 5
     assert keys(store.search(Query(text="mdma"))) == ["a1", "b2"]
+
+
+def test_an_upsert_tells_which_documents_it_wrote_as_they_were_and_as_they_are(loaded, enrich):
+    """What trackers look at (``changes=``): each document written once — new ones with nothing
+    before, changed ones with the stored document — and nothing for a repeated sighting."""
+    stored = loaded.get_listing(listing_id("alpha", "a1"))
+    cheaper = make_listing(crawled_at=T0 + timedelta(days=1), **{**CORPUS[0], "price": {"amount": 90, "currency": "USD"}})
+    cheapest = make_listing(crawled_at=T0 + timedelta(days=2), **{**CORPUS[0], "price": {"amount": 80, "currency": "USD"}})
+    new = make_listing(crawled_at=T0, market="alpha", listing_key="z9", url="http://127.0.0.1/z9", title="new one")
+    repeat = make_listing(crawled_at=T0, **CORPUS[1])
+    changes: list = []
+    report = loaded.upsert_listings(enrich(cheaper, new, repeat, cheapest), changes=changes)
+    assert (report.new, report.updated, report.unchanged) == (1, 2, 1)
+    by_id = {c.after.id: c for c in changes}
+    assert len(changes) == len(by_id) == 2
+    assert by_id[stored.id].before == stored
+    assert by_id[stored.id].after == loaded.get_listing(stored.id)
+    assert by_id[stored.id].after.data.listing.price.amount == 80
+    assert by_id[listing_id("alpha", "z9")].before is None
+    again: list = []
+    assert loaded.upsert_listings(enrich(repeat), changes=again).unchanged == 1 and again == []

@@ -1,0 +1,70 @@
+"""Trackers and alerts (docs/trackers.md): what an analyst watches, tried on every ingest, and
+the alerts it raises, kept in the service's SQLite file and delivered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from contracts.documents import vendor_id
+from contracts.identifiers import identifier_key
+from contracts.text import fold
+from contracts.trackers import Tracker
+from index import ListingStore, Query
+from interdict.trackers.book import Raised, TrackerBook, TrackerError, new_tracker_id
+from interdict.trackers.evaluate import TrackerDefinitionError, TrackerEvaluator, compile_pattern, tracker_query
+
+__all__ = ["Raised", "TrackerBook", "TrackerDefinitionError", "TrackerError", "TrackerEvaluator", "alerting",
+           "make_tracker", "tracker_query"]
+# Listings of a vendor read to learn its markets and identifiers when its tracker is made.
+KNOWN_LISTINGS = 10_000
+
+
+def make_tracker(store: ListingStore, owner: str, **fields: Any) -> Tracker:
+    """A new tracker, checked (its query and pattern compile); a vendor tracker starts knowing
+    the markets and identifiers the store shows for the vendor now, so that only what comes
+    later is news."""
+    tracker = Tracker(id=new_tracker_id(), owner=owner, created=datetime.now(UTC), **fields)
+    query = tracker_query(tracker)
+    if tracker.pattern:
+        compile_pattern(tracker.pattern)
+    if tracker.kind == "vendor":
+        markets, identifiers = _known(store, query)
+        tracker = tracker.model_copy(update={"known_markets": markets, "known_identifiers": identifiers})
+    return tracker
+
+
+def _known(store: ListingStore, query: Query) -> tuple[list[str], list[str]]:
+    markets: set[str] = set()
+    identifiers: set[str] = set()
+    holders: set[tuple[str, str]] = set()
+    for offset in range(0, KNOWN_LISTINGS, 1000):
+        hits = store.search(query.model_copy(update={"limit": 1000, "offset": offset, "sort": "first_seen"})).hits
+        for hit in hits:
+            doc = hit.document
+            markets.add(fold(doc.market))
+            holders.add((doc.market, doc.data.listing.vendor.name))
+            identifiers.update(identifier_key(v) for v in doc.data.enrichment.identifier_values())
+        if len(hits) < 1000:
+            break
+    for market, name in holders:
+        vendor = store.get_vendor(vendor_id(market, name))
+        if vendor is not None:
+            identifiers.update(identifier_key(v) for v in vendor.data.enrichment.identifier_values())
+    return sorted(markets), sorted(identifiers)
+
+
+@contextmanager
+def alerting(config, store: ListingStore) -> Iterator[TrackerEvaluator | None]:
+    """What an ingest (a crawl, `index`, `import`) tells of the listings it wrote: the trackers
+    of the service's file (config [api] path), reloaded when one is added or removed; None when
+    there is no such file (then no tracker can exist)."""
+    path = Path(config.api.path).expanduser()
+    if not path.exists():
+        yield None
+        return
+    with TrackerBook(path) as book:
+        yield TrackerEvaluator(book, store)
