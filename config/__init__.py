@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from config.alerts import AlertSettings
 from config.onion import onion_problem
 
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -309,6 +310,7 @@ class Settings(_Strict):
     demo: DemoSettings = DemoSettings()
     tor: TorSettings = TorSettings()
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
+    alerts: AlertSettings = AlertSettings()
     markets: dict[str, Market] = {}
     schedules: dict[str, Schedule] = {}
     _source: str | None = PrivateAttr(None)

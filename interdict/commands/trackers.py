@@ -66,7 +66,7 @@ class Trackers(Command):
                    + ", ".join(CHANGE_KINDS) + " (the last two: vendor trackers).")
 
     def add_options(self, parser):
-        parser.add_argument("action", choices=["add", "list", "show", "rm", "test", "alerts"])
+        parser.add_argument("action", choices=["add", "list", "show", "rm", "test", "alerts", "deliver", "deliveries"])
         parser.add_argument("target", nargs="?", metavar="NAME|ID",
                             help="add: the tracker's name; show, rm, test: its id")
         what = parser.add_argument_group("what to watch (add)")
@@ -90,6 +90,11 @@ class Trackers(Command):
         how.add_argument("--deliver", action="append", metavar="WHERE",
                          help="web (default), webhook:NAME or email:ADDRESS (config [alerts]); repeat for more")
         how.add_argument("--digest", action="store_true", help="e-mail: one message a day instead of one per alert")
+        parser.add_argument("--digest-now", action="store_true",
+                            help="deliver: also send the daily digests now (run it daily from cron or a schedule)")
+        parser.add_argument("--dead", action="store_true", help="deliveries: only the dead letters")
+        parser.add_argument("--retry", action="append", type=int, default=[], metavar="DELIVERY",
+                            help="deliveries: send this dead letter again from its first attempt; repeat for more")
         parser.add_argument("--unread", action="store_true", help="alerts: only those not read yet")
         parser.add_argument("--mark-read", action="store_true", help="alerts: mark those shown as read")
         parser.add_argument("--limit", type=int, default=20)
@@ -118,6 +123,12 @@ class Trackers(Command):
 
         if not args.target:
             raise UserError("trackers add NAME: give the tracker a name")
+        for target in args.deliver or []:
+            kind, _, name = target.partition(":")
+            if not (target == "web" or (kind == "webhook" and name in config.alerts.webhooks)
+                    or (kind == "email" and "@" in name.strip("@"))):
+                known = ", ".join(f"webhook:{n}" for n in config.alerts.webhooks) or "none configured"
+                raise UserError(f"--deliver {target!r}: web, webhook:NAME ([alerts.webhooks]: {known}) or email:ADDRESS")
         with open_store(config, args.store) as store:
             tracker = make_tracker(store, OWNER, **_definition(args))
         book.add(tracker)
@@ -185,6 +196,29 @@ class Trackers(Command):
         if args.mark_read and alerts:
             book.mark_read([a.id for a in alerts])
         self._print(args, [a.model_dump(mode="json") for a in alerts], _alert_lines(alerts) or ["no alerts"])
+        return 0
+
+    def _deliver(self, args, config, book) -> int:
+        """What is due now (retries included), and the digests when asked."""
+        from interdict.trackers import delivering
+
+        with delivering(config, book) as deliverer:
+            done = deliverer.run_due()
+            digests = deliverer.send_digests() if args.digest_now else None
+        print(f"delivered {done.sent}, {done.retrying} to retry, {done.dead} out of attempts (dead letters)"
+              + (f"; digests: {digests.sent} alert(s) sent, {digests.retrying} kept" if digests else ""),
+              file=sys.stderr)
+        return 0 if not done.retrying and not done.dead and not (digests and digests.retrying) else 1
+
+    def _deliveries(self, args, config, book) -> int:
+        if args.retry:
+            print(f"{book.retry(args.retry)} dead letter(s) to send again (`interdict trackers deliver`)",
+                  file=sys.stderr)
+            return 0
+        found = book.deliveries("dead" if args.dead else None, limit=args.limit)
+        self._print(args, [d.__dict__ | {"payload": json.loads(d.payload)} for d in found],
+                    [f"  {d.id:>5} {d.status:8} {d.target}  alert #{d.alert_id}  attempts {d.attempts}"
+                     + (f"  {d.error}" if d.error else "") for d in found] or ["no deliveries"])
         return 0
 
     @staticmethod

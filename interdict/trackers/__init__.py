@@ -15,10 +15,11 @@ from contracts.text import fold
 from contracts.trackers import Tracker
 from index import ListingStore, Query
 from interdict.trackers.book import Raised, TrackerBook, TrackerError, new_tracker_id
+from interdict.trackers.deliver import Deliverer
 from interdict.trackers.evaluate import TrackerDefinitionError, TrackerEvaluator, compile_pattern, tracker_query
 
-__all__ = ["Raised", "TrackerBook", "TrackerDefinitionError", "TrackerError", "TrackerEvaluator", "alerting",
-           "make_tracker", "tracker_query"]
+__all__ = ["Deliverer", "Raised", "TrackerBook", "TrackerDefinitionError", "TrackerError", "TrackerEvaluator",
+           "alerting", "delivering", "make_tracker", "tracker_query"]
 # Listings of a vendor read to learn its markets and identifiers when its tracker is made.
 KNOWN_LISTINGS = 10_000
 
@@ -66,5 +67,21 @@ def alerting(config, store: ListingStore) -> Iterator[TrackerEvaluator | None]:
     if not path.exists():
         yield None
         return
-    with TrackerBook(path) as book:
-        yield TrackerEvaluator(book, store)
+    with TrackerBook(path) as book, delivering(config, book) as deliverer:
+        yield TrackerEvaluator(book, store, on_news=deliverer.wake)
+
+
+@contextmanager
+def delivering(config, book: TrackerBook) -> Iterator[Deliverer]:
+    """A deliverer of the book's alerts, sending in the background while the block runs, each
+    attempt in the audit log (config [api])."""
+    from interdict.web.access import access_store
+
+    access = access_store(config)
+    try:
+        deliverer = Deliverer(book, config.alerts, lambda action, target, detail, status:
+                              access.record(None, action, target, detail, status))
+        with deliverer.running():
+            yield deliverer
+    finally:
+        access.close()

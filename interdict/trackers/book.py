@@ -27,7 +27,14 @@ CREATE TABLE IF NOT EXISTS alerts (
     UNIQUE (tracker, listing, kind));
 CREATE INDEX IF NOT EXISTS alerts_unread ON alerts (tracker, read, at);
 CREATE TABLE IF NOT EXISTS tracker_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, alert INTEGER NOT NULL, tracker TEXT NOT NULL, target TEXT NOT NULL,
+    status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, due TEXT NOT NULL, error TEXT NOT NULL DEFAULT '',
+    sent_at TEXT, payload TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, due);
 """
+# pending: to send when due; digest: waits for the day's digest; sent; dead: out of attempts
+DELIVERY_STATUSES = ("pending", "digest", "sent", "dead")
 _ALERT_COLUMNS = "id, tracker, listing, kind, change, detail, market, title, url, at, read, first_at"
 
 
@@ -47,6 +54,20 @@ class Raised:
     market: str
     title: str
     url: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    alert_id: int
+    tracker_id: str
+    target: str  # webhook:NAME or email:ADDRESS
+    status: str
+    attempts: int
+    due: str
+    error: str
+    sent_at: str | None
+    payload: str  # the alert as it was when raised or updated (JSON): what is delivered
 
 
 def _alert(row: tuple) -> Alert:
@@ -177,3 +198,56 @@ class TrackerBook:
         with self._lock:
             return self._db.execute(f"UPDATE alerts SET read = ? WHERE id IN ({','.join('?' * len(alert_ids))})",
                                     (int(read), *alert_ids)).rowcount
+
+    # -- deliveries ----------------------------------------------------------------------------
+    def enqueue(self, alerts: list[Alert], trackers: dict[str, Tracker], at: datetime | None = None) -> int:
+        """A delivery per alert and place its tracker delivers to (the web app reads the alerts
+        themselves); an e-mail of a tracker with a daily digest waits for the digest."""
+        moment = (at or datetime.now(UTC)).isoformat()
+        rows = []
+        for alert in alerts:
+            tracker = trackers.get(alert.tracker_id)
+            if tracker is None:
+                continue
+            for target in tracker.deliver:
+                if target == "web":
+                    continue
+                status = "digest" if tracker.digest and target.startswith("email:") else "pending"
+                rows.append((alert.id, alert.tracker_id, target, status, moment, alert.model_dump_json()))
+        if rows:
+            with self._lock:
+                self._db.executemany("INSERT INTO deliveries (alert, tracker, target, status, due, payload)"
+                                     " VALUES (?,?,?,?,?,?)", rows)
+        return len(rows)
+
+    def deliveries(self, status: str | None = None, due_by: datetime | None = None, limit: int = 1000) -> list[Delivery]:
+        where, params = ["1"], []
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        if due_by is not None:
+            where.append("due <= ?")
+            params.append(due_by.isoformat())
+        rows = self._db.execute(f"SELECT id, alert, tracker, target, status, attempts, due, error, sent_at, payload"
+                                f" FROM deliveries WHERE {' AND '.join(where)} ORDER BY due, id LIMIT ?",
+                                (*params, limit))
+        return [Delivery(*row) for row in rows]
+
+    def delivered(self, delivery_ids: list[int], at: datetime) -> None:
+        with self._lock:
+            self._db.executemany("UPDATE deliveries SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
+                                 " error = '' WHERE id = ?", [(at.isoformat(), i) for i in delivery_ids])
+
+    def failed(self, delivery: Delivery, error: str, retry_at: datetime | None) -> None:
+        """One more failed attempt: retried at ``retry_at``, or a dead letter (None)."""
+        with self._lock:
+            self._db.execute("UPDATE deliveries SET attempts = attempts + 1, error = ?, status = ?, due = ?"
+                             " WHERE id = ?", (error[:500], "pending" if retry_at else "dead",
+                                              (retry_at.isoformat() if retry_at else delivery.due), delivery.id))
+
+    def retry(self, delivery_ids: list[int], at: datetime | None = None) -> int:
+        """Dead letters sent again from the start (after the receiver is mended)."""
+        with self._lock:
+            return self._db.executemany(
+                "UPDATE deliveries SET status = 'pending', attempts = 0, due = ? WHERE id = ? AND status = 'dead'",
+                [((at or datetime.now(UTC)).isoformat(), i) for i in delivery_ids]).rowcount

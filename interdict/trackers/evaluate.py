@@ -104,11 +104,12 @@ def price_change(before: ListingDocument, after: ListingDocument) -> tuple[float
 
 class TrackerEvaluator:
     """Evaluates every tracker of ``book`` on the changes of each batch the store wrote, records
-    what they raise and hands the alerts that are news to ``deliver``."""
+    what they raise and queues the deliveries of the alerts that are news."""
 
-    def __init__(self, book: TrackerBook, store: ListingStore,
-                 deliver: Callable[[list[Alert]], None] | None = None, clock: Callable[[], float] = time.monotonic):
-        self.book, self.store, self.deliver, self.clock = book, store, deliver, clock
+    def __init__(self, book: TrackerBook, store: ListingStore, on_news: Callable[[], object] | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        """``on_news``: called once deliveries of new alerts wait in the book (wakes a sender)."""
+        self.book, self.store, self.on_news, self.clock = book, store, on_news, clock
         self._version = -1
         self._compiled: list[_Compiled] = []
         self.alerts = 0  # news recorded by this evaluator
@@ -116,8 +117,8 @@ class TrackerEvaluator:
     def __call__(self, changes: list[ListingChange]) -> list[Alert]:
         news = self.book.record(self.evaluate(changes))
         self.alerts += len(news)
-        if news and self.deliver is not None:
-            self.deliver(news)
+        if news and self.book.enqueue(news, {c.tracker.id: c.tracker for c in self._compiled}) and self.on_news:
+            self.on_news()
         return news
 
     def _trackers(self) -> list[_Compiled]:

@@ -17,7 +17,10 @@ from interdict.web.access import AccessStore
 from interdict.web.api import router
 from interdict.web.auth import audit_unrecorded
 from interdict.web.deps import StorePool
+from interdict.trackers import Deliverer, TrackerBook
 from interdict.web.reviews import ReviewStore
+
+DELIVERY_INTERVAL = 30.0  # seconds between the service's looks for alert deliveries due
 
 
 def create_app(open_store: Callable[[], Store], access_path: str, config: Settings | None = None,
@@ -34,6 +37,7 @@ def create_app(open_store: Callable[[], Store], access_path: str, config: Settin
     app.state.stores = StorePool(open_store)
     app.state.access = AccessStore(access_path, config.api.audit_key_file, config.api.audit_head_file)
     app.state.reviews = ReviewStore(access_path)
+    app.state.trackers = TrackerBook(access_path)
     app.state.max_upload = max_upload or config.api.max_upload_bytes
 
     @app.get("/health", include_in_schema=False)
@@ -96,7 +100,13 @@ def _add_web_app(app: FastAPI) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI):
-    yield
+    # Alerts whose delivery failed are retried while the service runs (crawls send the rest).
+    access = app.state.access
+    deliverer = Deliverer(app.state.trackers, app.state.config.alerts,
+                          lambda action, target, detail, status: access.record(None, action, target, detail, status))
+    with deliverer.running(interval=DELIVERY_INTERVAL):
+        yield
     app.state.stores.close()
     app.state.access.close()
     app.state.reviews.close()
+    app.state.trackers.close()
