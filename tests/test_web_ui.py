@@ -230,3 +230,55 @@ def test_a_write_with_only_the_cookie_is_refused(page, site):
     assert refused.status == 401
     headers = page.request.get(f"{site['url']}/search?q=x").headers
     assert "script-src 'self'" in headers["content-security-policy"] and headers["x-frame-options"] == "DENY"
+
+
+def test_an_analyst_makes_a_tracker_sees_its_alerts_and_marks_them_read(page, site, enricher):
+    """The trackers page's form makes a tracker through the API; an ingest raises alerts on
+    listings whose crawled text carries script and markup: they show, escaped, link to the
+    listing, and are marked read from the page."""
+    from index import SpooledWriter
+    from index.spool import Spool
+    from interdict.trackers import TrackerBook, TrackerEvaluator
+
+    page.goto(f"{site['url']}/trackers")
+    page.fill("input[name=name]", "cocaine to AU")
+    page.select_option("select[name=kind]", "search")
+    page.fill("input[name=what]", "cocaine")
+    page.fill("input[name=to]", "AU")
+    page.fill("input[name=price_change_percent]", "25")
+    page.click("#tracker-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/trackers/trk_[0-9a-f]+$"))
+    tracker_url = page.url
+    expect(page.locator("h1")).to_have_text("cocaine to AU")
+    expect(page.locator("p.meta").first).to_contain_text("ships_to=AU")
+
+    fresh = [make_listing(market="vesper", listing_key=f"tracked-{i}", url=f"http://127.0.0.1/l/t{i}",
+                          title=f"{payload} Cocaine 2g", vendor={"name": "Newcomer"}, ships_to=["Australia"],
+                          price={"amount": 90, "currency": "EUR"}, crawled_at=datetime(2026, 10, 1, tzinfo=UTC))
+             for i, payload in enumerate(HOSTILE[:3])]
+    with EmbeddedStore(site["db"]) as store, TrackerBook(site["folder"] / "api.db") as book:
+        writer = SpooledWriter(store, Spool(site["folder"] / "spool"), TrackerEvaluator(book, store))
+        writer.write("listings", list(enricher.enrich_listings(fresh)))
+    page.goto(tracker_url)
+    rows = page.locator("tr.alert")
+    expect(rows).to_have_count(3)
+    expect(page.locator("tr.alert.unread")).to_have_count(3)
+    assert_nothing_ran(page)
+    expect(rows.first.locator("td").nth(1)).to_contain_text("new listing")
+    shot(page, "tracker-alerts")
+    rows.first.locator("button.mark-read").click()
+    expect(page.locator("tr.alert.unread")).to_have_count(2)
+    page.reload()
+    expect(page.locator("tr.alert.unread")).to_have_count(2)  # kept by the server, not only the page
+
+    page.goto(f"{site['url']}/trackers")
+    expect(page.locator("table.trackers td.unread")).to_have_text("2")
+    expect(page.locator("table.alerts tr.alert")).to_have_count(2)
+    assert_nothing_ran(page)
+    shot(page, "trackers")
+    link = page.locator("table.alerts tr.alert a[href^='/listings/']").first
+    link.click()
+    page.wait_for_url(re.compile(r".*/listings/[0-9a-f]{32}$"))
+    expect(page.locator("h1")).to_contain_text("Cocaine 2g")
+    assert_nothing_ran(page)
+    shot(page, "alert-listing")

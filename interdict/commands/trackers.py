@@ -10,20 +10,9 @@ from contracts.trackers import CHANGE_KINDS
 from interdict.commands.base import Command, add_store_option, finite
 from interdict.commands.search import filters_of
 from interdict.errors import UserError
+from interdict.trackers.describe import describe
 
 OWNER = "cli"  # trackers made on the command line belong to the operator (the API's admin sees them)
-# Listings `trackers test` reads to try a pattern on (its query's best first).
-TEST_READS = 10_000
-
-
-def describe(tracker) -> str:
-    what = {"regex": f"/{tracker.pattern}/", "vendor": " | ".join(tracker.vendors)}.get(tracker.kind, "")
-    query = tracker.query
-    parts = [what, query.get("text", ""),
-             " ".join(f"{f}={'|'.join(v)}" for f, v in query.get("filters", {}).items()),
-             *(f"{label}{query[key]:g}" for key, label in (("price_min_usd", "≥$"), ("price_max_usd", "≤$"))
-               if query.get(key) is not None)]
-    return " ".join(p for p in parts if p)
 
 
 def _definition(args) -> dict:
@@ -119,16 +108,11 @@ class Trackers(Command):
 
     def _add(self, args, config, book) -> int:
         from index import open_store
-        from interdict.trackers import make_tracker
+        from interdict.trackers import check_targets, make_tracker
 
         if not args.target:
             raise UserError("trackers add NAME: give the tracker a name")
-        for target in args.deliver or []:
-            kind, _, name = target.partition(":")
-            if not (target == "web" or (kind == "webhook" and name in config.alerts.webhooks)
-                    or (kind == "email" and "@" in name.strip("@"))):
-                known = ", ".join(f"webhook:{n}" for n in config.alerts.webhooks) or "none configured"
-                raise UserError(f"--deliver {target!r}: web, webhook:NAME ([alerts.webhooks]: {known}) or email:ADDRESS")
+        check_targets(args.deliver or [], config.alerts)
         with open_store(config, args.store) as store:
             tracker = make_tracker(store, OWNER, **_definition(args))
         book.add(tracker)
@@ -165,29 +149,14 @@ class Trackers(Command):
     def _test(self, args, config, book) -> int:
         """The listings of the index that answer the tracker now (what it would have alerted on)."""
         from index import open_store
-        from interdict.trackers import compile_pattern, tracker_query
+        from interdict.trackers import answering_now
 
         tracker = book.get(self._id(args))
-        query = tracker_query(tracker)
-        pattern = compile_pattern(tracker.pattern) if tracker.pattern else None
-        found: list = []
-        total = read = 0
         with open_store(config, args.store) as store:
-            while read < TEST_READS:
-                result = store.search(query.model_copy(update={"limit": 1000, "offset": read, "sort": "-last_seen"}))
-                for hit in result.hits:
-                    item = hit.document.data.listing
-                    if pattern is None or pattern.search(f"{item.title}\n{item.description}"):
-                        total += 1
-                        if len(found) < args.limit:
-                            found.append(hit.document)
-                read += len(result.hits)
-                if pattern is None or len(result.hits) < 1000:
-                    total = result.total if pattern is None else total
-                    break
+            total, found, read = answering_now(store, tracker, args.limit)
         self._print(args, [{"id": d.id, "market": d.market, "title": d.data.listing.title,
                             "url": d.data.listing.url} for d in found],
-                    [f"{total} listing(s) answer {tracker.id} now" + (f" (of the {read} read)" if pattern else ""),
+                    [f"{total} listing(s) answer {tracker.id} now" + (f" (of the {read} read)" if tracker.pattern else ""),
                      *(f"  {d.id}  [{d.market}] {d.data.listing.title}" for d in found)])
         return 0
 

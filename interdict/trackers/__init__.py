@@ -3,6 +3,7 @@ the alerts it raises, kept in the service's SQLite file and delivered."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,9 +20,11 @@ from interdict.trackers.deliver import Deliverer
 from interdict.trackers.evaluate import TrackerDefinitionError, TrackerEvaluator, compile_pattern, tracker_query
 
 __all__ = ["Deliverer", "Raised", "TrackerBook", "TrackerDefinitionError", "TrackerError", "TrackerEvaluator",
-           "alerting", "delivering", "make_tracker", "tracker_query"]
+           "alerting", "answering_now", "check_targets", "delivering", "make_tracker", "tracker_query"]
 # Listings of a vendor read to learn its markets and identifiers when its tracker is made.
 KNOWN_LISTINGS = 10_000
+# Listings a pattern is tried on when a tracker is tested on the index (its query's newest first).
+TEST_READS = 10_000
 
 
 def make_tracker(store: ListingStore, owner: str, **fields: Any) -> Tracker:
@@ -36,6 +39,41 @@ def make_tracker(store: ListingStore, owner: str, **fields: Any) -> Tracker:
         markets, identifiers = _known(store, query)
         tracker = tracker.model_copy(update={"known_markets": markets, "known_identifiers": identifiers})
     return tracker
+
+
+def check_targets(targets: list[str], settings) -> None:
+    """Where a tracker may deliver: web, a configured webhook or an e-mail address."""
+    for target in targets:
+        kind, _, name = target.partition(":")
+        if not (target == "web" or (kind == "webhook" and name in settings.webhooks)
+                or (kind == "email" and re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", name))):
+            known = ", ".join(f"webhook:{n}" for n in settings.webhooks) or "none configured"
+            raise TrackerDefinitionError(f"deliver to {target!r}: web, webhook:NAME ([alerts.webhooks]: {known}) "
+                                         "or email:ADDRESS")
+
+
+def answering_now(store: ListingStore, tracker: Tracker, limit: int, reads: int = TEST_READS) -> tuple[int, list, int]:
+    """(how many, the first ``limit``, how many were read) of the listings of the index that
+    answer the tracker now, newest first: what it would have alerted on had they just been
+    written. A pattern is tried on the first ``reads`` listings its query finds."""
+    query = tracker_query(tracker)
+    pattern = compile_pattern(tracker.pattern) if tracker.pattern else None
+    found: list = []
+    total = read = 0
+    while read < reads:
+        result = store.search(query.model_copy(update={"limit": 1000, "offset": read, "sort": "-last_seen"}))
+        for hit in result.hits:
+            item = hit.document.data.listing
+            if pattern is None or pattern.search(f"{item.title}\n{item.description}"):
+                total += 1
+                if len(found) < limit:
+                    found.append(hit.document)
+        read += len(result.hits)
+        if pattern is None:
+            return result.total, found, read
+        if len(result.hits) < 1000:
+            break
+    return total, found, read
 
 
 def _known(store: ListingStore, query: Query) -> tuple[list[str], list[str]]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,7 +90,24 @@ class TrackerBook:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+        # One statement at a time on the shared connection: the web service's threads and an
+        # ingest's deliverer use one book.
+        self._lock = threading.RLock()
+
+    def _rows(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
@@ -102,20 +121,18 @@ class TrackerBook:
     # -- trackers ------------------------------------------------------------------------------
     def version(self) -> int:
         """Moves whenever a tracker is added, changed or removed (an evaluator's cue to reload)."""
-        row = self._db.execute("SELECT value FROM tracker_meta WHERE key = 'version'").fetchone()
-        return row[0] if row else 0
+        rows = self._rows("SELECT value FROM tracker_meta WHERE key = 'version'")
+        return rows[0][0] if rows else 0
 
     def _bump(self) -> None:
         self._db.execute("INSERT INTO tracker_meta VALUES ('version', 1)"
                          " ON CONFLICT(key) DO UPDATE SET value = value + 1")
 
     def add(self, tracker: Tracker) -> Tracker:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+        with self._transaction():
             self._db.execute("INSERT INTO trackers VALUES (?, ?, ?, ?)",
                              (tracker.id, tracker.owner, tracker.model_dump_json(), tracker.created.isoformat()))
             self._bump()
-            self._db.execute("COMMIT")
         return tracker
 
     def save(self, tracker: Tracker) -> None:
@@ -125,26 +142,26 @@ class TrackerBook:
 
     def trackers(self, owner: str | None = None) -> list[Tracker]:
         """Every tracker (of ``owner`` when given), oldest first."""
-        rows = (self._db.execute("SELECT doc FROM trackers WHERE owner = ? ORDER BY created, id", (owner,))
-                if owner is not None else self._db.execute("SELECT doc FROM trackers ORDER BY created, id"))
+        rows = (self._rows("SELECT doc FROM trackers WHERE owner = ? ORDER BY created, id", (owner,))
+                if owner is not None else self._rows("SELECT doc FROM trackers ORDER BY created, id"))
         return [Tracker.model_validate_json(doc) for (doc,) in rows]
 
     def get(self, tracker_id: str, owner: str | None = None) -> Tracker:
         """The tracker; ``owner`` given, only that owner's (another's is as unknown as a missing one)."""
-        row = self._db.execute("SELECT doc, owner FROM trackers WHERE id = ?", (tracker_id,)).fetchone()
-        if row is None or (owner is not None and row[1] != owner):
+        rows = self._rows("SELECT doc, owner FROM trackers WHERE id = ?", (tracker_id,))
+        if not rows or (owner is not None and rows[0][1] != owner):
             raise TrackerError(f"no tracker {tracker_id!r}")
-        return Tracker.model_validate_json(row[0])
+        return Tracker.model_validate_json(rows[0][0])
 
     def remove(self, tracker_id: str, owner: str | None = None) -> int:
         """Remove the tracker and its alerts; how many alerts went with it."""
         self.get(tracker_id, owner)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+        with self._transaction():
             gone = self._db.execute("DELETE FROM alerts WHERE tracker = ?", (tracker_id,)).rowcount
+            self._db.execute("DELETE FROM deliveries WHERE tracker = ? AND status IN ('pending', 'digest')",
+                             (tracker_id,))
             self._db.execute("DELETE FROM trackers WHERE id = ?", (tracker_id,))
             self._bump()
-            self._db.execute("COMMIT")
         return gone
 
     # -- alerts --------------------------------------------------------------------------------
@@ -155,8 +172,7 @@ class TrackerBook:
             return []
         moment = (at or datetime.now(UTC)).isoformat()
         news = []
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+        with self._transaction():
             for r in raised:
                 row = self._db.execute(
                     "INSERT INTO alerts (tracker, listing, kind, change, detail, market, title, url, first_at, at)"
@@ -168,7 +184,6 @@ class TrackerBook:
                      moment)).fetchone()
                 if row is not None:
                     news.append(_alert(row))
-            self._db.execute("COMMIT")
         return news
 
     def alerts(self, tracker_ids: list[str] | None = None, unread: bool = False, limit: int = 100,
@@ -180,19 +195,19 @@ class TrackerBook:
             params += tracker_ids
         if unread:
             where.append("read = 0")
-        rows = self._db.execute(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE {' AND '.join(where)}"
-                                " ORDER BY at DESC, id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
+        rows = self._rows(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE {' AND '.join(where)}"
+                          " ORDER BY at DESC, id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
         return [_alert(row) for row in rows]
 
     def alert(self, alert_id: int) -> Alert | None:
-        row = self._db.execute(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = ?", (alert_id,)).fetchone()
-        return _alert(row) if row else None
+        rows = self._rows(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = ?", (alert_id,))
+        return _alert(rows[0]) if rows else None
 
     def unread_count(self, tracker_ids: list[str] | None = None) -> int:
         if tracker_ids is None:
-            return self._db.execute("SELECT count(*) FROM alerts WHERE read = 0").fetchone()[0]
-        return self._db.execute(f"SELECT count(*) FROM alerts WHERE read = 0 AND tracker IN"
-                                f" ({','.join('?' * len(tracker_ids))})", tracker_ids).fetchone()[0]
+            return self._rows("SELECT count(*) FROM alerts WHERE read = 0")[0][0]
+        return self._rows(f"SELECT count(*) FROM alerts WHERE read = 0 AND tracker IN"
+                          f" ({','.join('?' * len(tracker_ids))})", tracker_ids)[0][0]
 
     def mark_read(self, alert_ids: list[int], read: bool = True) -> int:
         with self._lock:
@@ -228,9 +243,8 @@ class TrackerBook:
         if due_by is not None:
             where.append("due <= ?")
             params.append(due_by.isoformat())
-        rows = self._db.execute(f"SELECT id, alert, tracker, target, status, attempts, due, error, sent_at, payload"
-                                f" FROM deliveries WHERE {' AND '.join(where)} ORDER BY due, id LIMIT ?",
-                                (*params, limit))
+        rows = self._rows(f"SELECT id, alert, tracker, target, status, attempts, due, error, sent_at, payload"
+                          f" FROM deliveries WHERE {' AND '.join(where)} ORDER BY due, id LIMIT ?", (*params, limit))
         return [Delivery(*row) for row in rows]
 
     def delivered(self, delivery_ids: list[int], at: datetime) -> None:

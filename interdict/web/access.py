@@ -25,9 +25,9 @@ from pathlib import Path
 from interdict.web.audit import GENESIS, Head, HeadFile, Verification, keyed_digest, load_or_create_key, verify_chain
 
 ROLES: dict[str, frozenset[str]] = {
-    "analyst": frozenset({"search", "read", "match", "review"}),
+    "analyst": frozenset({"search", "read", "match", "review", "trackers"}),  # their own trackers
     "risk-engine": frozenset({"watchlist", "match"}),
-    "admin": frozenset({"keys", "jobs", "audit", "metrics"}),
+    "admin": frozenset({"keys", "jobs", "audit", "metrics", "trackers"}),  # every tracker
     "monitor": frozenset({"metrics"}),  # a Prometheus scraper: nothing but the metrics
 }
 KEY_PREFIX = "idk_"

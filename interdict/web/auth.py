@@ -105,6 +105,7 @@ CanManageKeys = Annotated[Authorised, Depends(require("keys"))]
 CanSeeJobs = Annotated[Authorised, Depends(require("jobs"))]
 CanSeeMetrics = Annotated[Authorised, Depends(require("metrics"))]
 CanSeeAudit = Annotated[Authorised, Depends(require("audit"))]
+CanTrack = Annotated[Authorised, Depends(require("trackers"))]
 
 
 def audit_unrecorded(request: Request, status: int) -> None:

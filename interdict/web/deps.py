@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from config import Settings
 from index.query import FILTER_FIELDS, SORTS, Query as ListingQuery, QueryError
 from index.store import Store
+from interdict.trackers.book import TrackerBook
 from interdict.web.access import AccessStore
 from interdict.web.reviews import ReviewStore
 from matching.matcher import Matcher
@@ -101,6 +102,10 @@ async def _pooled(request: Request) -> AsyncIterator[PooledStore]:
         pool.give_back(entry)
 
 
+def _trackers(request: Request) -> TrackerBook:
+    return request.app.state.trackers
+
+
 async def _store(entry: Annotated[PooledStore, Depends(_pooled)]) -> Store:
     return entry.store
 
@@ -114,6 +119,7 @@ def _matcher(entry: Annotated[PooledStore, Depends(_pooled)], settings: Annotate
 ConfigDep = Annotated[Settings, Depends(_settings)]
 AccessDep = Annotated[AccessStore, Depends(_access)]
 ReviewsDep = Annotated[ReviewStore, Depends(_reviews)]
+TrackersDep = Annotated[TrackerBook, Depends(_trackers)]
 StoreDep = Annotated[Store, Depends(_store)]  # the same store as MatcherDep's within a request
 MatcherDep = Annotated[Matcher, Depends(_matcher)]
 

@@ -1,5 +1,5 @@
 """The HTTP API over the Store (docs/api.md): one router per resource — listings (search),
-vendors, matching and review batches, the watchlist feed, keys, operations — each route
+vendors, matching and review batches, the watchlist feed, trackers and alerts, keys, operations — each route
 behind a key whose role grants it (interdict/web/auth.py); every use is audited. What a
 handler needs comes as a FastAPI dependency (interdict/web/deps.py)."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from interdict.web.api import keys, listings, matching, operations, vendors, watchlist
+from interdict.web.api import keys, listings, matching, operations, trackers, vendors, watchlist
 
 router = APIRouter(prefix="/api")
-for resource in (listings, vendors, matching, watchlist, keys, operations):
+for resource in (listings, vendors, matching, watchlist, trackers, keys, operations):
     router.include_router(resource.router)

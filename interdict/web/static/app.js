@@ -45,3 +45,58 @@ if (upload) {
       .catch((error) => { status.textContent = `failed: ${error.message}`; });
   });
 }
+
+// Trackers: mark alerts read or unread, make a tracker, remove one.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button.mark-read");
+  if (!button) return;
+  const row = button.closest("tr.alert");
+  const read = button.dataset.read === "true";
+  api("POST", "/api/alerts/read", JSON.stringify({ ids: [Number(row.dataset.alert)], read }), "application/json")
+    .then(() => {
+      row.classList.toggle("unread", !read);
+      button.dataset.read = read ? "false" : "true";
+      button.textContent = read ? "Mark unread" : "Mark read";
+    })
+    .catch((error) => { button.textContent = `failed: ${error.message}`; });
+});
+
+const trackerForm = document.getElementById("tracker-form");
+if (trackerForm) {
+  trackerForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = new FormData(trackerForm);
+    const kind = form.get("kind");
+    const what = String(form.get("what")).trim();
+    const list = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
+    const filters = {};
+    if (form.get("from")) filters.ships_from = list(String(form.get("from")));
+    if (form.get("to")) filters.ships_to = list(String(form.get("to")));
+    const query = { filters };
+    const body = { name: form.get("name"), kind, query, on: form.getAll("on"),
+                   price_change_percent: Number(form.get("price_change_percent") || 10),
+                   deliver: form.getAll("deliver"), digest: form.get("digest") === "on" };
+    if (form.get("email")) body.deliver.push(`email:${form.get("email")}`);
+    if (kind === "search") query.text = what;
+    else if (kind === "regex") body.pattern = what;
+    else if (kind === "identifier") filters.identifier = [what];
+    else if (kind === "vendor") body.vendors = list(what);
+    else if (kind === "product") filters.product = list(what);
+    if (kind !== "vendor") body.on = body.on.filter((c) => c !== "new_market" && c !== "new_identifier");
+    const status = trackerForm.querySelector(".status");
+    status.textContent = "saving…";
+    api("POST", "/api/trackers", JSON.stringify(body), "application/json")
+      .then((made) => { window.location.href = `/trackers/${encodeURIComponent(made.id)}`; })
+      .catch((error) => { status.textContent = `not saved: ${error.message}`; });
+  });
+}
+
+const removeTracker = document.getElementById("remove-tracker");
+if (removeTracker) {
+  removeTracker.addEventListener("click", () => {
+    const status = removeTracker.parentElement.querySelector(".status");
+    api("DELETE", `/api/trackers/${encodeURIComponent(removeTracker.dataset.tracker)}`)
+      .then(() => { window.location.href = "/trackers"; })
+      .catch((error) => { status.textContent = `not removed: ${error.message}`; });
+  });
+}
