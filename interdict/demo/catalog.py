@@ -4,7 +4,8 @@
 check the crawl against. An epoch moves prices of about one listing in ten, as happens
 between two crawls of a real market. From epoch 2 some listings are withdrawn for good and
 a few vendors are away (epochs 2 and 3, back from 4 with their listings), so the listing
-lifecycle can be watched.
+lifecycle can be watched. From epoch 5 the markets grow: new listings on each, and a vendor of
+Sable opens shop on Vesper under the same name and key, so trackers have news to tell.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ WITHDRAWN_FROM = 2
 AWAY_SHARE = 0.04  # of vendors, away with all their listings in the AWAY_EPOCHS
 AWAY_EPOCHS = (2, 3)
 FAULT_KINDS = ("truncated", "noprice", "huge", "error")
+GROWTH_FROM = 5  # from this epoch on: new listings (NEW_SHARE of each market) and a newcomer on Vesper
+NEW_SHARE = 0.02
+NEWCOMER_LISTINGS = 6  # the newcomer's listings on Vesper
 
 
 def _rng(*parts: object) -> random.Random:
@@ -127,6 +131,7 @@ class Catalog:
         for m in LISTINGS:
             self._listings(self.markets[m])
             self._withdraw(self.markets[m])
+            self._grow(self.markets[m])
 
     @cached_property
     def away(self) -> set[str]:
@@ -144,6 +149,29 @@ class Catalog:
                            and not self.withdrawn(market.name, l.key)]
         shown = {l.vendor for l in market.listings}
         market.vendors = {name: v for name, v in market.vendors.items() if name in shown}
+
+    @cached_property
+    def newcomer(self) -> str:
+        """The Sable vendor that opens on Vesper from epoch GROWTH_FROM on."""
+        only_sable = sorted(v.name for v in self.vendors if v.markets == (SABLE,))
+        return _rng(self.seed, "newcomer").choice(only_sable)
+
+    def _grow(self, market: MarketCatalog) -> None:
+        """New listings from epoch GROWTH_FROM on (their keys drawn apart from the first ones,
+        so every earlier listing stays as it was), and the newcomer's on Vesper."""
+        if self.epoch < GROWTH_FROM:
+            return
+        rng = _rng(self.seed, "growth", market.name)
+        used = {l.key for l in market.listings} | {self._fault_key(market.name, i) for i in range(len(FAULT_KINDS))}
+        owners = [rng.choice(sorted(market.vendors.values(), key=lambda v: v.name))
+                  for _ in range(round(LISTINGS[market.name] * NEW_SHARE))]
+        if market.name == VESPER:
+            vendor = next(v for v in self.vendors if v.name == self.newcomer)
+            market.vendors[vendor.name] = replace(vendor, markets=(SABLE, VESPER))
+            owners += [market.vendors[vendor.name]] * NEWCOMER_LISTINGS
+        for i, vendor in enumerate(owners):
+            key = self._listing_key(market.name, i, used, "grown-key")
+            market.listings.append(self._listing(market.name, key, vendor, LISTINGS[market.name] + i))
 
     # -- vendors ---------------------------------------------------------------------------
     def _vendor_names(self, count: int) -> list[str]:
@@ -247,8 +275,8 @@ class Catalog:
         for i, kind in enumerate(FAULT_KINDS):
             market.faults[self._fault_key(market.name, i)] = kind
 
-    def _listing_key(self, market: str, index: int, used: set[str]) -> str:
-        rng = _rng(self.seed, "key", market, index)
+    def _listing_key(self, market: str, index: int, used: set[str], namespace: str = "key") -> str:
+        rng = _rng(self.seed, namespace, market, index)
         while True:
             key = str(rng.randrange(10000, 99000)) if market == SABLE else f"{rng.getrandbits(48):012x}"
             if key not in used:
