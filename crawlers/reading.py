@@ -16,9 +16,12 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from functools import lru_cache
 from typing import Any, Mapping
 
@@ -126,13 +129,37 @@ def _read_generic(task: PageTask) -> PageReading:
     return reading
 
 
-def start_worker(enrichment: EnrichmentSettings | None = None) -> None:
+def _owner_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # killed but not reaped yet: as good as gone
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _leave_with(owner: int, interval: float = 1.0) -> None:
+    """End this worker once the process that made the pool is gone (a crawl killed with
+    SIGKILL cannot tell its workers: each holds the pool's queues open, so it would wait for a
+    task forever, and keep the fork server alive too)."""
+    while not _owner_gone(owner):
+        time.sleep(interval)
+    os._exit(0)
+
+
+def start_worker(enrichment: EnrichmentSettings | None = None, owner: int | None = None) -> None:
     """Each worker process, once: its enricher, when the pool enriches. Then, reading a page
     makes and drops thousands of small objects, and the cycle collector, run every 700 of them
     over everything the process has imported, took a twentieth of the time. What is loaded now
     is frozen out of its sight, and it runs less often (the objects of a page are freed by
     reference counting anyway)."""
     global _enricher
+    if owner is not None:
+        threading.Thread(target=_leave_with, args=(owner,), name="interdict-owner-watch", daemon=True).start()
     if enrichment is not None:
         try:
             from enrichment.pipeline import Enricher
@@ -162,7 +189,7 @@ class PageReaders:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["crawlers.reading"])
             self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
-                                            initargs=(enrichment if self.enriches else None,))
+                                            initargs=(enrichment if self.enriches else None, os.getpid()))
             for _ in range(workers):  # a worker starts per task submitted while none is idle
                 self.pool.submit(_started)
 

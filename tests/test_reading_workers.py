@@ -3,7 +3,7 @@ processes (the default: crawlers/reading.py, which enrich what they read) and th
 own process (``crawl.page_workers = 0``: enriched by the item pipeline, in batches) give the
 same listings, vendors and enrichments. Real crawls of both demo markets."""
 
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, REPO, run_cli
 from index.embedded import EmbeddedStore
 
 HTML = FIXTURES / "html"
@@ -83,3 +83,34 @@ def test_a_worker_that_cannot_load_the_enricher_still_reads_and_leaves_enrichmen
     broken.write_text("[nlp\nlang = \n")  # not even a config file
     page, = read_saved_pages(EnrichmentSettings(config=str(broken)), ("listing.html", "http://sable.test/listing/34837"))
     assert [listing.listing_key for listing in page.listings] == ["34837"] and page.listing_enrichments == []
+
+
+def test_the_workers_of_a_crawl_killed_with_sigkill_end_with_it():
+    """A crawl killed with SIGKILL cannot stop its page readers; each notices its crawl is gone
+    and ends, and with them the fork server (before, they waited for work forever)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    code = ("import os, sys, time\n"
+            "from crawlers.reading import PageReaders\n"
+            "readers = PageReaders(2)\n"
+            "while len(readers.pool._processes) < 2: time.sleep(0.05)\n"
+            "print(' '.join(map(str, readers.pool._processes)), flush=True)\n"
+            "time.sleep(600)\n")
+    crawl = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    workers = [int(pid) for pid in crawl.stdout.readline().split()]
+    server = {int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]) for pid in workers}
+    assert len(workers) == 2 and len(server) == 1 and all(Path(f"/proc/{pid}").exists() for pid in workers)
+    os.kill(crawl.pid, signal.SIGKILL)
+    crawl.wait()
+    deadline = time.monotonic() + 30
+    alive = [pid for pid in [*workers, *server] if Path(f"/proc/{pid}").exists()]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [pid for pid in alive if Path(f"/proc/{pid}").exists()
+                 and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert alive == [], "page readers (or their fork server) outlived their crawl"
