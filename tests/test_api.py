@@ -101,6 +101,7 @@ def _calls(ids, batch, spare_key: str):
                                                                    "decision": "open"}}, "analyst"),
         ("GET", f"/api/batches/{batch['id']}/export", {"params": {"format": "csv"}}, "analyst"),
         ("GET", "/api/watchlist", {"params": {"format": "json"}}, "risk-engine"),
+        ("GET", "/api/graph", {"params": {"entity": f"vendor:{ids['vendor']}", "depth": 1}}, "analyst"),
         ("GET", "/api/trackers", {}, "analyst admin"),
         ("POST", "/api/trackers", {"json": {"name": "cocaine", "kind": "search", "query": {"text": "cocaine"}}},
          "analyst admin"),

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import REPO, make_listing
-from contracts.documents import listing_id
+from contracts.documents import listing_id, vendor_id
 from index.embedded import EmbeddedStore
 from index.query import Query
 from servers import make_app, serving
@@ -282,3 +282,40 @@ def test_an_analyst_makes_a_tracker_sees_its_alerts_and_marks_them_read(page, si
     expect(page.locator("h1")).to_contain_text("Cocaine 2g")
     assert_nothing_ran(page)
     shot(page, "alert-listing")
+
+
+def test_an_entity_page_draws_its_graph_and_shows_the_evidence_of_each_link(page, site, catalog):
+    """From a vendor working both markets under one name and one key: its correlation graph (an
+    SVG drawn by the server), the identifiers both sides show with the listings that showed
+    them, the same name on the other market, and downloads Gephi reads; a vendor whose name is
+    script and markup is drawn as text."""
+    import networkx as nx
+
+    spec = next(v for v in catalog.vendors if len(v.markets) == 2)
+    me, other = (vendor_id(m, spec.name) for m in spec.markets)
+    page.goto(f"{site['url']}/vendors/{me}")
+    page.click("a:text('correlation graph')")
+    page.wait_for_url(f"**/entities/vendor:{me}")
+    expect(page.locator("h1")).to_contain_text(spec.name)
+    graph = page.locator("figure.graph svg")
+    expect(graph).to_be_visible()
+    assert graph.locator("a").count() >= 4  # the vendor, its market, an identifier, its other self
+    links = page.locator("table.links tbody tr")
+    texts = [links.nth(i).inner_text() for i in range(links.count())]
+    assert any(t.startswith("same name") and spec.markets[1] in t for t in texts)
+    shows = [t for t in texts if t.startswith("shows")]
+    assert shows and all("listing on" in t or "profile on" in t for t in shows)
+    shot(page, "entity-graph")
+    # a link of the drawing leads to that entity's own page
+    page.locator(f"figure.graph svg a[href^='/entities/vendor:{other}']").first.click()
+    page.wait_for_url(f"**/entities/vendor:{other}**")
+    expect(page.locator("h1")).to_contain_text(spec.name)
+    download = page.request.get(f"{site['url']}/api/graph?entity=vendor:{me}&depth=2&format=graphml")
+    assert download.ok and download.headers["content-type"].startswith("application/graphml+xml")
+    read = nx.parse_graphml(download.text())
+    assert f"vendor:{other}" in read.nodes and read.nodes[f"vendor:{me}"]["label"] == spec.name
+
+    page.goto(f"{site['url']}/entities/vendor:{vendor_id('sable', site['vendor'])}?depth=1")
+    assert site["vendor"] in page.locator("h1").inner_text()  # shown as the text it is
+    assert_nothing_ran(page)
+    assert page.locator("figure.graph svg text").filter(has_text="<img src=x").count() == 1

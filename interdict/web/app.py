@@ -75,10 +75,11 @@ def _add_web_app(app: FastAPI) -> None:
     from fastapi.staticfiles import StaticFiles
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
-    from interdict.web import trackers_ui, ui
+    from interdict.web import entities, trackers_ui, ui
 
     app.include_router(ui.router)
     app.include_router(trackers_ui.router)
+    app.include_router(entities.pages)
     app.mount("/static", StaticFiles(directory=ui.STATIC), name="static")
 
     @app.exception_handler(StarletteHTTPException)
