@@ -26,12 +26,14 @@ from contracts.identifiers import identifier_key, identifier_keys
 from contracts.jobs import CrawlJob
 from contracts.listings import EnrichedListing, EnrichedVendor
 from index.documents import merge_listing, merge_vendor, repeated_sightings, sighting_digest, sighting_digests
+from index.elastic_trends import elastic_trend, trend_fields
 from index.elastic_serializer import SERIALIZERS
 from index.elastic_mappings import JOBS_MAPPING, LISTINGS_MAPPING, VENDORS_MAPPING, missing_properties
 from index.elastic_search import (LABEL_SEPARATOR, MAX_RESULT_WINDOW, id_halves, search_body, search_result, sort_by,
                                   sort_values_at)
 from index.lifecycle import LifecycleReport, missed
 from index.profiles import ListingProfile, blocking_keys, listing_profile
+from index.trends import TrendQuery, TrendResult
 from index.query import Query, SearchResult, filter_terms, text_fields
 from index.store import Store, StoreError, StoreUnavailable, read_document
 
@@ -230,6 +232,7 @@ class ElasticsearchStore(Store):
             "terms": {f: [k for k, _ in pairs] for f, pairs in terms.items()},
             "labels": {f: [f"{k}{LABEL_SEPARATOR}{label}" for k, label in pairs] for f, pairs in terms.items()},
             "block": blocking_keys(profile),
+            **trend_fields(doc),
             "profile": profile.to_json(),
             "data_digest": (digests or {}).get(id(doc.data)) or sighting_digest(doc.data),
         }
@@ -565,6 +568,10 @@ class ElasticsearchStore(Store):
                      or settings.get("defaults", {}).get("index", {}).get("max_result_window"))
             self._window = int(value or MAX_RESULT_WINDOW)
         return self._window
+
+    def trends(self, query: TrendQuery) -> TrendResult:
+        _, clauses = self.plan(query.search())
+        return self._call(elastic_trend, self.es, self.listings, query, clauses)
 
     def search(self, query: Query) -> SearchResult:
         words, clauses = self.plan(query)

@@ -31,6 +31,11 @@ LISTINGS_MAPPING = {
         "block": {"type": "keyword"},  # blocking keys (index.profiles)
         "profile": {"type": "object", "enabled": False},  # the match profile, kept, not indexed
         "data_digest": {"type": "keyword", "index": False, "doc_values": False},  # index.documents.sighting_digest
+        # first seen .. last seen, and each price per unit with when it held (index.trends)
+        "life": {"type": "date_range"},
+        "unit_periods": {"type": "nested", "properties": {
+            "during": {"type": "date_range"}, "start": {"type": "date"}, "last": {"type": "date"},
+            "usd": {"type": "double"}, "unit": {"type": "keyword"}}},
     },
 }
 JOBS_MAPPING = {"properties": {"market": {"type": "keyword"}, "started": {"type": "date"},

@@ -26,6 +26,8 @@ from index.lifecycle import LifecycleReport, missed
 from index.profiles import ListingProfile, blocking_keys, listing_profile
 from index.query import Query, SearchResult, filter_terms, text_fields
 from index.store import Store, StoreError, read_document
+from index.trends import TrendQuery, TrendResult, micros, unit_periods
+from index.embedded_trends import embedded_trend
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +124,7 @@ class EmbeddedStore(Store):
                 self.db.execute(statement)
             self.db.execute("DELETE FROM profiles")
             self.db.execute("DELETE FROM lives")
+            self.db.execute("DELETE FROM unit_periods")
             set_aside = []
             for table, model in (("listings", ListingDocument), ("vendors", VendorDocument)):
                 if table == "vendors":
@@ -257,6 +260,10 @@ class EmbeddedStore(Store):
         self.db.executemany("INSERT INTO lives (doc, first_day, last_day) VALUES (?, julianday(?), julianday(?))"
                             " ON CONFLICT(doc) DO UPDATE SET first_day=excluded.first_day, last_day=excluded.last_day",
                             [(rowids[doc.id], iso(doc.first_seen), iso(doc.last_seen)) for doc in docs])
+        self.db.executemany("DELETE FROM unit_periods WHERE doc = ?", [(rowids[doc.id],) for doc in docs])
+        self.db.executemany("INSERT INTO unit_periods (doc, start_us, end_us, included, usd, unit) VALUES (?,?,?,?,?,?)",
+                            [(rowids[doc.id], micros(start), micros(end), included, usd, unit) for doc in docs
+                             for start, end, included, usd, unit in unit_periods(doc)])
         derived = [doc for doc in docs if not _same_derived(stored.get(doc.id), doc)]
         replaced = [(rowids[doc.id],) for doc in derived if doc.id in present]
         self.db.executemany("DELETE FROM terms WHERE doc=?", replaced)
@@ -437,6 +444,22 @@ class EmbeddedStore(Store):
     def search(self, query: Query) -> SearchResult:
         words, terms = self.plan(query)
         return search(self.db, self.postings, query, words, terms, lambda doc_json, doc_id: self.decode(ListingDocument, doc_json, doc_id))
+
+    def trends(self, query: TrendQuery) -> TrendResult:
+        _, clauses = self.plan(query.search())
+        try:
+            with self.postings.lock:
+                own = not self.db.in_transaction
+                if own:
+                    self.db.execute("BEGIN")  # one snapshot for the refresh and the arrays read after it
+                try:
+                    self.postings.refresh(self.db)
+                    return embedded_trend(self.db, self.postings, query, clauses)
+                finally:
+                    if own:
+                        self.db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"trends failed: {exc}") from None
 
     # -- plumbing --------------------------------------------------------------------------
     @contextmanager

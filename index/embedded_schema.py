@@ -3,11 +3,12 @@ release wrote a file (an older file is migrated when opened: index/embedded.py).
 
 from collections.abc import Iterator
 
-SCHEMA_VERSION = 15  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms;
+SCHEMA_VERSION = 16  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms;
 # 9: title-word keys (t:) for the matcher's document frequencies; 10: product-and-quantity keys (q:);
 # 11: listings' lives in Julian days (lives), for candidates around a date; 12: terms clustered by (field, key);
 # 13: listings.data_digest (index.documents.sighting_digest): a repeated sighting costs a lookup;
-# 14: documents in listing_docs, beside the listings rows; 15: listings.version, what searches catch up with
+# 14: documents in listing_docs, beside the listings rows; 15: listings.version, what searches catch up with;
+# 16: unit_periods (index.trends): each price a listing had per gram, millilitre or unit, and when
 # Filter terms and blocking keys, clustered by (field, key): a filter or a facet reads one
 # range of the table, labels included, with no lookup per row; one B-tree less to write.
 TERMS_SCHEMA = """
@@ -72,6 +73,17 @@ CREATE TABLE IF NOT EXISTS lives (
     first_day REAL NOT NULL,
     last_day REAL NOT NULL
 );
+-- Each price a listing had per unit (index.trends.unit_periods), in microseconds since 1970:
+-- what price trends aggregate, read into arrays as the search columns are.
+CREATE TABLE IF NOT EXISTS unit_periods (
+    doc INTEGER NOT NULL REFERENCES listings(rowid) ON DELETE CASCADE,
+    start_us INTEGER NOT NULL,
+    end_us INTEGER NOT NULL,
+    included INTEGER NOT NULL,
+    usd REAL NOT NULL,
+    unit TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS unit_periods_doc ON unit_periods(doc);
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
     market TEXT NOT NULL,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from pyroaring import BitMap
@@ -17,11 +16,10 @@ from index.embedded_schema import WITH_DOCS, rows_in
 from index.highlight import highlights
 from index.query import FacetCount, Hit, Query, SearchResult, TermClause, TextQuery, parse_text
 from index.store import StoreError
+from index.trends import micros
 
 # bm25 column weights: a hit in the title counts most.
 _BM25 = "bm25(listings_fts, 4.0, 1.0, 2.0)"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 def _fts_phrase(tokens: list[str]) -> str:
@@ -34,10 +32,6 @@ def _fts_match(text: TextQuery) -> str | None:
     if not text.must:
         return None
     return " AND ".join(_fts_phrase(c) for c in text.must) + "".join(f" NOT {_fts_phrase(c)}" for c in text.must_not)
-
-
-def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // _MICROSECOND
 
 
 def _full_text(db: sqlite3.Connection, match: str) -> BitMap:
@@ -67,8 +61,8 @@ def _matching(db: sqlite3.Connection, postings: Postings, query: Query, text: Te
     dates = columns.last_seen if query.date_field == "last_seen" else columns.first_seen
     bounds: list[tuple[np.ndarray, float | None, float | None]] = [
         (columns.price, query.price_min_usd, query.price_max_usd),
-        (dates, None if query.date_from is None else _micros(query.date_from),
-         None if query.date_to is None else _micros(query.date_to))]
+        (dates, None if query.date_from is None else micros(query.date_from),
+         None if query.date_to is None else micros(query.date_to))]
     if any(low is not None or high is not None for _, low, high in bounds):
         rowids = _array(result)
         keep = np.ones(len(rowids), dtype=bool)

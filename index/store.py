@@ -25,6 +25,7 @@ from index.closable import Closable
 from index.ledger import CrawlLedger
 from index.match_index import MatchIndex
 from index.query import Query, SearchResult, TermClause, term_clauses
+from index.trends import TrendQuery, TrendResult
 
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,11 @@ class ListingStore(Closable):
         text, filters = query.resolved()
         holders = self.vendors_with_identifiers(filters["identifier"]) if "identifier" in filters else None
         return text, term_clauses(filters, holders)
+
+    @abstractmethod
+    def trends(self, query: TrendQuery) -> TrendResult:
+        """Prices per unit, or listings or vendors active, per period (index.trends), computed
+        in the store."""
 
     @abstractmethod
     def count_listings(self) -> int: ...
