@@ -95,5 +95,7 @@ def elastic_trend(es, index: str, q: TrendQuery, clauses: list[TermClause]) -> T
                 values.append(bucket["usd"]["value"] / count if bucket and count else None)
             else:
                 values.append(float(count))
+        if prices and not any(counts):
+            continue  # a group with listings but no price in this unit says nothing
         series.append(TrendSeries(key=key, label=label, values=values, counts=counts, unit=unit))
     return TrendResult(measure=q.measure, interval=q.interval, periods=periods, series=series)

@@ -129,8 +129,9 @@ def embedded_trend(db: sqlite3.Connection, postings: Postings, q: TrendQuery, cl
             counts = _spans(first[pick], last[pick], p0, n)
             sums = _spans(first[pick], last[pick], p0, n, arrays.usd[pick])
             values: list[float | None] = [float(s / c) if c else None for s, c in zip(sums, counts)]
-            series.append(TrendSeries(key=key, label=label, values=values, counts=[int(c) for c in counts],
-                                      unit=UNITS[unit]))
+            if counts.any():  # a group with listings but no price in this unit says nothing
+                series.append(TrendSeries(key=key, label=label, values=values, counts=[int(c) for c in counts],
+                                          unit=UNITS[unit]))
         else:
             if q.measure == "listings":
                 counts = _spans(first[ids], last[ids], p0, n)

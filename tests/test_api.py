@@ -102,6 +102,7 @@ def _calls(ids, batch, spare_key: str):
         ("GET", f"/api/batches/{batch['id']}/export", {"params": {"format": "csv"}}, "analyst"),
         ("GET", "/api/watchlist", {"params": {"format": "json"}}, "risk-engine"),
         ("GET", "/api/graph", {"params": {"entity": f"vendor:{ids['vendor']}", "depth": 1}}, "analyst"),
+        ("GET", "/api/trends", {"params": {"product": "cocaine", "by": "ships_from"}}, "analyst"),
         ("GET", "/api/trackers", {}, "analyst admin"),
         ("POST", "/api/trackers", {"json": {"name": "cocaine", "kind": "search", "query": {"text": "cocaine"}}},
          "analyst admin"),

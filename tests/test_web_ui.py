@@ -319,3 +319,35 @@ def test_an_entity_page_draws_its_graph_and_shows_the_evidence_of_each_link(page
     assert site["vendor"] in page.locator("h1").inner_text()  # shown as the text it is
     assert_nothing_ran(page)
     assert page.locator("figure.graph svg text").filter(has_text="<img src=x").count() == 1
+
+
+def test_trends_are_drawn_per_month_with_a_legend_and_a_table(page, site):
+    """The trends page draws the store's figures (index.trends) as lines with months on the axis
+    and a legend, and lists them; a vendor's page shows its listings active per month."""
+    from index.trends import TrendQuery
+
+    page.click("header nav a:text('Trends')")
+    page.wait_for_url("**/trends")
+    chart = page.locator("figure.trend svg")
+    expect(chart).to_be_visible()
+    with EmbeddedStore(site["db"]) as store:
+        expected = store.trends(TrendQuery(measure="unit_price", filters={"product": ["cocaine"]}, by="ships_from"))
+    assert len(expected.periods) >= 3 and expected.series  # the demo index spans months
+    assert chart.locator("path").count() >= 1
+    legend = chart.locator("text").evaluate_all("texts => texts.map(t => t.textContent)")
+    assert all(s.label[:30] in legend for s in expected.series), (legend, [s.label for s in expected.series])
+    assert expected.periods[0] in legend and expected.periods[-1] in legend  # months on the axis
+    assert "USD per g" in legend
+    rows = page.locator("table.trend-table tbody tr")
+    expect(rows).to_have_count(len(expected.periods))
+    first = rows.first.locator("td")
+    values = expected.series[0].values
+    shown = first.nth(1).inner_text()
+    assert shown == "—" if values[0] is None else shown.startswith(f"{values[0]:,.2f}")
+    shot(page, "trend-chart")
+    page.select_option("select[name=measure]", "vendors")
+    page.select_option("select[name=by]", "market")
+    page.click(".trends-form button[type=submit]")
+    page.wait_for_url("**/trends?measure=vendors**")
+    expect(page.locator("table.trend-table thead th")).to_have_count(3)  # month, sable, vesper
+    assert_nothing_ran(page)

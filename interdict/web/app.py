@@ -75,11 +75,12 @@ def _add_web_app(app: FastAPI) -> None:
     from fastapi.staticfiles import StaticFiles
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
-    from interdict.web import entities, trackers_ui, ui
+    from interdict.web import entities, trackers_ui, trends_ui, ui
 
     app.include_router(ui.router)
     app.include_router(trackers_ui.router)
     app.include_router(entities.pages)
+    app.include_router(trends_ui.pages)
     app.mount("/static", StaticFiles(directory=ui.STATIC), name="static")
 
     @app.exception_handler(StarletteHTTPException)

@@ -104,3 +104,52 @@ def price_line(points: list[tuple[datetime, float]], currency: str, width: int =
             f'<text x="{left}" y="{height - 4}">{datetime.fromtimestamp(t0).date()}</text>'
             f'<text x="{width - pad}" y="{height - 4}" text-anchor="end">{datetime.fromtimestamp(t1).date()}</text>'
             f'<path d="{" ".join(path)}" fill="none" stroke="{PALETTE[0]}" stroke-width="2"/>{dots}</svg>')
+
+
+def lines(periods: list[str], series: list[tuple[str, list[float | None]]], title: str, unit: str = "",
+          width: int = 760) -> str:
+    """One line per series over the periods (months or weeks on the axis, a gap where a series
+    has no value), a y axis with its unit, and a legend."""
+    values = [v for _, vs in series for v in vs if v is not None]
+    if not periods or not values:
+        return f'<p class="empty">{escape(title)}: nothing in these periods</p>'
+    height, left, bottom, top_pad, legend_w = 290, 64, 44, 38, 200
+    plot_w, plot_h = width - left - legend_w, height - bottom - top_pad
+    high = max(values) * 1.05 or 1
+    step = plot_w / max(len(periods) - 1, 1)
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        return left + i * step, top_pad + plot_h * (1 - v / high)
+
+    parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
+             f"<title>{escape(title)}</title>", f'<text x="0" y="14" class="chart-title">{escape(title)}</text>']
+    for fraction in (0, 0.5, 1):
+        y = top_pad + plot_h * (1 - fraction)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" class="grid"/>'
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{high * fraction:,.0f}</text>')
+    if unit:
+        parts.append(f'<text x="{left - 6}" y="{top_pad - 10}" text-anchor="end" class="axis-unit">{escape(unit)}</text>')
+    every = -(-len(periods) // 7)  # at most seven period labels: they must not overlap
+    for i, period in enumerate(periods):
+        if i % every == 0 or i == len(periods) - 1:
+            parts.append(f'<text x="{left + i * step:.1f}" y="{height - bottom + 18}" text-anchor="middle">'
+                         f"{escape(period)}</text>")
+    for s, (name, vs) in enumerate(series):
+        colour = PALETTE[s % len(PALETTE)]
+        path, pen = [], "M"
+        for i, v in enumerate(vs):
+            if v is None:
+                pen = "M"
+                continue
+            x, y = xy(i, v)
+            path.append(f"{pen}{x:.1f},{y:.1f}")
+            pen = "L"
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"><title>{escape(name)}, '
+                         f"{escape(periods[i])}: {v:,.2f}{(' ' + escape(unit)) if unit else ''}</title></circle>")
+        if path:
+            parts.append(f'<path d="{" ".join(path)}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        y = top_pad + s * 18
+        parts.append(f'<rect x="{width - legend_w + 8}" y="{y}" width="12" height="12" fill="{colour}"/>'
+                     f'<text x="{width - legend_w + 26}" y="{y + 10}">{escape(name[:30])}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

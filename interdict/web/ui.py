@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.documents import vendor_id
 from index.query import FILTER_FIELDS, PLACE_FILTERS, Query
+from index.trends import TrendQuery
 from index.vendor_search import find_vendors
 from interdict.web import charts
 from interdict.web.api.listings import hit_out
@@ -195,7 +196,10 @@ def vendor_page(doc_id: str, request: Request, who: CanRead, store: StoreDep) ->
     who.audit("view", f"vendor/{doc_id}", found=profile is not None)
     if profile is None:
         raise HTTPException(404, f"no vendor {doc_id}")
-    return page(request, "vendor.html", key=who.key, profile=profile, vendor=profile["vendor"])
+    active = store.trends(TrendQuery(measure="listings", filters={"vendor_id": [doc_id]}))
+    timeline = charts.lines(active.periods, [("listings active", s.values) for s in active.series],
+                            "Its listings active per month")
+    return page(request, "vendor.html", key=who.key, profile=profile, vendor=profile["vendor"], timeline=timeline)
 
 
 # -- match review ----------------------------------------------------------------------------

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from interdict.web import entities
+from interdict.web import entities, trends_ui
 from interdict.web.api import keys, listings, matching, operations, trackers, vendors, watchlist
 
 router = APIRouter(prefix="/api")
 for resource in (listings, vendors, matching, watchlist, trackers, keys, operations):
     router.include_router(resource.router)
 router.include_router(entities.api)
+router.include_router(trends_ui.api)
