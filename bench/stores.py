@@ -216,7 +216,8 @@ def main() -> None:
         keep.mkdir(parents=True, exist_ok=True)
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("INTERDICT_")},
                "INTERDICT_STORE__SPOOL_DIR": f"{tmp}/spool", "INTERDICT_CRAWL__STATE_DIR": f"{tmp}/state",
-               "INTERDICT_EVIDENCE__DIR": f"{tmp}/evidence"}
+               "INTERDICT_EVIDENCE__DIR": f"{tmp}/evidence",
+               "INTERDICT_API__PATH": f"{tmp}/no-service.db"}  # no trackers tried while it indexes
         results: dict[tuple[str, int], dict] = {}
         made = {}
         for n in sizes:
