@@ -107,7 +107,11 @@ class Audit(Command):
                 verification = access.verify()
                 print(verification.summary(), file=sys.stderr)
                 return 1 if verification.problem else 0
-            for record in reversed(access.audit(args.limit, args.action, args.key)):
+            records = access.audit(args.limit, args.action, args.key)
+            if not records:
+                print("no audit records" + (f" of action {args.action!r}" if args.action else "")
+                      + (f" by key {args.key}" if args.key else ""), file=sys.stderr)
+            for record in reversed(records):
                 if args.json:
                     print(json.dumps(record.__dict__, ensure_ascii=False))
                 else:

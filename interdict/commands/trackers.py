@@ -10,7 +10,6 @@ from contracts.trackers import CHANGE_KINDS
 from interdict.commands.base import Command, add_store_option, finite
 from interdict.commands.search import filters_of
 from interdict.errors import UserError
-from interdict.trackers.describe import describe
 
 OWNER = "cli"  # trackers made on the command line belong to the operator (the API's admin sees them)
 
@@ -109,6 +108,7 @@ class Trackers(Command):
     def _add(self, args, config, book) -> int:
         from index import open_store
         from interdict.trackers import check_targets, make_tracker
+        from interdict.trackers.describe import describe
 
         if not args.target:
             raise UserError("trackers add NAME: give the tracker a name")
@@ -123,6 +123,8 @@ class Trackers(Command):
         return 0
 
     def _list(self, args, config, book) -> int:
+        from interdict.trackers.describe import describe
+
         trackers = book.trackers()
         unread = {t.id: book.unread_count([t.id]) for t in trackers}
         self._print(args, [{**t.model_dump(mode="json"), "unread": unread[t.id]} for t in trackers],
@@ -131,6 +133,8 @@ class Trackers(Command):
         return 0
 
     def _show(self, args, config, book) -> int:
+        from interdict.trackers.describe import describe
+
         tracker = book.get(self._id(args))
         alerts = book.alerts([tracker.id], limit=args.limit)
         self._print(args, [{**tracker.model_dump(mode="json"), "alerts": [a.model_dump(mode="json") for a in alerts]}],
