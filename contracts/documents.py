@@ -91,3 +91,10 @@ class ListingChange(NamedTuple):
 
     before: ListingDocument | None
     after: ListingDocument
+
+
+class VendorChange(NamedTuple):
+    """A vendor document as an upsert found it (None: new) and as it wrote it."""
+
+    before: VendorDocument | None
+    after: VendorDocument

@@ -63,7 +63,8 @@ class Alert(Contract):
 
     id: int
     tracker_id: str
-    listing_id: str
+    listing_id: str  # the listing's document id, or the vendor's for a change seen on its profile
+    subject: Literal["listing", "vendor"] = "listing"
     kind: ChangeKind
     change: str  # what identifies this change (a price moment, a market, identifiers): news when it differs
     detail: str  # one line for a person: "price 120.00 USD -> 90.00 USD (-25%)"

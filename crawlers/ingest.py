@@ -12,7 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from contracts.documents import ListingChange
+from contracts.documents import ListingChange, VendorChange
 from contracts.listings import EnrichedListing, EnrichedVendor, Listing, VendorProfile
 from index import ListingStore, SpooledWriter, StoreUnavailable, UpsertReport, listing_id, repeated_sightings, spool_for
 
@@ -56,8 +56,8 @@ class Ingest:
     """Collects records and writes them in batches of ``batch_size``."""
 
     def __init__(self, store: ListingStore, spool_dir: str, target: str, enricher_factory: Callable[[], object],
-                 batch_size: int = 200, on_changes: Callable[[list[ListingChange]], object] | None = None):
-        """``on_changes``: told of the listing documents each written batch added or changed."""
+                 batch_size: int = 200, on_changes: Callable[[list[ListingChange | VendorChange]], object] | None = None):
+        """``on_changes``: told of the listing and vendor documents each written batch added or changed."""
         self.writer = SpooledWriter(store, spool_for(spool_dir, target), on_changes)
         self.enricher_factory = enricher_factory
         self.batch_size = batch_size

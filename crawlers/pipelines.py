@@ -118,7 +118,7 @@ class EnrichIndexPipeline:
         self.timer.start(max(0.2, self.max_wait / 2), now=False)
 
     def _changed(self, changes) -> None:
-        self.signals.send_catch_log(crawl_signals.listings_changed, changes=changes)
+        self.signals.send_catch_log(crawl_signals.documents_changed, changes=changes)
 
     def process_item(self, item, spider=None):
         (self.listings if isinstance(item, (Listing, EnrichedListing)) else self.vendors).append(item)

@@ -21,7 +21,7 @@ import orjson
 from elasticsearch import ApiError, AuthenticationException, ConnectionError as ESConnectionError, Elasticsearch
 from elasticsearch import NotFoundError, TransportError, helpers
 
-from contracts.documents import ListingChange, ListingDocument, UpsertReport, VendorDocument, listing_id, vendor_id
+from contracts.documents import ListingChange, ListingDocument, UpsertReport, VendorChange, VendorDocument, listing_id, vendor_id
 from contracts.identifiers import identifier_key, identifier_keys
 from contracts.jobs import CrawlJob
 from contracts.listings import EnrichedListing, EnrichedVendor
@@ -357,13 +357,17 @@ class ElasticsearchStore(Store):
         return {d["_id"]: d["_source"].get("data_digest")
                 for d in self.es.mget(index=alias, ids=ids, source=["data_digest"])["docs"] if d.get("found")}
 
-    def upsert_vendors(self, items: Iterable[EnrichedVendor]) -> UpsertReport:
+    def upsert_vendors(self, items: Iterable[EnrichedVendor], changes: list[VendorChange] | None = None) -> UpsertReport:
         items = list(items)
         if not items:
             return UpsertReport()
-
-        return self._call(self._upsert, self.vendors, VendorDocument, items, lambda i: vendor_id(i.vendor.market, i.vendor.name),
-                          merge_vendor, self._vendor_source)
+        written: dict[str, tuple] = {}
+        report = self._call(self._upsert, self.vendors, VendorDocument, items,
+                            lambda i: vendor_id(i.vendor.market, i.vendor.name), merge_vendor, self._vendor_source,
+                            None, written)
+        if changes is not None:
+            changes.extend(VendorChange(*pair) for pair in written.values())
+        return report
 
     @staticmethod
     def _vendor_source(doc: VendorDocument) -> dict:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from contracts.documents import ListingChange, ListingDocument, UpsertReport, VendorDocument, listing_id, vendor_id
+from contracts.documents import ListingChange, ListingDocument, UpsertReport, VendorChange, VendorDocument, listing_id, vendor_id
 from contracts.identifiers import identifier_key, identifier_keys
 from contracts.jobs import CrawlJob
 from contracts.listings import EnrichedListing, EnrichedVendor
@@ -274,12 +274,16 @@ class EmbeddedStore(Store):
         self.db.executemany("INSERT INTO listings_fts (rowid, title, description, extra) VALUES (?,?,?,?)",
                             [(rowids[doc.id], *text_fields(doc)) for doc in derived])
 
-    def upsert_vendors(self, items: Iterable[EnrichedVendor]) -> UpsertReport:
+    def upsert_vendors(self, items: Iterable[EnrichedVendor], changes: list[VendorChange] | None = None) -> UpsertReport:
         report = UpsertReport()
+        before: dict[str, VendorDocument | None] = {}
+        written: dict[str, VendorDocument] = {}
         with self._transaction():
             for item in items:
                 existing = self.get_vendor(vendor_id(item.vendor.market, item.vendor.name))
                 doc, outcome = merge_vendor(existing, item)
+                before.setdefault(doc.id, existing)
+                written[doc.id] = doc
                 setattr(report, outcome, getattr(report, outcome) + 1)
                 self.db.execute(
                     "INSERT INTO vendors (id, market, name, first_seen, last_seen, doc) VALUES (?,?,?,?,?,?)"
@@ -288,6 +292,8 @@ class EmbeddedStore(Store):
                     (doc.id, doc.market, doc.name, iso(doc.first_seen), iso(doc.last_seen), doc.model_dump_json()),
                 )
                 self._write_vendor_identifiers(doc)
+        if changes is not None:  # once the transaction holds
+            changes.extend(VendorChange(before[i], doc) for i, doc in written.items() if doc != before[i])
         return report
 
     def listing_urls(self, market: str, seen_since: datetime) -> Iterator[str]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from contracts.documents import ListingChange, UpsertReport
+from contracts.documents import ListingChange, UpsertReport, VendorChange
 from contracts.listings import EnrichedListing, EnrichedVendor
 from index.store import Store, StoreUnavailable
 
@@ -62,19 +62,19 @@ class Spool:
 class SpooledWriter:
     """Writes batches to a store, through the spool whenever the store is unavailable."""
 
-    def __init__(self, store: Store, spool: Spool, on_changes: Callable[[list[ListingChange]], object] | None = None):
-        """``on_changes``: told of the listing documents each written batch changed (trackers),
-        a replayed batch's too, once the store holds them."""
+    def __init__(self, store: Store, spool: Spool, on_changes: Callable[[list[ListingChange | VendorChange]], object] | None = None):
+        """``on_changes``: told of the listing and vendor documents each written batch changed
+        (trackers), a replayed batch's too, once the store holds them."""
         self.store, self.spool, self.on_changes = store, spool, on_changes
         self.spooled_batches = self.replayed_batches = 0
 
     def _upsert(self, kind: str, records: list, digests: Sequence[str | None] | None = None) -> UpsertReport:
-        if kind != "listings":
-            return self.store.upsert_vendors(records)
         if self.on_changes is None:
-            return self.store.upsert_listings(records, digests)
-        changes: list[ListingChange] = []
-        report = self.store.upsert_listings(records, digests, changes=changes)
+            return (self.store.upsert_listings(records, digests) if kind == "listings"
+                    else self.store.upsert_vendors(records))
+        changes: list = []
+        report = (self.store.upsert_listings(records, digests, changes=changes) if kind == "listings"
+                  else self.store.upsert_vendors(records, changes=changes))
         if changes:
             self.on_changes(changes)
         return report

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from contracts.documents import ListingChange, ListingDocument, UpsertReport, VendorDocument
+from contracts.documents import ListingChange, ListingDocument, UpsertReport, VendorChange, VendorDocument
 from contracts.inputs import Problems, describe_invalid
 from contracts.listings import EnrichedListing, EnrichedVendor
 from index.closable import Closable
@@ -103,7 +103,8 @@ class ListingStore(Closable):
         """The data digests of the stored listings of these ids (absent: no document, or none kept)."""
 
     @abstractmethod
-    def upsert_vendors(self, items: Iterable[EnrichedVendor]) -> UpsertReport: ...
+    def upsert_vendors(self, items: Iterable[EnrichedVendor], changes: list[VendorChange] | None = None) -> UpsertReport:
+        """Merge the profiles into their documents; ``changes`` as upsert_listings'."""
 
     @abstractmethod
     def get_listing(self, doc_id: str) -> ListingDocument | None: ...

@@ -39,6 +39,8 @@ def watched(tmp_path, store, enricher):
     def write(*listings):
         return writer.write("listings", list(enricher.enrich_listings(listings)))
 
+    write.vendors = lambda *profiles: writer.write("vendors", list(enricher.enrich_vendors(profiles)))
+
     def add(name: str, **fields):
         return book.add(make_tracker(store, "cli", name=name, **fields))
 
@@ -238,3 +240,28 @@ def test_crawls_raise_the_alerts_of_what_they_write(tmp_path, catalog):
     for tracker, watched in zip(made, (mdma, pills)):
         changed = {a["listing_id"] for a in alerts[tracker["id"]] if a["kind"] == "price_change"}
         assert changed == moved & watched, (tracker["name"], changed - moved, changed - watched)
+
+
+def test_a_watched_vendors_profile_on_a_new_market_or_with_a_new_identifier(watched, enricher):
+    """Vendor profiles are tried too: the vendor opening a profile on another market, and a
+    profile that shows an identifier the tracker did not know (the alert names the vendor)."""
+    from contracts.documents import vendor_id
+    from contracts.listings import VendorProfile
+
+    write, add, book = watched
+    tracker = add("northstar", kind="vendor", vendors=["NorthStar"], on=["new_market", "new_identifier"])
+
+    def profile(market: str, text: str, day: int):
+        return VendorProfile(market=market, name="NorthStar", url=f"http://127.0.0.1/{market}/v", profile=text,
+                             crawled_at=T0 + timedelta(days=day))
+
+    write.vendors(profile("alpha", f"mail {EMAIL}", 1))  # what it knew already: nothing new
+    assert book.alerts([tracker.id]) == []
+    write.vendors(profile("beta", f"mail {EMAIL}", 2), profile("alpha", f"mail {EMAIL} or wickr north_ops", 3))
+    alerts = sorted((a.kind, a.listing_id, a.subject) for a in book.alerts([tracker.id]))
+    assert alerts == [("new_identifier", vendor_id("alpha", "NorthStar"), "vendor"),
+                      ("new_market", vendor_id("beta", "NorthStar"), "vendor")]
+    identifier = next(a for a in book.alerts([tracker.id]) if a.kind == "new_identifier")
+    assert "north_ops" in identifier.detail and identifier.title == "vendor NorthStar"
+    write.vendors(profile("beta", f"mail {EMAIL}", 4))  # seen again as it was: nothing
+    assert len(book.alerts([tracker.id])) == 2

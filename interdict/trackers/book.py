@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS alerts (
     id INTEGER PRIMARY KEY AUTOINCREMENT, tracker TEXT NOT NULL, listing TEXT NOT NULL, kind TEXT NOT NULL,
     change TEXT NOT NULL, detail TEXT NOT NULL, market TEXT NOT NULL, title TEXT NOT NULL, url TEXT NOT NULL,
     first_at TEXT NOT NULL, at TEXT NOT NULL, read INTEGER NOT NULL DEFAULT 0,
+    subject TEXT NOT NULL DEFAULT 'listing',
     UNIQUE (tracker, listing, kind));
 CREATE INDEX IF NOT EXISTS alerts_unread ON alerts (tracker, read, at);
 CREATE TABLE IF NOT EXISTS tracker_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -37,7 +38,7 @@ CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, due);
 """
 # pending: to send when due; digest: waits for the day's digest; sent; dead: out of attempts
 DELIVERY_STATUSES = ("pending", "digest", "sent", "dead")
-_ALERT_COLUMNS = "id, tracker, listing, kind, change, detail, market, title, url, at, read, first_at"
+_ALERT_COLUMNS = "id, tracker, listing, kind, change, detail, market, title, url, at, read, first_at, subject"
 
 
 class TrackerError(ValueError):
@@ -56,6 +57,7 @@ class Raised:
     market: str
     title: str
     url: str
+    subject: str = "listing"  # or "vendor": a change seen on a vendor's profile (listing_id: its id)
 
 
 @dataclass(frozen=True)
@@ -73,9 +75,9 @@ class Delivery:
 
 
 def _alert(row: tuple) -> Alert:
-    (alert_id, tracker, listing, kind, change, detail, market, title, url, at, read, first_at) = row
+    (alert_id, tracker, listing, kind, change, detail, market, title, url, at, read, first_at, subject) = row
     return Alert(id=alert_id, tracker_id=tracker, listing_id=listing, kind=kind, change=change, detail=detail,
-                 market=market, title=title, url=url, at=at, read=bool(read), first_at=first_at)
+                 market=market, title=title, url=url, at=at, read=bool(read), first_at=first_at, subject=subject)
 
 
 def new_tracker_id() -> str:
@@ -175,13 +177,13 @@ class TrackerBook:
         with self._transaction():
             for r in raised:
                 row = self._db.execute(
-                    "INSERT INTO alerts (tracker, listing, kind, change, detail, market, title, url, first_at, at)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (tracker, listing, kind) DO UPDATE SET"
+                    "INSERT INTO alerts (tracker, listing, kind, change, detail, market, title, url, first_at, at, subject)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (tracker, listing, kind) DO UPDATE SET"
                     " change = excluded.change, detail = excluded.detail, title = excluded.title, url = excluded.url,"
                     " at = excluded.at, read = 0 WHERE alerts.change != excluded.change"
                     f" RETURNING {_ALERT_COLUMNS}",
                     (r.tracker_id, r.listing_id, r.kind, r.change, r.detail, r.market, r.title, r.url, moment,
-                     moment)).fetchone()
+                     moment, r.subject)).fetchone()
                 if row is not None:
                     news.append(_alert(row))
         return news

@@ -55,7 +55,8 @@ def _one_line(text: str, limit: int = 150) -> str:
 
 
 def alert_link(alert: Alert, base_url: str) -> str:
-    return f"{base_url.rstrip('/')}/listings/{alert.listing_id}" if base_url else ""
+    page = "vendors" if alert.subject == "vendor" else "listings"
+    return f"{base_url.rstrip('/')}/{page}/{alert.listing_id}" if base_url else ""
 
 
 def alert_text(alert: Alert, base_url: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 import re2
 
-from contracts.documents import ListingChange, ListingDocument
+from contracts.documents import ListingChange, ListingDocument, VendorChange
 from contracts.identifiers import identifier_key
 from contracts.text import fold
 from contracts.trackers import VENDOR_CHANGES, Alert, Tracker
@@ -114,7 +114,7 @@ class TrackerEvaluator:
         self._compiled: list[_Compiled] = []
         self.alerts = 0  # news recorded by this evaluator
 
-    def __call__(self, changes: list[ListingChange]) -> list[Alert]:
+    def __call__(self, changes: list) -> list[Alert]:
         news = self.book.record(self.evaluate(changes))
         self.alerts += len(news)
         if news and self.book.enqueue(news, {c.tracker.id: c.tracker for c in self._compiled}) and self.on_news:
@@ -144,13 +144,16 @@ class TrackerEvaluator:
             compiled.planned_at = now
         return compiled.matcher
 
-    def evaluate(self, changes: list[ListingChange]) -> list[Raised]:
+    def evaluate(self, changes: list) -> list[Raised]:
+        """What the trackers raise on a batch's changes: listings (ListingChange) and vendor
+        profiles (VendorChange: what vendor trackers learn from a profile)."""
         trackers = self._trackers()
-        moved = [c for c in changes if _moved(c)]
+        profiles = [c for c in changes if isinstance(c, VendorChange)]
+        moved = [c for c in changes if isinstance(c, ListingChange) and _moved(c)]
+        raised = self._profiles(trackers, profiles) if profiles and trackers else []
         if not trackers or not moved:
-            return []
+            return raised
         terms = [ListingTerms.of(c.after) for c in moved]
-        raised: list[Raised] = []
         for compiled in trackers:
             matcher = self._matcher(compiled)
             learnt = False
@@ -167,10 +170,35 @@ class TrackerEvaluator:
                                   after.data.listing.title, after.data.listing.url)
                            for kind, key, detail in found if kind in compiled.tracker.on]
             if learnt:
-                compiled.tracker = compiled.tracker.model_copy(update={
-                    "known_markets": sorted(compiled.known_markets),
-                    "known_identifiers": sorted(compiled.known_identifiers)})
-                self.book.save(compiled.tracker)
+                self._remember(compiled)
+        return raised
+
+    def _remember(self, compiled: _Compiled) -> None:
+        compiled.tracker = compiled.tracker.model_copy(update={
+            "known_markets": sorted(compiled.known_markets), "known_identifiers": sorted(compiled.known_identifiers)})
+        self.book.save(compiled.tracker)
+
+    def _profiles(self, trackers: list[_Compiled], changes: list[VendorChange]) -> list[Raised]:
+        """A vendor tracker's vendor with a profile on a new market, or showing a new identifier there."""
+        raised = []
+        for compiled in trackers:
+            if compiled.tracker.kind != "vendor":
+                continue
+            names = set(compiled.query.filters.get("vendor", []))
+            markets = set(compiled.query.filters.get("market", []))
+            learnt = False
+            for before, after in changes:
+                if fold(after.name) not in names or (markets and fold(after.market) not in markets) or (
+                        before is not None and before.content_hash == after.content_hash):
+                    continue
+                found, learnt_now = self._vendor_news(compiled, after.market, after.name,
+                                                      after.data.enrichment.identifier_values())
+                learnt |= learnt_now
+                raised += [Raised(compiled.tracker.id, after.id, kind, key, f"{detail} (its profile)", after.market,
+                                  f"vendor {after.name}", after.data.vendor.url, subject="vendor")
+                           for kind, key, detail in found if kind in compiled.tracker.on]
+            if learnt:
+                self._remember(compiled)
         return raised
 
     def _kinds(self, compiled: _Compiled, change: ListingChange) -> tuple[list[tuple[str, str, str]], bool]:
@@ -193,18 +221,29 @@ class TrackerEvaluator:
                 found.append(("price_change", text, f"price {text} ({percent:+.1f}%)"))
         learnt = False
         if compiled.tracker.kind == "vendor":
-            market = fold(after.market)
-            if market not in compiled.known_markets:
-                where = ", ".join(sorted(compiled.known_markets)) or "no market before"
-                found.append(("new_market", market, f"{listing.vendor.name} appears on {after.market} "
-                                                     f"(known on: {where})"))
-                compiled.known_markets.add(market)
-                learnt = True
-            values = {identifier_key(v): v for v in after.data.enrichment.identifier_values()}
-            fresh = {k: v for k, v in values.items() if k not in compiled.known_identifiers}
-            if fresh:
-                found.append(("new_identifier", " ".join(sorted(fresh)),
-                              f"{listing.vendor.name}: new identifier(s) {', '.join(sorted(fresh.values()))}"))
-                compiled.known_identifiers.update(fresh)
-                learnt = True
+            news, learnt = self._vendor_news(compiled, after.market, listing.vendor.name,
+                                             after.data.enrichment.identifier_values())
+            found += news
         return [f for f in found if f[0] not in VENDOR_CHANGES or compiled.tracker.kind == "vendor"], learnt
+
+    @staticmethod
+    def _vendor_news(compiled: _Compiled, market: str, name: str,
+                     identifiers: list[str]) -> tuple[list[tuple[str, str, str]], bool]:
+        """A watched vendor seen on ``market`` showing ``identifiers``: what is news to the
+        tracker (a market, identifiers), which it learns."""
+        found = []
+        learnt = False
+        key = fold(market)
+        if key not in compiled.known_markets:
+            where = ", ".join(sorted(compiled.known_markets)) or "no market before"
+            found.append(("new_market", key, f"{name} appears on {market} (known on: {where})"))
+            compiled.known_markets.add(key)
+            learnt = True
+        values = {identifier_key(v): v for v in identifiers}
+        fresh = {k: v for k, v in values.items() if k not in compiled.known_identifiers}
+        if fresh:
+            found.append(("new_identifier", " ".join(sorted(fresh)),
+                          f"{name}: new identifier(s) {', '.join(sorted(fresh.values()))}"))
+            compiled.known_identifiers.update(fresh)
+            learnt = True
+        return found, learnt

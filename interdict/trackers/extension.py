@@ -1,5 +1,5 @@
 """A Scrapy extension that tries the trackers on every batch a crawl writes (the index
-pipeline sends ``crawlers.signals.listings_changed`` once a batch is in the store). Off when
+pipeline sends ``crawlers.signals.documents_changed`` once a batch is in the store). Off when
 the service's file (config [api] path) does not exist: no tracker can have been made."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class TrackerAlerts:
             self.store.close()
             raise NotConfigured("no service file: no trackers")
         self.stats = crawler.stats
-        crawler.signals.connect(self.changed, signal=crawl_signals.listings_changed)
+        crawler.signals.connect(self.changed, signal=crawl_signals.documents_changed)
         crawler.signals.connect(self.closed, signal=signals.spider_closed)
 
     @classmethod

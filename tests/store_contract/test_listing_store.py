@@ -576,3 +576,20 @@ def test_an_upsert_tells_which_documents_it_wrote_as_they_were_and_as_they_are(l
     assert by_id[listing_id("alpha", "z9")].before is None
     again: list = []
     assert loaded.upsert_listings(enrich(repeat), changes=again).unchanged == 1 and again == []
+
+
+def test_a_vendor_upsert_tells_which_profiles_it_wrote(store, enricher):
+    from contracts.listings import VendorProfile
+
+    def profile(text: str, day: int):
+        return VendorProfile(market="alpha", name="Keeper", url="http://127.0.0.1/v/keeper", profile=text,
+                             crawled_at=T0 + timedelta(days=day))
+
+    first: list = []
+    assert store.upsert_vendors(enricher.enrich_vendors([profile("hello", 0)]), changes=first).new == 1
+    assert [(c.before, c.after.name) for c in first] == [(None, "Keeper")]
+    again: list = []
+    store.upsert_vendors(enricher.enrich_vendors([profile("hello", 1), profile("hello, new text", 2)]), changes=again)
+    [change] = again
+    assert change.before == first[0].after and change.after == store.get_vendor(first[0].after.id)
+    assert change.after.data.vendor.profile == "hello, new text"
