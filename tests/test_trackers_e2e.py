@@ -92,3 +92,20 @@ def test_a_crawl_of_the_next_epoch_raises_and_delivers_exactly_the_expected_aler
     assert len(smtp.messages) == len(raised[vendor["id"]]) and smtp.logins[0] == ("alerts", True)
     assert all(m["To"] == "lead@agency.example" for m in smtp.messages)
     assert {d.status for d in deliveries} == {"sent"}
+
+
+def test_epoch_5_grows_the_markets_and_leaves_the_earlier_epochs_as_they_were(catalog):
+    """Epochs 0-4 keep their listings and vendors (counts as before epoch 5 existed); epoch 5
+    adds new listings on both markets and the newcomer's on Vesper, every earlier one kept."""
+    counts = {e: [(len(m.listings), len(m.vendors)) for m in Catalog(catalog.seed, e).markets.values()]
+              for e in range(GROWTH_FROM + 1)}
+    assert {e: counts[e] for e in range(GROWTH_FROM)} == {
+        0: [(1150, 125), (950, 80)], 1: [(1150, 125), (950, 80)], 2: [(1117, 123), (885, 77)],
+        3: [(1117, 123), (885, 77)], 4: [(1119, 125), (919, 80)]}
+    before, later = Catalog(catalog.seed, GROWTH_FROM - 1), Catalog(catalog.seed, GROWTH_FROM)
+    for market in ("sable", "vesper"):
+        old, new = before.markets[market].by_key, later.markets[market].by_key
+        assert set(old) <= set(new)
+        assert all((new[k].title, new[k].vendor) == (old[k].title, old[k].vendor) for k in old)  # prices move
+    assert counts[GROWTH_FROM] == [(1142, 125), (944, 81)]
+    assert later.newcomer in later.markets["vesper"].vendors and later.newcomer not in before.markets["vesper"].vendors
