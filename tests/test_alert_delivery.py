@@ -195,3 +195,17 @@ def test_an_index_run_delivers_its_alerts_to_a_webhook_and_by_email(tmp_path, en
     audit = run_cli("audit", "--action", "alert.deliver", "--json", env=env)
     assert audit.returncode == 0 and audit.stdout.count('"alert.deliver"') == 4, audit.stdout + audit.stderr
     assert PASSWORD not in audit.stdout + indexed.stderr and SECRET not in audit.stdout + indexed.stderr
+
+
+def test_a_receiver_that_is_down_costs_one_attempt_per_pass_not_one_per_alert(book, audit):
+    """A thousand alerts to a dead webhook must not hold a crawl's end for a thousand timeouts:
+    after its first failure in a pass, the rest of that target's deliveries wait."""
+    with WebhookReceiver(fail=[503]) as hook:
+        raise_alerts(book, tracker("webhook:soc"), *[f"listing {i}" for i in range(5)])
+        sender = deliverer(book, audit, webhooks={"soc": {"url": hook.url}}, backoff_seconds=0.05,
+                           allow_private_targets=[f"127.0.0.1:{hook.port}"])
+        first = sender.run_due()
+        assert (first.sent, first.retrying, first.waiting) == (0, 1, 4) and len(hook.received) == 1
+        time.sleep(0.1)
+        second = sender.run_due()  # the receiver is back: everything goes
+        assert (second.sent, second.waiting) == (5, 0) and len(hook.received) == 6

@@ -178,10 +178,11 @@ class Trackers(Command):
         with delivering(config, book) as deliverer:
             done = deliverer.run_due()
             digests = deliverer.send_digests() if args.digest_now else None
-        print(f"delivered {done.sent}, {done.retrying} to retry, {done.dead} out of attempts (dead letters)"
+        print(f"delivered {done.sent}, {done.retrying} to retry, {done.dead} out of attempts (dead letters), "
+              f"{done.waiting} waiting for a receiver that failed"
               + (f"; digests: {digests.sent} alert(s) sent, {digests.retrying} kept" if digests else ""),
               file=sys.stderr)
-        return 0 if not done.retrying and not done.dead and not (digests and digests.retrying) else 1
+        return 0 if not (done.retrying or done.dead or done.waiting or (digests and digests.retrying)) else 1
 
     def _deliveries(self, args, config, book) -> int:
         if args.retry:
