@@ -76,7 +76,11 @@ class SpooledWriter:
         report = (self.store.upsert_listings(records, digests, changes=changes) if kind == "listings"
                   else self.store.upsert_vendors(records, changes=changes))
         if changes:
-            self.on_changes(changes)
+            try:
+                self.on_changes(changes)
+            except Exception:  # noqa: BLE001 - the batch is stored: what looks at it never undoes that
+                log.exception("what watches the store's changes failed on a batch of %d %s; the batch is stored",
+                              len(records), kind)
         return report
 
     def write(self, kind: str, records: Iterable, digests: Sequence[str | None] | None = None) -> UpsertReport | None:

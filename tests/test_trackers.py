@@ -265,3 +265,16 @@ def test_a_watched_vendors_profile_on_a_new_market_or_with_a_new_identifier(watc
     assert "north_ops" in identifier.detail and identifier.title == "vendor NorthStar"
     write.vendors(profile("beta", f"mail {EMAIL}", 4))  # seen again as it was: nothing
     assert len(book.alerts([tracker.id])) == 2
+
+
+def test_a_failure_of_what_watches_the_changes_never_fails_the_write(tmp_path, store, enricher, caplog):
+    """The batch is in the store before trackers look at it: if they fail (a bug, their file
+    locked, a cluster gone meanwhile), the write still reports what it did and spools nothing."""
+    def broken(changes):
+        raise RuntimeError("tracker file locked")
+
+    writer = SpooledWriter(store, Spool(tmp_path / "spool"), broken)
+    report = writer.write("listings", list(enricher.enrich_listings([sighting("w1", T0)])))
+    assert report is not None and report.new == 1 and writer.spool.batches() == []
+    assert store.get_listing(listing_id("alpha", "w1")) is not None
+    assert "tracker file locked" in caplog.text and "the batch is stored" in caplog.text
