@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from difflib import SequenceMatcher
 
-from contracts.documents import ListingDocument, vendor_id
+from contracts.documents import ListingDocument, VendorDocument, vendor_id
 from contracts.graph import EntityGraph, Evidence, GraphEdge, GraphNode
 from contracts.identifiers import identifier_key, identifiers_in_text
 from contracts.text import fold
@@ -67,7 +67,10 @@ class GraphBuilder:
         self.store, self.depth, self.max_nodes, self.candidates = store, depth, max_nodes, candidates
         self.nodes: dict[str, GraphNode] = {}
         self.edges: dict[tuple[str, ...], GraphEdge] = {}
+        # what a node's construction reads and its expansion reads again, read once
         self._listings: dict[str, tuple[list[ListingDocument], int]] = {}
+        self._profiles: dict[str, VendorDocument | None] = {}
+        self._shown: dict[str, tuple[list[ListingDocument], list[str]]] = {}
         self.truncated = False
         self._vendors: dict[str, tuple[str, str, int]] | None = None
 
@@ -81,7 +84,7 @@ class GraphBuilder:
                 return f"identifier:{identifier_key(value)}"
             return f"{kind}:{value if kind == 'vendor' else fold(value)}"
         text = entity.strip()
-        if re.fullmatch(r"[0-9a-f]{32}", text) and (self.store.get_vendor(text) or self._vendor_listings(text)[1]):
+        if re.fullmatch(r"[0-9a-f]{32}", text) and (self._profile(text) or self._vendor_listings(text)[1]):
             return f"vendor:{text}"
         keys, rest = identifiers_in_text(text)
         if keys and not rest:
@@ -168,9 +171,14 @@ class GraphBuilder:
             self._listings[vid] = [h.document for h in found.hits], found.total
         return self._listings[vid]
 
+    def _profile(self, vid: str) -> VendorDocument | None:
+        if vid not in self._profiles:
+            self._profiles[vid] = self.store.get_vendor(vid)
+        return self._profiles[vid]
+
     def _vendor_node(self, node_id: str, vid: str, depth: int) -> GraphNode | None:
         docs, total = self._vendor_listings(vid)
-        profile = self.store.get_vendor(vid)
+        profile = self._profile(vid)
         if profile is None and not docs:
             return None
         name = profile.name if profile else docs[0].data.listing.vendor.name
@@ -183,7 +191,7 @@ class GraphBuilder:
     def _vendor_links(self, vid: str) -> list[Neighbour]:
         docs, total = self._vendor_listings(vid)
         shows: dict[str, _Link] = {}
-        profile = self.store.get_vendor(vid)
+        profile = self._profile(vid)
         if profile is not None:
             for i in profile.data.enrichment.identifiers:
                 if i.valid:
@@ -241,16 +249,18 @@ class GraphBuilder:
         return ({c.value for c in facets.get("product", [])}, {c.value for c in facets.get("ships_from", [])})
 
     # -- identifiers -------------------------------------------------------------------------
-    def _identifier_listings(self, key: str) -> list[ListingDocument]:
+    def _identifier_shown(self, key: str) -> tuple[list[ListingDocument], list[str]]:
         """The listings that show the identifier themselves (a search by it also finds the
-        listings of vendors whose profile shows it)."""
-        found = self.store.search(Query(filters={"identifier": [key]}, sort="-last_seen", limit=READ)).hits
-        return [h.document for h in found
-                if key in {identifier_key(v) for v in h.document.data.enrichment.identifier_values()}]
+        listings of vendors whose profile shows it), and the vendors whose profile shows it."""
+        if key not in self._shown:
+            found = self.store.search(Query(filters={"identifier": [key]}, sort="-last_seen", limit=READ)).hits
+            docs = [h.document for h in found
+                    if key in {identifier_key(v) for v in h.document.data.enrichment.identifier_values()}]
+            self._shown[key] = docs, self.store.vendors_with_identifiers([key]).get(key, [])
+        return self._shown[key]
 
     def _identifier_node(self, node_id: str, key: str, depth: int) -> GraphNode | None:
-        docs = self._identifier_listings(key)
-        holders = self.store.vendors_with_identifiers([key]).get(key, [])
+        docs, holders = self._identifier_shown(key)
         if not docs and not holders:
             return None
         shown, kind = key, ""
@@ -259,7 +269,7 @@ class GraphBuilder:
                 if i.valid and identifier_key(i.value) == key:
                     shown, kind = i.value, i.kind
         for vid in holders[:1] if not kind else []:
-            profile = self.store.get_vendor(vid)
+            profile = self._profile(vid)
             for i in (profile.data.enrichment.identifiers if profile else []):
                 if i.valid and identifier_key(i.value) == key:
                     shown, kind = i.value, i.kind
@@ -270,10 +280,11 @@ class GraphBuilder:
 
     def _identifier_links(self, key: str) -> list[Neighbour]:
         shown_by: dict[str, _Link] = {}
-        for doc in self._identifier_listings(key):
+        docs, holders = self._identifier_shown(key)
+        for doc in docs:
             shown_by.setdefault(vendor_id(doc.market, doc.data.listing.vendor.name), _Link()).add(_evidence(doc))
-        for vid in self.store.vendors_with_identifiers([key]).get(key, []):
-            profile = self.store.get_vendor(vid)
+        for vid in holders:
+            profile = self._profile(vid)
             if profile is not None:
                 shown_by.setdefault(vid, _Link()).add(
                     Evidence(kind="profile", id=vid, market=profile.market, seen=profile.last_seen))

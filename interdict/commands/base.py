@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import ClassVar
 
 from interdict.errors import UserError
@@ -33,6 +35,14 @@ class Command:
 def add_store_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", metavar="PATH|URL", help="embedded store file, 'elasticsearch' (the configured "
                         "cluster) or a cluster URL (default: config store.backend / store.path)")
+
+
+def write_out(text: str, out: str | None) -> None:
+    """A command's output: to the file --out names, else to stdout (ending in a newline)."""
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def finite(text: str) -> float:

@@ -5,9 +5,8 @@ candidates — as GraphML or JSON for Gephi and networkx (docs/entities.md)."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from interdict.commands.base import Command, add_store_option
+from interdict.commands.base import Command, add_store_option, write_out
 from interdict.errors import UserError
 
 
@@ -41,10 +40,7 @@ class Graph(Command):
             except EntityNotFound as exc:
                 raise UserError(str(exc)) from None
         text = to_graphml(graph) if args.format == "graphml" else to_json(graph)
-        if args.out:
-            Path(args.out).write_text(text, encoding="utf-8")
-        else:
-            sys.stdout.write(text)
+        write_out(text, args.out)
         print(f"{len(graph.nodes)} entities, {len(graph.edges)} links around {graph.center}"
               + (" (capped: some left out)" if graph.truncated else ""), file=sys.stderr)
         return 0

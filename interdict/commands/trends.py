@@ -6,10 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from pathlib import Path
 
 from index import FILTER_FIELDS
-from interdict.commands.base import Command, add_store_option, iso_date
+from interdict.commands.base import Command, add_store_option, iso_date, write_out
 from interdict.commands.search import filters_of
 from interdict.errors import UserError
 
@@ -70,9 +69,6 @@ class Trends(Command):
         with open_store(config, args.store) as store:
             result = store.trends(query)
         text = trend_csv(result) if args.format == "csv" else result.model_dump_json(indent=1) + "\n"
-        if args.out:
-            Path(args.out).write_text(text, encoding="utf-8")
-        else:
-            sys.stdout.write(text)
+        write_out(text, args.out)
         print(f"{len(result.series)} series over {len(result.periods)} {args.interval}(s)", file=sys.stderr)
         return 0

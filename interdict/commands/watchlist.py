@@ -4,9 +4,8 @@ the increment since an earlier export's cursor."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from interdict.commands.base import Command, add_store_option
+from interdict.commands.base import Command, add_store_option, write_out
 from interdict.errors import UserError
 
 
@@ -47,10 +46,7 @@ class Watchlist(Command):
             text = watchlist.to_csv(terms)
         else:
             text = watchlist.to_stix(terms, cursor)
-        if args.out:
-            Path(args.out).write_text(text, encoding="utf-8")
-        else:
-            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        write_out(text, args.out)
         print(f"{len(terms)} term(s){' changed since the cursor given' if args.since else ''}; "
               f"next increment: --since {cursor}", file=sys.stderr)
         return 0
