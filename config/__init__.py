@@ -141,6 +141,14 @@ class WatchlistSettings(_Strict):
     min_lift: float = Field(1.0, ge=-3, le=6, allow_inf_nan=False)
     # A vendor name wordfreq knows this well in a market language goes out only with qualifiers.
     vendor_qualify_zipf: float = Field(2.0, ge=0, le=8, allow_inf_nan=False)
+    # Feeds (docs/feeds.md): the TLP marking of STIX objects and MISP events; how many days an
+    # indicator stays valid after its term was last seen; the analyst web app's address, for
+    # links from each indicator to the listings it was seen in ("" : listing ids only).
+    tlp: Literal["clear", "white", "green", "amber", "red"] = "amber"
+    valid_days: int = Field(180, ge=1, le=3650)
+    evidence_url: str = ""
+    # The TAXII server publishes what changed in the index at most this often (seconds).
+    taxii_refresh_seconds: float = Field(60.0, ge=0, le=86400, allow_inf_nan=False)
 
 
 class InputSettings(_Strict):

@@ -5,8 +5,9 @@ destination with the product category), and concealment and declaration phrases 
 when it was first and last seen, how many listings, which markets, countries, HS codes and
 example listings — plus the terms analysts curate in the configuration ([watchlist]).
 
-Exports are JSON, CSV (cells that a spreadsheet would run as a formula are neutralised) and
-STIX 2.1. Each export carries a cursor; `since=cursor` returns only the terms seen again or
+Exports are JSON, CSV (cells that a spreadsheet would run as a formula are neutralised),
+strict STIX 2.1 (matching.stix) and MISP events (matching.misp). Each export comes with a cursor
+(in the JSON document; beside the others: a header, stderr); `since=cursor` returns only the terms seen again or
 new since that export (and the curated terms when their list changed), so a risk engine
 pulls increments.
 """
@@ -18,7 +19,6 @@ import csv
 import hashlib
 import io
 import json
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,7 +35,6 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = ("id", "term", "kind", "subkind", "source", "weight", "qualifiers", "first_seen", "last_seen",
                "listing_count", "markets", "countries", "hs_codes", "categories", "vendors", "examples", "note",
                "excluded")
-STIX_NAMESPACE = uuid.UUID("6f0a3f0e-5d2b-4c53-9d4e-3b7a1c2f9e10")  # Interdict's, for stable STIX ids
 MAX_VENDORS = 20
 
 
@@ -248,111 +247,8 @@ def to_csv(terms: Iterable[WatchlistTerm]) -> str:
     return out.getvalue()
 
 
-# -- STIX 2.1 --------------------------------------------------------------------------------
-# Identifier kinds with a standard STIX observable, and those Interdict defines (x-...).
-_STANDARD = {"email": ("email-addr", "value"), "onion": ("domain-name", "value")}
-_ACCOUNTS = ("telegram", "wickr", "session", "jabber")
-_CUSTOM = {"phone": ("x-phone-number", "value"), "pgp": ("x-pgp-key", "fingerprint"),
-           "btc": ("x-crypto-wallet", "address"), "xmr": ("x-crypto-wallet", "address"),
-           "eth": ("x-crypto-wallet", "address")}
+def to_stix(terms: list[WatchlistTerm], settings) -> str:
+    """A strict STIX 2.1 bundle (matching.stix); the cursor travels beside it, not in it."""
+    from matching import stix
 
-
-@lru_cache(maxsize=1)  # stix2 registers each custom type once per process
-def _observable_classes():
-    from stix2 import CustomObservable, properties
-
-    @CustomObservable("x-phone-number", [("value", properties.StringProperty(required=True))],
-                      id_contrib_props=["value"])
-    class PhoneNumber:
-        pass
-
-    @CustomObservable("x-pgp-key", [("fingerprint", properties.StringProperty(required=True))],
-                      id_contrib_props=["fingerprint"])
-    class PgpKey:
-        pass
-
-    @CustomObservable("x-crypto-wallet", [("address", properties.StringProperty(required=True)),
-                                          ("currency", properties.StringProperty())], id_contrib_props=["address"])
-    class CryptoWallet:
-        pass
-
-    return {"x-phone-number": PhoneNumber, "x-pgp-key": PgpKey, "x-crypto-wallet": CryptoWallet}
-
-
-def _quoted(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _pcre(term: str) -> str:
-    import re
-
-    return r"(?i)(?<!\w)" + re.escape(term).replace(r"\ ", r"\s+") + r"(?!\w)"
-
-
-def to_stix(terms: list[WatchlistTerm], cursor: str) -> str:
-    """A STIX 2.1 bundle: an indicator per term (STIX patterns on observables for identifiers
-    and routes, PCRE on goods descriptions for products and phrases), the observables of the
-    identifiers, and a threat actor per vendor with the aliases shared identifiers link."""
-    import stix2
-
-    custom = _observable_classes()
-    now = datetime.now(UTC)
-    objects, observables = [], {}
-    for term in terms:
-        first = term.first_seen or now
-        last = max(term.last_seen or now, first)
-        common = dict(id=f"indicator--{uuid.uuid5(STIX_NAMESPACE, term.id)}", created=first, modified=last,
-                      valid_from=first, name=term.term, labels=[term.kind], allow_custom=True,
-                      confidence=round(term.weight * 100),
-                      description=f"{term.kind} seen in {term.listing_count} listing(s) on "
-                                  f"{', '.join(term.markets) or 'no market yet'}" + (f"; {term.note}" if term.note else ""),
-                      x_interdict_term_id=term.id, x_interdict_kind=term.kind, x_interdict_subkind=term.subkind,
-                      x_interdict_source=term.source, x_interdict_listing_count=term.listing_count,
-                      x_interdict_markets=term.markets, x_interdict_countries=term.countries,
-                      x_interdict_hs_codes=term.hs_codes, x_interdict_examples=term.examples)
-        common = {k: v for k, v in common.items() if v not in (None, [])}
-        if term.kind == "vendor":
-            objects.append(stix2.ThreatActor(id=f"threat-actor--{uuid.uuid5(STIX_NAMESPACE, term.id)}", name=term.term,
-                                             aliases=[v for v in term.vendors if v != term.term] or None,
-                                             threat_actor_types=["criminal"], created=first, modified=last,
-                                             confidence=round(term.weight * 100), allow_custom=True,
-                                             x_interdict_markets=term.markets))
-            continue
-        if term.kind == "identifier":
-            pattern, observable = _identifier_pattern(term, custom)
-            if observable is not None:
-                observables[observable.id] = observable
-            objects.append(stix2.Indicator(pattern=pattern, pattern_type="stix", indicator_types=["attribution"],
-                                           **common))
-        elif term.kind == "route":
-            origin, _, destination = term.term.partition(" -> ")
-            pattern = (f"[x-interdict-shipment:origin_country = {_quoted(origin)} AND "
-                       f"x-interdict-shipment:destination_country = {_quoted(destination)}]")
-            objects.append(stix2.Indicator(pattern=pattern, pattern_type="stix",
-                                           indicator_types=["anomalous-activity"], **common))
-        else:  # product, slang, concealment, declaration: words to look for in goods descriptions
-            objects.append(stix2.Indicator(pattern=_pcre(term.term), pattern_type="pcre",
-                                           indicator_types=["malicious-activity"], **common))
-    bundle = stix2.Bundle(objects=[*observables.values(), *objects], allow_custom=True, x_interdict_cursor=cursor)
-    # (stix2's own pretty printing sorts keys in quadratic time: minutes for a thousand terms)
-    return json.dumps(json.loads(bundle.serialize()), indent=1, ensure_ascii=False)
-
-
-def _identifier_pattern(term: WatchlistTerm, custom: dict):
-    import stix2
-
-    kind, value = term.subkind or "", term.term
-    if kind in _STANDARD:
-        sco_type, prop = _STANDARD[kind]
-        observable = (stix2.EmailAddress if sco_type == "email-addr" else stix2.DomainName)(value=value)
-    elif kind in _ACCOUNTS:
-        observable = stix2.UserAccount(account_login=value, account_type=kind)
-        return (f"[user-account:account_login = {_quoted(value)} AND "
-                f"user-account:account_type = {_quoted(kind)}]"), observable
-    elif kind in _CUSTOM:
-        sco_type, prop = _CUSTOM[kind]
-        extra = {"currency": kind} if sco_type == "x-crypto-wallet" else {}
-        observable = custom[sco_type](**{prop: value}, **extra)
-    else:
-        return f"[x-interdict-identifier:value = {_quoted(value)}]", None
-    return f"[{sco_type}:{prop} = {_quoted(value)}]", observable
+    return stix.to_text(stix.bundle(terms, settings.tlp, settings.valid_days, settings.evidence_url))

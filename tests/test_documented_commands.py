@@ -3,7 +3,7 @@ their ```sh blocks, in order, under `bash -o pipefail`, in a scratch folder besi
 repository's .venv and docs/, against the demo markets. Placeholders are filled from what
 earlier commands made (DOC_ID: a listing of the index; CURSOR: the first watchlist export's;
 TRACKER_ID: the first tracker made;
-$ANALYST_KEY and $ADMIN_KEY: keys made for the run) and the documented ports are moved to
+$ANALYST_KEY, $ADMIN_KEY and $RISK_ENGINE_KEY: keys made for the run) and the documented ports are moved to
 free ones. Long-running commands (`serve`, `demo --serve-only`, `schedule run`) are started,
 checked to answer, then stopped with SIGTERM, which must end them and what they started.
 A command documented to fail is checked for its one-line error; every other one must exit 0
@@ -241,7 +241,7 @@ def _said(run: Run, command: str, done: subprocess.CompletedProcess) -> bool:
 
 def test_every_documented_command_runs_as_printed(tmp_path):
     run = Run(tmp_path)
-    for role, variable in (("analyst", "ANALYST_KEY"), ("admin", "ADMIN_KEY")):
+    for role, variable in (("analyst", "ANALYST_KEY"), ("admin", "ADMIN_KEY"), ("risk-engine", "RISK_ENGINE_KEY")):
         made = run.shell(f".venv/bin/interdict keys create 'documented commands' --role {role}")
         run.env[variable] = made.stdout.strip()
     problems, ran = [], 0

@@ -103,7 +103,7 @@ def test_one_route_per_direction_and_never_an_absent_country(terms):
 
 def test_stix_confidence_is_the_weight(terms):
     kept = feed(terms[1])
-    bundle = stix2.parse(to_stix(kept, "c"), allow_custom=True)
+    bundle = stix2.parse(to_stix(kept, WatchlistSettings()), allow_custom=False)
     by_name = {o.name: o for o in bundle.objects if o.type in ("indicator", "threat-actor")}
     for t in kept:
         assert by_name[t.term].confidence == round(t.weight * 100)

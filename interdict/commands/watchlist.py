@@ -1,9 +1,11 @@
-"""`interdict watchlist export`: terms for risk engines (JSON, CSV, STIX 2.1), whole or as
-the increment since an earlier export's cursor."""
+"""`interdict watchlist export`: terms for risk engines (JSON, CSV, strict STIX 2.1, a MISP
+event, a MISP feed folder), whole or as the increment since an earlier export's cursor."""
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 from interdict.commands.base import Command, add_store_option, write_out
 from interdict.errors import UserError
@@ -16,37 +18,44 @@ class Watchlist(Command):
                    "phrases, each with first/last seen, listing count, markets, countries, HS codes and example "
                    "listings, plus the curated terms of config [watchlist], each with a weight (0-1). The default "
                    "feed leaves out common and generic words and terms below watchlist.min_weight (--all keeps "
-                   "them, with the reason). The cursor printed on stderr gives the next increment (--since).")
+                   "them, with the reason). The cursor printed on stderr gives the next increment (--since). "
+                   "Formats: json (with the cursor), csv, stix (a strict STIX 2.1 bundle), misp (a MISP event), "
+                   "misp-feed (a MISP feed folder: --out DIR). docs/feeds.md.")
 
     def add_options(self, parser):
         parser.add_argument("action", choices=["export"])
         parser.add_argument("--all", action="store_true",
                             help="every term, those the default feed leaves out too (see `excluded`)")
-        parser.add_argument("--format", default="json", choices=["json", "csv", "stix"])
+        parser.add_argument("--format", default="json", choices=["json", "csv", "stix", "misp", "misp-feed"])
         parser.add_argument("--since", metavar="CURSOR",
                             help="only terms new or seen again since the export that printed it")
-        parser.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+        parser.add_argument("--out", metavar="PATH", help="write here instead of stdout (misp-feed: a folder)")
         add_store_option(parser)
 
     def run(self, args, config) -> int:
         from index import open_store
-        from matching import watchlist
+        from matching import misp, watchlist
 
+        settings = config.watchlist
+        if args.format == "misp-feed" and not args.out:
+            raise UserError("--format misp-feed writes a folder: give it with --out DIR")
         with open_store(config, args.store) as store:
-            terms = watchlist.feed(watchlist.derive_terms(store, config.watchlist), args.all)
-        cursor = watchlist.make_cursor(terms, config.watchlist)
+            terms = watchlist.feed(watchlist.derive_terms(store, settings), args.all)
+        cursor = watchlist.make_cursor(terms, settings)
         if args.since:
             try:
-                terms = watchlist.since(terms, args.since, config.watchlist)
+                terms = watchlist.since(terms, args.since, settings)
             except watchlist.CursorError as exc:
                 raise UserError(str(exc)) from None
-        if args.format == "json":
-            text = watchlist.to_json(terms, cursor)
-        elif args.format == "csv":
-            text = watchlist.to_csv(terms)
+        if args.format == "misp-feed":
+            written = misp.write_feed(misp.feed(terms, settings.tlp), Path(args.out))
+            print(f"MISP feed: {len(written) - 2} event(s), manifest.json and hashes.csv in {args.out}", file=sys.stderr)
         else:
-            text = watchlist.to_stix(terms, cursor)
-        write_out(text, args.out)
+            text = {"json": lambda: watchlist.to_json(terms, cursor), "csv": lambda: watchlist.to_csv(terms),
+                    "stix": lambda: watchlist.to_stix(terms, settings),
+                    "misp": lambda: json.dumps(misp.watchlist_event(terms, settings.tlp), ensure_ascii=False,
+                                               indent=1)}[args.format]()
+            write_out(text, args.out)
         print(f"{len(terms)} term(s){' changed since the cursor given' if args.since else ''}; "
               f"next increment: --since {cursor}", file=sys.stderr)
         return 0

@@ -14,11 +14,13 @@ from starlette.concurrency import run_in_threadpool
 from config import Settings, load_config
 from index.store import Store, StoreError
 from interdict.web.access import AccessStore
+from interdict.web import taxii
 from interdict.web.api import router
 from interdict.web.auth import audit_unrecorded
 from interdict.web.deps import StorePool
 from interdict.trackers import Deliverer, TrackerBook
 from interdict.web.reviews import ReviewStore
+from matching.feed_ledger import FeedLedger
 
 DELIVERY_INTERVAL = 30.0  # seconds between the service's looks for alert deliveries due
 
@@ -38,6 +40,7 @@ def create_app(open_store: Callable[[], Store], access_path: str, config: Settin
     app.state.access = AccessStore(access_path, config.api.audit_key_file, config.api.audit_head_file)
     app.state.reviews = ReviewStore(access_path)
     app.state.trackers = TrackerBook(access_path)
+    app.state.feed_ledger = FeedLedger(access_path)
     app.state.max_upload = max_upload or config.api.max_upload_bytes
 
     @app.get("/health", include_in_schema=False)
@@ -49,6 +52,7 @@ def create_app(open_store: Callable[[], Store], access_path: str, config: Settin
         return JSONResponse({"detail": f"the index cannot answer: {exc}"}, status_code=503)
 
     app.include_router(router)
+    app.include_router(taxii.router)
     _add_web_app(app)
     return app
 
@@ -85,6 +89,10 @@ def _add_web_app(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def pages_or_json(request: Request, exc: StarletteHTTPException):
+        if request.url.path.startswith("/taxii2/"):  # a TAXII error message
+            response = taxii.error(exc.status_code, str(exc.detail))
+            response.headers.update(exc.headers or {})
+            return response
         if request.url.path.startswith(("/api/", "/static/")) or request.url.path == "/health":
             return await http_exception_handler(request, exc)
         return ui.ui_error(request, exc)
@@ -96,7 +104,7 @@ def _add_web_app(app: FastAPI) -> None:
         await run_in_threadpool(audit_unrecorded, request, response.status_code)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
-        if request.url.path.startswith("/api/") or request.cookies:
+        if request.url.path.startswith(("/api/", "/taxii2/")) or request.cookies:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
@@ -113,3 +121,4 @@ async def _lifespan(app: FastAPI):
     app.state.access.close()
     app.state.reviews.close()
     app.state.trackers.close()
+    app.state.feed_ledger.close()

@@ -11,6 +11,8 @@ revoked), never the key itself.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
@@ -36,8 +38,7 @@ def caller(request: Request) -> Caller:
     if known is not None:
         return known
     access: AccessStore = request.app.state.access
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("x-api-key")
+    token = _presented_key(request.headers.get("authorization", "")) or request.headers.get("x-api-key")
     if token:
         key = access.authenticate(token)
         found = Caller(key, True, "" if key else "unknown or revoked key")
@@ -53,6 +54,21 @@ def caller(request: Request) -> Caller:
         found = Caller(None, False, "no key")
     request.state.caller = found
     return found
+
+
+def _presented_key(header: str) -> str | None:
+    """The key in an Authorization header: "Bearer KEY", "Token KEY" (taxii2-client's TokenAuth)
+    or HTTP Basic with the key as the password (TAXII and MISP feed clients that know no other)."""
+    scheme, _, value = header.strip().partition(" ")
+    scheme, value = scheme.lower(), value.strip()
+    if scheme in ("bearer", "token"):
+        return value or None
+    if scheme == "basic":
+        try:
+            return base64.b64decode(value, validate=True).decode().partition(":")[2] or None
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+    return None
 
 
 def record(request: Request, key: ApiKey | None, action: str, target: str, detail: dict | None = None,
