@@ -147,8 +147,10 @@ class WatchlistSettings(_Strict):
     tlp: Literal["clear", "white", "green", "amber", "red"] = "amber"
     valid_days: int = Field(180, ge=1, le=3650)
     evidence_url: str = ""
-    # The TAXII server publishes what changed in the index at most this often (seconds).
+    # The TAXII server publishes what changed in the index at most this often (seconds), and a
+    # pull waits at most this long for it (what comes later, the next pull gets).
     taxii_refresh_seconds: float = Field(60.0, ge=0, le=86400, allow_inf_nan=False)
+    taxii_refresh_wait_seconds: float = Field(10.0, ge=0, le=3600, allow_inf_nan=False)
 
 
 class InputSettings(_Strict):

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +35,7 @@ CREATE TABLE IF NOT EXISTS stix_versions (
 CREATE INDEX IF NOT EXISTS stix_versions_latest ON stix_versions (latest, kind, added_us);
 CREATE INDEX IF NOT EXISTS stix_versions_object ON stix_versions (object_id, seq);
 """
+log = logging.getLogger(__name__)
 SHARED = ""  # the kind of objects every collection carries (producer, marking, extension definitions)
 
 
@@ -72,21 +76,43 @@ class FeedLedger:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
-        self._refreshed = 0.0  # monotonic time of the last refresh in this process
+        self._refreshed = 0.0  # monotonic time the last refresh of this process started
+        self._running: threading.Thread | None = None
 
     def close(self) -> None:
+        if self._running is not None:
+            self._running.join(60)
         self._db.close()
 
     # -- publishing --------------------------------------------------------------------------
-    def refresh_if_stale(self, store, settings, now: datetime | None = None) -> Published | None:
-        """Publish what changed in the index, unless this process did so less than
-        ``settings.taxii_refresh_seconds`` ago."""
+    def refresh_soon(self, checkout: Callable[[], ContextManager], settings) -> bool:
+        """Publish what changed in the index when this process last did so more than
+        ``settings.taxii_refresh_seconds`` ago: in a thread of its own (one at a time), waited
+        for at most ``settings.taxii_refresh_wait_seconds`` — a pull never hangs on a large
+        index; what a refresh publishes after it answered, the next pull gets (added later).
+        ``checkout``: a store for the thread (``with checkout() as entry: entry.store``).
+        True when the feed was fresh, or made fresh in time."""
         with self._lock:
-            if self._refreshed and time.monotonic() - self._refreshed < settings.taxii_refresh_seconds:
-                return None
-            done = self.refresh(store, settings, now)
-            self._refreshed = time.monotonic()
-            return done
+            stale = not self._refreshed or time.monotonic() - self._refreshed >= settings.taxii_refresh_seconds
+            if stale and (self._running is None or not self._running.is_alive()):
+                self._running = threading.Thread(target=self._refresh_with, args=(checkout, settings),
+                                                 name="interdict-feed-refresh", daemon=True)
+                self._running.start()
+            running = self._running
+        if not stale or running is None:
+            return True
+        running.join(settings.taxii_refresh_wait_seconds)
+        return not running.is_alive()
+
+    def _refresh_with(self, checkout, settings) -> None:
+        started = time.monotonic()
+        try:
+            with checkout() as entry:
+                done = self.refresh(entry.store, settings)
+            self._refreshed = started
+            log.info("feed refreshed in %.1f s: %s", time.monotonic() - started, done)
+        except Exception:  # noqa: BLE001 - pulls are answered from what was published
+            log.exception("the feed could not be refreshed from the index")
 
     def refresh(self, store, settings, now: datetime | None = None) -> Published:
         now = now or datetime.now(UTC)

@@ -224,7 +224,8 @@ def taxii_service(matching_db, tmp_path):
     keys = {role: access.create_key(f"test {role}", role)[1] for role in ("risk-engine", "analyst")}
     access.close()
     config = load_config()
-    config = config.model_copy(update={"watchlist": config.watchlist.model_copy(update={"taxii_refresh_seconds": 0})})
+    config = config.model_copy(update={"watchlist": config.watchlist.model_copy(update={
+        "taxii_refresh_seconds": 0, "taxii_refresh_wait_seconds": 300})})
     with serving(make_app(partial(EmbeddedStore, index), state, config=config)) as url:
         yield url, keys, index, state
 
@@ -366,3 +367,55 @@ def test_taxii_access_errors_and_audit(taxii_service):
     assert ("taxii", 200) in actions and ("denied", 401) in actions and ("denied", 403) in actions
     assert base64.b64encode(keys["risk-engine"].encode()).decode() not in json.dumps([r.__dict__ for r in records],
                                                                                      default=str)
+
+
+def test_a_misp_instance_pulls_the_feed_through_the_api(taxii_service):
+    """As MISP fetches a feed: manifest.json, then each event it names, with the header its feed
+    configuration holds; and the single event of ?format=misp."""
+    url, keys, _, _ = taxii_service
+    headers = {"Authorization": f"Bearer {keys['risk-engine']}"}
+    with httpx.Client(base_url=f"{url}/api/watchlist", headers=headers, timeout=120) as client:
+        manifest = client.get("/misp-feed/manifest.json")
+        assert manifest.status_code == 200 and manifest.headers["cache-control"] == "no-cache"
+        for uuid, head in manifest.json().items():
+            event = client.get(f"/misp-feed/{uuid}.json")
+            assert event.status_code == 200
+            assert _check_misp_event(event.json()).info == head["info"]
+        hashes = client.get("/misp-feed/hashes.csv")
+        assert hashes.headers["content-type"].startswith("text/csv") and hashes.text.count("\n") > 1000
+        unchanged = client.get("/misp-feed/manifest.json", headers={"If-None-Match": manifest.headers["etag"]})
+        missing = client.get("/misp-feed/nothing.json")
+        single = httpx.get(f"{url}/api/watchlist", params={"format": "misp"}, headers=headers, timeout=120)
+    assert unchanged.status_code == 304 and missing.status_code == 404
+    assert single.status_code == 200 and single.headers["x-interdict-cursor"]
+    assert len(manifest.json()) == 6 and _check_misp_event(single.json()).info.startswith("Interdict watchlist")
+    with httpx.Client(base_url=url, timeout=120) as client:
+        assert client.get("/api/watchlist/misp-feed/manifest.json").status_code == 401
+
+
+def test_a_pull_waits_for_a_refresh_no_longer_than_configured(matching_db, tmp_path):
+    """A pull on a large index is answered from what was published; what the refresh adds
+    after, the next pull gets (its versions are added later)."""
+    from contextlib import contextmanager
+    from types import SimpleNamespace
+
+    from matching.feed_ledger import FeedLedger
+
+    @contextmanager
+    def checkout():
+        with EmbeddedStore(matching_db) as store:
+            yield SimpleNamespace(store=store)
+
+    ledger = FeedLedger(tmp_path / "api.db")
+    try:
+        hurried = WatchlistSettings(taxii_refresh_seconds=0, taxii_refresh_wait_seconds=0)
+        assert ledger.refresh_soon(checkout, hurried) is False  # not waited for: it derives the terms first
+        patient = WatchlistSettings(taxii_refresh_seconds=0, taxii_refresh_wait_seconds=300)
+        assert ledger.refresh_soon(checkout, patient) is True  # the one running is waited for
+        published = ledger.versions(None, limit=10_000)
+        assert len(published) > 2000
+        # unchanged index: later refreshes add nothing, and nothing was published twice
+        assert ledger.refresh_soon(checkout, patient) is True
+        assert ledger.versions(None, limit=10_000, which={"all"}) == published
+    finally:
+        ledger.close()

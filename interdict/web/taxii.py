@@ -5,7 +5,8 @@ versions of each object. Keys with the watchlist permission (the risk-engine rol
 every request is audited like the /api/ routes, errors are TAXII error messages in JSON.
 
 The objects come from the feed ledger (matching.feed_ledger), refreshed from the index at most
-every `[watchlist] taxii_refresh_seconds`, so an `added_after` pull gives what changed."""
+every `[watchlist] taxii_refresh_seconds` (a pull waits for a refresh at most
+`taxii_refresh_wait_seconds`), so an `added_after` pull gives what changed."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from interdict.web.auth import CanPullWatchlist
-from interdict.web.deps import ConfigDep, StoreDep
+from interdict.web.deps import ConfigDep
 from matching.feed_ledger import FeedLedger, Version
 from matching.stix import stable_uuid
 
@@ -113,24 +114,24 @@ def collection(api_root: str, collection_id: str, request: Request, who: CanPull
 
 
 @router.get("/{api_root}/collections/{collection_id}/objects/", summary="Objects of a collection")
-def objects(api_root: str, collection_id: str, request: Request, who: CanPullWatchlist, store: StoreDep,
+def objects(api_root: str, collection_id: str, request: Request, who: CanPullWatchlist,
             config: ConfigDep) -> Response:
-    found, more, after = _page(api_root, collection_id, request, who, store, config, "objects")
+    found, more, after = _page(api_root, collection_id, request, who, config, "objects")
     return _envelope(found, more, after, [v.body for v in found], "objects")
 
 
 @router.get("/{api_root}/collections/{collection_id}/manifest/", summary="Manifest of a collection")
-def manifest(api_root: str, collection_id: str, request: Request, who: CanPullWatchlist, store: StoreDep,
+def manifest(api_root: str, collection_id: str, request: Request, who: CanPullWatchlist,
              config: ConfigDep) -> Response:
-    found, more, after = _page(api_root, collection_id, request, who, store, config, "manifest")
+    found, more, after = _page(api_root, collection_id, request, who, config, "manifest")
     records = [{"id": v.object_id, "date_added": v.date_added, "version": v.version, "media_type": STIX} for v in found]
     return _envelope(found, more, after, records, "objects")
 
 
 @router.get("/{api_root}/collections/{collection_id}/objects/{object_id}/", summary="One object's versions")
 def one_object(api_root: str, collection_id: str, object_id: str, request: Request, who: CanPullWatchlist,
-               store: StoreDep, config: ConfigDep) -> Response:
-    found, more, after = _page(api_root, collection_id, request, who, store, config, "object", object_id)
+               config: ConfigDep) -> Response:
+    found, more, after = _page(api_root, collection_id, request, who, config, "object", object_id)
     if not found and not _exists(request, collection_id, object_id):
         raise HTTPException(404, f"no object {object_id!r} in this collection")
     return _envelope(found, more, after, [v.body for v in found], "objects")
@@ -138,8 +139,8 @@ def one_object(api_root: str, collection_id: str, object_id: str, request: Reque
 
 @router.get("/{api_root}/collections/{collection_id}/objects/{object_id}/versions/", summary="An object's versions")
 def versions(api_root: str, collection_id: str, object_id: str, request: Request, who: CanPullWatchlist,
-             store: StoreDep, config: ConfigDep) -> Response:
-    found, more, after = _page(api_root, collection_id, request, who, store, config, "versions", object_id,
+             config: ConfigDep) -> Response:
+    found, more, after = _page(api_root, collection_id, request, who, config, "versions", object_id,
                                default_version="all")
     if not found and not _exists(request, collection_id, object_id):
         raise HTTPException(404, f"no object {object_id!r} in this collection")
@@ -166,7 +167,7 @@ def _ledger(request: Request) -> FeedLedger:
     return request.app.state.feed_ledger
 
 
-def _page(api_root: str, collection_id: str, request: Request, who, store, config, what: str,
+def _page(api_root: str, collection_id: str, request: Request, who, config, what: str,
           object_id: str | None = None, default_version: str = "last") -> tuple[list[Version], bool, int]:
     _accepts(request)
     _root(api_root)
@@ -185,7 +186,7 @@ def _page(api_root: str, collection_id: str, request: Request, who, store, confi
     spec_versions = _split(query.get("match[spec_version]"))
     ids = {object_id} if object_id else _split(query.get("match[id]"))
     which = _split(query.get("match[version]")) or {default_version}
-    _ledger(request).refresh_if_stale(store, config.watchlist)
+    _ledger(request).refresh_soon(request.app.state.stores.checkout, config.watchlist)
     found: list[Version] = []
     if not spec_versions or "2.1" in spec_versions:
         found = _ledger(request).versions(kinds, added_after=added_after, after_seq=after_seq,
