@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 import warnings
 from datetime import datetime, timedelta
 from functools import partial
@@ -29,6 +30,7 @@ from matching.watchlist import derive_terms, feed, to_stix
 from servers import make_app, serving
 
 SETTINGS = WatchlistSettings()
+REFRESH = 3.0  # seconds between refreshes of the TAXII feed in these tests
 # What the OASIS validator may still warn about, and why it stays (the closing note lists them):
 # 202 "indicator based-on email-addr/user-account/domain-name is permitted but not suggested" —
 #     the way OpenCTI and MISP link an indicator to its observable;
@@ -213,8 +215,8 @@ def test_the_misp_feed_folder(matching_db, tmp_path):
 # -- the TAXII 2.1 server --------------------------------------------------------------------
 @pytest.fixture
 def taxii_service(matching_db, tmp_path):
-    """The service on a copy of the demo index (the test changes it), refreshing its feed on
-    every pull, with a key of each role."""
+    """The service on a copy of the demo index (the test changes it), refreshing its feed when
+    it is REFRESH seconds old (the pages of one pull share a refresh), with a key of each role."""
     from interdict.web.access import AccessStore
 
     index = tmp_path / "index.db"
@@ -225,7 +227,7 @@ def taxii_service(matching_db, tmp_path):
     access.close()
     config = load_config()
     config = config.model_copy(update={"watchlist": config.watchlist.model_copy(update={
-        "taxii_refresh_seconds": 0, "taxii_refresh_wait_seconds": 300})})
+        "taxii_refresh_seconds": REFRESH, "taxii_refresh_wait_seconds": 300})})
     with serving(make_app(partial(EmbeddedStore, index), state, config=config)) as url:
         yield url, keys, index, state
 
@@ -302,6 +304,7 @@ def test_incremental_pulls_give_exactly_what_changed(taxii_service, enricher):
             title="Blue Dream weed 28g stealth shipping", vendor={"name": "FreshFarmTaxii"},
             description="Contact freshfarm.taxii@protonmail.com", ships_from="Spain", ships_to=["Germany"],
             crawled_at=latest + timedelta(days=1))]))
+    time.sleep(REFRESH)  # the next pull refreshes the feed
     after = _pull(everything)
     changed = {i: o for i, o in after.items() if before.get(i) != o}
     increment = _pull(everything, added_after=last_added)
