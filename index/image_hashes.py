@@ -77,3 +77,35 @@ class HashIndex:
         positions = np.flatnonzero(distances <= radius)
         order = np.argsort(distances[positions], kind="stable")
         return positions[order], distances[positions][order]
+
+
+class PhotoIndex:
+    """Images by their two 64-bit hashes (pHash, dHash): every image whose summed distance to a
+    query is at most ``max_sum``. A pair within that sum is within ``max_sum // 2`` bits on at
+    least one hash, so searching both hash indexes at that radius finds every one (exactly)."""
+
+    def __init__(self, phashes: Sequence[int] | np.ndarray, dhashes: Sequence[int] | np.ndarray):
+        self.by_phash, self.by_dhash = HashIndex(phashes), HashIndex(dhashes)
+        if len(self.by_phash) != len(self.by_dhash):
+            raise ValueError("one pHash and one dHash per image")
+
+    def __len__(self) -> int:
+        return len(self.by_phash)
+
+    def near(self, phash: int, dhash: int, max_sum: int) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, summed distances) within ``max_sum``, nearest first."""
+        radius = max_sum // 2
+        candidates = np.union1d(self.by_phash.near(phash, radius)[0], self.by_dhash.near(dhash, radius)[0])
+        return self._within(candidates, phash, dhash, max_sum)
+
+    def scan(self, phash: int, dhash: int, max_sum: int) -> tuple[np.ndarray, np.ndarray]:
+        """The same answer from every image (the baseline)."""
+        return self._within(np.arange(len(self)), phash, dhash, max_sum)
+
+    def _within(self, candidates: np.ndarray, phash: int, dhash: int, max_sum: int) -> tuple[np.ndarray, np.ndarray]:
+        sums = (np.bitwise_count(self.by_phash.hashes[candidates] ^ np.uint64(phash)).astype(np.int64)
+                + np.bitwise_count(self.by_dhash.hashes[candidates] ^ np.uint64(dhash)).astype(np.int64))
+        keep = sums <= max_sum
+        positions, sums = candidates[keep], sums[keep]
+        order = np.argsort(sums, kind="stable")
+        return positions[order], sums[order]
