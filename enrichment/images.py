@@ -140,6 +140,8 @@ def perceptual_hashes(image) -> tuple[int, int]:
     """64-bit pHash and dHash of a decoded image, as integers."""
     import imagehash
 
+    if image.mode in ("P", "PA", "LA", "RGBA"):  # through RGBA: a palette's transparency kept apart
+        image = image.convert("RGBA")
     rgb = image.convert("RGB") if image.mode not in ("RGB", "L") else image
     return (int(str(imagehash.phash(rgb, hash_size=8)), 16), int(str(imagehash.dhash(rgb, hash_size=8)), 16))
 

@@ -72,12 +72,16 @@ def _digest(obj: dict) -> str:
 class FeedLedger:
     def __init__(self, path: str | Path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self._path = str(path)
+        self._db = self._connect()  # for reading; each publication writes through its own
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self._refreshed = 0.0  # monotonic time the last refresh of this process started
         self._running: threading.Thread | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self._path, check_same_thread=False, isolation_level=None, timeout=30)
 
     def close(self) -> None:
         if self._running is not None:
@@ -130,11 +134,17 @@ class FeedLedger:
         return self.publish(objects, now)
 
     def publish(self, objects: dict[str, tuple[str, dict]], now: datetime) -> Published:
-        with _Transaction(self._db):  # read and write at once: another process may publish too
-            return self._publish(objects, now)
+        # A connection of its own, one transaction: readers (WAL) see all of it or none of it,
+        # and another process publishing at once waits.
+        db = self._connect()
+        try:
+            with _Transaction(db):
+                return self._publish(db, objects, now)
+        finally:
+            db.close()
 
-    def _publish(self, objects: dict[str, tuple[str, dict]], now: datetime) -> Published:
-        latest = {row[0]: row[1:] for row in self._db.execute(
+    def _publish(self, db: sqlite3.Connection, objects: dict[str, tuple[str, dict]], now: datetime) -> Published:
+        latest = {row[0]: row[1:] for row in db.execute(
             "SELECT object_id, version, digest, body, kind FROM stix_versions WHERE latest = 1")}
         rows: list[tuple[str, str, str, str, dict]] = []  # object id, type, kind, version, body
         added = changed = revoked = 0
@@ -156,19 +166,18 @@ class FeedLedger:
                 rows.append((object_id, gone["type"], kind, gone["modified"], gone))
                 revoked += 1
         if rows:
-            self._append(rows, now)
+            self._append(db, rows, now)
         return Published(added, changed, revoked)
 
-    def _append(self, rows: list[tuple[str, str, str, str, dict]], now: datetime) -> None:
-        last = self._db.execute("SELECT max(added_us) FROM stix_versions").fetchone()[0] or 0
+    def _append(self, db: sqlite3.Connection, rows: list[tuple[str, str, str, str, dict]], now: datetime) -> None:
+        last = db.execute("SELECT max(added_us) FROM stix_versions").fetchone()[0] or 0
         start = max(_us(now), last + 1)
         for offset, (object_id, sco_type, kind, version, body) in enumerate(rows):
             added_us = start + offset
             version = version or taxii_time(added_us)  # an observable: versioned by its date added
-            first = self._db.execute("SELECT 1 FROM stix_versions WHERE object_id = ? LIMIT 1",
-                                     (object_id,)).fetchone() is None
-            self._db.execute("UPDATE stix_versions SET latest = 0 WHERE object_id = ? AND latest = 1", (object_id,))
-            self._db.execute(
+            first = db.execute("SELECT 1 FROM stix_versions WHERE object_id = ? LIMIT 1", (object_id,)).fetchone() is None
+            db.execute("UPDATE stix_versions SET latest = 0 WHERE object_id = ? AND latest = 1", (object_id,))
+            db.execute(
                 "INSERT INTO stix_versions (object_id, type, kind, version, added_us, digest, body, first, latest) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
                 (object_id, sco_type, kind, version, added_us, _digest(body),

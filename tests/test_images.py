@@ -220,3 +220,29 @@ def test_reposted_photos_are_linked_and_different_photos_never(tmp_path):
     different = [sum(distances(versions[i][1], versions[j][1]))
                  for i, j in itertools.combinations(range(len(versions)), 2) if versions[i][0] != versions[j][0]]
     assert max(same) < LINK_MAX_SUM < min(different)  # measured here: 21 and 34
+
+
+def test_the_inline_images_of_real_listing_pages_are_read():
+    """Real markets embed images as data: URIs (a product photo on Nucleus, icons on Nexus and
+    Bohemia, some declared as the non-standard image/jpg): each is read or refused by name."""
+    import re
+    import warnings
+
+    from conftest import SHARED_DATA
+
+    pages = SHARED_DATA / "listing-pages"
+    if not pages.exists():
+        pytest.skip("../shared/data is absent")
+    read, sizes = 0, []
+    for page in sorted(pages.glob("*/*.html")):
+        for uri in re.findall(r'src="(data:[^"]+)"', page.read_text(errors="replace")):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # no Pillow warning left to the logs
+                try:
+                    facts = read_image(decode_data_uri(uri, ImageLimits()))
+                except Refused as refused:
+                    assert refused.refusal.reason in ("not_an_image", "too_large", "too_many_pixels")
+                    continue
+            read += 1
+            sizes.append((page.parent.name, facts.format, facts.width, facts.height))
+    assert read >= 5 and ("nucleus", "JPEG", 430, 300) in sizes
