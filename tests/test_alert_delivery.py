@@ -209,3 +209,34 @@ def test_a_receiver_that_is_down_costs_one_attempt_per_pass_not_one_per_alert(bo
         time.sleep(0.1)
         second = sender.run_due()  # the receiver is back: everything goes
         assert (second.sent, second.waiting) == (5, 0) and len(hook.received) == 6
+
+
+def test_senders_in_several_processes_never_deliver_an_alert_twice(tmp_path, audit):
+    """Every crawl and the service send what is due, each from its own handle on the same file
+    (two spiders of one crawl too): each alert reaches the receiver once, whoever sends it."""
+    import threading
+
+    with WebhookReceiver() as hook:
+        with TrackerBook(tmp_path / "api.db") as book:
+            raise_alerts(book, tracker("webhook:soc"), *[f"MDMA {n}g" for n in range(40)])
+        books = [TrackerBook(tmp_path / "api.db") for _ in range(4)]
+        senders = [deliverer(b, audit, webhooks={"soc": {"url": hook.url}},
+                             allow_private_targets=[f"127.0.0.1:{hook.port}"]) for b in books]
+        start = threading.Barrier(len(senders))
+        reports = []
+
+        def send(sender):
+            start.wait()
+            reports.append(sender.run_due())
+
+        threads = [threading.Thread(target=send, args=(s,)) for s in senders]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        statuses = [d.status for d in books[0].deliveries()]
+        for b in books:
+            b.close()
+    titles = [r.json["alert"]["title"] for r in hook.received]
+    assert sorted(titles) == sorted(f"MDMA {n}g" for n in range(40))  # each once
+    assert sum(r.sent for r in reports) == 40 and statuses == ["sent"] * 40

@@ -249,6 +249,14 @@ class TrackerBook:
                           f" FROM deliveries WHERE {' AND '.join(where)} ORDER BY due, id LIMIT ?", (*params, limit))
         return [Delivery(*row) for row in rows]
 
+    def claim(self, delivery: Delivery, until: datetime) -> bool:
+        """Take a pending delivery to send it, for a lease until ``until``: False when another
+        sender (another crawl, the service) took it first. A sender that dies holding it leaves
+        it due again when the lease ends: delivered at least once, never twice at once."""
+        with self._lock:
+            return self._db.execute("UPDATE deliveries SET due = ? WHERE id = ? AND status = 'pending' AND due = ?",
+                                    (until.isoformat(), delivery.id, delivery.due)).rowcount == 1
+
     def delivered(self, delivery_ids: list[int], at: datetime) -> None:
         with self._lock:
             self._db.executemany("UPDATE deliveries SET status = 'sent', sent_at = ?, attempts = attempts + 1,"

@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Interdict-Signature"  # "sha256=" + HMAC-SHA256(secret, timestamp + "." + body), hex
 TIMESTAMP_HEADER = "X-Interdict-Timestamp"  # seconds since 1970: a receiver refuses old ones (replays)
 Audit = Callable[[str, str, dict, int], None]  # action, target, detail, status
+# How long a sender holds a delivery it took (several processes send: every crawl, the service);
+# longer than one attempt's timeouts, so a live sender is never overtaken.
+CLAIM_LEASE = timedelta(minutes=5)
 
 
 class DeliveryError(Exception):
@@ -114,6 +117,8 @@ class Deliverer:
                 if delivery.target in down:
                     report.waiting += 1
                     continue
+                if not self.book.claim(delivery, self.clock() + CLAIM_LEASE):
+                    continue  # another process is sending it
                 alert = Alert.model_validate_json(delivery.payload)
                 try:
                     self._send(delivery.target, alert)
