@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -54,12 +53,7 @@ def watchlist_feed(request: Request, who: CanPullWatchlist, store: StoreDep, con
             "hashes.csv")
 def misp_feed(name: str, request: Request, who: CanPullWatchlist, store: StoreDep, config: ConfigDep) -> Response:
     settings = config.watchlist
-    # MISP asks for the manifest, then each event: one derivation of the terms serves the lot
-    # for taxii_refresh_seconds, as the TAXII feed's does.
-    made_at, files = getattr(request.app.state, "misp_feed", (0.0, None))
-    if files is None or time.monotonic() - made_at >= settings.taxii_refresh_seconds:
-        files = misp.feed(watchlist.feed(watchlist.derive_terms(store, settings)), settings.tlp)
-        request.app.state.misp_feed = (time.monotonic(), files)
+    files = misp.feed(watchlist.feed(watchlist.derive_terms(store, settings)), settings.tlp)
     if name not in files:
         raise HTTPException(404, f"no {name!r} in the MISP feed (start from manifest.json)")
     content = files[name]
