@@ -192,6 +192,24 @@ class ScrapydSettings(_Strict):
     poll_interval: float = Field(5, gt=0)  # how often a run asks whether its Scrapyd jobs are done
 
 
+class ImageSettings(_Strict):
+    """Listing images (markets with ``images = true``): limits, where they are kept, the
+    agency's blocklist and the near-duplicate rule (docs/images.md)."""
+
+    dir: str = "var/images"  # one file per SHA-256; blocklisted images never get here
+    max_per_listing: int = Field(8, ge=1, le=100)
+    max_bytes: int = Field(8_000_000, ge=1000)
+    max_pixels: int = Field(40_000_000, ge=10_000, le=500_000_000)
+    # Agency-supplied lists, one entry per line ("#" comments): SHA-256 digests, and 16-hex
+    # pHashes with the distance within which an image counts as listed.
+    blocklist_sha256: str = ""
+    blocklist_phash: str = ""
+    blocklist_radius: int = Field(8, ge=0, le=20)
+    link_max_sum: int = Field(31, ge=0, le=64)  # pHash + dHash distance of one photo (enrichment.images)
+    export_gps: bool = False  # GPS positions in watchlist exports: opt-in, and for the analyst role only
+    flagged_file: str = "var/images/flagged.jsonl"  # blocklist matches, for the operator
+
+
 class DemoSettings(_Strict):
     seed: int = 20261128
     epoch: int = Field(0, ge=0)
@@ -229,6 +247,8 @@ class Market(_Strict):
     allow_private_targets: bool = False
     # Tor stream-isolation group; markets sharing a value share circuits (default: own).
     isolation: str = ""
+    # Fetch the images listings show (off by default: market images can be illegal content).
+    images: bool = False
     ban_statuses: tuple[int, ...] = (429, 503)
     ban_patterns: tuple[str, ...] = ("too many requests", "rate limit exceeded", "you have been banned")
     # Extra markers of CAPTCHA / DDoS-queue / login / error pages, added to the defaults in
@@ -317,6 +337,7 @@ class Settings(_Strict):
     api: ApiSettings = ApiSettings()
     input: InputSettings = InputSettings()
     scrapyd: ScrapydSettings = ScrapydSettings()
+    images: ImageSettings = ImageSettings()
     demo: DemoSettings = DemoSettings()
     tor: TorSettings = TorSettings()
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()

@@ -51,3 +51,25 @@ class ImageRefused(Contract):
     reason: RefusalReason
     detail: CleanStr
     sha256: str | None = None  # of the bytes received, when they were read
+
+
+class ListingImage(Contract):
+    """One image a listing shows, as the crawl found it: read (``facts``), refused by a limit
+    or the blocklist (``refused``), or not fetched (``unavailable``: "http_404", "timeout",
+    "egress_blocked"...). A blocklisted image's bytes are never stored, archived or shown."""
+
+    url: str  # where the page points; an inline image's "data:" URI cut to its media type
+    facts: ImageFacts | None = None
+    refused: ImageRefused | None = None
+    unavailable: CleanStr | None = None
+
+
+class ImageRow(Contract):
+    """One stored listing photo as the near-duplicate search needs it (Store.listing_images)."""
+
+    listing_id: str
+    market: str
+    vendor: str
+    sha256: str
+    phash: str
+    dhash: str

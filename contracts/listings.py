@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from contracts.base import CleanStr, Contract, InputContract, TitleStr, UtcDatetime
+from contracts.images import ListingImage
 from contracts.inputs import nulls_absent
 
 class Money(InputContract):
@@ -85,6 +86,7 @@ class Listing(InputContract):
     variants: Annotated[list[Variant], BeforeValidator(_named)] = []
     payment_terms: CleanStr | None = None
     image_urls: list[str] = []
+    images: list[ListingImage] = []  # what the crawl made of them (markets with images = true)
     crawled_at: UtcDatetime
     evidence: Evidence | None = None
     transport: Literal["tor", "clearnet"] = "clearnet"

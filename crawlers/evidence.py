@@ -7,6 +7,10 @@ place (file, id, offset, SHA-256) for the spider to put into the listing's ``Evi
 and written on the process's evidence thread (crawlers/offload.py), in fetch order; a
 response goes on to the spider only once its record is written, and other downloads go on
 meanwhile.
+
+Listing images (crawlers/images.py) are the exception: an image may be on the agency's
+blocklist, and a listed image must never be written anywhere. Their responses carry a
+``keep`` function in meta instead, which the images pipeline calls once the image has passed.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from crawlers.transport.routing import market_of, route_for
 from index import EvidenceArchive
 
 EVIDENCE_META = "interdict_evidence"
+IMAGE_META = "interdict_image"  # set on listing-image requests: archived only once screened
+KEEP_EVIDENCE_META = "interdict_keep_evidence"  # () -> Deferred of the stored record
 
 
 def _headers(headers) -> list[tuple[str, str]]:
@@ -58,11 +64,18 @@ class WarcEvidenceMiddleware:
     async def process_response(self, request, response, spider=None):
         if self.archive is None:
             return response
+        if request.meta.get(IMAGE_META):
+            request.meta[KEEP_EVIDENCE_META] = lambda: self._record(request, response)
+            return response
+        request.meta[EVIDENCE_META] = await maybe_deferred_to_future(self._record(request, response))
+        return response
+
+    def _record(self, request, response):
+        """Write the response's record on the evidence thread (a Deferred of where it went)."""
         market = market_of(self.crawler)
-        request.meta[EVIDENCE_META] = await maybe_deferred_to_future(self.worker.run(
+        self.crawler.stats.inc_value("interdict/evidence/records")
+        return self.worker.run(
             self.archive.write, url=response.url, method=request.method, request_headers=_headers(request.headers),
             status=response.status, reason="", response_headers=_headers(response.headers), body=response.body,
             fetched_at=datetime.now(UTC), route="tor" if route_for(request, market) == "tor" else "clearnet",
-            mirror=origin(response.url), market=market.name if market else ""))
-        self.crawler.stats.inc_value("interdict/evidence/records")
-        return response
+            mirror=origin(response.url), market=market.name if market else "")

@@ -53,6 +53,8 @@ DOWNLOADER_MIDDLEWARES = {
 REQUEST_FINGERPRINTER_CLASS = "crawlers.transport.mirrors.MirrorAwareFingerprinter"
 ITEM_PIPELINES = {
     "crawlers.pipelines.ValidatePipeline": 100,
+    # markets with images = true: fetched, screened against the blocklist, hashed, kept
+    "crawlers.images.ListingImagesPipeline": 200,
     "crawlers.pipelines.EnrichIndexPipeline": 300,
 }
 EXTENSIONS = {

@@ -66,6 +66,17 @@ class Blocklist:
     phashes: list[int] = field(default_factory=list)
     radius: int = 6
 
+    @classmethod
+    def from_files(cls, sha256_file: str = "", phash_file: str = "", radius: int = 6) -> "Blocklist":
+        """The agency's lists: one SHA-256 (64 hex) or pHash (16 hex) per line, "#" comments
+        and blank lines ignored. A malformed line is an error naming the file and line: a
+        blocklist half read would let listed images through."""
+        digests = {value for value in _entries(sha256_file, 64)}
+        return cls(sha256=digests, phashes=[int(value, 16) for value in _entries(phash_file, 16)], radius=radius)
+
+    def __bool__(self) -> bool:
+        return bool(self.sha256 or self.phashes)
+
     def digest_listed(self, digest: str) -> bool:
         return digest in self.sha256
 
@@ -73,6 +84,21 @@ class Blocklist:
         """The distance to the nearest listed perceptual hash within the radius, else None."""
         best = min(((phash ^ listed).bit_count() for listed in self.phashes), default=None)
         return best if best is not None and best <= self.radius else None
+
+
+def _entries(path: str, digits: int) -> list[str]:
+    if not path:
+        return []
+    values = []
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            value = line.split("#", 1)[0].strip().lower()
+            if not value:
+                continue
+            if not re.fullmatch(f"[0-9a-f]{{{digits}}}", value):
+                raise ValueError(f"{path}:{number}: not {digits} hex digits: {value[:80]!r}")
+            values.append(value)
+    return values
 
 
 def decode_data_uri(uri: str, limits: ImageLimits) -> bytes:

@@ -10,9 +10,21 @@ from typing import Any
 
 import orjson
 
+from contracts.images import ImageRow
 from contracts.documents import ListingDocument, PricePoint, VendorDocument, listing_id, vendor_id
 from contracts.listings import EnrichedListing, EnrichedVendor
 from index.lifecycle import seen_again
+
+
+def photo_rows(doc: ListingDocument) -> list[ImageRow]:
+    """The listing's readable photos as the near-duplicate search keeps them, once per digest."""
+    rows: dict[str, ImageRow] = {}
+    for image in doc.data.listing.images:
+        if image.facts is not None:
+            rows.setdefault(image.facts.sha256, ImageRow(
+                listing_id=doc.id, market=doc.market, vendor=doc.data.listing.vendor.name, sha256=image.facts.sha256,
+                phash=image.facts.phash, dhash=image.facts.dhash))
+    return list(rows.values())
 
 
 def listing_content_hash(item: EnrichedListing) -> str:

@@ -23,9 +23,10 @@ from elasticsearch import NotFoundError, TransportError, helpers
 
 from contracts.documents import ListingChange, ListingDocument, UpsertReport, VendorChange, VendorDocument, listing_id, vendor_id
 from contracts.identifiers import identifier_key, identifier_keys
+from contracts.images import ImageRow
 from contracts.jobs import CrawlJob
 from contracts.listings import EnrichedListing, EnrichedVendor
-from index.documents import merge_listing, merge_vendor, repeated_sightings, sighting_digest, sighting_digests
+from index.documents import merge_listing, merge_vendor, photo_rows, repeated_sightings, sighting_digest, sighting_digests
 from index.elastic_trends import elastic_trend, trend_fields
 from index.elastic_serializer import SERIALIZERS
 from index.elastic_mappings import JOBS_MAPPING, LISTINGS_MAPPING, VENDORS_MAPPING, missing_properties
@@ -232,6 +233,7 @@ class ElasticsearchStore(Store):
             "terms": {f: [k for k, _ in pairs] for f, pairs in terms.items()},
             "labels": {f: [f"{k}{LABEL_SEPARATOR}{label}" for k, label in pairs] for f, pairs in terms.items()},
             "block": blocking_keys(profile),
+            "photos": [row.model_dump(include={"sha256", "phash", "dhash", "vendor"}) for row in photo_rows(doc)],
             **trend_fields(doc),
             "profile": profile.to_json(),
             "data_digest": (digests or {}).get(id(doc.data)) or sighting_digest(doc.data),
@@ -439,6 +441,14 @@ class ElasticsearchStore(Store):
         with self._errors():
             for hit in helpers.scan(self.es, index=alias, query={"query": {"match_all": {}}}, _source=[field], size=1000):
                 yield hit["_id"], hit["_source"][field]
+
+    def listing_photos(self) -> Iterator[ImageRow]:
+        self._call(lambda: None)
+        with self._errors():
+            for hit in helpers.scan(self.es, index=self.listings, _source=["market", "photos"], size=1000,
+                                    query={"query": {"exists": {"field": "photos.sha256"}}}):
+                for photo in hit["_source"].get("photos") or ():
+                    yield ImageRow(listing_id=hit["_id"], market=hit["_source"]["market"], **photo)
 
     def iter_profiles(self) -> Iterator[ListingProfile]:
         return (ListingProfile.from_json(p) for _, p in self._scan(self.listings, "profile"))

@@ -29,6 +29,9 @@ LISTINGS_MAPPING = {
         "labels": {"properties": {f: {"type": "keyword"} for f in FILTER_FIELDS}},
         "doc": {"type": "object", "enabled": False},  # the whole document, kept, not indexed
         "block": {"type": "keyword"},  # blocking keys (index.profiles)
+        # the listing's photos (index.documents.photo_rows): read all at once by the near-duplicate search
+        "photos": {"properties": {"sha256": {"type": "keyword"},
+                                  **{f: {"type": "keyword", "index": False} for f in ("phash", "dhash", "vendor")}}},
         "profile": {"type": "object", "enabled": False},  # the match profile, kept, not indexed
         "data_digest": {"type": "keyword", "index": False, "doc_values": False},  # index.documents.sighting_digest
         # first seen .. last seen, and each price per unit with when it held (index.trends)

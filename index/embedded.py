@@ -15,9 +15,10 @@ from pathlib import Path
 
 from contracts.documents import ListingChange, ListingDocument, UpsertReport, VendorChange, VendorDocument, listing_id, vendor_id
 from contracts.identifiers import identifier_key, identifier_keys
+from contracts.images import ImageRow
 from contracts.jobs import CrawlJob
 from contracts.listings import EnrichedListing, EnrichedVendor
-from index.documents import merge_listing, merge_vendor, repeated_sightings, sighting_digest, sighting_digests
+from index.documents import merge_listing, merge_vendor, photo_rows, repeated_sightings, sighting_digest, sighting_digests
 from index.embedded_postings import postings_for
 from index.embedded_schema import (AFTER_MIGRATION, FTS_SCHEMA, IN_CHUNK, SCHEMA, SCHEMA_VERSION, TERMS_SCHEMA,
                                    WITH_DOCS, iso, rows_in)
@@ -125,6 +126,7 @@ class EmbeddedStore(Store):
             self.db.execute("DELETE FROM profiles")
             self.db.execute("DELETE FROM lives")
             self.db.execute("DELETE FROM unit_periods")
+            self.db.execute("DELETE FROM listing_photos")
             set_aside = []
             for table, model in (("listings", ListingDocument), ("vendors", VendorDocument)):
                 if table == "vendors":
@@ -264,6 +266,10 @@ class EmbeddedStore(Store):
         self.db.executemany("INSERT INTO unit_periods (doc, start_us, end_us, included, usd, unit) VALUES (?,?,?,?,?,?)",
                             [(rowids[doc.id], micros(start), micros(end), included, usd, unit) for doc in docs
                              for start, end, included, usd, unit in unit_periods(doc)])
+        self.db.executemany("DELETE FROM listing_photos WHERE doc = ?", [(rowids[doc.id],) for doc in docs])
+        self.db.executemany("INSERT INTO listing_photos (doc, sha256, phash, dhash, vendor) VALUES (?,?,?,?,?)",
+                            [(rowids[doc.id], row.sha256, row.phash, row.dhash, row.vendor) for doc in docs
+                             for row in photo_rows(doc)])
         derived = [doc for doc in docs if not _same_derived(stored.get(doc.id), doc)]
         replaced = [(rowids[doc.id],) for doc in derived if doc.id in present]
         self.db.executemany("DELETE FROM terms WHERE doc=?", replaced)
@@ -420,6 +426,12 @@ class EmbeddedStore(Store):
                     f"SELECT id, profile FROM profiles WHERE id IN ({','.join('?' * len(chunk))})", chunk):
                 out[doc_id] = ListingProfile.from_json(profile)
         return out
+
+    def listing_photos(self) -> Iterator[ImageRow]:
+        for doc_id, market, vendor, sha256, phash, dhash in self.db.execute(
+                "SELECT l.id, l.market, p.vendor, p.sha256, p.phash, p.dhash FROM listing_photos p"
+                " JOIN listings l ON l.rowid = p.doc ORDER BY p.doc, p.sha256"):
+            yield ImageRow(listing_id=doc_id, market=market, vendor=vendor, sha256=sha256, phash=phash, dhash=dhash)
 
     def vendors_with_identifiers(self, values: Collection[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}

@@ -3,12 +3,13 @@ release wrote a file (an older file is migrated when opened: index/embedded.py).
 
 from collections.abc import Iterator
 
-SCHEMA_VERSION = 16  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms;
+SCHEMA_VERSION = 17  # 7: ships_to_excluded terms (region-aware place filters); 8: identifier keys, vendor_id terms;
 # 9: title-word keys (t:) for the matcher's document frequencies; 10: product-and-quantity keys (q:);
 # 11: listings' lives in Julian days (lives), for candidates around a date; 12: terms clustered by (field, key);
 # 13: listings.data_digest (index.documents.sighting_digest): a repeated sighting costs a lookup;
 # 14: documents in listing_docs, beside the listings rows; 15: listings.version, what searches catch up with;
-# 16: unit_periods (index.trends): each price a listing had per gram, millilitre or unit, and when
+# 16: unit_periods (index.trends): each price a listing had per gram, millilitre or unit, and when;
+# 17: listing_photos: each listing photo's digest and perceptual hashes (near-duplicate search)
 # Filter terms and blocking keys, clustered by (field, key): a filter or a facet reads one
 # range of the table, labels included, with no lookup per row; one B-tree less to write.
 TERMS_SCHEMA = """
@@ -73,6 +74,17 @@ CREATE TABLE IF NOT EXISTS lives (
     first_day REAL NOT NULL,
     last_day REAL NOT NULL
 );
+-- Each listing photo's digest and perceptual hashes (16 hex digits: a 64-bit hash does not fit
+-- SQLite's signed integers), and its vendor: the near-duplicate search reads them all at once.
+CREATE TABLE IF NOT EXISTS listing_photos (
+    doc INTEGER NOT NULL REFERENCES listings(rowid) ON DELETE CASCADE,
+    sha256 TEXT NOT NULL,
+    phash TEXT NOT NULL,
+    dhash TEXT NOT NULL,
+    vendor TEXT NOT NULL,
+    PRIMARY KEY (doc, sha256)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS listing_photos_sha256 ON listing_photos(sha256);
 -- Each price a listing had per unit (index.trends.unit_periods), in microseconds since 1970:
 -- what price trends aggregate, read into arrays as the search columns are.
 CREATE TABLE IF NOT EXISTS unit_periods (

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from contracts.images import ImageRow
 from contracts.documents import ListingChange, ListingDocument, UpsertReport, VendorChange, VendorDocument
 from contracts.inputs import Problems, describe_invalid
 from contracts.listings import EnrichedListing, EnrichedVendor
@@ -121,6 +122,11 @@ class ListingStore(Closable):
 
     @abstractmethod
     def iter_vendors(self) -> Iterator[VendorDocument]: ...
+
+    @abstractmethod
+    def listing_photos(self) -> Iterator[ImageRow]:
+        """Every stored listing photo's digest and perceptual hashes (index.documents.photo_rows),
+        read from what the store indexes for them, not from the documents."""
 
     @abstractmethod
     def vendors_with_identifiers(self, values: Collection[str]) -> dict[str, list[str]]:

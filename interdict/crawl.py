@@ -40,6 +40,22 @@ class CrawlReport:
     def skipped(self) -> bool:
         return bool(self.stats.get("interdict/busy"))
 
+    def _images_line(self) -> str:
+        refused = {k.removeprefix("interdict/images/refused/"): v for k, v in sorted(self.stats.items())
+                   if k.startswith("interdict/images/refused/")}
+        missing = {k.removeprefix("interdict/images/unavailable/"): v for k, v in sorted(self.stats.items())
+                   if k.startswith("interdict/images/unavailable/")}
+        line = (f"{self.market}: images: {self.get('interdict/images/kept')} kept "
+                f"({self.get('interdict/images/with_gps')} with GPS, {self.get('interdict/images/stripped')} without "
+                f"EXIF), {self.get('interdict/images/inline')} inline")
+        if refused:
+            line += "; refused " + ", ".join(f"{k} {v}" for k, v in refused.items())
+        if missing:
+            line += "; not fetched " + ", ".join(f"{k} {v}" for k, v in missing.items())
+        if refused.get("blocklisted"):
+            line += " (blocklisted images are flagged for the operator: `interdict images flagged`)"
+        return line
+
     def lines(self) -> list[str]:
         if self.skipped:
             return [f"{self.market}: skipped: another crawl of it is running ({self.stats.get('interdict/busy')})"]
@@ -52,6 +68,8 @@ class CrawlReport:
                   if k.startswith("interdict/route/")}
         if routes:
             lines.append(f"{self.market}: requests by route: " + ", ".join(f"{k} {v}" for k, v in routes.items()))
+        if self.get("interdict/images/requests") or self.get("interdict/images/inline"):
+            lines.append(self._images_line())
         served = {k.removeprefix("interdict/mirror/served/"): v for k, v in sorted(self.stats.items())
                   if k.startswith("interdict/mirror/served/")}
         if len(served) > 1 or self.get("interdict/mirror/failovers"):
@@ -112,12 +130,26 @@ def scrapy_settings(config: InterdictSettings, store_path: str, output: str | No
     return settings
 
 
+def _check_blocklist(config: InterdictSettings) -> None:
+    """A blocklist that cannot be read stops the crawl before it starts (the images pipeline
+    refuses to run without it: listed images would get through)."""
+    from enrichment.images import Blocklist
+
+    images = config.images
+    try:
+        Blocklist.from_files(images.blocklist_sha256, images.blocklist_phash, images.blocklist_radius)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"images: cannot read the blocklist: {exc}") from None
+
+
 def run_crawls(config: InterdictSettings, markets: dict[str, str | None], store_path: str,
                output: str | None = None, verbose: bool = False, trigger: str = "manual",
                mode: str = "full", join: bool = False) -> list[CrawlReport]:
     """Crawl each market (name -> base URL override or None) at once; blocks until done.
     Each crawl records its job and holds its market itself (crawlers.jobs): a market another
     crawl holds is skipped, its report saying by whom."""
+    if any(config.market(name).images for name in markets):
+        _check_blocklist(config)
     settings = scrapy_settings(config, store_path, output, verbose, trigger, join)
     overrides = {urlsplit(url).hostname.lower() for name, url in markets.items()
                  if url and config.market(name).allow_private_targets and urlsplit(url).hostname}

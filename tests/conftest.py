@@ -29,6 +29,9 @@ os.environ.setdefault("INTERDICT_FREE_PORTS", f"{20000 + 2500 * _WORKER}-{20000 
 # the developer's own (~/.config/interdict).
 os.environ.setdefault("INTERDICT_API__AUDIT_KEY_FILE", str(SCRATCH / "audit" / "audit.key"))
 os.environ.setdefault("INTERDICT_API__AUDIT_HEAD_FILE", str(SCRATCH / "audit" / "audit-head.json"))
+# Listing images and the blocklist's flags of every crawl a test starts: never the repository's var/.
+os.environ.setdefault("INTERDICT_IMAGES__DIR", str(SCRATCH / "images"))
+os.environ.setdefault("INTERDICT_IMAGES__FLAGGED_FILE", str(SCRATCH / "images-flagged.jsonl"))
 
 
 def scratch_of_running_test() -> Path:
@@ -208,7 +211,7 @@ class TorFixture:
         return path
 
     def onion_markets(self) -> dict[str, dict]:
-        return {f"{m}_onion": {"profile": m, "transport": "tor", "concurrency": 16,
+        return {f"{m}_onion": {"profile": m, "transport": "tor", "concurrency": 16, "images": True,
                                "base_urls": [f"http://{self.net.onion_hosts[m]}"]} for m in ("sable", "vesper")}
 
 

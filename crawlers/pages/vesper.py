@@ -87,6 +87,10 @@ class VesperListingPage(ListingPage):
     def payment_terms(self) -> str | None:
         return self._meta("Payment") or None
 
+    @field
+    def image_urls(self) -> list[str]:
+        return self.links("section.offer figure.photos img::attr(src)")  # not the seller's badge
+
 
 class VesperVendorPage(VendorPage):
     name_css, profile_css, pgp_css = "h2.vname", "div.bio::text", "textarea.pgp::text"

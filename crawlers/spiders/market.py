@@ -16,9 +16,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.exceptions import CloseSpider
 from scrapy.http import HtmlResponse, Response
-from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import maybe_deferred_to_future
-from scrapy.exceptions import DownloadCancelledError, DownloadConnectionRefusedError, DownloadTimeoutError
 from twisted.python.failure import Failure
 
 from config import Market, Settings
@@ -26,6 +24,7 @@ from contracts.listings import EnrichedListing, EnrichedVendor, Evidence
 from crawlers import signals as crawl_signals
 from crawlers.addon import interdict_config
 from crawlers.evidence import EVIDENCE_META
+from crawlers.fetch_errors import fetch_failure
 from crawlers.extract.walls import Wall, marker_bytes, merged_markers
 from crawlers.handoff import MarketStates
 from crawlers.offload import when_done
@@ -33,8 +32,6 @@ from crawlers.pages import PROFILES
 from crawlers.pages.base import MarketProfile
 from crawlers.reading import PageReading, PageTask, shared_readers
 from crawlers.sessions import load_sessions
-from crawlers.transport.egress import EgressBlocked
-from crawlers.transport.errors import TorCircuitError
 from crawlers.transport.mirrors import origin, with_origin
 from index import StoreError, open_store
 
@@ -204,20 +201,7 @@ class MarketSpider(scrapy.Spider):
     def fetch_failed(self, failure: Failure) -> None:
         """Count why a page could not be fetched; the crawl goes on."""
         url = failure.request.url if hasattr(failure, "request") else "?"
-        if failure.check(EgressBlocked):
-            reason = "egress_blocked"
-        elif failure.check(TorCircuitError):
-            reason = "tor_circuit"
-        elif failure.check(HttpError):
-            reason = f"http_{failure.value.response.status}"
-        elif failure.check(DownloadCancelledError) and "max size" in str(failure.value):
-            reason = "too_large"
-        elif failure.check(DownloadTimeoutError):
-            reason = "timeout"
-        elif failure.check(DownloadConnectionRefusedError):
-            reason = "connection_refused"
-        else:
-            reason = "fetch_error"
+        reason = fetch_failure(failure.value)
         self._drop(reason, url)
         if hasattr(failure, "request"):
             self.crawler.signals.send_catch_log(crawl_signals.request_settled, request=failure.request)

@@ -154,7 +154,7 @@ def private_tor(ports: dict[str, int], enabled: bool):
             net.wait_for_onion(name)
         lines = ["[tor]", f'socks_url = "{net.socks_url}"', f"control_port = {net.control_port}"]
         for name in ports:
-            lines += [f"[markets.{name}_onion]", f'profile = "{name}"', 'transport = "tor"', "concurrency = 16",
+            lines += [f"[markets.{name}_onion]", f'profile = "{name}"', 'transport = "tor"', "concurrency = 16", "images = true",
                       f'base_urls = ["http://{net.onion_hosts[name]}"]']
         path = Path("var") / "demo-tor.toml"
         path.write_text("\n".join(lines) + "\n")
@@ -175,8 +175,24 @@ def print_summary(config: Settings, store_path: str, pages: int, elapsed: float)
               f"{store.count_vendors()} vendors in the store")
         for field in ("market", "product", "ships_from", "category"):
             print("  top " + facet_line(field, overview.facets[field]))
+        print_photo_links(config, store)
         sample = Query(text="mdma", filters={"ships_from": ["NL"]}, limit=3, sort="relevance")
         result = store.search(sample)
         print(f"\nSample search: interdict search mdma --filter ships_from=NL  → {result.total} listing(s)")
         for hit in result.hits:
             print("\n".join("  " + line for line in hit_lines(hit)))
+
+
+def print_photo_links(config: Settings, store) -> None:
+    """The vendors the demo's photos link (the same operator under several names)."""
+    from index.photo_links import PhotoCatalog
+
+    photos = PhotoCatalog.of(store)
+    if not photos:
+        return
+    links = photos.vendor_links(config.images.link_max_sum)
+    print(f"\nPhotos: {len(photos)} listing photos kept in {config.images.dir}; {len(links)} pair(s) of vendors "
+          f"share a photo (pHash + dHash ≤ {config.images.link_max_sum}; `interdict images links`):")
+    for link in links[:8]:
+        print(f"  {link.photo_a.market} · {link.photo_a.vendor}  ⇄  {link.photo_b.market} · {link.photo_b.vendor}"
+              f"  (distance {link.distance})")

@@ -10,6 +10,7 @@ from html import escape
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from interdict.demo.catalog import BTC_USD, XMR_USD, Catalog, ListingSpec, MarketCatalog, VendorSpec
+from interdict.demo.gallery import DemoPhoto, chrome_png, data_uri, photo_bytes, photo_plan
 
 HUGE_PAGE_BYTES = 10 * 1024 * 1024
 
@@ -60,6 +61,10 @@ class Site:
         self.market = catalog.markets[self.name]
         self.category_list = list(self.market.categories)
         self.walls = walls
+        # photos by listing key, and the path each is served at
+        self.photos = {p.key: p.photos for p in photo_plan(catalog) if p.market == self.name}
+        self.image_paths = {self.photo_path(key, n, photo): photo for key, photos in self.photos.items()
+                            for n, photo in enumerate(photos, 1) if not photo.inline}
 
     def logged_in(self, cookies: dict[str, str]) -> bool:
         return cookies.get(f"{self.name}_session") == session_token(self.name, self.catalog.seed)
@@ -70,12 +75,32 @@ class Site:
         query = parse_qs(parts.query)
         try:
             walled = self.wall(path, cookies or {}) if self.walls else None
-            return walled or self.route(path, query)
+            return walled or self.image(path) or self.route(path, query)
         except (ValueError, IndexError, KeyError):
             return NOT_FOUND
 
     def wall(self, path: str, cookies: dict[str, str]) -> Page | None:
         return None
+
+    # site chrome: images every page shows that are no listing's photos
+    chrome: dict[str, tuple[int, int]] = {}
+
+    def image(self, path: str) -> Page | None:
+        """A listing photo or a chrome image; None when the path is no image's."""
+        if path in self.chrome:
+            return Page(200, chrome_png(*self.chrome[path]), "image/png")
+        photo = self.image_paths.get(path)
+        if photo is None:
+            return None
+        return Page(200, photo_bytes(photo), "image/png" if photo.bomb else "image/jpeg")
+
+    def photo_path(self, key: str, n: int, photo: DemoPhoto) -> str:
+        raise NotImplementedError
+
+    def photo_sources(self, key: str) -> list[str]:
+        """What the listing page's gallery points to (inline photos as data: URIs)."""
+        return [data_uri(photo) if photo.inline else self.photo_path(key, n, photo)
+                for n, photo in enumerate(self.photos.get(key, ()), 1)]
 
     def route(self, path: str, query: dict[str, list[str]]) -> Page:
         raise NotImplementedError
@@ -138,6 +163,10 @@ class SableHarbor(Site):
     price_marker = '<tr class="row-price">'
 
     MEMBERS_LISTINGS = 3
+    chrome = {"/static/logo.png": (120, 40)}
+
+    def photo_path(self, key, n, photo):
+        return f"/img/{key}-{n}.{'png' if photo.bomb else 'jpg'}"
 
     def members_listings(self) -> list[ListingSpec]:
         return [replace(l, key=f"m{l.key}", title=f"[members] {l.title}")
@@ -174,7 +203,7 @@ class SableHarbor(Site):
         nav = "".join(f"<a href='/c/{_slug(p)}'>{escape(p[-1])}</a> " for p in self.category_list[:8])
         return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)} | Sable Harbor</title>"
                 f"<link rel='stylesheet' href='/static/sable.css'></head><body><div id='hdr'><a href='/'>"
-                f"<b>Sable Harbor</b></a> <span class='motto'>Trusted since 2023</span><div class='nav'>{nav}</div>"
+                f"<img class='logo' src='/static/logo.png' alt=''><b>Sable Harbor</b></a> <span class='motto'>Trusted since 2023</span><div class='nav'>{nav}</div>"
                 f"<span class='btc'>BTC/USD {BTC_USD:,.0f}</span></div><div id='content'>{body}</div>"
                 f"<div id='ftr'>Sable Harbor - escrow market. Never finalize early with new vendors.</div></body></html>")
 
@@ -198,12 +227,18 @@ class SableHarbor(Site):
         shipping = "".join(f"<option>{escape(n)} (+USD {c:,.2f})</option>" for n, c in spec.shipping)
         paragraphs = "".join(f"<p>{escape(s)}</p>" for s in re.split(r"(?<=[.!?]) ", spec.description) if s)
         body = (f"<div class='crumbs'>{crumbs}</div><div class='listing' data-listing-id='{escape(spec.key)}'>"
-                f"<h1 class='listing-title'>{escape(spec.title)}</h1><img src='/img/{escape(spec.key)}.jpg' alt=''>"
+                f"<h1 class='listing-title'>{escape(spec.title)}</h1>{self._gallery(spec.key)}"
                 f"<table class='listing-info'>{''.join(rows)}</table>"
                 f"<h3>Quantity / price</h3><table class='tiers'>{tiers}</table>"
                 f"<h3>Shipping</h3><select name='shipping'>{shipping}</select>"
                 f"<h3>Description</h3><div class='description'>{paragraphs}</div></div>")
         return self._shell(spec.title, body)
+
+    def _gallery(self, key: str) -> str:
+        sources = self.photo_sources(key)
+        if not sources:
+            return ""
+        return "<div class='gallery'>" + "".join(f"<img src='{escape(s)}' alt='photo'>" for s in sources) + "</div>"
 
     def render_category(self, index, page, pages, rows, extra):
         path = self.category_list[index]
@@ -241,6 +276,10 @@ class VesperBazaar(Site):
 
     name, per_page = "vesper", 30
     price_marker = "<div class=\"offer-price\">"
+    chrome = {"/static/verified.png": (16, 16)}
+
+    def photo_path(self, key, n, photo):
+        return f"/media/{key}/{n}.jpg"
 
     def wall(self, path, cookies):
         return None if self.logged_in(cookies) else _html(CAPTCHA_WALL)
@@ -276,14 +315,21 @@ class VesperBazaar(Site):
         postage = "".join(f"<li>{escape(n)} — {_eur(c)} EUR</li>" for n, c in spec.shipping)
         body = (f"<section class=\"offer\" id=\"offer-{escape(spec.key)}\"><header><h2 class=\"offer-name\">{escape(spec.title)}</h2>"
                 f"<div class=\"seller\">Sold by <a href=\"/u/{quote(spec.vendor)}\">{escape(spec.vendor)}</a>"
+                f" <img class=\"badge\" src=\"/static/verified.png\" alt=\"verified\">"
                 f" <span class=\"trust\">{vendor.rating * 20:.1f}% positive</span> <span class=\"deals\">{vendor.sales} deals</span></div>"
-                f"</header>{price}<dl class=\"offer-meta\"><dt>Origin</dt><dd>{escape(spec.ships_from)}</dd>"
+                f"</header>{self._figure(spec.key)}{price}<dl class=\"offer-meta\"><dt>Origin</dt><dd>{escape(spec.ships_from)}</dd>"
                 f"<dt>Destinations</dt><dd>{escape(' / '.join(spec.ships_to))}</dd>"
                 f"<dt>Category</dt><dd>{escape(' / '.join(spec.category_path))}</dd>"
                 f"<dt>Payment</dt><dd>{escape(spec.escrow)}</dd></dl>"
                 f"<h4>Bulk pricing</h4><ul class=\"bulk\">{bulk}</ul><h4>Postage</h4><ul class=\"postage\">{postage}</ul>"
                 f"<article class=\"offer-desc\">{escape(spec.description)}</article></section>")
         return self._shell(spec.title, body)
+
+    def _figure(self, key: str) -> str:
+        sources = self.photo_sources(key)
+        if not sources:
+            return ""
+        return "<figure class=\"photos\">" + "".join(f"<img src=\"{escape(s)}\">" for s in sources) + "</figure>"
 
     def render_category(self, index, page, pages, rows, extra):
         cards = "".join(f"<div class=\"card\"><a class=\"card-link\" href=\"/item/{escape(l.key)}\">{escape(l.title)}</a>"
