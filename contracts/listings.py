@@ -151,6 +151,7 @@ class ParsedListing(InputContract):
     stock: int | None = Field(default=None, ge=0)
     shipping_options: Annotated[list[ShippingOption], BeforeValidator(_named)] = []
     variants: Annotated[list[Variant], BeforeValidator(_named)] = []
+    image_urls: list[str] = []  # the listing's own photos (a listing page's, not the site's chrome)
     confidence: dict[str, float]
     extractor: str  # "generic" or "page-object:<profile>"
     page_kind: Literal["index", "listing"]

@@ -10,6 +10,11 @@ from pydantic import Field
 from contracts.base import InputContract
 
 TermKind = Literal["product", "slang", "vendor", "identifier", "route", "concealment", "declaration"]
+# Identifier kinds read off listing photos: the photo's SHA-256, and its EXIF camera and GPS
+# position (GPS only in an analyst's opt-in export). EXIF kinds have no STIX or MISP object:
+# they leave in JSON and CSV only.
+IMAGE_KINDS = ("image-sha256", "exif-camera", "exif-gps")
+EXIF_KINDS = ("exif-camera", "exif-gps")
 
 
 class WatchlistTerm(InputContract):

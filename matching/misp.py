@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from contracts.watchlist import WatchlistTerm
+from contracts.watchlist import EXIF_KINDS, WatchlistTerm
 from matching.stix import KIND_LABELS, stable_uuid
 
 ORG = {"name": "Interdict", "uuid": "5b7e8c61-4f2a-4d8e-9a3c-1e6f0b2d7a94"}
@@ -58,6 +58,8 @@ def event(terms: list[WatchlistTerm], info: str, key: str, level: str, as_of: da
     as_of = as_of or _as_of(terms)
     attributes, objects = [], []
     for term in terms:
+        if term.kind == "identifier" and term.subkind in EXIF_KINDS:  # MISP has no type for them either
+            continue
         obj = mapping()["objects"].get(term.subkind or "") if term.kind == "identifier" else None
         if obj is not None:
             objects.append(_object(term, obj, as_of))

@@ -28,7 +28,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from contracts.watchlist import WatchlistTerm
+from contracts.watchlist import EXIF_KINDS, WatchlistTerm
 
 NAMESPACE = uuid.UUID("6f0a3f0e-5d2b-4c53-9d4e-3b7a1c2f9e10")  # Interdict's, for stable STIX ids
 SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")  # the STIX 2.1 one (spec 2.9)
@@ -195,6 +195,8 @@ def bundle(terms: list[WatchlistTerm], level: str = "amber", valid_days: int = 1
     vendors = {t.term: t for t in terms if t.kind == "vendor"}
     objects: dict[str, dict] = {o["id"]: o for o in shared_objects(level)}
     for term in terms:
+        if term.kind == "identifier" and term.subkind in EXIF_KINDS:  # no STIX object says "camera" or "taken at"
+            continue
         for obj in term_objects(term, level, valid_days, now, evidence_url) + vendor_links(term, vendors, level, now):
             objects.setdefault(obj["id"], obj)  # two terms can share an observable
     return {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": list(objects.values())}
@@ -256,6 +258,9 @@ def _pattern(term: WatchlistTerm) -> tuple[str, str, dict | None]:
     if term.kind != "identifier":  # words to look for in goods descriptions
         return pcre(term.term), "pcre", None
     kind, value = term.subkind or "", term.term
+    if kind == "image-sha256":  # a listing photo: the file, by its digest
+        hashes = {"SHA-256": value}
+        return f"[file:hashes.'SHA-256' = {_quoted(value)}]", "stix", observable("file", {"hashes": hashes})
     if kind not in _OBSERVABLE_OF_KIND:  # messenger handles (and a kind STIX has no object for)
         account_type = kind or "unknown"
         props = {"account_login": value, "account_type": account_type}

@@ -133,6 +133,8 @@ class Weigher:
             return 0.0, "a version number"
         generic = zipf_any(term) >= settings.generic_zipf
         if kind == "identifier":
+            if subkind == "exif-camera":  # millions own that camera: a lead beside other evidence, not a target
+                return 0.2, "a camera model identifies no one alone (its vendors are listed with it)"
             if subkind in HANDLE_KINDS and generic:
                 return round(self.distinctiveness(term), 3), f"handle is an ordinary word (Zipf {zipf_any(term):.1f})"
             weight = 0.75 + 0.25 * min(1.0, math.log1p(listings) / math.log1p(10))

@@ -94,9 +94,10 @@ def _present(*values: str | None) -> set[str]:
     return {v for v in values if v}
 
 
-def derive_terms(store: ListingStore, settings) -> list[WatchlistTerm]:
+def derive_terms(store: ListingStore, settings, gps: bool = False) -> list[WatchlistTerm]:
     """Every term of the index with its weight and, for a term the default feed leaves out,
-    why (matching.term_weights), with the curated ones, newest first. ``settings``: config.watchlist."""
+    why (matching.term_weights), with the curated ones, newest first. ``settings``: config.watchlist.
+    ``gps``: the GPS positions of listing photos too (config images.export_gps, an analyst's export)."""
     terms = _Terms()
     regions = load_region_members()
     weigher = Weigher(settings)
@@ -122,6 +123,7 @@ def derive_terms(store: ListingStore, settings) -> list[WatchlistTerm]:
         vendor.identifiers |= {f"{i.kind}:{i.value}" for i in enr.identifiers if i.valid}
         found: list[_Tally] = [vendor]
         found += [terms.add("identifier", i.kind, i.value) for i in enr.identifiers if i.valid]
+        found += _image_identifiers(terms, item.images, gps)
         # One route per direction (its categories listed), between places that exist.
         found += [terms.add("route", None, f"{o} -> {d}") for o in enr.ships_from if len(o) == 2 and _place(o, regions)
                   for d in enr.ships_to if d != o and _place(d, regions)]
@@ -155,6 +157,24 @@ def derive_terms(store: ListingStore, settings) -> list[WatchlistTerm]:
     out.sort(key=lambda t: (t.last_seen is None, -(t.last_seen.timestamp() if t.last_seen else 0), t.kind, t.term,
                             t.subkind or "", t.id))
     return out
+
+
+def _image_identifiers(terms: _Terms, images, gps: bool) -> list[_Tally]:
+    """A listing photo's digest (the same file offered again), the camera its EXIF names, and
+    where it was taken (opt-in)."""
+    found = []
+    for image in images:
+        if image.facts is None:
+            continue
+        found.append(terms.add("identifier", "image-sha256", image.facts.sha256))
+        meta = image.facts.metadata
+        if meta.make or meta.model:
+            found.append(terms.add("identifier", "exif-camera", " ".join(p for p in (meta.make, meta.model) if p)))
+        if gps and meta.gps is not None:
+            tally = terms.add("identifier", "exif-gps", f"{meta.gps.latitude:.5f},{meta.gps.longitude:.5f}")
+            tally.countries |= {meta.gps.country} if meta.gps.country else set()
+            found.append(tally)
+    return found
 
 
 def _count(tally: _Tally, doc, item, countries: set[str], hs_codes: set[str], categories: set[str]) -> None:

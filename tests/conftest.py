@@ -91,6 +91,21 @@ def _scratch_folders():
     shutil.rmtree(SCRATCH, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian chromium driven by Playwright (the web app's tests)."""
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.fail("Debian chromium is not installed: run `make test` (it installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        args = ["--no-sandbox"] if os.geteuid() == 0 else []  # chromium refuses root without it
+        browser = playwright.chromium.launch(executable_path=chromium, args=args)
+        yield browser
+        browser.close()
+
+
 @pytest.fixture(scope="session")
 def catalog():
     from interdict.demo.catalog import Catalog
@@ -105,6 +120,11 @@ def enricher():
     return Enricher()
 
 
+def demo_crawl_images(store: Path) -> Path:
+    """Where the shared demo crawl keeps its listing photos (beside its store, for every worker)."""
+    return store.parent / "images"
+
+
 @pytest.fixture(scope="session")
 def demo_crawl(tmp_path_factory, catalog) -> Path:
     """One crawl of both demo markets (epoch 0) into an embedded store, made once for the
@@ -114,7 +134,10 @@ def demo_crawl(tmp_path_factory, catalog) -> Path:
 
     from interdict.demo.run import demo_markets
 
-    shared = tmp_path_factory.getbasetemp().parent / "demo-crawl"
+    # the run's common folder: under xdist the workers' base folders' parent; without it the
+    # base folder itself (its parent outlives the run: a crawl left there by an older run is stale)
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if "PYTEST_XDIST_WORKER" in os.environ else base) / "demo-crawl"
     shared.mkdir(exist_ok=True)
     store, done = shared / "store.db", shared / "done"
     with open(shared / "lock", "w") as lock:
@@ -123,7 +146,8 @@ def demo_crawl(tmp_path_factory, catalog) -> Path:
             with demo_markets("127.0.0.1", {"sable": 0, "vesper": 0}, catalog.seed, 0) as urls:
                 proc = run_cli("crawl", "sable", "vesper", "--store", str(store),
                                *[f"--base-url={m}={u}" for m, u in urls.items()],
-                               env={"INTERDICT_EVIDENCE__ENABLED": "false"})
+                               env={"INTERDICT_EVIDENCE__ENABLED": "false",
+                                    "INTERDICT_IMAGES__DIR": str(demo_crawl_images(store))})
             assert proc.returncode == 0, proc.stderr[-3000:]
             done.write_text(proc.stderr)
     return store

@@ -82,6 +82,16 @@ def batch(api, ids):
 
 
 # -- who may do what -------------------------------------------------------------------------
+def _small_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
 def _calls(ids, batch, spare_key: str):
     """(method, path, request options, roles that may) for every route."""
     first = next(r for r in batch["results"] if r["matches"])
@@ -106,6 +116,7 @@ def _calls(ids, batch, spare_key: str):
         ("GET", "/taxii2/watchlist/collections/", {}, "risk-engine"),
         ("GET", "/api/graph", {"params": {"entity": f"vendor:{ids['vendor']}", "depth": 1}}, "analyst"),
         ("GET", "/api/trends", {"params": {"product": "cocaine", "by": "ships_from"}}, "analyst"),
+        ("POST", "/api/photos/search", {"content": _small_png(), "headers": {"Content-Type": "image/png"}}, "analyst"),
         ("GET", "/api/trackers", {}, "analyst admin"),
         ("POST", "/api/trackers", {"json": {"name": "cocaine", "kind": "search", "query": {"text": "cocaine"}}},
          "analyst admin"),
@@ -154,7 +165,7 @@ def test_every_route_refuses_no_key_bad_keys_and_the_wrong_role(api, ids, batch_
 
 
 def test_pages_send_a_stranger_to_the_login_and_refuse_the_wrong_role(api, ids):
-    pages = ["/", "/search?q=cocaine", f"/listings/{ids['listing']}", f"/vendors/{ids['vendor']}", "/review"]
+    pages = ["/", "/search?q=cocaine", f"/listings/{ids['listing']}", f"/vendors/{ids['vendor']}", "/review", "/photos"]
     for path in pages:
         with api.as_(None) as client:
             stranger = client.get(path, follow_redirects=False)

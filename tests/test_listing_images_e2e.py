@@ -162,3 +162,38 @@ def test_a_malformed_blocklist_stops_the_crawl_naming_the_line(tmp_path, catalog
                    env={"INTERDICT_IMAGES__BLOCKLIST_SHA256": str(bad)})
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert f"error: images: cannot read the blocklist: {bad}:3: not 64 hex digits" in proc.stderr, proc.stderr[-2000:]
+
+
+def test_photos_in_the_watchlist_digests_for_everyone_gps_only_on_an_analysts_opt_in(demo_crawl, catalog, tmp_path):
+    import stix2
+    from stix2validator import ValidationOptions, validate_string
+
+    plan = photo_plan(catalog)
+    digests = {hashlib.sha256(photo_bytes(p)).hexdigest() for listing in plan for p in listing.photos if not p.bomb}
+    proc = run_cli("watchlist", "export", "--all", "--store", str(demo_crawl))
+    assert proc.returncode == 0, proc.stderr
+    terms = [t for t in json.loads(proc.stdout)["terms"] if t["kind"] == "identifier"]
+    assert {t["term"] for t in terms if t["subkind"] == "image-sha256"} == digests
+    assert all(t["excluded"] is None for t in terms if t["subkind"] == "image-sha256")
+    (camera,) = [t for t in terms if t["subkind"] == "exif-camera"]
+    assert camera["term"] == "Apple iPhone 12" and camera["excluded"] and len(camera["vendors"]) == 2
+    assert not [t for t in terms if t["subkind"] == "exif-gps"]  # never without the opt-in
+    refused = run_cli("watchlist", "export", "--gps", "--store", str(demo_crawl))
+    assert refused.returncode == 2 and "GPS export is opt-in" in refused.stderr
+    opted = run_cli("watchlist", "export", "--gps", "--format", "csv", "--store", str(demo_crawl),
+                    env={"INTERDICT_IMAGES__EXPORT_GPS": "true"})
+    assert opted.returncode == 0, opted.stderr
+    assert '"51.92250,4.47917",identifier,exif-gps' in opted.stdout and '"52.52437,13.41053",identifier,exif-gps' in opted.stdout
+    # STIX: each photo digest a file-hash indicator, strictly valid; EXIF kinds have no STIX object
+    stix = run_cli("watchlist", "export", "--format", "stix", "--out", str(tmp_path / "feed.json"), "--store",
+                   str(demo_crawl))
+    assert stix.returncode == 0, stix.stderr
+    text = (tmp_path / "feed.json").read_text()
+    bundle = stix2.parse(text, allow_custom=False)
+    patterns = {o.pattern for o in bundle.objects if o.type == "indicator"}
+    assert {f"[file:hashes.'SHA-256' = '{d}']" for d in digests} <= patterns
+    files = {o.hashes["SHA-256"]: o.id for o in bundle.objects if o.type == "file"}
+    assert set(files) == digests
+    assert all(files[d] == stix2.File(hashes={"SHA-256": d}).id for d in digests)  # ids as the spec derives them
+    assert "iPhone" not in text
+    assert validate_string(text, ValidationOptions(version="2.1")).is_valid

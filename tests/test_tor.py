@@ -78,6 +78,25 @@ def test_onion_pages_are_evidence_with_their_tor_route(onion_crawl):
     assert len(evidence) == 2100 and all(e.warc_record_id and ".onion" in e.served_by for e in evidence)
 
 
+def test_onion_listing_images_come_through_tor_and_equal_the_direct_crawls(onion_crawl):
+    from index.evidence import records
+    from test_listing_images_e2e import stored_images
+
+    onion = onion_crawl["onion"]
+    assert re.search(r"^sable_onion: images: 10 kept .*refused too_many_pixels 1", onion.stderr, re.M), onion.stderr
+    via_tor, straight = stored_images(onion_crawl["tmp"] / "onion.db"), stored_images(onion_crawl["direct"])
+    assert set(via_tor) == set(straight) and len(straight) == 20
+    for key, images in straight.items():
+        seen = via_tor[key]
+        assert [(i.facts.sha256, i.facts.phash) if i.facts else i.refused.reason for i in seen] == \
+            [(i.facts.sha256, i.facts.phash) if i.facts else i.refused.reason for i in images], key
+        assert all(".onion/" in i.url for i in seen if not i.url.startswith("data:"))
+    fetched = {record.rec_headers.get_header("WARC-Target-URI"): record.rec_headers.get_header("Interdict-Route")
+               for _, _, record, sha256, _, _ in records(onion_crawl["tmp"] / "evidence") if sha256 is not None}
+    photos = {url: route for url, route in fetched.items() if "/img/" in url or "/media/" in url}
+    assert len(photos) == 20 and set(photos.values()) == {"tor"}  # 19 photos and the bomb; the inline one is in its page
+
+
 def test_markets_use_separate_isolated_circuits(tor, onion_crawl):
     with Controller.from_port(port=tor.net.control_port) as controller:
         controller.authenticate()

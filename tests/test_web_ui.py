@@ -23,7 +23,6 @@ from index.query import Query
 from servers import make_app, serving
 
 pytestmark = pytest.mark.timeout(600)
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("INTERDICT_TEST_ARTIFACTS", REPO / "test-artifacts"))
 HOSTILE = [
     '<script>window.__pwned = "script"</script>',
@@ -63,19 +62,6 @@ def site(matching_db, enricher, tmp_path_factory):
     with serving(make_app(partial(EmbeddedStore, db), state)) as url:
         yield {"url": url, "key": key, "db": db, "folder": folder, "vendor": vendor,
                "archived": listing_id("sable", "archived-1")}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian chromium is not installed: run `make test` (it installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        args = ["--no-sandbox"] if os.geteuid() == 0 else []  # chromium refuses root without it
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

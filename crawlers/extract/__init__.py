@@ -29,7 +29,8 @@ def from_page_object(listing: Listing, profile: str, source: str) -> ParsedListi
         "shipping_options": listing.shipping_options, "variants": listing.variants,
     }
     return ParsedListing(**found, confidence={f: 1.0 if found.get(f) else 0.0 for f in PARSED_FIELDS},
-                         extractor=f"page-object:{profile}", page_kind="listing", source=source)
+                         image_urls=listing.image_urls, extractor=f"page-object:{profile}", page_kind="listing",
+                         source=source)
 
 
 def parse_page(html: str, url: str, profile: MarketProfile | None = None, market: str = "",
@@ -83,6 +84,6 @@ def to_listing(parsed: ParsedListing, market: str, crawled_at: datetime,
             ships_to=parsed.ships_to if "ships_to" in confident else [],
             shipping_options=parsed.shipping_options if "shipping_options" in confident else [],
             variants=parsed.variants if "variants" in confident else [],
-            crawled_at=crawled_at, transport=transport)
+            image_urls=parsed.image_urls, crawled_at=crawled_at, transport=transport)
     except ValidationError as exc:
         raise PageError("invalid_listing", str(exc.errors()[0]["msg"])) from None

@@ -22,6 +22,7 @@ from contracts.listings import PARSED_FIELDS, Listing, Money, ParsedListing
 from crawlers.extract.blocks import listing_groups
 from crawlers.extract.dom import MENU_MIN_LINKS, Element, Page, collapse, text_content
 from crawlers.extract.fields import BlockReader, Candidate, Record
+from crawlers.extract.gallery import gallery_images
 from crawlers.extract.labels import GENERIC_LINK_TEXTS, MENU_COUNT_RE, clean_value, split_route
 from crawlers.extract.values import place_list, priced_name
 from crawlers.extract.walls import Wall, wall_of
@@ -244,6 +245,7 @@ def _listing_page(page: Page, record: Record | None = None) -> ExtractedPage:
         out.kind = "dropped"
         out.drops["invalid_listing"] += 1
     else:
+        listing.image_urls = gallery_images(page)
         out.listings.append(listing)
     return out
 

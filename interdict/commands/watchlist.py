@@ -30,6 +30,9 @@ class Watchlist(Command):
         parser.add_argument("--since", metavar="CURSOR",
                             help="only terms new or seen again since the export that printed it")
         parser.add_argument("--out", metavar="PATH", help="write here instead of stdout (misp-feed: a folder)")
+        parser.add_argument("--gps", action="store_true",
+                            help="the GPS positions of listing photos too, as identifiers (json and csv; needs "
+                                 "config images.export_gps = true: an analyst's export, never a risk engine's feed)")
         add_store_option(parser)
 
     def run(self, args, config) -> int:
@@ -39,8 +42,12 @@ class Watchlist(Command):
         settings = config.watchlist
         if args.format == "misp-feed" and not args.out:
             raise UserError("--format misp-feed writes a folder: give it with --out DIR")
+        if args.gps and not config.images.export_gps:
+            raise UserError("--gps: GPS export is opt-in; set images.export_gps = true in the operator's config")
+        if args.gps and args.format not in ("json", "csv"):
+            raise UserError("--gps: GPS positions leave in json or csv only (STIX and MISP have no object for them)")
         with open_store(config, args.store) as store:
-            terms = watchlist.feed(watchlist.derive_terms(store, settings), args.all)
+            terms = watchlist.feed(watchlist.derive_terms(store, settings, gps=args.gps), args.all)
         cursor = watchlist.make_cursor(terms, settings)
         if args.since:
             try:

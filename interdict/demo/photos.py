@@ -82,3 +82,29 @@ def repost(image, seed: int, mark: str = "") -> Variant:
     quality = rng.randint(*QUALITY)
     steps.append(f"quality {quality}")
     return Variant(jpeg(image, quality), tuple(steps))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """A new copy of one sample photo, as a vendor or a seized parcel's photo would show it:
+    `python -m interdict.demo.photos chelsea --out parcel.jpg` (for `interdict images similar`)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("name", choices=SAMPLE_NAMES)
+    parser.add_argument("--out", required=True, metavar="FILE")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    photos = sample_photos()
+    if args.name not in photos:
+        print(f"error: {args.name} is not in this scikit-image wheel", file=sys.stderr)
+        return 2
+    copy = repost(photos[args.name], args.seed, mark="parcel")
+    with open(args.out, "wb") as out:
+        out.write(copy.data)
+    print(f"{args.out}: {args.name}, " + ", ".join(copy.steps))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -17,7 +17,7 @@ from interdict.web.access import AccessStore
 from interdict.web import taxii
 from interdict.web.api import router
 from interdict.web.auth import audit_unrecorded
-from interdict.web.deps import StorePool
+from interdict.web.deps import PhotoCatalogs, StorePool
 from interdict.trackers import Deliverer, TrackerBook
 from interdict.web.reviews import ReviewStore
 from matching.feed_ledger import FeedLedger
@@ -42,6 +42,7 @@ def create_app(open_store: Callable[[], Store], access_path: str, config: Settin
     app.state.trackers = TrackerBook(access_path)
     app.state.feed_ledger = FeedLedger(access_path)
     app.state.max_upload = max_upload or config.api.max_upload_bytes
+    app.state.photos = PhotoCatalogs()
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict:
@@ -79,12 +80,13 @@ def _add_web_app(app: FastAPI) -> None:
     from fastapi.staticfiles import StaticFiles
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
-    from interdict.web import entities, trackers_ui, trends_ui, ui
+    from interdict.web import entities, photos, trackers_ui, trends_ui, ui
 
     app.include_router(ui.router)
     app.include_router(trackers_ui.router)
     app.include_router(entities.pages)
     app.include_router(trends_ui.pages)
+    app.include_router(photos.pages)
     app.mount("/static", StaticFiles(directory=ui.STATIC), name="static")
 
     @app.exception_handler(StarletteHTTPException)

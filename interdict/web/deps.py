@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from config import Settings
+from index.photo_links import PhotoCatalog
 from index.query import FILTER_FIELDS, SORTS, Query as ListingQuery, QueryError
 from index.store import Store
 from interdict.trackers.book import TrackerBook
@@ -102,6 +104,28 @@ async def _pooled(request: Request) -> AsyncIterator[PooledStore]:
         pool.give_back(entry)
 
 
+class PhotoCatalogs:
+    """The service's near-duplicate index of listing photos (index.photo_links), read from the
+    store again once older than ``max_age`` seconds: building it reads every photo's hashes, too
+    much for each page that shows photos."""
+
+    def __init__(self, max_age: float = 30.0):
+        self.max_age = max_age
+        self._lock = threading.Lock()
+        self._catalog: PhotoCatalog | None = None
+        self._built = 0.0
+
+    def get(self, store: Store) -> PhotoCatalog:
+        with self._lock:
+            if self._catalog is None or time.monotonic() - self._built > self.max_age:
+                self._catalog, self._built = PhotoCatalog.of(store), time.monotonic()
+            return self._catalog
+
+
+async def _photo_catalogs(request: Request) -> PhotoCatalogs:
+    return request.app.state.photos
+
+
 def _trackers(request: Request) -> TrackerBook:
     return request.app.state.trackers
 
@@ -116,7 +140,13 @@ def _matcher(entry: Annotated[PooledStore, Depends(_pooled)], settings: Annotate
     return entry.matcher
 
 
+def _photos(catalogs: Annotated[PhotoCatalogs, Depends(_photo_catalogs)],
+            entry: Annotated[PooledStore, Depends(_pooled)]) -> PhotoCatalog:
+    return catalogs.get(entry.store)  # on a worker thread: it may read the store
+
+
 ConfigDep = Annotated[Settings, Depends(_settings)]
+PhotosDep = Annotated[PhotoCatalog, Depends(_photos)]
 AccessDep = Annotated[AccessStore, Depends(_access)]
 ReviewsDep = Annotated[ReviewStore, Depends(_reviews)]
 TrackersDep = Annotated[TrackerBook, Depends(_trackers)]

@@ -22,7 +22,8 @@ from index.vendor_search import find_vendors
 from interdict.web import charts
 from interdict.web.api.listings import hit_out
 from interdict.web.auth import SESSION_COOKIE, CanRead, CanReview, CanSearch, caller, from_another_site, record
-from interdict.web.deps import AccessDep, ConfigDep, FiltersDep, ReviewsDep, StoreDep, listing_query
+from interdict.web.deps import AccessDep, ConfigDep, FiltersDep, PhotosDep, ReviewsDep, StoreDep, listing_query
+from interdict.web.photos import listing_photos, vendor_photos
 from interdict.web.vendors import vendor_profile
 
 HERE = Path(__file__).resolve().parent
@@ -178,7 +179,8 @@ def vendors_page(request: Request, who: CanSearch, store: StoreDep, shown: Filte
 
 # -- a listing, a vendor ---------------------------------------------------------------------
 @router.get("/listings/{doc_id}")
-def listing_page(doc_id: str, request: Request, who: CanRead, store: StoreDep) -> HTMLResponse:
+def listing_page(doc_id: str, request: Request, who: CanRead, store: StoreDep, photos: PhotosDep,
+                 config: ConfigDep) -> HTMLResponse:
     doc = store.get_listing(doc_id)
     who.audit("view", f"listing/{doc_id}", found=doc is not None)
     if doc is None:
@@ -187,11 +189,13 @@ def listing_page(doc_id: str, request: Request, who: CanRead, store: StoreDep) -
     chart = charts.price_line([(p.at, p.amount) for p in doc.price_history],
                               item.price.currency if item.price else "")
     return page(request, "listing.html", key=who.key, doc=doc, item=item, enr=doc.data.enrichment, chart=chart,
-                vendor_id=vendor_id(doc.market, item.vendor.name))
+                vendor_id=vendor_id(doc.market, item.vendor.name),
+                photos=listing_photos(store, photos, doc, config.images.link_max_sum))
 
 
 @router.get("/vendors/{doc_id}")
-def vendor_page(doc_id: str, request: Request, who: CanRead, store: StoreDep) -> HTMLResponse:
+def vendor_page(doc_id: str, request: Request, who: CanRead, store: StoreDep, photos: PhotosDep,
+                config: ConfigDep) -> HTMLResponse:
     profile = vendor_profile(store, doc_id)
     who.audit("view", f"vendor/{doc_id}", found=profile is not None)
     if profile is None:
@@ -199,7 +203,8 @@ def vendor_page(doc_id: str, request: Request, who: CanRead, store: StoreDep) ->
     active = store.trends(TrendQuery(measure="listings", filters={"vendor_id": [doc_id]}))
     timeline = charts.lines(active.periods, [("listings active", s.values) for s in active.series],
                             "Its listings active per month")
-    return page(request, "vendor.html", key=who.key, profile=profile, vendor=profile["vendor"], timeline=timeline)
+    return page(request, "vendor.html", key=who.key, profile=profile, vendor=profile["vendor"], timeline=timeline,
+                photos=vendor_photos(store, photos, doc_id, config.images.link_max_sum))
 
 
 # -- match review ----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from interdict.web import entities, trends_ui
+from interdict.web import entities, photos, trends_ui
 from interdict.web.api import keys, listings, matching, operations, trackers, vendors, watchlist
 
 router = APIRouter(prefix="/api")
@@ -15,3 +15,4 @@ for resource in (listings, vendors, matching, watchlist, trackers, keys, operati
     router.include_router(resource.router)
 router.include_router(entities.api)
 router.include_router(trends_ui.api)
+router.include_router(photos.api)

@@ -100,3 +100,52 @@ if (removeTracker) {
       .catch((error) => { status.textContent = `not removed: ${error.message}`; });
   });
 }
+
+// Search by photo: the file goes to the API as it is; results are built as elements with
+// textContent and attributes (crawled titles and names are never parsed as HTML).
+const photoSearch = document.getElementById("photo-search");
+if (photoSearch) {
+  photoSearch.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const file = photoSearch.querySelector("input[type=file]").files[0];
+    const status = photoSearch.querySelector(".status");
+    const results = document.getElementById("photo-results");
+    if (!file) return;
+    status.textContent = "searching…";
+    results.hidden = true;
+    const reader = new FileReader();
+    reader.onload = () => { results.querySelector(".asked img").src = reader.result; };  // a data: URL (CSP img-src)
+    reader.readAsDataURL(file);
+    api("POST", "/api/photos/search", file, file.type || "application/octet-stream")
+      .then((found) => {
+        status.textContent = "";
+        const photo = found.photo;
+        results.querySelector(".asked .facts").textContent =
+          `${photo.format} ${photo.width}×${photo.height}` + (photo.metadata.gps ? ` · GPS ${photo.metadata.gps.latitude}, ${photo.metadata.gps.longitude}` : "");
+        results.querySelector(".count").textContent = `(${found.matches.length}, distance ≤ ${found.max_sum})`;
+        const body = results.querySelector("tbody");
+        body.replaceChildren();
+        for (const match of found.matches) {
+          const row = body.insertRow();
+          const image = document.createElement("img");
+          image.src = `/photos/${encodeURIComponent(match.sha256)}`;
+          image.alt = "the listing's photo";
+          row.insertCell().append(image);
+          const distance = row.insertCell();
+          distance.className = "num";
+          distance.textContent = `${match.distance} (pHash ${match.phash_distance} + dHash ${match.dhash_distance})`;
+          const where = row.insertCell();
+          const listing = document.createElement("a");
+          listing.href = `/listings/${encodeURIComponent(match.listing_id)}`;
+          listing.textContent = match.title || match.listing_id;
+          const vendor = document.createElement("a");
+          vendor.href = `/vendors/${encodeURIComponent(match.vendor_id)}`;
+          vendor.textContent = match.vendor;
+          where.append(listing, document.createElement("br"), `${match.market} · vendor `, vendor);
+        }
+        if (!found.matches.length) body.insertRow().insertCell().textContent = "No stored listing photo is near-identical to it.";
+        results.hidden = false;
+      })
+      .catch((error) => { status.textContent = `not searched: ${error.message}`; });
+  });
+}
