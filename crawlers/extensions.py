@@ -9,6 +9,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
+from crawlers.history import pages_fetched
+
 
 class ProgressLine:
     """A one-line live progress display on stderr for people watching a crawl.
@@ -35,7 +37,7 @@ class ProgressLine:
     def status(self) -> str:
         stats = self.crawler.stats
         dropped = sum(v for k, v in stats.get_stats().items() if k.startswith("interdict/dropped/"))
-        return (f"{self.name}: {stats.get_value('response_received_count', 0)} pages · "
+        return (f"{self.name}: {pages_fetched(stats.get_stats())} pages · "
                 f"{stats.get_value('interdict/listings/scraped', 0)} listings · "
                 f"{stats.get_value('interdict/vendors/scraped', 0)} vendors · {dropped} dropped")
 

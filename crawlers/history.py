@@ -39,7 +39,7 @@ def job_counts(stats: dict) -> dict:
     served = {k.removeprefix("interdict/mirror/served/"): v for k, v in stats.items()
               if k.startswith("interdict/mirror/served/")}
     return {
-        "pages": count("response_received_count"),
+        "pages": pages_fetched(stats),
         "listings": count("interdict/listings/scraped"), "listings_new": count("interdict/index/listings_new"),
         "listings_updated": count("interdict/index/listings_updated"),
         "listings_unchanged": count("interdict/index/listings_unchanged"),
@@ -47,6 +47,11 @@ def job_counts(stats: dict) -> dict:
         "errors": count("downloader/exception_count") + count("interdict/log_errors"),
         "bans": count("interdict/tor/bans"), "circuit_renewals": count("interdict/tor/circuit_renewals"),
         "mirror": max(served, key=served.get) if served else None}
+
+
+def pages_fetched(stats) -> int:
+    """Responses to page requests: every response less those of listing images (crawlers/images.py)."""
+    return int(stats.get("response_received_count", 0)) - int(stats.get("interdict/images/responses", 0))
 
 
 def job_outcome(job: CrawlJob, stats: dict) -> CrawlJob:

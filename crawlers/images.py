@@ -14,6 +14,7 @@ SHA-256 (index/image_files.py). Inline ``data:`` images are read the same way.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections import OrderedDict
@@ -34,7 +35,7 @@ from crawlers.evidence import IMAGE_META, KEEP_EVIDENCE_META
 from crawlers.fetch_errors import fetch_failure
 from crawlers.offload import when_done
 from enrichment.images import Blocklist, ImageLimits, Refused, decode_data_uri, read_image
-from index.image_files import FlagLog, ImageFiles
+from index import FlagLog, ImageFiles
 
 log = logging.getLogger(__name__)
 REMEMBERED_URLS = 20_000  # an image URL seen on many listings (a vendor's banner) is fetched once a crawl
@@ -82,18 +83,24 @@ class ListingImagesPipeline:
             return item
         results = await maybe_deferred_to_future(DeferredList(
             [deferred_from_coro(self._image(url, listing)) for url in urls], consumeErrors=True))
-        images = [result if ok else ListingImage(url=url, unavailable="fetch_error")
-                  for url, (ok, result) in zip(urls, results)]
+        images = []
+        for url, (ok, result) in zip(urls, results):
+            if not ok:  # a bug, not the market: named in the log, the listing indexed without the image
+                log.error("image %s of %s: %s", url, listing.url, result.getErrorMessage())
+                self.stats.inc_value("interdict/images/unavailable/fetch_error")
+            images.append(result if ok else ListingImage(url=url, unavailable="fetch_error"))
         listing = listing.model_copy(update={"images": images})
         return item.model_copy(update={"listing": listing}) if isinstance(item, EnrichedListing) else listing
 
     async def _image(self, url: str, listing: Listing) -> ListingImage:
-        if url in self.seen:
-            self.seen.move_to_end(url)
-            return self.seen[url]
+        # an inline image is remembered by a digest of its URI, not by megabytes of it
+        key = "data:" + hashlib.sha1(url.encode()).hexdigest() if url.startswith("data:") else url
+        if key in self.seen:
+            self.seen.move_to_end(key)
+            return self.seen[key]
         image = await (self._inline(url, listing) if url.startswith("data:") else self._fetched(url, listing))
         if image.unavailable is None:  # a failed fetch may work for the next listing
-            self.seen[url] = image
+            self.seen[key] = image
             if len(self.seen) > REMEMBERED_URLS:
                 self.seen.popitem(last=False)
         return image
@@ -113,8 +120,8 @@ class ListingImagesPipeline:
                 "download_warnsize": 0}
         if not market.obeys_robots_txt:
             meta["dont_obey_robotstxt"] = True
-        request = scrapy.Request(url, meta=meta, dont_filter=True, headers={"Referer": listing.url},
-                                 priority=10)  # ahead of pages: a listing waits for them
+        # No Referer: an image host learns nothing of which listing a crawler read.
+        request = scrapy.Request(url, meta=meta, dont_filter=True, priority=10)  # ahead of pages: a listing waits
         self.stats.inc_value("interdict/images/requests")
         try:
             response = await self.crawler.engine.download_async(request)
@@ -126,6 +133,7 @@ class ListingImagesPipeline:
             self.stats.inc_value(f"interdict/images/unavailable/{reason}")
             log.info("image %s of %s not fetched: %s", url, listing.url, reason)
             return ListingImage(url=url, unavailable=reason)
+        self.stats.inc_value("interdict/images/responses")  # not pages (crawlers.history.pages_fetched)
         keep = request.meta.get(KEEP_EVIDENCE_META)
         if response.status != 200:
             if keep:

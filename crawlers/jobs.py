@@ -17,7 +17,9 @@ from redis import RedisError
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import task, threads
+from twisted.internet.defer import Deferred
 
 from crawlers.addon import interdict_config
 from crawlers.frontier import connect, live_workers, unreachable
@@ -58,6 +60,7 @@ class CrawlJobs:
         self.lock: MarketLock | None = None
         self.job = None
         self.loop: task.LoopingCall | None = None
+        self.saving: Deferred | None = None  # the progress write under way
         try:
             holder = self._claim(crawler.settings.getbool("INTERDICT_JOIN"))
         except RedisError as exc:
@@ -120,12 +123,17 @@ class CrawlJobs:
         """The stats are read here, in the reactor's thread; the store is written in a worker
         thread so a slow store never stalls crawling (the loop waits for the write)."""
         snapshot = [(self.job, dict(self.stats.get_stats()))]
-        return threads.deferToThread(self.history.progress, snapshot).addErrback(
+        self.saving = threads.deferToThread(self.history.progress, snapshot).addErrback(
             lambda failure: log.warning("job progress not saved: %s", failure.value))
+        return self.saving
 
-    def spider_closed(self, spider, reason: str) -> None:
+    async def spider_closed(self, spider, reason: str) -> None:
         if self.loop and self.loop.running:
             self.loop.stop()
+        if self.saving is not None and not self.saving.called:
+            # a progress write still under way would land after the outcome and say "running"
+            # again: a later crawl would then call the job interrupted
+            await maybe_deferred_to_future(self.saving)
         try:
             if self.job is not None:
                 stats = {**self.stats.get_stats(), "finish_reason": reason}

@@ -51,6 +51,11 @@ def vendor_of(row: ImageRow) -> str:
 class PhotoCatalog:
     def __init__(self, rows: Iterable[ImageRow]):
         self.rows = list(rows)
+        self._by_listing: dict[str, list[int]] = {}
+        self._by_vendor: dict[str, list[int]] = {}
+        for i, row in enumerate(self.rows):
+            self._by_listing.setdefault(row.listing_id, []).append(i)
+            self._by_vendor.setdefault(vendor_of(row), []).append(i)
         self.index = PhotoIndex(np.array([int(r.phash, 16) for r in self.rows], dtype=np.uint64),
                                 np.array([int(r.dhash, 16) for r in self.rows], dtype=np.uint64))
 
@@ -73,7 +78,10 @@ class PhotoCatalog:
                           (int(row.dhash, 16) ^ int(dhash, 16)).bit_count())
 
     def of_listing(self, listing_id: str) -> list[ImageRow]:
-        return [r for r in self.rows if r.listing_id == listing_id]
+        return [self.rows[i] for i in self._by_listing.get(listing_id, ())]
+
+    def of_vendor(self, vendor_doc_id: str) -> list[ImageRow]:
+        return [self.rows[i] for i in self._by_vendor.get(vendor_doc_id, ())]
 
     def elsewhere(self, rows: Iterable[ImageRow], max_sum: int) -> list[tuple[ImageRow, PhotoMatch]]:
         """For each of these photos, the other listings' near-duplicates (a listing's own
@@ -92,9 +100,9 @@ class PhotoCatalog:
         best: dict[tuple[str, str], VendorPhotoLink] = {}
         shared: dict[tuple[str, str], set[str]] = {}
         queried: set[tuple[str, str]] = set()
-        for row in self.rows:
+        for row in self.rows if vendor is None else self.of_vendor(vendor):
             own = vendor_of(row)
-            if (vendor is not None and own != vendor) or (own, row.sha256) in queried:
+            if (own, row.sha256) in queried:
                 continue
             queried.add((own, row.sha256))
             for match in self.similar(row.phash, row.dhash, max_sum):

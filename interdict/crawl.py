@@ -12,6 +12,7 @@ from scrapy.spiderloader import get_spider_loader
 
 from config import Settings as InterdictSettings
 from crawlers.addon import CONFIG_SETTING, handing_over, private_hosts
+from crawlers.history import pages_fetched
 from interdict.errors import UserError
 
 
@@ -34,7 +35,7 @@ class CrawlReport:
 
     @property
     def pages(self) -> int:
-        return self.get("response_received_count")
+        return pages_fetched(self.stats)
 
     @property
     def skipped(self) -> bool:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 
 class RecordingServer:
-    """An HTTP server on 127.0.0.1 that records (path, headers) of every request."""
+    """An HTTP server on loopback (127.0.0.1 unless told) that records (path, headers) of every request."""
 
-    def __init__(self, tls_dir: Path | None = None, links: list[str] = ()):
+    def __init__(self, tls_dir: Path | None = None, links: list[str] = (), host: str = "127.0.0.1"):
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.in_flight = self.max_in_flight = 0
         self.lock = threading.Lock()
@@ -46,7 +46,7 @@ class RecordingServer:
             do_HEAD = do_POST = do_PUT = do_DELETE = do_GET  # noqa: N815
 
         self.links = list(links)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.scheme = "http"
         if tls_dir is not None:
@@ -58,7 +58,7 @@ class RecordingServer:
 
     @property
     def url(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.httpd.server_address[1]}"
+        return f"{self.scheme}://{self.httpd.server_address[0]}:{self.httpd.server_address[1]}"
 
     def respond(self, path: str, headers) -> tuple[int, list[tuple[str, str]], bytes]:
         html = "text/html; charset=utf-8"

@@ -197,3 +197,50 @@ def test_photos_in_the_watchlist_digests_for_everyone_gps_only_on_an_analysts_op
     assert all(files[d] == stix2.File(hashes={"SHA-256": d}).id for d in digests)  # ids as the spec derives them
     assert "iPhone" not in text
     assert validate_string(text, ValidationOptions(version="2.1")).is_valid
+
+
+def test_a_clearnet_image_at_a_private_address_is_never_fetched(tmp_path):
+    """An image URL on a listing passes the same egress guard as a page: the market may live at
+    a private address (allow_private_targets: its own hosts only), a photo it points to at
+    another one is refused, and the listing is indexed with the photos that may be fetched."""
+    from conftest import FIXTURES
+    from servers import RecordingServer
+
+    internal = RecordingServer(host="127.0.0.2")
+    listing_html = (FIXTURES / "html" / "sable" / "listing.html").read_text(encoding="utf-8").replace(
+        "<img src='/img/34837.jpg' alt=''>",
+        f"<div class='gallery'><img src='{internal.url}/photo.jpg'><img src='/img/ok.jpg'></div>")
+
+    class Shop(RecordingServer):
+        def respond(self, path, headers):
+            html = [("Content-Type", "text/html; charset=utf-8")]
+            if path == "/":
+                return 200, html, b"<html><head><title>Home | Sable Harbor</title></head><body><ul class='cats'>" \
+                                  b"<li><a href='/c/x'>x</a></li></ul></body></html>"
+            if path == "/c/x":
+                return 200, html, b"<html><head><title>x | Sable Harbor</title></head><body><table class='results'>" \
+                                  b"<tr><td><a href='/listing/34837'>item</a></td></tr></table></body></html>"
+            if path == "/listing/34837":
+                return 200, html, listing_html.encode()
+            if path == "/img/ok.jpg":
+                return 200, [("Content-Type", "image/jpeg")], photo_bytes(DemoPhoto("coffee"))
+            return 404, [], b""
+
+    from interdict.demo.gallery import DemoPhoto
+
+    shop = Shop()
+    config = tmp_path / "shop.toml"
+    config.write_text(f'[markets.shop]\nprofile = "sable"\ntransport = "clearnet"\nallow_private_targets = true\n'
+                      f'images = true\nbase_urls = ["{shop.url}"]\nobey_robots_txt = false\n'
+                      f'[crawl]\nstate_dir = "{tmp_path / "state"}"\n')
+    try:
+        proc = run_cli("--config", str(config), "crawl", "shop", "--store", str(tmp_path / "s.db"),
+                       env={"INTERDICT_IMAGES__DIR": str(tmp_path / "images")})
+    finally:
+        internal.close()
+        shop.close()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert internal.requests == [], "an image at a private address was fetched"
+    (images,) = stored_images(tmp_path / "s.db").values()
+    assert [i.unavailable for i in images] == ["egress_blocked", None] and images[1].facts is not None
+    assert "not fetched egress_blocked 1" in proc.stderr

@@ -24,7 +24,7 @@ from contracts.images import ImageFacts, ImageMetadata, ListingImage
 from index.embedded import EmbeddedStore
 from interdict.demo.gallery import DemoPhoto, photo_bytes, photo_plan
 from servers import make_app, serving
-from test_web_ui import ARTIFACTS
+from browsing import logged_in, shot
 
 pytestmark = pytest.mark.timeout(600)
 HOSTILE_MAKE = '<img src=x onerror="window.__pwned=\'exif\'">Canon'
@@ -75,25 +75,8 @@ def site(demo_crawl, enricher, tmp_path_factory, catalog):
 
 @pytest.fixture
 def page(browser, site):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    trouble: list[str] = []
-    page.on("dialog", lambda dialog: (trouble.append(f"dialog: {dialog.message}"), dialog.dismiss()))
-    page.on("pageerror", lambda error: trouble.append(f"script error: {error}"))
-    page.on("request", lambda request: None if request.url.startswith((site["url"], "data:", "about:"))
-            else trouble.append(f"request off the site: {request.url}"))
-    page.goto(f"{site['url']}/login")
-    page.fill("input[name=key]", site["key"])
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{site['url']}/")
-    yield page
-    context.close()
-    assert not trouble, trouble
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    with logged_in(browser, site["url"], site["key"]) as page:
+        yield page
 
 
 def loaded_images(page, css: str) -> int:

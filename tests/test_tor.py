@@ -95,6 +95,14 @@ def test_onion_listing_images_come_through_tor_and_equal_the_direct_crawls(onion
                for _, _, record, sha256, _, _ in records(onion_crawl["tmp"] / "evidence") if sha256 is not None}
     photos = {url: route for url, route in fetched.items() if "/img/" in url or "/media/" in url}
     assert len(photos) == 20 and set(photos.values()) == {"tor"}  # 19 photos and the bomb; the inline one is in its page
+    from index.photo_links import PhotoCatalog
+
+    with EmbeddedStore(onion_crawl["tmp"] / "onion.db") as store:
+        links = PhotoCatalog.of(store).vendor_links(31)
+    pairs = {frozenset((l.photo_a.vendor, l.photo_b.vendor)) for l in links}
+    with EmbeddedStore(onion_crawl["direct"]) as store:
+        assert pairs == {frozenset((l.photo_a.vendor, l.photo_b.vendor)) for l in PhotoCatalog.of(store).vendor_links(31)}
+    assert len(pairs) == 5  # the planted links, found over Tor as directly (tests/test_listing_images_e2e.py)
 
 
 def test_markets_use_separate_isolated_circuits(tor, onion_crawl):

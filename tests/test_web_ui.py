@@ -5,25 +5,23 @@ elsewhere. Screenshots are kept in test-artifacts/ (or $INTERDICT_TEST_ARTIFACTS
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from urllib.parse import urlencode
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from conftest import REPO, make_listing
+from conftest import make_listing
 from contracts.documents import listing_id, vendor_id
 from index.embedded import EmbeddedStore
 from index.query import Query
+from browsing import logged_in, shot
 from servers import make_app, serving
 
 pytestmark = pytest.mark.timeout(600)
-ARTIFACTS = Path(os.environ.get("INTERDICT_TEST_ARTIFACTS", REPO / "test-artifacts"))
 HOSTILE = [
     '<script>window.__pwned = "script"</script>',
     '<img src=x onerror="window.__pwned = \'img\'">',
@@ -66,27 +64,8 @@ def site(matching_db, enricher, tmp_path_factory):
 
 @pytest.fixture
 def page(browser, site):
-    """A logged-in page that fails the test on any dialog, script error or request off the site."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    trouble: list[str] = []
-    page.on("dialog", lambda dialog: (trouble.append(f"dialog: {dialog.message}"), dialog.dismiss()))
-    page.on("pageerror", lambda error: trouble.append(f"script error: {error}"))
-    page.on("request", lambda request: None if request.url.startswith((site["url"], "data:", "about:"))
-            else trouble.append(f"request off the site: {request.url}"))
-    page.goto(f"{site['url']}/search?q=cocaine")
-    assert "/login" in page.url  # no key yet: the login form, then back where we were going
-    page.fill("input[name=key]", site["key"])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/search?q=cocaine")
-    yield page
-    context.close()
-    assert not trouble, trouble
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    with logged_in(browser, site["url"], site["key"], "/search?q=cocaine") as page:
+        yield page
 
 
 def assert_nothing_ran(page) -> None:

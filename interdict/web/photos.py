@@ -54,7 +54,7 @@ def listing_photos(store: Store, photos: PhotoCatalog, doc: ListingDocument, max
 
 def vendor_photos(store: Store, photos: PhotoCatalog, vendor_doc_id: str, max_sum: int) -> dict:
     """The vendor's photos (with what their EXIF says), and the vendors sharing one of them."""
-    rows = [r for r in photos.rows if vendor_of(r) == vendor_doc_id]
+    rows = photos.of_vendor(vendor_doc_id)
     docs = _other_listings(store, rows)
     facts: dict[str, tuple[ImageFacts, ListingDocument]] = {}
     for doc in docs.values():

@@ -593,3 +593,34 @@ def test_a_vendor_upsert_tells_which_profiles_it_wrote(store, enricher):
     [change] = again
     assert change.before == first[0].after and change.after == store.get_vendor(first[0].after.id)
     assert change.after.data.vendor.profile == "hello, new text"
+
+
+def _photo(sha: str, phash: str, dhash: str):
+    from contracts.images import ImageFacts, ListingImage
+
+    return ListingImage(url=f"http://127.0.0.1/p/{sha[:4]}.jpg", facts=ImageFacts(
+        sha256=sha, size=100, format="JPEG", width=64, height=64, phash=phash, dhash=dhash))
+
+
+def test_listing_photos_are_kept_with_their_hashes_and_follow_the_document(loaded, enrich):
+    from contracts.images import ImageRefused, ListingImage
+
+    assert list(loaded.listing_photos()) == []
+    shown = [_photo("a" * 64, "f" * 16, "0123456789abcdef"), _photo("b" * 64, "8000000000000001", "0" * 16),
+             _photo("a" * 64, "f" * 16, "0123456789abcdef"),  # the same file twice: one row
+             ListingImage(url="http://127.0.0.1/bomb.png", refused=ImageRefused(reason="too_many_pixels", detail="x")),
+             ListingImage(url="http://127.0.0.1/gone.jpg", unavailable="http_404")]
+    with_photos = make_listing(crawled_at=T0 + timedelta(days=1), **{**CORPUS[0], "images": shown})
+    assert loaded.upsert_listings(enrich(with_photos)).updated == 1
+    rows = sorted(loaded.listing_photos(), key=lambda r: r.sha256)
+    assert [(r.listing_id, r.market, r.vendor, r.sha256, r.phash, r.dhash) for r in rows] == [
+        (listing_id("alpha", "a1"), "alpha", CORPUS[0]["vendor"]["name"], "a" * 64, "f" * 16, "0123456789abcdef"),
+        (listing_id("alpha", "a1"), "alpha", CORPUS[0]["vendor"]["name"], "b" * 64, "8000000000000001", "0" * 16)]
+    assert [i.refused.reason for i in loaded.get_listing(listing_id("alpha", "a1")).data.listing.images
+            if i.refused] == ["too_many_pixels"]
+    # seen again showing one photo: the other goes; gone from the store: none left
+    fewer = make_listing(crawled_at=T0 + timedelta(days=2), **{**CORPUS[0], "images": shown[1:2]})
+    loaded.upsert_listings(enrich(fewer))
+    assert [r.sha256 for r in loaded.listing_photos()] == ["b" * 64]
+    assert loaded.delete_listing(listing_id("alpha", "a1"))
+    assert list(loaded.listing_photos()) == []
