@@ -197,6 +197,14 @@ def test_photos_in_the_watchlist_digests_for_everyone_gps_only_on_an_analysts_op
     assert all(files[d] == stix2.File(hashes={"SHA-256": d}).id for d in digests)  # ids as the spec derives them
     assert "iPhone" not in text
     assert validate_string(text, ValidationOptions(version="2.1")).is_valid
+    # MISP: each digest a sha256 attribute MISP takes (its schema, types and categories)
+    from test_feeds import _check_misp_event
+
+    misp = run_cli("watchlist", "export", "--format", "misp", "--store", str(demo_crawl))
+    assert misp.returncode == 0, misp.stderr
+    event = _check_misp_event(json.loads(misp.stdout))
+    assert {a.value for a in event.attributes if a.type == "sha256"} == digests
+    assert not [a for a in event.attributes if "iPhone" in str(a.value)]
 
 
 def test_a_clearnet_image_at_a_private_address_is_never_fetched(tmp_path):
