@@ -22,6 +22,7 @@ import redis
 from conftest import EVIDENCE_DIR, REPO, SPOOL_DIR, run_cli
 from index.embedded import EmbeddedStore
 from interdict.demo.run import demo_markets, free_port
+from interdict.demo.sites import SITES
 from interdict.redisnode import RedisNode
 
 pytestmark = pytest.mark.e2e
@@ -84,7 +85,8 @@ base_urls = ["http://127.0.0.1:{ports['vesper']}"]
         assert done.returncode == 0, done.stderr[-3000:]
         assert redis_server.password not in done.stderr + done.stdout  # Scrapy's INFO log included
         yield {"config": config, "work": work, "access": access, "reference": reference, "ports": ports,
-               "fetched": Counter(served.lines()), "redis": redis.Redis.from_url(redis_server.url)}
+               "fetched": Counter(served.lines()), "redis": redis.Redis.from_url(redis_server.url),
+               "photos": {f"{name} {path}" for name in ("sable", "vesper") for path in SITES[name](catalog).image_paths}}
 
 
 def crawl_process(markets, store, *args, config=None) -> subprocess.Popen:
@@ -155,7 +157,10 @@ def test_three_workers_share_one_crawl_without_fetching_a_page_twice(markets):
         assert worker.returncode == 0, err[-3000:]
     assert Counter(served.lines()) == markets["fetched"]  # every page, each as often as one crawler fetched it
     pages = [sum(int(n) for n in re.findall(r"^\w+: (\d+) pages", err, flags=re.M)) for _, err in outputs]
-    assert all(p > 0 for p in pages) and sum(pages) == sum(markets["fetched"].values()), pages
+    # listing photos are fetched too (each once, above), and are not pages
+    fetched_pages = sum(n for line, n in markets["fetched"].items() if line not in markets["photos"])
+    assert len(markets["photos"] & set(markets["fetched"])) == 20
+    assert all(p > 0 for p in pages) and sum(pages) == fetched_pages, pages
     assert index_contents(store) == index_contents(markets["reference"])
     assert frontier_keys(markets) == []
     with EmbeddedStore(store) as db:
