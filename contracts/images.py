@@ -28,12 +28,13 @@ class ImageMetadata(Contract):
     make: CleanStr | None = None  # text the image carries: repaired, control characters gone
     model: CleanStr | None = None
     software: CleanStr | None = None
+    serial: CleanStr | None = None  # the camera body's serial number (BodySerialNumber): one camera, whoever posts
     taken_at: datetime | None = None  # DateTimeOriginal (the camera's clock, its zone unknown)
     gps: GpsPosition | None = None
 
     @property
     def stripped(self) -> bool:
-        return not any((self.make, self.model, self.software, self.taken_at, self.gps))
+        return not any((self.make, self.model, self.software, self.serial, self.taken_at, self.gps))
 
 
 class ImageFacts(Contract):

@@ -10,11 +10,10 @@ from pydantic import Field
 from contracts.base import InputContract
 
 TermKind = Literal["product", "slang", "vendor", "identifier", "route", "concealment", "declaration"]
-# Identifier kinds read off listing photos: the photo's SHA-256, and its EXIF camera and GPS
-# position (GPS only in an analyst's opt-in export). EXIF kinds have no STIX or MISP object:
-# they leave in JSON and CSV only.
-IMAGE_KINDS = ("image-sha256", "exif-camera", "exif-gps")
-EXIF_KINDS = ("exif-camera", "exif-gps")
+# Identifier kinds read off listing photos besides their SHA-256 ("image-sha256"): the EXIF
+# camera, the camera's body serial number and GPS position (GPS only in an analyst's opt-in
+# export). They have no STIX or MISP object: they leave in JSON and CSV only.
+EXIF_KINDS = ("exif-camera", "exif-serial", "exif-gps")
 
 
 class WatchlistTerm(InputContract):

@@ -40,7 +40,7 @@ LINK_MAX_SUM = 31
 NEAREST_PLACE_KM = 100.0
 _DATA_URI = re.compile(r"data:(image/[\w.+-]+)?(;[\w-]+=[\w.+-]+)*(;base64)?,", re.I)
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
-_MAKE, _MODEL, _SOFTWARE, _DATETIME_ORIGINAL = 271, 272, 305, 36867
+_MAKE, _MODEL, _SOFTWARE, _DATETIME_ORIGINAL, _BODY_SERIAL = 271, 272, 305, 36867, 0xA431
 
 
 class Refused(Exception):
@@ -173,7 +173,8 @@ def perceptual_hashes(image) -> tuple[int, int]:
 
 
 def read_metadata(image) -> ImageMetadata:
-    """EXIF camera, software, capture time and GPS position; an image without them is stripped."""
+    """EXIF camera (and its body serial number), software, capture time and GPS position; an
+    image without them is stripped."""
     try:
         exif = image.getexif()
     except Exception:  # noqa: BLE001 - a broken EXIF block is no EXIF
@@ -181,7 +182,9 @@ def read_metadata(image) -> ImageMetadata:
     found: dict = {"make": _text(exif.get(_MAKE)), "model": _text(exif.get(_MODEL)),
                    "software": _text(exif.get(_SOFTWARE))}
     try:
-        found["taken_at"] = _moment(exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL))
+        details = exif.get_ifd(_EXIF_IFD)
+        found["taken_at"] = _moment(details.get(_DATETIME_ORIGINAL))
+        found["serial"] = _text(details.get(_BODY_SERIAL))
         found["gps"] = _position(exif.get_ifd(_GPS_IFD))
     except Exception:  # noqa: BLE001 - malformed sub-IFDs: what was read stands
         pass

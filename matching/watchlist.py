@@ -168,8 +168,11 @@ def _image_identifiers(terms: _Terms, images, gps: bool) -> list[_Tally]:
             continue
         found.append(terms.add("identifier", "image-sha256", image.facts.sha256))
         meta = image.facts.metadata
-        if meta.make or meta.model:
-            found.append(terms.add("identifier", "exif-camera", " ".join(p for p in (meta.make, meta.model) if p)))
+        camera = " ".join(p for p in (meta.make, meta.model) if p)
+        if camera:
+            found.append(terms.add("identifier", "exif-camera", camera))
+        if meta.serial:  # one camera: the same phone behind two names is a strong link
+            found.append(terms.add("identifier", "exif-serial", f"{camera} #{meta.serial}".strip()))
         if gps and meta.gps is not None:
             tally = terms.add("identifier", "exif-gps", f"{meta.gps.latitude:.5f},{meta.gps.longitude:.5f}")
             tally.countries |= {meta.gps.country} if meta.gps.country else set()

@@ -44,6 +44,7 @@ def with_exif(image: Image.Image, make="Canon", gps=((48.0, 51.0, 23.76), "N", (
     exif = Image.Exif()
     exif[271], exif[272], exif[305] = make, "EOS 80D", "GIMP 2.10.34"
     exif.get_ifd(0x8769)[36867] = "2026:03:14 09:26:53"
+    exif.get_ifd(0x8769)[0xA431] = "032021001234"  # BodySerialNumber
     if gps:
         ifd = exif.get_ifd(0x8825)
         ifd[2], ifd[1], ifd[4], ifd[3] = gps
@@ -61,7 +62,7 @@ def test_the_facts_of_a_photo_with_its_exif():
     assert (facts.format, facts.width, facts.height) == ("JPEG", 640, 480)
     meta = facts.metadata
     assert (meta.make, meta.model, meta.software) == ("Canon", "EOS 80D", "GIMP 2.10.34")
-    assert meta.taken_at == datetime(2026, 3, 14, 9, 26, 53)
+    assert meta.taken_at == datetime(2026, 3, 14, 9, 26, 53) and meta.serial == "032021001234"
     assert meta.gps is not None and round(meta.gps.latitude, 4) == 48.8566 and round(meta.gps.longitude, 4) == 2.3522
     assert meta.gps.country == "FR"
     assert not meta.stripped

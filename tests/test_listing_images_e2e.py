@@ -51,6 +51,7 @@ def test_the_demo_crawl_reads_every_planted_photo_and_only_those(demo_crawl, cat
                 assert gps is not None and abs(gps.latitude - photo.gps[0]) < 1e-3
                 assert abs(gps.longitude - photo.gps[1]) < 1e-3
                 assert image.facts.metadata.make == "Apple" and image.facts.metadata.model == "iPhone 12"
+                assert image.facts.metadata.serial == f"DN{abs(int(photo.gps[0] * 1e4)):06d}"
             else:
                 assert gps is None and image.facts.metadata.stripped
     countries = {img.facts.metadata.gps.country for shown in images.values() for img in shown
@@ -177,6 +178,9 @@ def test_photos_in_the_watchlist_digests_for_everyone_gps_only_on_an_analysts_op
     assert all(t["excluded"] is None for t in terms if t["subkind"] == "image-sha256")
     (camera,) = [t for t in terms if t["subkind"] == "exif-camera"]
     assert camera["term"] == "Apple iPhone 12" and camera["excluded"] and len(camera["vendors"]) == 2
+    serials = {t["term"]: t for t in terms if t["subkind"] == "exif-serial"}  # one phone each: strong, in the feed
+    assert set(serials) == {"Apple iPhone 12 #DN519225", "Apple iPhone 12 #DN525243"}
+    assert all(t["excluded"] is None and len(t["vendors"]) == 1 for t in serials.values())
     assert not [t for t in terms if t["subkind"] == "exif-gps"]  # never without the opt-in
     refused = run_cli("watchlist", "export", "--gps", "--store", str(demo_crawl))
     assert refused.returncode == 2 and "GPS export is opt-in" in refused.stderr
@@ -195,7 +199,7 @@ def test_photos_in_the_watchlist_digests_for_everyone_gps_only_on_an_analysts_op
     files = {o.hashes["SHA-256"]: o.id for o in bundle.objects if o.type == "file"}
     assert set(files) == digests
     assert all(files[d] == stix2.File(hashes={"SHA-256": d}).id for d in digests)  # ids as the spec derives them
-    assert "iPhone" not in text
+    assert "iPhone" not in text and "DN519225" not in text
     assert validate_string(text, ValidationOptions(version="2.1")).is_valid
     # MISP: each digest a sha256 attribute MISP takes (its schema, types and categories)
     from test_feeds import _check_misp_event

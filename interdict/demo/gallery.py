@@ -143,6 +143,7 @@ def _gps_exif(latitude: float, longitude: float):
     exif = Image.Exif()
     exif[271], exif[272], exif[305] = "Apple", "iPhone 12", "16.1.2"
     exif.get_ifd(0x8769)[36867] = "2026:10:02 17:41:09"
+    exif.get_ifd(0x8769)[0xA431] = f"DN{abs(int(latitude * 1e4)):06d}"  # the phone's serial: one per original
     gps = exif.get_ifd(0x8825)
     gps[1], gps[2] = ("N" if latitude >= 0 else "S"), dms(latitude)
     gps[3], gps[4] = ("E" if longitude >= 0 else "W"), dms(longitude)
