@@ -21,6 +21,7 @@ import binascii
 import hashlib
 import io
 import math
+import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -74,6 +75,12 @@ class Blocklist:
         digests = {value for value in _entries(sha256_file, 64)}
         return cls(sha256=digests, phashes=[int(value, 16) for value in _entries(phash_file, 16)], radius=radius)
 
+    @classmethod
+    def current(cls, sha256_file: str = "", phash_file: str = "", radius: int = 6) -> "Blocklist":
+        """The lists as the files hold them now, read again only when a file changed (the web
+        app screens every uploaded photo: an agency list of millions is not read per upload)."""
+        return _read_lists(sha256_file, phash_file, radius, _stamp(sha256_file), _stamp(phash_file))
+
     def __bool__(self) -> bool:
         return bool(self.sha256 or self.phashes)
 
@@ -84,6 +91,19 @@ class Blocklist:
         """The distance to the nearest listed perceptual hash within the radius, else None."""
         best = min(((phash ^ listed).bit_count() for listed in self.phashes), default=None)
         return best if best is not None and best <= self.radius else None
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path) if path else None
+    except OSError:
+        return None  # from_files then names the problem
+    return (found.st_mtime_ns, found.st_size) if found else None
+
+
+@lru_cache(maxsize=4)
+def _read_lists(sha256_file: str, phash_file: str, radius: int, *stamps) -> Blocklist:
+    return Blocklist.from_files(sha256_file, phash_file, radius)
 
 
 def _entries(path: str, digits: int) -> list[str]:

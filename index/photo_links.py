@@ -21,6 +21,7 @@ class PhotoMatch:
     row: ImageRow
     phash_distance: int
     dhash_distance: int
+    vendor_id: str  # the vendor document of the row's listing
 
     @property
     def distance(self) -> int:
@@ -53,9 +54,10 @@ class PhotoCatalog:
         self.rows = list(rows)
         self._by_listing: dict[str, list[int]] = {}
         self._by_vendor: dict[str, list[int]] = {}
+        self._vendors = [vendor_of(row) for row in self.rows]  # a digest each: computed once, not per match
         for i, row in enumerate(self.rows):
             self._by_listing.setdefault(row.listing_id, []).append(i)
-            self._by_vendor.setdefault(vendor_of(row), []).append(i)
+            self._by_vendor.setdefault(self._vendors[i], []).append(i)
         self.index = PhotoIndex(np.array([int(r.phash, 16) for r in self.rows], dtype=np.uint64),
                                 np.array([int(r.dhash, 16) for r in self.rows], dtype=np.uint64))
 
@@ -75,7 +77,7 @@ class PhotoCatalog:
     def _match(self, i: int, phash: str, dhash: str) -> PhotoMatch:
         row = self.rows[i]
         return PhotoMatch(row, (int(row.phash, 16) ^ int(phash, 16)).bit_count(),
-                          (int(row.dhash, 16) ^ int(dhash, 16)).bit_count())
+                          (int(row.dhash, 16) ^ int(dhash, 16)).bit_count(), self._vendors[i])
 
     def of_listing(self, listing_id: str) -> list[ImageRow]:
         return [self.rows[i] for i in self._by_listing.get(listing_id, ())]
@@ -100,13 +102,13 @@ class PhotoCatalog:
         best: dict[tuple[str, str], VendorPhotoLink] = {}
         shared: dict[tuple[str, str], set[str]] = {}
         queried: set[tuple[str, str]] = set()
-        for row in self.rows if vendor is None else self.of_vendor(vendor):
-            own = vendor_of(row)
+        for i in range(len(self.rows)) if vendor is None else self._by_vendor.get(vendor, ()):
+            row, own = self.rows[i], self._vendors[i]
             if (own, row.sha256) in queried:
                 continue
             queried.add((own, row.sha256))
             for match in self.similar(row.phash, row.dhash, max_sum):
-                other = vendor_of(match.row)
+                other = match.vendor_id
                 if other == own:
                     continue
                 a, b = sorted((own, other))

@@ -300,3 +300,12 @@ def test_gallery_rules_on_chrome_that_names_itself_by_size_or_place():
             f"</div></div><footer><img src='/p/5.jpg'></footer></body></html>")
     found = gallery_images(Page(html, "http://m.onion/item/1"))
     assert found == ["http://m.onion/p/1.jpg", f"data:image/jpeg;base64,{big}", "http://m.onion/p/4.jpg"]
+
+
+def test_the_current_blocklist_is_read_again_only_when_its_file_changes(tmp_path):
+    listed = tmp_path / "sha256.txt"
+    listed.write_text("a" * 64 + "\n")
+    first = Blocklist.current(str(listed))
+    assert first.digest_listed("a" * 64) and Blocklist.current(str(listed)) is first  # not read again
+    listed.write_text("a" * 64 + "\n" + "b" * 64 + "\n")
+    assert Blocklist.current(str(listed)).digest_listed("b" * 64)

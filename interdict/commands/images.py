@@ -69,7 +69,7 @@ def _asked(store, photos, target: str, config):
         raise UserError(f"{target}: neither a stored listing id nor an image file")
     settings = config.images
     try:
-        blocklist = Blocklist.from_files(settings.blocklist_sha256, settings.blocklist_phash, settings.blocklist_radius)
+        blocklist = Blocklist.current(settings.blocklist_sha256, settings.blocklist_phash, settings.blocklist_radius)
         facts = read_image(path.read_bytes(), ImageLimits(settings.max_bytes, settings.max_pixels), blocklist)
     except Refused as refused:
         raise UserError(f"{target}: refused ({refused.refusal.reason}: {refused.refusal.detail})") from None

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from contracts.documents import ListingDocument
 from contracts.images import ImageFacts, ImageRow
 from index.image_files import FlagLog, ImageFiles
-from index.photo_links import PhotoCatalog, vendor_of
+from index.photo_links import PhotoCatalog
 from index.store import Store
 from interdict.web.auth import CanRead
 from interdict.web.deps import ConfigDep, PhotosDep, StoreDep
@@ -43,7 +43,7 @@ def same_photo_elsewhere(store: Store, photos: PhotoCatalog, rows: list[ImageRow
     pairs = photos.elsewhere(rows, max_sum)[:SHOWN_ELSEWHERE]
     docs = _other_listings(store, [match.row for _, match in pairs])
     return [{"photo": photo, "other": match.row, "phash": match.phash_distance, "dhash": match.dhash_distance,
-             "distance": match.distance, "listing": docs.get(match.row.listing_id), "vendor_id": vendor_of(match.row)}
+             "distance": match.distance, "listing": docs.get(match.row.listing_id), "vendor_id": match.vendor_id}
             for photo, match in pairs]
 
 
@@ -115,7 +115,7 @@ def _search_by_photo(data: bytes, config, store: Store, photos: PhotoCatalog, wh
     from enrichment.images import Blocklist, ImageLimits, Refused, read_image
 
     settings = config.images
-    blocklist = Blocklist.from_files(settings.blocklist_sha256, settings.blocklist_phash, settings.blocklist_radius)
+    blocklist = Blocklist.current(settings.blocklist_sha256, settings.blocklist_phash, settings.blocklist_radius)
     try:
         facts = read_image(data, ImageLimits(settings.max_bytes, settings.max_pixels), blocklist)
     except Refused as refused:
